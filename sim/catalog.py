@@ -1,0 +1,56 @@
+"""Every file in data/ and the loader that validates it; a file not listed here is an error."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sim.errors import ReferenceDataError
+from sim.population import parameters
+from sim.population.addresses import DISTRICTS_FILE, districts_by_authority
+from sim.reference.authorities import AUTHORITIES_FILE, load_authorities
+from sim.reference.paths import data_dir
+from sim.reference.rollout import ROLLOUT_FILE, load_rollout
+
+DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
+    AUTHORITIES_FILE: ("children's services authorities 2009-10", load_authorities),
+    DISTRICTS_FILE: ("postcode districts by authority", districts_by_authority),
+    ROLLOUT_FILE: ("roll-out groups and dates", load_rollout),
+    "population/population.toml": ("population level and snapshot", parameters.population_params),
+    "population/births.csv": ("live births by year", parameters.births_by_year),
+    "population/households.toml": ("families and carers", parameters.household_params),
+    "population/names.toml": ("name vocabulary weights", parameters.name_params),
+    "population/services.toml": ("schools and GP practices", parameters.service_params),
+    "rules/identifiers.toml": ("index ID scheme", parameters.identifier_rules),
+    "workforce/practitioners.csv": ("planned index users by role", parameters.practitioner_groups),
+}
+DOCUMENTATION_SUFFIXES = (".md",)
+
+
+@dataclass(frozen=True)
+class Checked:
+    path: str
+    description: str
+    size: int
+
+
+def _size(value: Any) -> int:
+    if hasattr(value, "__len__"):
+        return len(value)
+    return len(type(value).model_fields) if hasattr(type(value), "model_fields") else 1
+
+
+def validate_all() -> list[Checked]:
+    """Load every data file; raise ReferenceDataError on the first problem or unlisted file."""
+    root = data_dir()
+    present = {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.suffix not in DOCUMENTATION_SUFFIXES
+    }
+    unlisted = sorted(present - DATA_FILES.keys())
+    if unlisted:
+        raise ReferenceDataError(f"data/{unlisted[0]}: not in the data catalog (sim/catalog.py)")
+    checked = []
+    for path, (description, loader) in DATA_FILES.items():
+        checked.append(Checked(f"data/{path}", description, _size(loader())))
+    return checked

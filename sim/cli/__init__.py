@@ -1,0 +1,31 @@
+"""`cpw`: a thin command-line layer over the workbench's public API."""
+
+import sys
+
+import typer
+
+from sim.cli import data, population
+from sim.errors import WorkbenchError
+
+app = typer.Typer(
+    name="cpw",
+    help="ContactPoint workbench: synthetic England, the index, simulation and decommissioning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("synth")(population.synth)
+app.command("demo")(population.demo)
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2; Ctrl-C exits 130."""
+    try:
+        app()
+    except WorkbenchError as exc:
+        print(f"cpw: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("cpw: interrupted; no partial output was kept", file=sys.stderr)
+        sys.exit(130)

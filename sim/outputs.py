@@ -1,0 +1,59 @@
+"""Writing output directories atomically: complete and renamed into place, or not there at all.
+
+A run that fails or is interrupted leaves no directory that looks complete.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sim.errors import InputError
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse early (before any work) an output directory that cannot or must not be written."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError(f"--out: {out} is not empty (use --force to replace it)")
+    parent = out.resolve().parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--out: cannot write in {existing} (permission denied)")
+
+
+@contextmanager
+def staged_directory(out: Path, force: bool) -> Iterator[Path]:
+    """Yield a hidden staging directory beside `out`; on success it replaces `out` atomically."""
+    check_output_dir(out, force)
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary files
+    except OSError as exc:
+        raise InputError(f"--out: cannot write in {parent}: {exc.strerror}") from None
+    try:
+        yield staging
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            out.rename(retired / "old")
+            staging.rename(out)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_json(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
