@@ -1,5 +1,6 @@
 """`cpw`: a thin command-line layer over the workbench's public API."""
 
+import os
 import sys
 
 import typer
@@ -29,3 +30,11 @@ def main() -> None:
     except KeyboardInterrupt:
         print("cpw: interrupted; no partial output was kept", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CPW_DEBUG"):
+            raise
+        print(
+            f"cpw: internal error: {type(exc).__name__}: {exc} (set CPW_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)

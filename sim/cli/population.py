@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.cli.console import stdout_console
 from sim.errors import InputError
 from sim.outputs import check_output_dir
 from sim.population.output import write_population
 from sim.population.summary import summary_by_region
-from sim.population.synth import SynthRequest, synthesise
+from sim.population.synth import SynthRequest
 from sim.reference.authorities import select_authorities
 
 DEFAULT_SEED = 20090106
@@ -57,14 +58,16 @@ def make_population(
         transient=True,
     ) as progress:
         task = progress.add_task("authorities", total=len(chosen), last="")
-        tables = synthesise(
+        written = write_population(
             request,
+            out,
+            force=force,
             workers=workers,
-            on_authority=lambda code, n: progress.update(task, advance=1, last=code),
+            on_authority=lambda result: progress.update(task, advance=1, last=result["code"]),
         )
-    manifest = write_population(tables, request, out, force=force)
+    manifest = written["manifest"]
     manifest["elapsed_seconds"] = round(time.perf_counter() - started, 1)
-    manifest["summary"] = summary_by_region(tables)
+    manifest["summary"] = summary_by_region(written["counts"])
     return manifest
 
 
@@ -97,7 +100,7 @@ def synth(
     force: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
 ) -> None:
     """Make synthetic England: children, carers, homes, schools, GP practices, practitioners."""
-    console = Console()
+    console = stdout_console()
     manifest = make_population(out, scale, regions, authorities, seed, workers, force)
     print_summary(manifest, out, console)
 
@@ -106,6 +109,6 @@ def demo(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/demo/population"),
 ) -> None:
     """The main job on the embedded default: the North West, summarised."""
-    console = Console()
+    console = stdout_console()
     manifest = make_population(out, regions=["North West"], workers=os.cpu_count() or 1, force=True)
     print_summary(manifest, out, console)

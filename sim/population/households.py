@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from sim.population.parameters import household_params
 
@@ -51,7 +52,7 @@ class Carers:
     family: np.ndarray
     is_male: np.ndarray
     date_of_birth: np.ndarray
-    relationship: np.ndarray  # "mother", "father" or "parent" (same-sex couples)
+    relationship: pl.Series  # "mother", "father" or "parent" (same-sex couples)
 
 
 def make_carers(rng: np.random.Generator, eldest_birth: np.ndarray) -> Carers:
@@ -83,8 +84,17 @@ def make_carers(rng: np.random.Generator, eldest_birth: np.ndarray) -> Carers:
     is_male = np.concatenate([first_male, second_male[couples]])
     age_at_birth = np.concatenate([first_age, partner_age[couples]])
     born = eldest_birth[family] - np.round(age_at_birth * DAYS_PER_YEAR).astype("timedelta64[D]")
-    relationship = np.where(is_male, "father", "mother").astype(object)
-    relationship[np.concatenate([same_sex, same_sex[couples]])] = "parent"
-
+    parent = np.concatenate([same_sex, same_sex[couples]])
     order = np.argsort(family, kind="stable")
-    return Carers(family[order], is_male[order], born[order], relationship[order])
+    relationship = (
+        pl.select(
+            pl.when(pl.lit(pl.Series(parent[order])))
+            .then(pl.lit("parent"))
+            .when(pl.lit(pl.Series(is_male[order])))
+            .then(pl.lit("father"))
+            .otherwise(pl.lit("mother"))
+        )
+        .to_series()
+        .alias("relationship")
+    )
+    return Carers(family[order], is_male[order], born[order], relationship)

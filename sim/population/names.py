@@ -6,7 +6,7 @@ vocabulary with numpy and gathering strings with polars is two orders of magnitu
 
 import importlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import polars as pl
@@ -24,11 +24,30 @@ class Vocabulary:
     words: pl.Series
     probabilities: np.ndarray
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Indexes into `words`, drawn with the vocabulary's frequencies."""
+    @cached_property
+    def _cumulative(self) -> np.ndarray:
         cumulative = np.cumsum(self.probabilities)
-        cumulative /= cumulative[-1]
-        return np.searchsorted(cumulative, rng.random(size), side="right").astype(np.uint32)
+        return cumulative / cumulative[-1]
+
+    @cached_property
+    def _guide(self) -> np.ndarray:
+        """Guide table: the first word whose cumulative share exceeds each of 4n equal steps."""
+        steps = np.arange(4 * len(self.probabilities)) / (4 * len(self.probabilities))
+        return np.searchsorted(self._cumulative, steps, side="right")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Indexes into `words`, drawn with the vocabulary's frequencies.
+
+        Inverse-CDF sampling started from a guide table, so a draw costs about one step instead
+        of a binary search; the result is identical to `searchsorted(cumulative, u)`.
+        """
+        u = rng.random(size)
+        index = self._guide[(u * len(self._guide)).astype(np.int64)]
+        behind = self._cumulative[index] <= u
+        while behind.any():
+            index[behind] += 1
+            behind[behind] = self._cumulative[index[behind]] <= u[behind]
+        return index.astype(np.uint32)
 
     def gather(self, indexes: np.ndarray) -> pl.Series:
         return self.words.gather(indexes)
@@ -75,41 +94,41 @@ def forenames(gender: str) -> Vocabulary:
 def sample_surnames(rng: np.random.Generator, size: int) -> pl.Series:
     """Family surnames, a share of them double-barrelled (`Smith-Jones`) from two draws."""
     vocabulary = surnames()
-    frame = pl.DataFrame(
-        {
-            "first": vocabulary.gather(vocabulary.sample(rng, size)),
-            "second": vocabulary.gather(vocabulary.sample(rng, size)),
-            "double": rng.random(size) < name_params().double_barrelled_share.value,
-        }
-    )
-    return frame.select(
-        pl.when(pl.col("double"))
-        .then(pl.concat_str("first", pl.lit("-"), "second"))
-        .otherwise(pl.col("first"))
-        .alias("surname")
-    ).to_series()
+    result = vocabulary.gather(vocabulary.sample(rng, size)).alias("surname")
+    double = np.flatnonzero(rng.random(size) < name_params().double_barrelled_share.value)
+    if len(double):
+        second = vocabulary.gather(vocabulary.sample(rng, len(double)))
+        joined = result.gather(double) + "-" + second
+        result = result.scatter(double, joined)
+    return result
 
 
 def sample_forenames(rng: np.random.Generator, is_male: np.ndarray) -> pl.Series:
     """One forename per person, from the list of the person's gender."""
-    male, female = forenames("male"), forenames("female")
-    male_pick = male.sample(rng, len(is_male))
-    female_pick = female.sample(rng, len(is_male))
-    return (
-        pl.DataFrame(
-            {"m": male.gather(male_pick), "f": female.gather(female_pick), "is_m": is_male}
-        )
-        .select(pl.when(pl.col("is_m")).then(pl.col("m")).otherwise(pl.col("f")).alias("name"))
-        .to_series()
-    )
+    male = np.flatnonzero(is_male)
+    female = np.flatnonzero(~is_male)
+    names = pl.repeat(None, len(is_male), dtype=pl.String, eager=True).alias("name")
+    for rows, vocabulary in ((male, forenames("male")), (female, forenames("female"))):
+        if len(rows):
+            names = names.scatter(rows, vocabulary.gather(vocabulary.sample(rng, len(rows))))
+    return names
 
 
 def sample_middle_names(rng: np.random.Generator, is_male: np.ndarray) -> pl.Series:
     """A middle name for a share of people, null for the rest."""
-    names = sample_forenames(rng, is_male)
-    has_middle = rng.random(len(is_male)) < name_params().middle_name_share.value
+    has_middle = np.flatnonzero(rng.random(len(is_male)) < name_params().middle_name_share.value)
+    middle = pl.repeat(None, len(is_male), dtype=pl.String, eager=True).alias("middle_names")
+    if len(has_middle):
+        middle = middle.scatter(has_middle, sample_forenames(rng, is_male[has_middle]))
+    return middle
+
+
+def gender_labels(is_male: np.ndarray) -> pl.Series:
+    """'male'/'female' strings without building a Python list per person."""
     return (
-        pl.DataFrame({"n": names, "has": has_middle})
-        .select(pl.when(pl.col("has")).then(pl.col("n")).alias("middle_names"))
+        pl.select(
+            pl.when(pl.lit(pl.Series(is_male))).then(pl.lit("male")).otherwise(pl.lit("female"))
+        )
         .to_series()
+        .alias("gender")
     )

@@ -1,4 +1,8 @@
-"""A population directory: one parquet file per table and a manifest with provenance."""
+"""A population directory: each table as one parquet file per authority, and a manifest.
+
+Each authority is written by the worker that made it, so England never has to pass through one
+process; `read_population` scans a table's files as one lazy frame.
+"""
 
 import json
 from pathlib import Path
@@ -7,37 +11,65 @@ import polars as pl
 
 from sim.errors import InputError
 from sim.outputs import staged_directory, write_json
-from sim.population.synth import TABLES, SynthRequest
+from sim.population.synth import (
+    TABLES,
+    SynthRequest,
+    authority_counts,
+    job_sizes,
+    map_authorities,
+    ordinals_of,
+    synthesise_authority,
+)
 from sim.provenance import data_file_hashes, package_versions, sha256_file
 
 MANIFEST = "manifest.json"
 
 
+def _make_and_write(args: tuple[int, int, float, str]) -> dict:
+    seed, ordinal, scale, directory = args
+    tables = synthesise_authority(seed, ordinal, scale)
+    code = tables["authorities"]["authority_code"][0]
+    files = {}
+    for name in TABLES:
+        path = Path(directory) / name / f"{code}.parquet"
+        tables[name].write_parquet(path, compression="zstd", statistics=True)
+        files[f"{name}/{path.name}"] = sha256_file(path)
+    return {"counts": authority_counts(tables), "files": files, "code": code}
+
+
 def write_population(
-    tables: dict[str, pl.DataFrame], request: SynthRequest, out: Path, force: bool = False
+    request: SynthRequest,
+    out: Path,
+    force: bool = False,
+    workers: int = 1,
+    on_authority=None,
 ) -> dict:
-    """Write the tables and manifest to `out` atomically; returns the manifest."""
+    """Make and write the population to `out` atomically; returns the manifest and counts."""
     with staged_directory(out, force) as staging:
-        files = {}
         for name in TABLES:
-            path = staging / f"{name}.parquet"
-            tables[name].write_parquet(path, compression="zstd", statistics=True)
-            files[name] = {
-                "file": path.name,
-                "rows": tables[name].height,
-                "sha256": sha256_file(path),
-            }
+            (staging / name).mkdir()
+        ordinals = ordinals_of(request.authority_codes)
+        args = [(request.seed, ordinal, request.scale, str(staging)) for ordinal in ordinals]
+        results = map_authorities(
+            _make_and_write,
+            args,
+            workers,
+            on_done=lambda r: on_authority and on_authority(r),
+            sizes=job_sizes(ordinals, request.scale),
+        )
+        counts = pl.concat([r["counts"] for r in results])
         manifest = {
             "kind": "cpw-population",
             "seed": request.seed,
             "scale": request.scale,
             "authorities": list(request.authority_codes),
-            "tables": files,
+            "rows": {name: int(counts[name].sum()) for name in TABLES if name in counts.columns},
+            "files": {path: digest for r in results for path, digest in r["files"].items()},
             "versions": package_versions(),
             "data_files": data_file_hashes(),
         }
         write_json(staging / MANIFEST, manifest)
-    return manifest
+    return {"manifest": manifest, "counts": counts}
 
 
 def read_population(directory: Path, tables: tuple[str, ...] = TABLES) -> dict[str, pl.LazyFrame]:
@@ -46,4 +78,6 @@ def read_population(directory: Path, tables: tuple[str, ...] = TABLES) -> dict[s
     if not manifest_path.is_file():
         raise InputError(f"{directory}: not a population directory (no {MANIFEST})")
     manifest = json.loads(manifest_path.read_text())
-    return {name: pl.scan_parquet(directory / manifest["tables"][name]["file"]) for name in tables}
+    if manifest.get("kind") != "cpw-population":
+        raise InputError(f"{manifest_path}: not a population manifest")
+    return {name: pl.scan_parquet(directory / name / "*.parquet") for name in tables}

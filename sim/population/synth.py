@@ -5,9 +5,10 @@ whether it is made alone or with all England, and authorities can be made in par
 """
 
 import multiprocessing
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,7 +17,12 @@ from sim.population.addresses import sample_addresses
 from sim.population.ages import academic_age, age_counts, dates_of_birth
 from sim.population.households import form_families, make_carers
 from sim.population.identifiers import index_ids, permutation_keys, serials
-from sim.population.names import sample_forenames, sample_middle_names, sample_surnames
+from sim.population.names import (
+    gender_labels,
+    sample_forenames,
+    sample_middle_names,
+    sample_surnames,
+)
 from sim.population.parameters import household_params, population_params
 from sim.population.services import (
     assign_practices,
@@ -87,7 +93,7 @@ def synthesise_authority(seed: int, ordinal: int, scale: float) -> dict[str, pl.
     # Children sorted by family then date of birth, eldest first: siblings sit together.
     order = np.lexsort((born, family))
     ages, born, is_male, family = ages[order], born[order], is_male[order], family[order]
-    first_of_family = np.r_[True, family[1:] != family[:-1]]
+    first_of_family = np.diff(family, prepend=-1) != 0
     eldest_birth = born[first_of_family]
 
     family_rng = rng("families")
@@ -113,11 +119,11 @@ def synthesise_authority(seed: int, ordinal: int, scale: float) -> dict[str, pl.
     children = pl.DataFrame(
         {
             "child_id": pl.Series(child_ids).cast(pl.String),
-            "authority_code": pl.Series([code] * n, dtype=pl.String),
+            "authority_code": pl.repeat(code, n, dtype=pl.String, eager=True),
             "forename": sample_forenames(names_rng, is_male),
             "middle_names": sample_middle_names(names_rng, is_male),
             "surname": family_surname.gather(family),
-            "gender": pl.Series(np.where(is_male, "male", "female")),
+            "gender": gender_labels(is_male),
             "date_of_birth": pl.Series(born).cast(pl.Date),
             "household_id": pl.Series(household_id[family], dtype=pl.Int64),
             "school_urn": school_urn,
@@ -128,7 +134,7 @@ def synthesise_authority(seed: int, ordinal: int, scale: float) -> dict[str, pl.
     households = pl.DataFrame(
         {
             "household_id": household_id,
-            "authority_code": pl.Series([code] * families.count, dtype=pl.String),
+            "authority_code": pl.repeat(code, families.count, dtype=pl.String, eager=True),
         }
     ).hstack(addresses.select("address_line", "town", "postcode"))
 
@@ -183,45 +189,83 @@ def _carers(
             "forename": sample_forenames(rng, carers.is_male),
             "middle_names": sample_middle_names(rng, carers.is_male),
             "surname": surname,
-            "gender": pl.Series(np.where(carers.is_male, "male", "female")),
+            "gender": gender_labels(carers.is_male),
             "date_of_birth": pl.Series(carers.date_of_birth).cast(pl.Date),
-            "relationship": pl.Series(carers.relationship, dtype=pl.String),
+            "relationship": carers.relationship,
             "phone": pl.Series(phone.view("S11").ravel()).cast(pl.String),
         }
     )
+
+
+def authority_counts(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Rows of each table per authority, with the region: the basis of every summary."""
+    authorities = tables["authorities"].select("authority_code", "region")
+    carers = tables["carers"].join(
+        tables["households"].select("household_id", "authority_code"), on="household_id"
+    )
+    counted = {name: tables[name] for name in TABLES if name != "authorities"} | {"carers": carers}
+    result = authorities
+    for name, frame in counted.items():
+        per = frame.group_by("authority_code").agg(pl.len().alias(name))
+        result = result.join(per, on="authority_code", how="left")
+    return result.fill_null(0)
 
 
 def _one(args: tuple[int, int, float]) -> dict[str, pl.DataFrame]:
     return synthesise_authority(*args)
 
 
-def synthesise(
-    request: SynthRequest,
-    workers: int = 1,
-    on_authority: Callable[[str, int], None] | None = None,
-) -> dict[str, pl.DataFrame]:
-    """Every table for the requested authorities, concatenated in authorities.csv order.
+def map_authorities(
+    function: Callable[[tuple], Any],
+    args: list[tuple],
+    workers: int,
+    on_done: Callable[[Any], None] | None = None,
+    sizes: list[int] | None = None,
+) -> list[Any]:
+    """Apply `function` to each authority's arguments in up to `workers` processes.
 
-    The result is the same for any number of workers.
+    Results come back in the order of `args` whatever the worker count; the largest jobs (by
+    `sizes`) start first so that no big county is left running alone at the end.
     """
+    if workers <= 1 or len(args) <= 1:
+        results = []
+        for item in args:
+            results.append(function(item))
+            if on_done:
+                on_done(results[-1])
+        return results
+    order = sorted(range(len(args)), key=lambda i: -(sizes[i] if sizes else 0))
+    # Fork after polars has started its thread pool can deadlock: spawn fresh workers.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(function, args[i]): i for i in order}
+        results: list[Any] = [None] * len(args)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if on_done:
+                on_done(results[futures[future]])
+    return results
+
+
+def job_sizes(ordinals: list[int], scale: float) -> list[int]:
+    authorities = load_authorities()
+    return [expected_children(authorities[o], scale) for o in ordinals]
+
+
+def ordinals_of(codes: tuple[str, ...]) -> list[int]:
+    """Positions in authorities.csv of the given codes, in file order."""
     ordinals = {a.code: i for i, a in enumerate(load_authorities())}
-    jobs = sorted(ordinals[code] for code in request.authority_codes)
-    args = [(request.seed, ordinal, request.scale) for ordinal in jobs]
-    parts: dict[str, list[pl.DataFrame]] = {name: [] for name in TABLES}
+    return sorted(ordinals[code] for code in codes)
 
-    def collect(results: Iterable[dict[str, pl.DataFrame]]) -> None:
-        for result in results:
-            for name in TABLES:
-                parts[name].append(result[name])
-            if on_authority:
-                row = result["authorities"].row(0, named=True)
-                on_authority(row["authority_code"], row["children"])
 
-    if workers > 1 and len(args) > 1:
-        # Fork after polars has started its thread pool can deadlock: spawn fresh workers.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            collect(pool.map(_one, args))
-    else:
-        collect(map(_one, args))
-    return {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
+def synthesise(request: SynthRequest, workers: int = 1) -> dict[str, pl.DataFrame]:
+    """Every table for the requested authorities, in memory, in authorities.csv order.
+
+    The result is the same for any number of workers. For England-sized output use
+    `sim.population.output.write_population`, which writes each authority from its worker.
+    """
+    args = [
+        (request.seed, ordinal, request.scale) for ordinal in ordinals_of(request.authority_codes)
+    ]
+    results = map_authorities(_one, args, workers)
+    return {name: pl.concat([r[name] for r in results], how="vertical") for name in TABLES}

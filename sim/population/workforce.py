@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 
 from sim.population.ages import apportion
-from sim.population.names import sample_forenames, sample_surnames
+from sim.population.names import gender_labels, sample_forenames, sample_surnames
 from sim.population.parameters import practitioner_groups
 from sim.reference.rollout import load_rollout
 
@@ -63,7 +63,7 @@ def make_practitioners(
         authority_code=pl.lit(code),
         forename=sample_forenames(rng, is_male),
         surname=sample_surnames(rng, total),
-        gender=pl.Series(np.where(is_male, "male", "female")),
+        gender=gender_labels(is_male),
     ).select(COLUMNS)
 
 
