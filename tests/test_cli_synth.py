@@ -110,3 +110,18 @@ def test_tiny_scale_gives_empty_authorities_not_errors(tmp_path, cpw):
     """At a scale where the Isles of Scilly round to no children, the run still succeeds."""
     result = cpw("synth", "--scale", "0.0001", "--out", str(tmp_path / "tiny"))
     assert result.returncode == 0, result.stderr
+
+
+def test_check_population_passes_on_a_fresh_population(tmp_path, cpw):
+    """`cpw check-population` reports every acceptance check as passed and exits 0."""
+    out = tmp_path / "pop"
+    assert cpw("synth", "--scale", "0.01", "--regions", "London", "--out", str(out)).returncode == 0
+    result = cpw("check-population", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("│ pass ") == 5 and "FAIL" not in result.stdout
+
+
+def test_check_population_refuses_a_directory_that_is_not_one(tmp_path, cpw):
+    """A directory without a population manifest gets a one-line error and exit 2."""
+    result = cpw("check-population", str(tmp_path))
+    assert result.returncode == 2 and "not a population directory" in result.stderr

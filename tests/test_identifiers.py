@@ -12,6 +12,7 @@ from sim.population.identifiers import (
     is_valid_index_id,
     serial_modulus,
     serials,
+    valid_index_ids,
     valid_prefixes,
 )
 
@@ -86,3 +87,13 @@ def test_malformed_strings_are_invalid():
     good = make_id(3, 12345)
     for bad in ["", good[:-1], good.lower(), "GB" + good[2:], good + "0", " " + good]:
         assert not is_valid_index_id(bad)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.text(alphabet=ALPHABET + "azé -", min_size=0, max_size=11), max_size=20))
+def test_vectorised_validation_agrees_with_scalar(texts):
+    """valid_index_ids gives, string by string, what is_valid_index_id gives."""
+    real = [make_id(o, s) for o, s in [(0, 1), (151, 1999992), (77, 424242)]]
+    candidates = texts + real + [r + "0" for r in real] + [r.lower() for r in real]
+    expected = [is_valid_index_id(t) for t in candidates]
+    assert valid_index_ids(np.array(candidates, dtype=object)).tolist() == expected

@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("synth")(population.synth)
+app.command("check-population")(population.check_population_dir)
 app.command("demo")(population.demo)
 app.add_typer(data.app, name="data")
 

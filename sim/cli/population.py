@@ -1,5 +1,6 @@
 """`cpw synth` and `cpw demo`: make synthetic England and summarise it."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -13,7 +14,8 @@ from rich.table import Table
 from sim.cli.console import stdout_console
 from sim.errors import InputError
 from sim.outputs import check_output_dir
-from sim.population.output import write_population
+from sim.population.checks import check_population
+from sim.population.output import MANIFEST, read_population, write_population
 from sim.population.summary import summary_by_region
 from sim.population.synth import SynthRequest
 from sim.reference.authorities import select_authorities
@@ -112,3 +114,20 @@ def demo(
     console = stdout_console()
     manifest = make_population(out, regions=["North West"], workers=os.cpu_count() or 1, force=True)
     print_summary(manifest, out, console)
+
+
+def check_population_dir(
+    population: Annotated[Path, typer.Argument(help="A directory written by `cpw synth`.")],
+) -> None:
+    """Check a population against the acceptance rules: counts, ages, IDs, households, schools."""
+    directory = population
+    tables = read_population(directory)
+    scale = json.loads((directory / MANIFEST).read_text())["scale"]
+    console = stdout_console()
+    table = Table("check", "result", "detail", title=f"Checks of {directory}")
+    checks = check_population(tables, scale)
+    for check in checks:
+        table.add_row(check.name, "pass" if check.passed else "FAIL", check.detail)
+    console.print(table)
+    if not all(check.passed for check in checks):
+        raise typer.Exit(1)

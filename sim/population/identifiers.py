@@ -13,6 +13,7 @@ from functools import cache
 from string import ascii_uppercase
 
 import numpy as np
+import polars as pl
 from stdnum.iso7064 import mod_37_36
 
 from sim.population.parameters import identifier_rules
@@ -100,3 +101,22 @@ def is_valid_index_id(text: str) -> bool:
     if not _ID_PATTERN.match(text) or text[:2] not in valid_prefixes():
         return False
     return bool(mod_37_36.is_valid(text))
+
+
+def valid_index_ids(ids: pl.Series | np.ndarray | list[str]) -> np.ndarray:
+    """Vectorised `is_valid_index_id`: one bool per ID, for checking millions at once."""
+    series = pl.Series(ids, dtype=pl.String)
+    shaped = series.str.contains(_ID_PATTERN.pattern).fill_null(False).to_numpy()
+    result = np.zeros(len(series), dtype=bool)
+    if not shaped.any():
+        return result
+    raw = np.array(series.filter(pl.Series(shaped)).to_list(), dtype="S9")
+    lookup = np.full(256, -1, dtype=np.int64)
+    lookup[np.frombuffer(ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(ALPHABET))
+    values = lookup[np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(-1, 9)]
+    allowed = np.zeros((36, 36), dtype=bool)
+    for prefix in valid_prefixes():
+        allowed[ALPHABET.index(prefix[0]), ALPHABET.index(prefix[1])] = True
+    good = allowed[values[:, 0], values[:, 1]] & (check_indices(values[:, :8]) == values[:, 8])
+    result[shaped] = good
+    return result
