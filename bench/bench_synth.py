@@ -3,10 +3,12 @@
     .venv/bin/python bench/bench_synth.py [--scale 1.0] [--workers 2] [--faker-sample 5000]
 
 Targets (issue 2): England in <= 60 s wall and <= 8 GB peak on 2 cores; >= 100x over Faker.
-The Faker baseline is measured in the same run on a sample and extrapolated.
+The Faker baseline is measured in the same run on a sample and extrapolated. The population's
+acceptance checks (sim.population.checks) then run on what was written.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +20,9 @@ from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import PeakMemory
+
+from sim.population.checks import check_population
+from sim.population.output import read_population
 
 
 def faker_rate(sample: int) -> float:
@@ -73,9 +78,8 @@ def main() -> None:
         wall = time.perf_counter() - started
         if process.returncode:
             sys.exit(f"cpw synth failed: {stderr.decode().strip()}")
-        import json
-
         manifest = json.loads((out / "manifest.json").read_text())
+        checks = check_population(read_population(out), args.scale)
     children = manifest["rows"]["children"]
     rate = faker_rate(args.faker_sample)
     faker_seconds = children / rate
@@ -93,6 +97,8 @@ def main() -> None:
         f"records -> {faker_seconds:,.0f} s extrapolated for {children:,}"
     )
     print(f"speed-up over Faker, end to end incl. households, services and parquet: {speedup:.0f}x")
+    for check in checks:
+        print(f"check {check.name}: {'pass' if check.passed else 'FAIL'} ({check.detail})")
     if args.scale == 1.0:
         for label, ok in [
             ("<= 60 s", wall <= 60),
