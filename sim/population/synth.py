@@ -5,6 +5,7 @@ whether it is made alone or with all England, and authorities can be made in par
 """
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -235,15 +236,24 @@ def map_authorities(
                 on_done(results[-1])
         return results
     order = sorted(range(len(args)), key=lambda i: -(sizes[i] if sizes else 0))
-    # Fork after polars has started its thread pool can deadlock: spawn fresh workers.
+    # Fork after polars has started its thread pool can deadlock: spawn fresh workers, each with
+    # one polars thread, since the parallelism is already one process per core.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(function, args[i]): i for i in order}
-        results: list[Any] = [None] * len(args)
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if on_done:
-                on_done(results[futures[future]])
+    results: list[Any] = [None] * len(args)
+    previous = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = "1"  # read by each worker as it starts
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(function, args[i]): i for i in order}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if on_done:
+                    on_done(results[futures[future]])
+    finally:
+        if previous is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = previous
     return results
 
 
