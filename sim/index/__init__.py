@@ -1,0 +1,44 @@
+"""The ContactPoint index: the Sch 1 record, its store, search, view and shielding.
+
+Other parts (feeds and matching, access, audit) live in sub-packages beside these modules.
+`search` is the module (sim.index.search.search runs a search), so it is not re-exported.
+"""
+
+from sim.index.build import BuildStats, build_index
+from sim.index.records import CaseDataRefused, ChildRecord, RecordRefused, parse_record
+from sim.index.search import SearchQuery, SearchRefused, SearchResult, parse_query
+from sim.index.shielding import (
+    ShieldingEvent,
+    ShieldingRefused,
+    ShieldingRequest,
+    decide_shielding,
+    request_shielding,
+    shield_of,
+)
+from sim.index.store import IndexStore, SqliteStore
+from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
+
+__all__ = [
+    "BuildStats",
+    "CaseDataRefused",
+    "ChildRecord",
+    "IndexStore",
+    "RecordRefused",
+    "RecordView",
+    "SearchQuery",
+    "SearchRefused",
+    "SearchResult",
+    "ShieldingEvent",
+    "ShieldingRefused",
+    "ShieldingRequest",
+    "SqliteStore",
+    "ViewRefused",
+    "build_index",
+    "decide_shielding",
+    "parse_query",
+    "parse_record",
+    "request_shielding",
+    "shield_of",
+    "view_reasons",
+    "view_record",
+]

@@ -1,0 +1,154 @@
+"""Build an index from a synthetic population: one columnar pass per table, then a bulk load.
+
+All joins and keys are polars expressions; phonetic codes are computed once per distinct name.
+The index is written to a side file and renamed into place when complete, so a failed build
+never leaves a half-loaded index at the target path.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sim.errors import InputError
+from sim.index.store.keys import with_name_keys
+from sim.index.store.sqlite import SqliteStore
+from sim.population.output import read_population
+
+POPULATION_TABLES = ("children", "households", "carers", "schools", "gp_practices", "practitioners")
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    path: Path
+    rows: dict[str, int]
+    seconds: float
+
+    @property
+    def children(self) -> int:
+        return self.rows["child"]
+
+
+def index_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The index's tables (schema.TABLES) from a population's tables."""
+    children = (
+        tables["children"]
+        .with_row_index("child_key", offset=1)
+        .with_columns(
+            pl.col("child_key").cast(pl.Int64),
+            pl.col("date_of_birth").dt.to_string("%Y-%m-%d"),
+            pl.col("household_id").alias("household_key"),
+        )
+    )
+    named = with_name_keys(with_name_keys(children, "forename"), "surname")
+    households = tables["households"].select(
+        pl.col("household_id").alias("household_key"),
+        "address_line",
+        "town",
+        "postcode",
+        pl.col("postcode").str.replace_all(" ", "").str.to_uppercase().alias("postcode_norm"),
+    )
+    carers = tables["carers"].select(
+        pl.col("carer_id").alias("carer_key"),
+        pl.col("household_id").alias("household_key"),
+        "forename",
+        "middle_names",
+        "surname",
+        "relationship",
+        "phone",
+    )
+    contacts, services = _services(tables)
+    return {
+        "household": households,
+        "child": children,
+        "name": named.with_columns(current=pl.lit(1)),
+        "carer": carers,
+        "contact": contacts,
+        "service": services,
+        "involvement": _involvements(children, services),
+        "flag": pl.DataFrame(),
+    }
+
+
+def _services(tables: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Schools and GP practices, each with one practitioner as its contact (Sch 1 para 5)."""
+    organisations = pl.concat(
+        [
+            tables["schools"].select(
+                pl.lit("school").alias("kind"), pl.col("urn").cast(pl.String).alias("code"), "name"
+            ),
+            tables["gp_practices"].select(
+                pl.lit("gp_practice").alias("kind"), pl.col("practice_code").alias("code"), "name"
+            ),
+        ]
+    )
+    contacts = (
+        tables["practitioners"]
+        .filter(pl.col("organisation_kind").is_in(["school", "gp_practice"]))
+        .sort("practitioner_id")
+        .group_by("organisation_kind", "organisation", maintain_order=True)
+        .first()
+        .select(
+            pl.col("practitioner_id").alias("contact_key"),
+            pl.concat_str("forename", "surname", separator=" ").alias("name"),
+            "role",
+            pl.lit(None, dtype=pl.String).alias("phone"),
+            pl.col("organisation_kind").alias("kind"),
+            pl.col("organisation").alias("code"),
+        )
+    )
+    services = (
+        organisations.join(
+            contacts.select("kind", "code", "contact_key"), on=["kind", "code"], how="left"
+        )
+        .with_row_index("service_key", offset=1)
+        .with_columns(pl.col("service_key").cast(pl.Int64))
+    )
+    return contacts.drop("kind", "code"), services
+
+
+def _involvements(children: pl.DataFrame, services: pl.DataFrame) -> pl.DataFrame:
+    """Each child's school and GP practice, where the child has one."""
+    keyed = services.select("kind", "code", "service_key")
+    parts = []
+    for kind, column in (("school", "school_urn"), ("gp_practice", "gp_practice_code")):
+        parts.append(
+            children.select("child_key", pl.col(column).cast(pl.String).alias("code"))
+            .drop_nulls("code")
+            .join(keyed.filter(pl.col("kind") == kind), on="code", how="inner")
+            .select(
+                "child_key",
+                "service_key",
+                pl.lit(None, dtype=pl.Int64).alias("contact_key"),
+                pl.lit(0).alias("consent_recorded"),
+            )
+        )
+    return pl.concat(parts).sort("child_key", "service_key")
+
+
+def build_index(population: dict[str, pl.DataFrame] | Path, db_path: Path) -> BuildStats:
+    """Build a new index at `db_path` from population tables or a `cpw synth` directory."""
+    started = time.perf_counter()
+    if isinstance(population, Path):
+        lazy = read_population(population, POPULATION_TABLES)
+        tables = {name: frame.collect() for name, frame in lazy.items()}
+    else:
+        missing = [name for name in POPULATION_TABLES if name not in population]
+        if missing:
+            raise InputError(f"population: missing table(s) {', '.join(missing)}")
+        tables = population
+    if db_path.exists():
+        raise InputError(f"{db_path}: already exists; an index is built once, then updated")
+    building = db_path.with_name(db_path.name + ".building")
+    for leftover in building.parent.glob(building.name + "*"):
+        leftover.unlink()
+    frames = index_frames(tables)
+    store = SqliteStore.create(building)
+    try:
+        store.bulk_load(frames)
+        rows = store.table_counts()
+    finally:
+        store.close()
+    building.rename(db_path)
+    return BuildStats(db_path, rows, time.perf_counter() - started)

@@ -1,0 +1,137 @@
+"""The storage interface: a few narrow methods, so a PostgreSQL backend can sit beside SQLite.
+
+Policy (who may see what, which fields are hidden, scoring) lives above this line, in search,
+view and shielding; a backend only stores, finds by index and reads back.
+"""
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from sim.index.records import ChildRecord
+
+BlockColumn = Literal["surname_norm", "surname_code", "forename_code", "child_id"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One indexed lookup that proposes candidates: a name key (or ID) and dates of birth.
+
+    With no dates of birth the block must be narrowed by a postcode (CandidateQuery.postcode).
+    """
+
+    column: BlockColumn
+    value: str
+    dates_of_birth: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """Blocks (any may match) and filters (all must match) for one search.
+
+    `exclude_shielded` is set by the search whenever a hidden field is used, so a shielded child
+    can never be found, counted or ranked through one. Former names are searched only for
+    children who are not shielded (a birth name can reveal an adoption).
+    """
+
+    blocks: tuple[Block, ...]
+    postcode: str | None = None
+    school_code: str | None = None
+    gp_practice_code: str | None = None
+    exclude_shielded: bool = False
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
+class CandidateName:
+    current: bool
+    forename: str
+    middle_names: str | None
+    surname: str
+    forename_norm: str
+    forename_code: str
+    surname_norm: str
+    surname_code: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A child proposed by a block: identity fields only, never a hidden field."""
+
+    child_key: int
+    child_id: str
+    gender: str
+    date_of_birth: str
+    shielded: bool
+    names: tuple[CandidateName, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Shield:
+    request_id: int
+    criterion: str
+    decided_by: str
+    decided_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    record: ChildRecord
+    shield: Shield | None
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    request_id: int
+    child_id: str
+    criterion: str
+    requested_by: str
+    requested_at: dt.datetime
+    status: Literal["pending", "approved", "rejected"]
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+
+class IndexStore(ABC):
+    """Where the index lives. Writes are batched and transactional; reads go through indexes."""
+
+    @abstractmethod
+    def bulk_load(self, frames: Mapping[str, pl.DataFrame]) -> None:
+        """Load an empty store from prepared frames (one per table in schema.TABLES)."""
+
+    @abstractmethod
+    def write_records(self, records: Sequence[ChildRecord]) -> int:
+        """Insert or update records by index ID in one transaction; shields are never touched."""
+
+    @abstractmethod
+    def find_candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """Children proposed by the blocks and passing the filters, at most limit + 1."""
+
+    @abstractmethod
+    def read_record(self, child_id: str) -> StoredRecord | None:
+        """The whole record and its shield state, or None for an unknown ID."""
+
+    @abstractmethod
+    def add_shielding_request(
+        self, child_id: str, criterion: str, requested_by: str, at: dt.datetime
+    ) -> int:
+        """Store a pending request and return its number."""
+
+    @abstractmethod
+    def read_shielding_request(self, request_id: int) -> StoredRequest | None: ...
+
+    @abstractmethod
+    def decide_shielding_request(
+        self, request_id: int, approve: bool, decided_by: str, at: dt.datetime
+    ) -> None:
+        """Close a pending request; on approval the child is shielded in the same transaction."""
+
+    @abstractmethod
+    def table_counts(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

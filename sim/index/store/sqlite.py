@@ -1,0 +1,272 @@
+"""The embedded SQLite backend (WAL mode), with every value bound as a parameter.
+
+secure_delete is set on every connection and the WAL is truncated on close, so deleted rows do
+not linger in free pages or the -wal file (decommissioning standards s5.1).
+"""
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+from sim.errors import InputError
+from sim.index.records import ChildRecord
+from sim.index.store.base import (
+    Block,
+    Candidate,
+    CandidateName,
+    CandidateQuery,
+    IndexStore,
+    StoredRecord,
+    StoredRequest,
+)
+from sim.index.store.schema import CREATE_INDEXES, CREATE_TABLES, TABLES
+from sim.index.store.sqlite_records import read_record, write_record
+
+BATCH_ROWS = 500_000
+_NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
+_NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
+_SERVICE_KINDS = {"school_code": "school", "gp_practice_code": "gp_practice"}
+
+
+class SqliteStore(IndexStore):
+    """An index in one SQLite file."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> "SqliteStore":
+        """A new, empty index at `path`; refuses to overwrite an existing file."""
+        if path.exists():
+            raise InputError(f"{path}: already exists; remove it or choose another path")
+        store = cls(_connect(path), path)
+        store._db.executescript(CREATE_TABLES + CREATE_INDEXES)
+        return store
+
+    @classmethod
+    def open(cls, path: Path) -> "SqliteStore":
+        """An existing index."""
+        if not path.is_file():
+            raise InputError(f"{path}: no index here (build one first)")
+        return cls(_connect(path), path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def bulk_load(self, frames: Mapping[str, pl.DataFrame]) -> None:
+        """Load without a journal and without indexes, then sort each index once.
+
+        The store is new, so a failed load leaves nothing worth keeping; WAL is restored after.
+        """
+        if self.table_counts()["child"]:
+            raise InputError(f"{self.path}: bulk load needs an empty index")
+        db = self._db
+        for name in _index_names(db):
+            db.execute(f'DROP INDEX "{name}"')
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "foreign_keys = OFF",
+            "threads = 2",
+        ):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute("BEGIN")
+        for table, columns in TABLES.items():
+            frame = frames.get(table)
+            if frame is None or frame.is_empty():
+                continue
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
+            for start in range(0, frame.height, BATCH_ROWS):
+                db.executemany(sql, frame.slice(start, BATCH_ROWS).select(columns).iter_rows())
+        db.execute("COMMIT")
+        db.executescript(CREATE_INDEXES + "PRAGMA analysis_limit = 1000; ANALYZE;")
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
+            db.execute(f"PRAGMA {pragma}")
+
+    def write_records(self, records: Sequence[ChildRecord]) -> int:
+        with self._transaction() as db:
+            for record in records:
+                write_record(db, record)
+        return len(records)
+
+    def find_candidates(self, query: CandidateQuery) -> list[Candidate]:
+        selects, params = [], []
+        for block in query.blocks:
+            sql, values = _block_sql(block, query)
+            selects.append(sql)
+            params.extend(values)
+        if not selects:
+            return []
+        union = " UNION ".join(selects)
+        keys = [
+            row[0]
+            for row in self._db.execute(
+                f"SELECT child_key FROM ({union}) ORDER BY child_key LIMIT ?",
+                [*params, query.limit + 1],
+            )
+        ]
+        return self._candidates(keys)
+
+    def _candidates(self, keys: list[int]) -> list[Candidate]:
+        if not keys:
+            return []
+        keyset = json.dumps(keys)
+        names: dict[int, list[CandidateName]] = {key: [] for key in keys}
+        for row in self._db.execute(
+            f"SELECT n.child_key, {_NAME_FIELDS} FROM name n "
+            "LEFT JOIN shield s ON s.child_key = n.child_key "
+            "WHERE n.child_key IN (SELECT value FROM json_each(?)) "
+            "AND (n.current = 1 OR s.child_key IS NULL) ORDER BY n.current DESC, n.rowid",
+            (keyset,),
+        ):
+            names[row[0]].append(CandidateName(bool(row[1]), *row[2:]))
+        rows = self._db.execute(
+            "SELECT c.child_key, c.child_id, c.gender, c.date_of_birth, s.child_key IS NOT NULL "
+            "FROM child c LEFT JOIN shield s ON s.child_key = c.child_key "
+            "WHERE c.child_key IN (SELECT value FROM json_each(?)) ORDER BY c.child_key",
+            (keyset,),
+        )
+        return [Candidate(k, i, g, d, bool(s), tuple(names[k])) for k, i, g, d, s in rows]
+
+    def read_record(self, child_id: str) -> StoredRecord | None:
+        return read_record(self._db, child_id)
+
+    def add_shielding_request(
+        self, child_id: str, criterion: str, requested_by: str, at: dt.datetime
+    ) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO shielding_request "
+                "(child_key, criterion, requested_by, requested_at, status) "
+                "SELECT child_key, ?, ?, ?, 'pending' FROM child WHERE child_id = ?",
+                (criterion, requested_by, at.isoformat(), child_id),
+            )
+            if cursor.rowcount != 1:
+                raise InputError(f"{child_id}: no such child in the index")
+            return int(cursor.lastrowid or 0)
+
+    def read_shielding_request(self, request_id: int) -> StoredRequest | None:
+        row = self._db.execute(
+            "SELECT r.request_id, c.child_id, r.criterion, r.requested_by, r.requested_at, "
+            "r.status, r.decided_by, r.decided_at FROM shielding_request r "
+            "JOIN child c ON c.child_key = r.child_key WHERE r.request_id = ?",
+            (request_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        decided = dt.datetime.fromisoformat(row[7]) if row[7] else None
+        return StoredRequest(*row[:4], dt.datetime.fromisoformat(row[4]), *row[5:7], decided)
+
+    def decide_shielding_request(
+        self, request_id: int, approve: bool, decided_by: str, at: dt.datetime
+    ) -> None:
+        status = "approved" if approve else "rejected"
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE shielding_request SET status = ?, decided_by = ?, decided_at = ? "
+                "WHERE request_id = ? AND status = 'pending'",
+                (status, decided_by, at.isoformat(), request_id),
+            ).rowcount
+            if changed != 1:
+                raise InputError(f"shielding request {request_id}: not pending")
+            if approve:
+                db.execute(
+                    "INSERT INTO shield (child_key, request_id, criterion, decided_by, decided_at) "
+                    "SELECT child_key, request_id, criterion, ?, ? FROM shielding_request "
+                    "WHERE request_id = ? ON CONFLICT (child_key) DO NOTHING",
+                    (decided_by, at.isoformat(), request_id),
+                )
+
+    def table_counts(self) -> dict[str, int]:
+        tables = [*TABLES, "shield", "shielding_request"]
+        return {t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+    def close(self) -> None:
+        """Checkpoint and truncate the WAL, so no old page images stay beside the file."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """temp_store = MEMORY keeps index sorts out of etilqs_* files in /tmp, which no inventory
+    lists (decommissioning standards s5.2); it costs some build time at England scale."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in (
+        "journal_mode = WAL",
+        "synchronous = NORMAL",
+        "secure_delete = ON",
+        "foreign_keys = ON",
+        "busy_timeout = 5000",
+        "cache_size = -262144",
+        "mmap_size = 1073741824",
+        "temp_store = MEMORY",
+    ):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _index_names(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    return [row[0] for row in rows]
+
+
+def _block_sql(block: Block, query: CandidateQuery) -> tuple[str, list[object]]:
+    """One SELECT of child keys for a block; column names come from a fixed list, never input."""
+    params: list[object] = []
+    if block.column == "child_id":
+        source, where = "child c", ["c.child_id = ?"]
+        params.append(block.value)
+    elif block.dates_of_birth:
+        source = "name n JOIN child c ON c.child_key = n.child_key"
+        where = [
+            f"n.{block.column} = ?",
+            f"n.date_of_birth IN ({_marks(len(block.dates_of_birth))})",
+        ]
+        params.extend([block.value, *block.dates_of_birth])
+    else:
+        if query.postcode is None:
+            raise ValueError("a block without dates of birth needs a postcode")
+        source = (
+            "household h CROSS JOIN child c ON c.household_key = h.household_key "
+            "CROSS JOIN name n ON n.child_key = c.child_key"
+        )
+        where = ["h.postcode_norm = ?", f"n.{block.column} = ?"]
+        params.extend([query.postcode, block.value])
+    source += " LEFT JOIN shield s ON s.child_key = c.child_key"
+    if block.column != "child_id":
+        where.append("(n.current = 1 OR s.child_key IS NULL)")
+    if query.exclude_shielded:
+        where.append("s.child_key IS NULL")
+    if query.postcode is not None and (block.dates_of_birth or block.column == "child_id"):
+        where.append(
+            "EXISTS (SELECT 1 FROM household h WHERE h.household_key = c.household_key "
+            "AND h.postcode_norm = ?)"
+        )
+        params.append(query.postcode)
+    for attribute, kind in _SERVICE_KINDS.items():
+        code = getattr(query, attribute)
+        if code is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM involvement i JOIN service v "
+                "ON v.service_key = i.service_key WHERE i.child_key = c.child_key "
+                "AND v.kind = ? AND v.code = ?)"
+            )
+            params.extend([kind, code])
+    return f"SELECT c.child_key FROM {source} WHERE {' AND '.join(where)}", params

@@ -1,0 +1,103 @@
+"""Fixtures for the index: one small synthetic authority and a freshly built index per test."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sim.index.build import build_index
+from sim.index.shielding import ShieldingRequest, decide_shielding, request_shielding
+from sim.index.store import SqliteStore
+from sim.population.identifiers import index_ids
+from sim.population.synth import SynthRequest, synthesise
+
+DECIDER_ROLE = "authority management team"
+
+
+@pytest.fixture(scope="session")
+def index_population() -> dict[str, pl.DataFrame]:
+    """Bolton at 2% scale: about 1,250 children, made in well under a second."""
+    return synthesise(SynthRequest(seed=1, scale=0.02, authority_codes=("E08000001",)))
+
+
+@pytest.fixture
+def index_store(index_population: dict[str, pl.DataFrame], tmp_path: Path) -> SqliteStore:
+    """A fresh index built from the population; closed after the test."""
+    build_index(index_population, tmp_path / "index.db")
+    store = SqliteStore.open(tmp_path / "index.db")
+    yield store
+    store.close()
+
+
+def fresh_ids(count: int, start: int = 900_000) -> list[str]:
+    """Valid index IDs that the synthetic population does not use (another authority's)."""
+    return [raw.decode() for raw in index_ids(150, np.arange(start, start + count))]
+
+
+def child_record(index_id: str, **overrides: object) -> dict:
+    """A complete, valid record as a feed would send it."""
+    record = {
+        "index_id": index_id,
+        "authority_code": "E08000001",
+        "name": {"forename": "Amelia", "middle_names": "Rose", "surname": "Thwaite"},
+        "former_names": [],
+        "gender": "female",
+        "date_of_birth": "2004-03-07",
+        "address": {"address_line": "1 Mill Lane", "town": "Bolton", "postcode": "BL1 1AA"},
+        "carers": [
+            {
+                "forename": "Joan",
+                "surname": "Thwaite",
+                "relationship": "mother",
+                "phone": "07700900001",
+            }
+        ],
+        "services": [
+            {
+                "kind": "school",
+                "organisation_code": "156000",
+                "organisation_name": "Greer Primary School",
+                "contact": {"name": "Ann Head", "role": "head teacher", "phone": "01204 000000"},
+            },
+            {
+                "kind": "gp_practice",
+                "organisation_code": "B33600",
+                "organisation_name": "McLean Surgery",
+            },
+        ],
+    }
+    record.update(overrides)
+    return record
+
+
+def shield(store: SqliteStore, child_id: str, criterion: str = "domestic abuse refuge") -> int:
+    """Request and approve a shield for one child, as two management-team members would."""
+    at = dt.datetime(2009, 3, 1, 10, 0)
+    event = request_shielding(
+        store,
+        ShieldingRequest(
+            child_id=child_id, criterion=criterion, requested_by="mt-1", requested_at=at
+        ),
+    )
+    decide_shielding(store, event.request_id, "mt-2", DECIDER_ROLE, True, at)
+    return event.request_id
+
+
+@pytest.fixture
+def make_record():
+    """A factory of valid record dicts: make_record(index_id, **overrides)."""
+    return child_record
+
+
+@pytest.fixture
+def new_ids():
+    """A factory of unused valid index IDs: new_ids(count, start=900_000)."""
+    return fresh_ids
+
+
+@pytest.fixture
+def shield_child():
+    """Shield a child through the full request/decision path: shield_child(store, child_id)."""
+    return shield

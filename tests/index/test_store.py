@@ -1,0 +1,131 @@
+"""The SQLite store: WAL and secure delete, transactional upserts, parameterised lookups."""
+
+import datetime as dt
+
+import pytest
+
+from sim.errors import InputError
+from sim.index.records import ChildRecord, parse_record
+from sim.index.store import Block, CandidateQuery, SqliteStore
+
+
+def test_pragmas_protect_deleted_data(index_store):
+    """WAL journal and secure_delete=ON are set on every connection (decommissioning s5.1)."""
+    db = index_store._db
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_create_refuses_existing_file(index_store):
+    """An index is never silently overwritten."""
+    with pytest.raises(InputError, match="already exists"):
+        SqliteStore.create(index_store.path)
+
+
+def test_close_leaves_no_wal_residue(tmp_path):
+    """Closing truncates the WAL, so no page images of old rows stay beside the database."""
+    store = SqliteStore.create(tmp_path / "x.db")
+    store.close()
+    wal = tmp_path / "x.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_write_then_read_round_trip(tmp_path, make_record, new_ids):
+    """A record written through the API reads back equal, field for field."""
+    store = SqliteStore.create(tmp_path / "x.db")
+    record = parse_record(
+        make_record(new_ids(1)[0], former_names=[{"forename": "Amelia", "surname": "Pike"}])
+    )
+    assert store.write_records([record]) == 1
+    assert store.read_record(record.index_id).record == record
+    store.close()
+
+
+def test_service_without_contact_shows_the_services_contact(index_store, make_record, new_ids):
+    """An involvement with no named practitioner shows the service's own contact (Sch 1)."""
+    record = parse_record(make_record(new_ids(1)[0]))
+    index_store.write_records([record])
+    gp = index_store.read_record(record.index_id).record.services[1]
+    assert gp.kind == "gp_practice" and gp.contact is not None
+
+
+def test_upsert_replaces_and_cleans_up(index_store, make_record, new_ids):
+    """Rewriting a child replaces its rows and leaves no orphan household, carer or contact."""
+    child_id = new_ids(1)[0]
+    before = index_store.table_counts()
+    index_store.write_records([parse_record(make_record(child_id))])
+    moved = make_record(
+        child_id, address={"address_line": "9 New Road", "town": "Bolton", "postcode": "BL2 2BB"}
+    )
+    index_store.write_records([parse_record(moved)])
+    after = index_store.table_counts()
+    assert index_store.read_record(child_id).record.address.postcode == "BL2 2BB"
+    for table in ("child", "household", "name", "contact"):
+        assert after[table] == before[table] + 1
+    assert after["carer"] == before["carer"] + 1
+
+
+def test_batch_is_all_or_nothing(index_store, make_record, new_ids):
+    """A batch with one bad row writes nothing (one transaction per batch)."""
+    good_id, bad_id = new_ids(2)
+    good = parse_record(make_record(good_id))
+    bad = ChildRecord.model_construct(**{**dict(good), "index_id": bad_id, "gender": None})
+    before = index_store.table_counts()
+    with pytest.raises(Exception, match="NOT NULL"):
+        index_store.write_records([good, bad])
+    assert index_store.table_counts() == before
+    assert index_store.read_record(good_id) is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "x' OR '1'='1",
+        "'; DROP TABLE child; --",
+        '" OR ""="',
+        "1) UNION SELECT child_id FROM child --",
+    ],
+)
+def test_block_values_are_parameters(index_store, payload):
+    """Injection text in any block or filter is a value to compare, never SQL."""
+    before = index_store.table_counts()
+    query = CandidateQuery(
+        blocks=tuple(
+            Block(column, payload, ("2005-01-01", payload))
+            for column in ("surname_norm", "surname_code", "forename_code", "child_id")
+        ),
+        postcode=payload,
+        school_code=payload,
+        gp_practice_code=payload,
+    )
+    assert index_store.find_candidates(query) == []
+    assert index_store.table_counts() == before
+
+
+def test_bulk_load_needs_empty_store(index_store):
+    """A bulk load onto a populated index is refused (updates go through write_records)."""
+    with pytest.raises(InputError, match="empty"):
+        index_store.bulk_load({})
+
+
+def test_shielding_request_for_unknown_child(index_store):
+    """The store refuses a request for an ID it does not hold."""
+    with pytest.raises(InputError):
+        index_store.add_shielding_request("WC9000002", "adoption", "mt-1", dt.datetime(2009, 1, 1))
+
+
+def test_former_names_never_propose_a_shielded_child(
+    index_store, make_record, new_ids, shield_child
+):
+    """A birth name can reveal an adoption: once shielded, a child is not proposed by it."""
+    record = parse_record(
+        make_record(new_ids(1)[0], former_names=[{"forename": "Amelia", "surname": "Pike"}])
+    )
+    index_store.write_records([record])
+    query = CandidateQuery(blocks=(Block("surname_norm", "PIKE", ("2004-03-07",)),))
+    assert [c.child_id for c in index_store.find_candidates(query)] == [record.index_id]
+    shield_child(index_store, record.index_id)
+    assert index_store.find_candidates(query) == []
+    by_current = CandidateQuery(blocks=(Block("surname_norm", "THWAITE", ("2004-03-07",)),))
+    (candidate,) = index_store.find_candidates(by_current)
+    assert candidate.shielded and [n.surname for n in candidate.names] == ["Thwaite"]
