@@ -1,0 +1,222 @@
+"""Accounts and tokens in their own SQLite file (`accounts.db`, WAL), apart from the index.
+
+Kept apart because it is a separate store in a deployment's inventory (the token register
+holds the token secrets, which decommissioning must destroy) and because its writes (a login)
+must never contend with the index's batched feed loads. Holds no policy: control.py decides.
+"""
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import polars as pl
+
+from sim.index.access.rules import Role
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    practitioner_id INTEGER,
+    forename TEXT NOT NULL,
+    surname TEXT NOT NULL,
+    sector TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    organisation_kind TEXT NOT NULL,
+    authority_code TEXT,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    pin_hash TEXT NOT NULL,
+    crb_checked_on TEXT,
+    training_completed_on TEXT,
+    agreement_signed_on TEXT,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    revoked_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accounts_by_authority ON accounts (authority_code);
+CREATE TABLE IF NOT EXISTS tokens (
+    serial TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES accounts (username),
+    secret TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_step INTEGER NOT NULL DEFAULT -1
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_live_token ON tokens (username) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES accounts (username),
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    end_reason TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """Who the account is for: a practitioner in an organisation, in a role (issue 3 item 3)."""
+
+    username: str
+    forename: str
+    surname: str
+    sector: str
+    organisation: str
+    organisation_kind: str
+    authority_code: str | None
+    role: Role
+    practitioner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Account(NewAccount):
+    """An account as stored, with its vetting, training, agreement and lock state."""
+
+    password_hash: str = ""
+    pin_hash: str = ""
+    crb_checked_on: dt.date | None = None
+    training_completed_on: dt.date | None = None
+    agreement_signed_on: dt.date | None = None
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Token:
+    serial: str
+    username: str
+    secret: str
+    last_step: int
+
+
+_DATES = {"crb_checked_on", "training_completed_on", "agreement_signed_on"}
+_TIMES = {"locked_until", "revoked_at", "created_at"}
+_INTEGERS = {"practitioner_id", "failed_logins"}
+_COLUMNS = [f.name for f in fields(Account)]
+
+
+def _to_sql(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _account(row: sqlite3.Row) -> Account:
+    values = dict(row)
+    for name in _DATES:
+        values[name] = values[name] and dt.date.fromisoformat(values[name])
+    for name in _TIMES:
+        values[name] = values[name] and dt.datetime.fromisoformat(values[name])
+    return Account(**values)
+
+
+class AccountStore:
+    """Rows in, rows out; every write commits at once (logins are rare next to searches)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def insert(self, account: Account) -> None:
+        """Add an account; raises sqlite3.IntegrityError if the username is taken."""
+        placeholders = ", ".join("?" * len(_COLUMNS))
+        values = [_to_sql(getattr(account, name)) for name in _COLUMNS]
+        self._db.execute(
+            f"INSERT INTO accounts ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
+        )
+
+    def get(self, username: str) -> Account | None:
+        row = self._db.execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
+        return _account(row) if row else None
+
+    def update(self, username: str, **changes: object) -> None:
+        """Set named columns of one account (names are checked against the schema)."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown account columns {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        values = [_to_sql(v) for v in changes.values()]
+        self._db.execute(
+            f"UPDATE accounts SET {assignments} WHERE username = ?", [*values, username]
+        )
+
+    def add_token(self, serial: str, username: str, secret: str, now: dt.datetime) -> None:
+        """Issue a token to a user, revoking any token they held (one live token each)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+                (now.isoformat(), username),
+            )
+            self._db.execute(
+                "INSERT INTO tokens (serial, username, secret, issued_at) VALUES (?, ?, ?, ?)",
+                (serial, username, secret, now.isoformat()),
+            )
+
+    def live_token(self, username: str) -> Token | None:
+        row = self._db.execute(
+            "SELECT serial, username, secret, last_step FROM tokens "
+            "WHERE username = ? AND revoked_at IS NULL",
+            (username,),
+        ).fetchone()
+        return Token(**dict(row)) if row else None
+
+    def use_token_step(self, serial: str, step: int) -> bool:
+        """Record a code's time step as used; False if that step (or a later one) already was."""
+        cursor = self._db.execute(
+            "UPDATE tokens SET last_step = ? WHERE serial = ? AND last_step < ?",
+            (step, serial, step),
+        )
+        return cursor.rowcount == 1
+
+    def revoke_tokens(self, username: str, now: dt.datetime) -> None:
+        self._db.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+            (now.isoformat(), username),
+        )
+
+    def revoke_all(self, now: dt.datetime) -> int:
+        """Revoke every live account and token; returns how many accounts were revoked."""
+        with self._db:
+            self._db.execute("BEGIN")
+            stamp = now.isoformat()
+            self._db.execute("UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,))
+            cursor = self._db.execute(
+                "UPDATE accounts SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,)
+            )
+            self._db.execute(
+                "UPDATE sessions SET ended_at = ?, end_reason = 'service_closed' "
+                "WHERE ended_at IS NULL",
+                (stamp,),
+            )
+        return cursor.rowcount
+
+    def record_session(self, session_hash: str, username: str, started: dt.datetime) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (session_hash, username, started_at) VALUES (?, ?, ?)",
+            (session_hash, username, started.isoformat()),
+        )
+
+    def end_session(self, session_hash: str, ended: dt.datetime, reason: str) -> None:
+        self._db.execute(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? "
+            "WHERE session_hash = ? AND ended_at IS NULL",
+            (ended.isoformat(), reason, session_hash),
+        )
+
+    def frame(self) -> pl.DataFrame:
+        """Accounts without their secrets: for monitoring joins and management reports."""
+        public = [c for c in _COLUMNS if not c.endswith("_hash")]
+        rows = self._db.execute(f"SELECT {', '.join(public)} FROM accounts").fetchall()
+        schema = {c: pl.Int64 if c in _INTEGERS else pl.String for c in public}
+        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+    def close(self) -> None:
+        self._db.close()

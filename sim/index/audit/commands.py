@@ -1,0 +1,54 @@
+"""Command functions for `cpw index audit ...` (registered by sim/cli): thin over the API."""
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from sim.errors import InputError
+from sim.index.audit.monitoring import scan_alerts
+from sim.index.audit.reader import read_audit
+from sim.index.audit.verify import verify
+
+LogArg = Annotated[Path, typer.Argument(help="The audit log (JSON lines), e.g. audit.jsonl.")]
+
+
+def _public_key(value: str) -> str:
+    """A public key given as 64 hex digits, or as a file that holds them."""
+    path = Path(value)
+    text = path.read_text().strip() if path.is_file() else value.strip()
+    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise InputError(f"--public-key: {value!r} is neither 64 hex digits nor a file of them")
+    return text
+
+
+def audit_verify(
+    log: LogArg,
+    public_key: Annotated[
+        str, typer.Option(help="Audit public key: 64 hex digits, or a file holding them.")
+    ],
+) -> None:
+    """Re-check every entry and signed checkpoint; exit 1 and name the first bad entry if any."""
+    if not log.is_file():
+        raise InputError(f"{log}: no such audit log")
+    report = verify(log, _public_key(public_key))
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def audit_alerts(
+    log: LogArg,
+    accounts: Annotated[
+        Path, typer.Option(help="Accounts as parquet or CSV (username, surname, authority_code).")
+    ],
+) -> None:
+    """Run the monitoring rules (data/index/monitoring.toml) over the log and list the alerts."""
+    if not log.is_file() or not accounts.is_file():
+        raise InputError(f"{log if not log.is_file() else accounts}: file not found")
+    users = pl.read_parquet(accounts) if accounts.suffix == ".parquet" else pl.read_csv(accounts)
+    alerts = scan_alerts(read_audit(log), users)
+    typer.echo(f"alerts: {alerts.height}")
+    for row in alerts.iter_rows(named=True):
+        typer.echo(f"{row['first_time']}  {row['rule']:<18} {row['actor']:<24} x{row['count']}")

@@ -1,0 +1,90 @@
+"""One audited act, and its canonical form in the hash-chained log.
+
+Every login, search, view, refusal and administrative action becomes an `AuditEvent` (issue 3
+item 5; facts.md 5f: "every access is logged in a reviewed audit trail"). Times are the
+simulation's clock: naive datetimes in England's local time, so that "out of hours" means what
+it meant to the practitioner.
+
+Conventional `detail` keys, read by the monitoring rules: `surname` (the surname searched for,
+or of the child viewed), `child_authority` (the viewed child's authority code), `authority`
+(the actor's authority code), `network`.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["allowed", "refused"]
+GENESIS = "0" * 64
+ENTRY_KEYS = frozenset(
+    {"seq", "time", "actor", "action", "outcome", "child_id", "reason", "detail", "prev", "hash"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Who did what, when, to which child (if any), allowed or refused, and why."""
+
+    time: dt.datetime
+    actor: str
+    action: str
+    outcome: Outcome
+    child_id: str | None = None
+    reason: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(value: Mapping[str, Any]) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is; one text per value."""
+    return _ENCODER.encode(value)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def encode_entry(event: AuditEvent, seq: int, prev: str) -> tuple[str, str]:
+    """The entry's line (without newline) and its hash, which the next entry carries as `prev`.
+
+    The line is the canonical JSON of the body with `"hash"` appended as the last member, so
+    the hash is computed over exactly the bytes that precede it.
+
+    `detail` is stored as a canonical JSON string so every line has the same flat schema and
+    analysis can read the log natively (polars), whatever the details hold.
+    """
+    if event.time.tzinfo is not None:
+        raise ValueError("audit times are naive local times (the simulation's clock)")
+    if event.outcome not in ("allowed", "refused"):
+        raise ValueError(f"outcome must be 'allowed' or 'refused', not {event.outcome!r}")
+    body = {
+        "seq": seq,
+        "time": event.time.isoformat(timespec="microseconds"),
+        "actor": event.actor,
+        "action": event.action,
+        "outcome": event.outcome,
+        "child_id": event.child_id,
+        "reason": event.reason,
+        "detail": canonical(event.detail),
+        "prev": prev,
+    }
+    text = canonical(body)
+    entry_hash = digest(text)
+    return f'{text[:-1]},"hash":"{entry_hash}"}}', entry_hash
+
+
+def split_entry(line: str, entry: dict[str, Any]) -> tuple[str, str] | None:
+    """The canonical body text and stored hash of a parsed entry line, if the line is exactly
+    `canonical(body)` with `"hash":"<sha256>"` appended as its last member; else None."""
+    stored = entry.pop("hash", None)
+    if not isinstance(stored, str):
+        return None
+    text = canonical(entry)
+    if line != f'{text[:-1]},"hash":"{stored}"}}':
+        return None
+    return text, stored

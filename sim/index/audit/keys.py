@@ -1,0 +1,64 @@
+"""The audit signing key: an Ed25519 key pair, the private half in a key-store file.
+
+The key store is one of the deployment's named stores (ARCHITECTURE.md, "A deployment"): whoever
+holds it can sign checkpoints, so it is written owner-only and never overwritten, and
+decommissioning must destroy it. The public key is what an independent verifier needs.
+"""
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from sim.errors import InputError
+
+PublicKeyLike = Ed25519PublicKey | bytes | str
+
+
+def create_key_store(path: Path, seed: bytes | None = None) -> Ed25519PublicKey:
+    """Write a new signing key to `path` (mode 0600) and return its public key.
+
+    `seed` (32 bytes) makes the key reproducible for rehearsals; without it the key comes from
+    the operating system's random source, as a live deployment's must.
+    """
+    path = Path(path)
+    key = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path}: key store exists; refusing to overwrite a signing key") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key.public_key()
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The private key held in a key store file."""
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable key store ({exc.__class__.__name__})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path}: key store does not hold an Ed25519 key")
+    return key
+
+
+def public_key_hex(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The 32-byte raw public key as hex: short enough to print in a report or a certificate."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+def as_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
+    """Accept a public key object, its 32 raw bytes, or their hex."""
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    raw = bytes.fromhex(key) if isinstance(key, str) else key
+    return Ed25519PublicKey.from_public_bytes(raw)

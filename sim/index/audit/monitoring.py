@@ -1,0 +1,132 @@
+"""Monitoring rules over the audit log: the review that made the audit trail mean something.
+
+Each rule turns the log (read_audit) and the accounts (AccessControl.accounts_frame) into
+alerts, one per rule, actor and day, with every threshold from data/index/monitoring.toml:
+- outside_authority: many views of children of other authorities in a day;
+- same_surname: a search for, or a view of a child with, the user's own surname (curiosity
+  about family or neighbours is the classic misuse of a population register);
+- watch_list: a search of a watched surname or a view of a watched child (well-known families);
+- volume_spike: a day far above the median active user's;
+- out_of_hours: a burst of searches and views outside working hours;
+- repeated_refusals: many refusals for one actor within a short window;
+- plus every alert the usage guard raised as it refused (action "alert" in the log).
+Rules work on whole columns (polars), so a day of national activity is one pass.
+"""
+
+import polars as pl
+
+from sim.index.audit.reader import detail_field
+from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
+
+ALERT_SCHEMA = {
+    "rule": pl.String,
+    "actor": pl.String,
+    "day": pl.Date,
+    "first_time": pl.Datetime("us"),
+    "count": pl.UInt32,
+}
+ACCESSES = ("search", "view")
+
+
+def _per_day(frame: pl.LazyFrame, rule: str, least: int) -> pl.LazyFrame:
+    """One alert per actor and day with at least `least` flagged events."""
+    return (
+        frame.group_by("actor", pl.col("time").dt.date().alias("day"))
+        .agg(pl.col("time").min().alias("first_time"), pl.len().cast(pl.UInt32).alias("count"))
+        .filter(pl.col("count") >= least)
+        .select(pl.lit(rule).alias("rule"), "actor", "day", "first_time", "count")
+    )
+
+
+def _bursts(frame: pl.LazyFrame, rule: str, least: int, minutes: int) -> pl.LazyFrame:
+    """One alert per actor and day when `least` events fall within any `minutes` window."""
+    windowed = (
+        frame.sort("time")
+        .rolling("time", period=f"{minutes}m", group_by="actor")
+        .agg(pl.len().cast(pl.UInt32).alias("count"))
+        .filter(pl.col("count") >= least)
+    )
+    return (
+        windowed.group_by("actor", pl.col("time").dt.date().alias("day"))
+        .agg(pl.col("time").min().alias("first_time"), pl.col("count").max())
+        .select(pl.lit(rule).alias("rule"), "actor", "day", "first_time", "count")
+    )
+
+
+def scan_alerts(
+    events: pl.DataFrame | pl.LazyFrame,
+    accounts: pl.DataFrame,
+    rules: MonitoringRules | None = None,
+) -> pl.DataFrame:
+    """Alerts (rule, actor, day, first_time, count) from the audit events, sorted by time."""
+    rules = rules or load_monitoring_rules()
+    log = events.lazy().with_columns(
+        detail_field("surname").str.to_lowercase().alias("searched_surname"),
+        detail_field("child_authority"),
+    )
+    users = accounts.lazy().select(
+        pl.col("username").alias("actor"),
+        pl.col("surname").str.to_lowercase().alias("own_surname"),
+        pl.col("authority_code").alias("own_authority"),
+    )
+    used = log.filter(pl.col("action").is_in(ACCESSES) & (pl.col("outcome") == "allowed"))
+    mine = used.join(users, on="actor", how="left")
+    start, end = rules.working_hours.value
+    hour, weekday = pl.col("time").dt.hour(), pl.col("time").dt.weekday()
+    out_of_hours = (hour < start) | (hour >= end) | (weekday >= 6)
+    watched = [s.lower() for s in rules.watch_surnames.value]
+    daily = used.group_by("actor", pl.col("time").dt.date().alias("day")).agg(
+        pl.col("time").min().alias("first_time"), pl.len().cast(pl.UInt32).alias("count")
+    )
+    spikes = (
+        daily.with_columns(pl.col("count").median().over("day").alias("median"))
+        .filter(
+            (pl.col("count") >= rules.volume_spike_floor.value)
+            & (pl.col("count") > pl.col("median") * rules.volume_spike_factor.value)
+        )
+        .select(pl.lit("volume_spike").alias("rule"), "actor", "day", "first_time", "count")
+    )
+    guard = (
+        log.filter(pl.col("action") == "alert")
+        .group_by(pl.col("reason").alias("rule"), "actor", pl.col("time").dt.date().alias("day"))
+        .agg(pl.col("time").min().alias("first_time"), pl.len().cast(pl.UInt32).alias("count"))
+        .select("rule", "actor", "day", "first_time", "count")
+    )
+    parts = [
+        _per_day(
+            mine.filter(
+                (pl.col("action") == "view")
+                & pl.col("child_authority").is_not_null()
+                & (pl.col("child_authority") != pl.col("own_authority"))
+            ),
+            "outside_authority",
+            rules.outside_authority_views.value,
+        ),
+        _per_day(
+            mine.filter(pl.col("searched_surname") == pl.col("own_surname")), "same_surname", 1
+        ),
+        _per_day(
+            used.filter(
+                pl.col("searched_surname").is_in(pl.Series(watched, dtype=pl.String))
+                | pl.col("child_id").is_in(pl.Series(rules.watch_child_ids.value, dtype=pl.String))
+            ),
+            "watch_list",
+            1,
+        ),
+        spikes,
+        _bursts(
+            used.filter(out_of_hours),
+            "out_of_hours",
+            rules.out_of_hours_burst.value,
+            rules.burst_window_minutes.value,
+        ),
+        _bursts(
+            log.filter(pl.col("outcome") == "refused"),
+            "repeated_refusals",
+            rules.repeated_refusals.value,
+            rules.burst_window_minutes.value,
+        ),
+        guard,
+    ]
+    alerts = pl.concat([p.cast(ALERT_SCHEMA) for p in parts]).sort("first_time", "rule", "actor")
+    return alerts.collect()

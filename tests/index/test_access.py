@@ -1,0 +1,358 @@
+"""Accounts, vetting, tokens, logins, sessions and roll-out gates (issue 3 item 3)."""
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sim.errors import InputError
+from sim.index.access import (
+    AccessControl,
+    AccessRefused,
+    NewAccount,
+    access_start,
+    crb_valid_until,
+    load_access_rules,
+    token_code,
+)
+from sim.index.audit import (
+    AuditLog,
+    create_key_store,
+    load_signing_key,
+    public_key_hex,
+    read_audit,
+    verify,
+)
+from sim.reference.rollout import load_rollout
+from sim.streams import stream
+
+NOW = dt.datetime(2009, 12, 1, 10, 0)
+BOLTON, SHEFFIELD, LEEDS = "E08000001", "E08000019", "E08000035"
+
+
+def fast_rules(**values):
+    """The data's access rules with cheap argon2 (tests only) and any other values replaced."""
+    base = load_access_rules()
+    values = {"argon2_time_cost": 1, "argon2_memory_kib": 8, **values}
+    return base.model_copy(
+        update={k: getattr(base, k).model_copy(update={"value": v}) for k, v in values.items()}
+    )
+
+
+@dataclass
+class Desk:
+    """An access control over a fresh accounts.db and audit log, with helpers to make users."""
+
+    control: AccessControl
+    log: AuditLog
+    folder: Path
+    public: str
+
+    def person(self, username="jo", authority=BOLTON, role="practitioner", **kw):
+        kind = kw.pop("organisation_kind", "local_authority")
+        organisation = kw.pop("organisation", authority or "DCSF")
+        return NewAccount(
+            username, "Jo", kw.pop("surname", "Bloggs"), "social care", organisation, kind,
+            authority, role,
+        )  # fmt: skip
+
+    def vetted(self, new: NewAccount, when=NOW, by=None) -> str:
+        """Create, vet, train, sign and issue a token; returns the token secret."""
+        c = self.control
+        c.create_account(new, "correct horse", "2468", by=by, now=when)
+        c.record_crb_check(new.username, dt.date(2009, 1, 5), by=by, now=when)
+        c.record_training(new.username, dt.date(2009, 2, 1), by=by, now=when)
+        c.record_agreement(new.username, dt.date(2009, 2, 1), by=by, now=when)
+        return c.issue_token(new.username, by=by, now=when)
+
+    def login(self, username, secret, when=NOW, network="GCSx"):
+        code = token_code(secret, when, self.control.rules)
+        return self.control.login(
+            username, "correct horse", "2468", code, network=network, now=when
+        )
+
+    def last(self):
+        self.log.flush()
+        return read_audit(self.log.path).row(-1, named=True)
+
+
+def make_desk(folder: Path, **rule_values) -> Desk:
+    public = create_key_store(folder / "audit.key")
+    log = AuditLog(folder / "audit.jsonl", load_signing_key(folder / "audit.key"))
+    control = AccessControl(folder / "accounts.db", log, rules=fast_rules(**rule_values))
+    return Desk(control, log, folder, public_key_hex(public))
+
+
+@pytest.fixture
+def desk(tmp_path):
+    d = make_desk(tmp_path)
+    yield d
+    d.control.close()
+    d.log.close()
+
+
+def test_access_file_loads_with_provenance():
+    """data/index/access.toml validates and every rule carries a source."""
+    rules = load_access_rules()
+    assert rules.crb_renewal_years.value == 3 and rules.crb_renewal_years.confidence == "high"
+    assert rules.networks_for("gp_practice") == {"N3"}
+    assert set(rules.role_access_start.value) == {
+        "practitioner", "management_team", "national_administrator"
+    }  # fmt: skip
+
+
+def test_rollout_gates_follow_the_data():
+    """Early adopters, partners, national authorities and staff get the dates in groups.toml."""
+    rules, rollout = load_access_rules(), load_rollout()
+    ea, nat = rollout.early_adopters, rollout.national
+    la = "local_authority"
+    assert (
+        access_start("practitioner", BOLTON, BOLTON, la, rules, rollout)
+        == ea.practitioner_access_start
+    )
+    assert (
+        access_start("management_team", BOLTON, BOLTON, la, rules, rollout)
+        == ea.management_training_start
+    )
+    assert (
+        access_start("practitioner", LEEDS, LEEDS, la, rules, rollout)
+        == nat.practitioner_access_start
+    )
+    assert (
+        access_start("management_team", LEEDS, LEEDS, la, rules, rollout)
+        == nat.management_training_start
+    )
+    # a trailblazer that was not an early adopter waits for the national date
+    assert (
+        access_start("practitioner", SHEFFIELD, SHEFFIELD, la, rules, rollout)
+        == nat.practitioner_access_start
+    )
+    barnardos = next(p for p in rollout.national_partners if p.name == "Barnardo's")
+    partner = access_start("practitioner", LEEDS, "Barnardo's", "national_partner", rules, rollout)
+    assert partner == barnardos.practitioner_access_start
+    assert (
+        access_start("practitioner", LEEDS, "Acme Trust", "national_partner", rules, rollout)
+        is None
+    )
+    assert (
+        access_start("national_administrator", None, "DCSF", "national", rules, rollout)
+        == ea.management_training_start
+    )
+
+
+def test_crb_renewal_is_three_years_from_the_data():
+    """A disclosure from 5 Jan 2009 is valid to 4 Jan 2012; 29 Feb rolls to 1 Mar."""
+    rules = load_access_rules()
+    assert crb_valid_until(dt.date(2009, 1, 5), rules) == dt.date(2012, 1, 5)
+    assert crb_valid_until(dt.date(2008, 2, 29), rules) == dt.date(2011, 3, 1)
+
+
+def test_vetted_user_logs_in_and_is_audited(desk):
+    """A vetted, trained practitioner with a token logs in; the session carries their place."""
+    secret = desk.vetted(desk.person())
+    session = desk.login("jo", secret)
+    assert (session.username, session.authority_code, session.role) == (
+        "jo",
+        BOLTON,
+        "practitioner",
+    )
+    assert desk.control.session(session.session_id, now=NOW) == session
+    entry = desk.last()
+    assert (entry["actor"], entry["action"], entry["outcome"]) == ("jo", "login", "allowed")
+
+
+def test_secrets_are_hashed_at_rest(desk):
+    """Neither the password nor the PIN is in accounts.db; the frame has no hash columns."""
+    desk.vetted(desk.person())
+    raw = (desk.folder / "accounts.db").read_bytes() + (
+        desk.folder / "accounts.db-wal"
+    ).read_bytes()
+    assert b"correct horse" not in raw and b"2468" not in raw
+    stored = desk.control.account("jo")
+    assert stored.password_hash.startswith("$argon2id$") and stored.pin_hash.startswith(
+        "$argon2id$"
+    )
+    assert not any(c.endswith("_hash") for c in desk.control.accounts_frame().columns)
+
+
+def test_token_drift_of_one_step_is_accepted(desk):
+    """A token 30 s behind the server still works (RFC 6238 s5.2 drift allowance)."""
+    secret = desk.vetted(desk.person())
+    code = token_code(secret, NOW - dt.timedelta(seconds=30), desk.control.rules)
+    assert desk.control.login("jo", "correct horse", "2468", code, network="GCSx", now=NOW)
+
+
+def test_next_step_code_works_after_a_used_one(desk):
+    """After one login, the next time step's code logs in again (only replays are refused)."""
+    secret = desk.vetted(desk.person())
+    desk.login("jo", secret)
+    assert desk.login("jo", secret, NOW + dt.timedelta(seconds=30))
+
+
+def test_reissued_token_replaces_the_old(desk):
+    """Issuing a new token makes the old token's codes worthless."""
+    old = desk.vetted(desk.person())
+    new = desk.control.issue_token("jo", by=None, now=NOW)
+    with pytest.raises(AccessRefused) as refused:
+        desk.login("jo", old)
+    assert refused.value.reason_code == "bad_token_code"
+    assert desk.login("jo", new)
+
+
+def test_sessions_expire_idle_and_absolute(desk):
+    """Idle for longer than session_idle_minutes, or older than session_absolute_hours, ends."""
+    rules = desk.control.rules
+    secret = desk.vetted(desk.person())
+    idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
+    s = desk.login("jo", secret)
+    desk.control.session(s.session_id, now=NOW + idle)  # exactly at the limit: still live
+    with pytest.raises(AccessRefused, match="session has ended"):
+        desk.control.session(s.session_id, now=NOW + 2 * idle + dt.timedelta(seconds=1))
+    t = NOW + dt.timedelta(seconds=60)
+    s = desk.login("jo", secret, t)
+    hours = rules.session_absolute_hours.value
+    for step in range(1, 4 * hours + 1):  # kept busy every 15 minutes
+        when = t + dt.timedelta(minutes=15 * step)
+        if step == 4 * hours:
+            with pytest.raises(AccessRefused) as refused:
+                desk.control.session(s.session_id, now=when + dt.timedelta(seconds=1))
+            assert refused.value.reason_code == "session_expired"
+        else:
+            desk.control.session(s.session_id, now=when)
+
+
+def test_logout_ends_the_session(desk):
+    """After logout the session id is refused."""
+    s = desk.login("jo", desk.vetted(desk.person()))
+    desk.control.logout(s.session_id, now=NOW)
+    with pytest.raises(AccessRefused) as refused:
+        desk.control.session(s.session_id, now=NOW)
+    assert refused.value.reason_code == "unknown_session"
+
+
+def test_lockout_then_unlock(desk):
+    """lockout_failures wrong passwords lock the account until an administrator unlocks it."""
+    secret = desk.vetted(desk.person())
+    for _ in range(desk.control.rules.lockout_failures.value):
+        with pytest.raises(AccessRefused):
+            desk.control.login("jo", "wrong guess", "2468", "000000", network="GCSx", now=NOW)
+    assert desk.control.account("jo").locked_until is not None
+    with pytest.raises(AccessRefused) as refused:
+        desk.login("jo", secret, NOW + dt.timedelta(days=30))
+    assert refused.value.reason_code == "locked_out"
+    desk.control.unlock("jo", by=None, now=NOW + dt.timedelta(days=30))
+    assert desk.login("jo", secret, NOW + dt.timedelta(days=30, seconds=30))
+    assert desk.control.account("jo").failed_logins == 0
+
+
+def test_timed_lockout_expires(tmp_path):
+    """With lockout_minutes > 0 the lock lifts by itself."""
+    d = make_desk(tmp_path, lockout_minutes=15)
+    secret = d.vetted(d.person())
+    for _ in range(d.control.rules.lockout_failures.value):
+        with pytest.raises(AccessRefused):
+            d.control.login("jo", "wrong guess", "2468", "1", network="GCSx", now=NOW)
+    with pytest.raises(AccessRefused):
+        d.login("jo", secret, NOW + dt.timedelta(minutes=14))
+    assert d.login("jo", secret, NOW + dt.timedelta(minutes=16))
+
+
+def test_management_team_administers_only_its_authority(desk):
+    """A Bolton management-team member can vet Bolton staff but not Leeds staff."""
+    secret = desk.vetted(desk.person("boss", role="management_team"))
+    boss = desk.login("boss", secret)
+    desk.control.create_account(
+        desk.person("amy"), "correct horse", "1357", by=boss.session_id, now=NOW
+    )
+    assert desk.last()["actor"] == "boss"
+    with pytest.raises(AccessRefused) as refused:
+        desk.control.create_account(
+            desk.person("lee", authority=LEEDS),
+            "correct horse",
+            "1357",
+            by=boss.session_id,
+            now=NOW,
+        )
+    assert refused.value.reason_code == "not_permitted"
+    assert (desk.last()["outcome"], desk.last()["reason"]) == ("refused", "not_permitted")
+    with pytest.raises(AccessRefused):
+        desk.control.create_account(
+            desk.person("top", role="national_administrator", authority=None),
+            "correct horse",
+            "1357",
+            by=boss.session_id,
+            now=NOW,
+        )
+
+
+def test_practitioner_cannot_administer(desk):
+    """A practitioner's role administers nobody (role_administers = none)."""
+    me = desk.login("jo", desk.vetted(desk.person()))
+    with pytest.raises(AccessRefused) as refused:
+        desk.control.record_training("jo", dt.date(2009, 1, 1), by=me.session_id, now=NOW)
+    assert refused.value.reason_code == "not_permitted"
+
+
+def test_bad_new_credentials_are_refused_and_audited(desk):
+    """Short passwords, non-digit PINs, unknown roles and duplicates are input errors, audited."""
+    with pytest.raises(InputError, match="password"):
+        desk.control.create_account(desk.person(), "short", "2468", by=None, now=NOW)
+    with pytest.raises(InputError, match="PIN"):
+        desk.control.create_account(desk.person(), "correct horse", "12ab", by=None, now=NOW)
+    with pytest.raises(InputError, match="role"):
+        desk.control.create_account(
+            desk.person(role="boss"), "correct horse", "2468", by=None, now=NOW
+        )
+    desk.control.create_account(desk.person(), "correct horse", "2468", by=None, now=NOW)
+    with pytest.raises(InputError, match="exists"):
+        desk.control.create_account(desk.person(), "correct horse", "2468", by=None, now=NOW)
+    with pytest.raises(InputError, match="no account"):
+        desk.control.revoke("nobody", by=None, now=NOW)
+    desk.log.flush()
+    audit = read_audit(desk.log.path)
+    assert audit.filter(audit["outcome"] == "refused")["reason"].to_list() == [
+        "invalid", "invalid", "invalid", "exists", "unknown_user"
+    ]  # fmt: skip
+
+
+def test_close_service_refuses_every_login_and_session(desk):
+    """Switch-off revokes every account and ends every live session."""
+    secret = desk.vetted(desk.person())
+    s = desk.login("jo", secret)
+    assert desk.control.close_service(by=None, now=NOW) == 1
+    with pytest.raises(AccessRefused):
+        desk.control.session(s.session_id, now=NOW)
+    with pytest.raises(AccessRefused) as refused:
+        desk.login("jo", secret, NOW + dt.timedelta(seconds=30))
+    assert refused.value.reason_code == "revoked"
+
+
+def test_seeded_randomness_reproduces_tokens(tmp_path):
+    """With random bytes from sim.streams, token secrets and session ids repeat run to run."""
+    secrets = []
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        d = make_desk(tmp_path / run)
+        rng = stream(1, "index", 7)
+        d.control._random = lambda n, rng=rng: rng.bytes(n)
+        secret = d.vetted(d.person())
+        secrets.append((secret, d.login("jo", secret).session_id))
+    assert secrets[0] == secrets[1]
+
+
+def test_log_of_an_access_session_verifies(desk):
+    """Everything the access control wrote forms an intact chain."""
+    desk.login("jo", desk.vetted(desk.person()))
+    with pytest.raises(AccessRefused):
+        desk.control.login("jo", "x", "1", "1", network="internet", now=NOW)
+    desk.log.close()
+    assert verify(desk.log.path, desk.public).ok
+
+
+def test_accounts_db_is_wal_and_separate(desk):
+    """accounts.db is its own SQLite file in WAL mode."""
+    desk.vetted(desk.person())
+    mode = sqlite3.connect(desk.folder / "accounts.db").execute("PRAGMA journal_mode").fetchone()
+    assert mode == ("wal",)
