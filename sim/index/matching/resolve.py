@@ -1,0 +1,158 @@
+"""Loading the index: feed records merged into one record per child.
+
+The Child Benefit records carry the Child Reference Number and form the spine (facts.md s5c);
+every other record is linked to the spine by blocking and Fellegi-Sunter scoring; records that
+link to no spine child are clustered among themselves and issued new IDs; uncertain records are
+held in a review queue, not published.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from sim.index.matching.issue import issue_ids
+from sim.index.matching.linking import REVIEW_COLUMNS, cluster_leftovers, link_to_spine
+from sim.index.matching.merge import deaths, merge_records
+from sim.index.matching.parameters import MatchingParams, matching_params
+from sim.index.matching.standardise import standardise
+from sim.index.matching.weights import MatchWeights, estimate_weights
+
+REVIEW_SCHEMA = {
+    "source": pl.String,
+    "record_id": pl.String,
+    "candidate_child_id": pl.String,
+    "match_probability": pl.Float64,
+    "reason": pl.String,
+    "truth_child_id": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The merged index, the review queue, each record's assignment and what it cost.
+
+    `links` has one row per feed record (source, record_id, child_id, truth_child_id); a held
+    record has a null child_id."""
+
+    index: pl.DataFrame
+    review: pl.DataFrame
+    links: pl.DataFrame
+    deaths: pl.DataFrame
+    issuers: pl.DataFrame
+    weights: MatchWeights
+    pairs_compared: int
+
+
+def new_children(
+    feeds: pl.DataFrame,
+    components: pl.DataFrame,
+    issuers: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """record_key -> newly issued child_id for clustered leftovers, and the updated issuers.
+
+    A cluster's authority is its records' most common one (ties: alphabetical)."""
+    keyed = components.join(
+        feeds.select(pl.col("record_key").alias("node"), "authority_code"), on="node"
+    )
+    authority = (
+        keyed.group_by("component", "authority_code")
+        .len()
+        .sort("component", "len", "authority_code", descending=[False, True, False])
+        .group_by("component", maintain_order=True)
+        .first()
+        .sort("component")
+    )
+    ids, issuers = issue_ids(issuers, authority["authority_code"])
+    named = authority.select("component").with_columns(child_id=ids)
+    return keyed.join(named, on="component").select(
+        pl.col("node").alias("record_key"), "child_id"
+    ), issuers
+
+
+def possible_duplicates(possible: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
+    """Review-band pairs between new children that did end up as two children: both are
+    published, and a person decides whether they are one."""
+    other = fresh.rename({"record_key": "candidate_key", "child_id": "other"})
+    return (
+        possible.join(fresh, on="record_key")
+        .join(other, on="candidate_key")
+        .filter(pl.col("child_id") != pl.col("other"))
+        .select(*REVIEW_COLUMNS)
+    )
+
+
+def with_candidate(review: pl.DataFrame, candidate_ids: pl.DataFrame) -> pl.DataFrame:
+    """Review rows with the candidate's child_id (candidate_ids: record_key, child_id)."""
+    named = candidate_ids.select(
+        pl.col("record_key").alias("candidate_key"), pl.col("child_id").alias("candidate_child_id")
+    )
+    return review.join(named, on="candidate_key", how="left").drop("candidate_key")
+
+
+def review_frame(review: pl.DataFrame, feeds: pl.DataFrame) -> pl.DataFrame:
+    """Review rows named by the record's source and record ID."""
+    return (
+        review.join(
+            feeds.select("record_key", "source", "record_id", "truth_child_id"), on="record_key"
+        )
+        .sort("source", "record_id")
+        .select(pl.col(c).cast(t) for c, t in REVIEW_SCHEMA.items())
+    )
+
+
+def build_index(
+    feeds: pl.DataFrame,
+    issuers: pl.DataFrame,
+    seed: int,
+    weights: MatchWeights | None = None,
+    params: MatchingParams | None = None,
+) -> MatchResult:
+    """Merge stacked feed records (sim.index.feeds.FEED_SCHEMA) into one record per child.
+
+    `issuers` is the population's `authorities` frame (it issues IDs for children with no
+    CRN); weights are estimated from the records' truth unless given."""
+    params = params or matching_params()
+    feeds = feeds.with_row_index("record_key")
+    std = standardise(feeds.drop("record_key"))
+    weights = weights or estimate_weights(std, params, seed)
+
+    with_crn = feeds.filter(pl.col("crn").is_not_null())
+    by_crn = with_crn.select("record_key", pl.col("crn").alias("child_id"))
+    spine_keys = (
+        with_crn.sort("crn", "received_on", "record_key", descending=[False, True, False])
+        .group_by("crn", maintain_order=True)
+        .first()
+        .select("record_key", pl.col("crn").alias("child_id"))
+    )
+    spine = std.join(spine_keys.select("record_key"), on="record_key").with_columns(
+        shielded=pl.lit(False)
+    )
+    rest = std.filter(~pl.col("record_key").is_in(with_crn["record_key"].implode()))
+    linking = link_to_spine(rest, spine, weights, params)
+    linked = linking.links.join(
+        spine_keys.rename({"record_key": "spine_key"}), on="spine_key"
+    ).select("record_key", "child_id")
+
+    leftovers = std.filter(pl.col("record_key").is_in(linking.leftover.implode()))
+    components, possible, compared = cluster_leftovers(leftovers, weights, params)
+    fresh, issuers = new_children(feeds, components, issuers)
+
+    assigned = pl.concat([by_crn, linked, fresh])
+    published = feeds.join(assigned, on="record_key")
+    index = merge_records(published, params.source_priority.value)
+
+    duplicates = possible_duplicates(possible, fresh)
+    named = with_candidate(pl.concat([linking.review, duplicates]), pl.concat([spine_keys, fresh]))
+    review = review_frame(named, feeds)
+    links = feeds.join(assigned, on="record_key", how="left").select(
+        "source", "record_id", "child_id", "truth_child_id"
+    )
+    return MatchResult(
+        index=index,
+        review=review,
+        links=links,
+        deaths=deaths(published),
+        issuers=issuers,
+        weights=weights,
+        pairs_compared=linking.pairs_compared + compared,
+    )

@@ -1,0 +1,376 @@
+"""Matching feed records into one index record per child, and keeping shields through updates."""
+
+import datetime as dt
+
+import jellyfish
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.index.feeds import FEED_SCHEMA, feed_params, make_feeds
+from sim.index.feeds.sources import base_frame
+from sim.index.feeds.views import death_registrations
+from sim.index.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_links
+from sim.index.matching.blocking import candidate_pairs, with_fields
+from sim.index.matching.comparison import CLOSE, DIFFERENT, EXACT, MISSING, compare, within_one_edit
+from sim.index.matching.merge import merge_records
+from sim.index.matching.parameters import matching_params
+from sim.index.matching.resolve import MatchResult
+from sim.index.matching.standardise import COMPARED, standardise
+from sim.index.matching.update import ShieldError, check_shields_kept, merge_update
+from sim.population.identifiers import is_valid_index_id
+from sim.population.synth import SynthRequest, synthesise
+
+AS_OF = dt.date(2009, 1, 1)
+LATER = dt.date(2009, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def population() -> dict[str, pl.DataFrame]:
+    """Bolton at 1% scale: about 630 children."""
+    return synthesise(SynthRequest(seed=1, scale=0.01, authority_codes=("E08000001",)))
+
+
+@pytest.fixture(scope="module")
+def feeds(population: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    return make_feeds(population, seed=3, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def result(population: dict[str, pl.DataFrame], feeds: pl.DataFrame) -> MatchResult:
+    return build_index(feeds, population["authorities"], seed=3)
+
+
+@pytest.fixture(scope="module")
+def shielded_index(result: MatchResult) -> pl.DataFrame:
+    """The built index with about one child in ten shielded."""
+    return result.index.with_columns(shielded=pl.col("child_id").hash(1) % 10 == 0)
+
+
+@pytest.fixture(scope="module")
+def update_pool(population: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """A later extract of the national and local feeds (no CRNs), with fresh errors."""
+    later = make_feeds(population, seed=5, as_of=LATER)
+    return later.filter(pl.col("source") != "dwp_child_benefit")
+
+
+def feed_record(row: dict, **changes: object) -> pl.DataFrame:
+    """A PDS record describing an index row, with `changes` applied."""
+    record = {column: row.get(column) for column in FEED_SCHEMA}
+    record.update(
+        source="nhs_pds",
+        record_id="9990000001",
+        crn=None,
+        household_id=None,
+        school_urn=None,
+        date_of_death=None,
+        received_on=LATER,
+        truth_child_id=row["truth_child_id"],
+    )
+    record.update(changes)
+    return pl.DataFrame([record], schema=FEED_SCHEMA)
+
+
+def test_index_has_the_agreed_columns(result: MatchResult) -> None:
+    """The matched frame has exactly the columns the store loads, one row per child_id."""
+    assert result.index.schema == pl.Schema(INDEX_SCHEMA)
+    assert result.index["child_id"].is_unique().all()
+    assert all(is_valid_index_id(i) for i in result.index["child_id"])
+
+
+def test_quality_against_truth(result: MatchResult) -> None:
+    """Precision, recall and duplicate rate at this scale are close to perfect."""
+    report = evaluate(result.links, result.pairs_compared)
+    assert report.precision >= 0.99
+    assert report.recall >= 0.97
+    assert report.duplicate_rate <= 0.02
+    assert report.missed_children <= 0.01 * report.children
+
+
+def test_better_than_exact_key_matching(result: MatchResult, feeds: pl.DataFrame) -> None:
+    """Fellegi-Sunter beats joining on surname + date of birth + postcode on recall and
+    duplicates: typos, stale addresses and changed surnames defeat an exact key."""
+    ours = evaluate(result.links)
+    baseline = evaluate(exact_key_links(feeds))
+    assert ours.recall > baseline.recall + 0.05
+    assert ours.duplicate_rate < baseline.duplicate_rate / 3
+
+
+def test_crn_children_keep_their_id(result: MatchResult, feeds: pl.DataFrame) -> None:
+    """A child with a Child Reference Number is indexed under it."""
+    crns = feeds["crn"].drop_nulls().unique()
+    assert crns.is_in(result.index["child_id"].implode()).all()
+    with_crn = result.links.join(
+        feeds.filter(pl.col("crn").is_not_null()).select("source", "record_id", "crn"),
+        on=["source", "record_id"],
+    )
+    assert (with_crn["child_id"] == with_crn["crn"]).all()
+
+
+def test_new_ids_are_issued_after_the_existing_ones(
+    result: MatchResult, population: dict[str, pl.DataFrame]
+) -> None:
+    """Children with no CRN get fresh valid IDs, never one in the population, and the issuer's
+    count grows by exactly the number issued."""
+    existing = population["children"]["child_id"]
+    fresh = result.index.filter(~pl.col("child_id").is_in(existing.implode()))
+    assert fresh.height > 0
+    before = population["authorities"]["ids_issued"][0]
+    assert result.issuers["ids_issued"][0] == before + fresh.height
+
+
+def test_blocking_keeps_comparisons_near_linear(result: MatchResult, feeds: pl.DataFrame) -> None:
+    """Pairs compared stay a small multiple of records, far below all pairs."""
+    assert result.pairs_compared <= 3 * feeds.height
+    assert result.pairs_compared < feeds.height * (feeds.height - 1) / 2 / 100
+
+
+def test_oversized_blocks_are_skipped(feeds: pl.DataFrame) -> None:
+    """With a block cap of 2, only blocks of at most two records on each side are joined."""
+    std = standardise(feeds)
+    rules = [["birth_year"]]
+    capped = candidate_pairs(std, None, rules, 2)
+    sizes = std.group_by("birth_year").len()
+    small = sizes.filter(pl.col("len") <= 2)["len"]
+    assert capped.height == int((small * (small - 1) // 2).sum())
+
+
+def test_comparison_levels() -> None:
+    """A short form, a Soundex spelling, a swapped day/month and the same district are CLOSE;
+    a blank is MISSING, which carries no weight."""
+    row = {
+        "forename": "William",
+        "middle_names": "John",
+        "surname": "Smith",
+        "gender": "male",
+        "date_of_birth": dt.date(2001, 3, 7),
+        "postcode": "BL1 4QT",
+        "authority_code": "E08000001",
+    }
+    other = {
+        **row,
+        "forename": "Bill",
+        "surname": "Smyth",
+        "middle_names": None,
+        "date_of_birth": dt.date(2001, 7, 3),
+        "postcode": "BL1 9ZZ",
+    }
+    frame = pl.DataFrame([row, other], schema={k: FEED_SCHEMA[k] for k in row})
+    std = standardise(frame)
+    pairs = pl.DataFrame({"key_l": [0], "key_r": [1]}).cast(pl.UInt32)
+    levels = compare(with_fields(pairs, std, std)).row(0, named=True)
+    assert levels["forename_level"] == CLOSE
+    assert levels["surname_level"] == CLOSE
+    assert levels["date_of_birth_level"] == CLOSE
+    assert levels["postcode_level"] == CLOSE
+    assert levels["middle_name_level"] == MISSING
+    assert levels["gender_level"] == EXACT
+
+
+def test_weights_reward_agreement(result: MatchResult) -> None:
+    """Estimated from the truth, agreement is evidence for a match and disagreement against."""
+    for field in COMPARED:
+        factors = result.weights.bayes_factors(field)
+        assert factors[EXACT] > 0 > factors[DIFFERENT]
+        assert factors[MISSING] == 0.0
+    assert result.weights.prior_log2_odds < 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text("ABCDE", max_size=7), st.text("ABCDE", max_size=7)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_within_one_edit_is_damerau_distance_one(pairs: list[tuple[str, str]]) -> None:
+    """The vectorised slip test agrees with Damerau-Levenshtein distance exactly 1."""
+    left, right = zip(*pairs, strict=True)
+    got = within_one_edit(pl.Series(left), pl.Series(right))
+    expected = [jellyfish.damerau_levenshtein_distance(a, b) == 1 for a, b in pairs]
+    assert got.tolist() == expected
+
+
+def test_resolution_rules() -> None:
+    """Majority wins a field; a tie in address goes to the most recent record; a surname that
+    is more than a slip away becomes a former surname, a slip does not."""
+    base = {column: None for column in FEED_SCHEMA}
+    rows = []
+    for i, (source, surname, postcode, received) in enumerate(
+        [
+            ("nhs_pds", "Smith", "BL1 1AA", dt.date(2008, 1, 1)),
+            ("school_census", "Smith", "BL2 2BB", dt.date(2008, 6, 1)),
+            ("local_authority", "Smiht", None, dt.date(2008, 7, 1)),
+            ("gro_births", "Brown", None, dt.date(2001, 1, 1)),
+        ]
+    ):
+        rows.append(
+            {
+                **base,
+                "source": source,
+                "record_id": str(i),
+                "forename": "Will" if i == 0 else "William",
+                "surname": surname,
+                "gender": "male",
+                "date_of_birth": dt.date(2001, 1, 1),
+                "postcode": postcode,
+                "authority_code": "E08000001",
+                "received_on": received,
+                "truth_child_id": "X",
+                "child_id": "AB000001C",
+            }
+        )
+    records = pl.DataFrame(rows, schema={**FEED_SCHEMA, "child_id": pl.String})
+    merged = merge_records(records, matching_params().source_priority.value).row(0, named=True)
+    assert merged["forename"] == "William"
+    assert merged["surname"] == "Smith"
+    assert merged["former_surnames"] == ["Brown"]
+    assert merged["postcode"] == "BL2 2BB"
+    assert merged["sources"] == sorted({r["source"] for r in rows})
+
+
+def test_held_records_are_not_published(result: MatchResult) -> None:
+    """Every record in the review queue is unassigned in the links, so it reaches no child."""
+    held = result.review.filter(pl.col("reason") != "possible duplicate")
+    joined = held.join(result.links, on=["source", "record_id"])
+    assert joined["child_id"].null_count() == held.height
+
+
+def test_same_seed_same_index(
+    population: dict[str, pl.DataFrame], feeds: pl.DataFrame, result
+) -> None:
+    """Matching is deterministic: the same feeds and seed give the same index."""
+    again = build_index(feeds, population["authorities"], seed=3)
+    assert again.index.equals(result.index)
+    assert again.review.equals(result.review)
+
+
+def test_death_registrations_reach_the_right_child(
+    population: dict[str, pl.DataFrame], feeds: pl.DataFrame
+) -> None:
+    """A GRO death record is matched like any other and reported against its child."""
+    params = feed_params()
+    rate = params.gro_deaths.death_rate.model_copy(update={"value": 0.05})
+    raised = params.model_copy(
+        update={"gro_deaths": params.gro_deaths.model_copy(update={"death_rate": rate})}
+    )
+    deaths = death_registrations(base_frame(population, 3), 3, AS_OF, raised)
+    result = build_index(pl.concat([feeds, deaths]), population["authorities"], seed=3)
+    reported = result.deaths.join(result.index.select("child_id", "truth_child_id"), on="child_id")
+    assert reported.height >= 0.95 * deaths["truth_child_id"].n_unique()
+    truth = deaths.select("truth_child_id", pl.col("date_of_death").alias("registered"))
+    checked = reported.join(truth, on="truth_child_id")
+    assert checked.height == reported.height
+    assert (checked["date_of_death"] == checked["registered"]).all()
+
+
+def test_feed_record_updates_shielded_child_in_place(
+    result: MatchResult, shielded_index: pl.DataFrame
+) -> None:
+    """A feed record for a shielded child updates that record, which stays shielded: no new,
+    unshielded duplicate (the 2009 failure, facts.md s5e)."""
+    child = shielded_index.filter("shielded").row(0, named=True)
+    moved = feed_record(child, address_line="1 New Street", postcode="BL1 1ZZ")
+    update = merge_update(shielded_index, moved, result.weights, result.issuers)
+    assert update.index.height == shielded_index.height
+    after = update.index.filter(pl.col("child_id") == child["child_id"]).row(0, named=True)
+    assert after["postcode"] == "BL1 1ZZ" and after["shielded"]
+    assert update.links["child_id"].to_list() == [child["child_id"]]
+    assert update.review.height == 0
+
+
+def test_near_miss_to_shielded_child_is_held(
+    result: MatchResult, shielded_index: pl.DataFrame
+) -> None:
+    """A record too unlike a shielded child to link, but close to it, is held for review and
+    not published; the same record near an unshielded child is published as a new child."""
+    child = shielded_index.filter("shielded").row(0, named=True)
+    born = child["date_of_birth"]
+    near = feed_record(
+        child,
+        date_of_birth=dt.date(born.year, 12 if born.month != 12 else 1, 28),
+        address_line="1 Far Road",
+        postcode="BL9 9ZZ",
+        middle_names=None,
+    )
+    held = merge_update(shielded_index, near, result.weights, result.issuers)
+    assert held.index.height == shielded_index.height
+    assert held.review["reason"].to_list() == ["close to a shielded child"]
+    assert held.review["candidate_child_id"].to_list() == [child["child_id"]]
+    assert held.links["child_id"].null_count() == 1
+
+    unshielded = shielded_index.with_columns(
+        shielded=pl.when(pl.col("child_id") == child["child_id"])
+        .then(False)
+        .otherwise(pl.col("shielded"))
+    )
+    published = merge_update(unshielded, near, result.weights, result.issuers)
+    assert published.index.height == shielded_index.height + 1
+    assert published.review.height == 0
+
+
+def test_update_creates_no_duplicate_of_a_shielded_child(
+    result: MatchResult, shielded_index: pl.DataFrame, update_pool: pl.DataFrame
+) -> None:
+    """A whole later feed extract adds no new record for any shielded child."""
+    update = merge_update(shielded_index, update_pool, result.weights, result.issuers)
+    new = update.index.join(shielded_index.select("child_id"), on="child_id", how="anti")
+    shielded_truth = shielded_index.filter("shielded")["truth_child_id"]
+    assert not new["truth_child_id"].is_in(shielded_truth.implode()).any()
+    assert update.index.filter("shielded").height == shielded_index.filter("shielded").height
+
+
+def test_unknown_shield_counts_as_shielded(
+    result: MatchResult, shielded_index: pl.DataFrame
+) -> None:
+    """A record whose shield marker is missing is treated as shielded, never as open."""
+    unknown = shielded_index.with_columns(
+        shielded=pl.when(pl.col("shielded")).then(None).otherwise(False)
+    )
+    update = merge_update(
+        unknown, feed_record(unknown.row(0, named=True)), result.weights, result.issuers
+    )
+    assert update.index.filter("shielded").height == shielded_index.filter("shielded").height
+
+
+def test_guard_refuses_a_cleared_shield(shielded_index: pl.DataFrame) -> None:
+    """The final check raises if any shielded child would come out unshielded or missing."""
+    cleared = shielded_index.with_columns(shielded=pl.lit(False))
+    with pytest.raises(ShieldError):
+        check_shields_kept(shielded_index, cleared)
+    with pytest.raises(ShieldError):
+        check_shields_kept(shielded_index, shielded_index.filter(~pl.col("shielded")))
+    check_shields_kept(shielded_index, shielded_index)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shield_seed=st.integers(0, 2**32 - 1),
+    shield_share=st.floats(0.0, 1.0),
+    update_seed=st.integers(0, 2**32 - 1),
+    update_share=st.floats(0.0, 1.0),
+)
+def test_merge_never_unshields(
+    result: MatchResult,
+    update_pool: pl.DataFrame,
+    shield_seed: int,
+    shield_share: float,
+    update_seed: int,
+    update_share: float,
+) -> None:
+    """For any set of shielded children and any slice of a later feed, every child shielded
+    before is present and shielded after, and no shield appears on a new record by chance."""
+    flags = np.random.default_rng(shield_seed).random(result.index.height) < shield_share
+    index = result.index.with_columns(shielded=pl.Series(flags))
+    take = np.random.default_rng(update_seed).random(update_pool.height) < update_share
+    update = merge_update(
+        index, update_pool.filter(pl.Series(take)), result.weights, result.issuers
+    )
+    before = index.filter("shielded")["child_id"]
+    after = update.index.filter(pl.col("child_id").is_in(before.implode()))
+    assert after.height == before.len() and after["shielded"].all()
+    new = update.index.join(index.select("child_id"), on="child_id", how="anti")
+    assert not new["shielded"].any()
