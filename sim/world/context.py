@@ -1,0 +1,40 @@
+"""What every process of the world shares: the state, the event log, the calendar and the seed."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.streams import stream
+from sim.world.events import EventLog
+from sim.world.state import PRESENT, WorldState
+
+# One random stream per subsystem (common random numbers: a layer added later, such as a
+# regime, draws from its own streams and cannot shift the world's).
+SUBSYSTEMS = {
+    "births": 1,
+    "deaths": 2,
+    "adulthood": 3,
+    "moves": 4,
+    "service_changes": 5,
+    "referrals": 6,
+    "caf": 7,
+    "warm_start": 8,
+}
+
+
+@dataclass
+class Context:
+    state: WorldState
+    log: EventLog
+    scale: float  # the simulated share of England's children at the start
+    first_day: int  # day number of the run's first day
+    last_day: int  # day number of the run's last day (inclusive)
+    seed: int
+    replication: int
+
+    def rng(self, subsystem: str) -> np.random.Generator:
+        return stream(self.seed, "world", self.replication, SUBSYSTEMS[subsystem])
+
+    def present(self, rows: np.ndarray) -> np.ndarray:
+        """True for children on the index and under the adult age."""
+        return self.state.children.status[rows] == PRESENT
