@@ -5,11 +5,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import ReferenceDataError
+from sim.index.access import load_access_rules
+from sim.index.audit import load_monitoring_rules
+from sim.index.feeds.parameters import feed_params, nicknames
+from sim.index.matching.parameters import matching_params
+from sim.index.records import record_rules
+from sim.index.search import search_rules
 from sim.population import parameters
 from sim.population.addresses import DISTRICTS_FILE, districts_by_authority
 from sim.reference.authorities import AUTHORITIES_FILE, load_authorities
 from sim.reference.paths import data_dir
 from sim.reference.rollout import ROLLOUT_FILE, load_rollout
+from sim.world import parameters as world
 
 DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     AUTHORITIES_FILE: ("children's services authorities 2009-10", load_authorities),
@@ -22,6 +29,17 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "population/services.toml": ("schools and GP practices", parameters.service_params),
     "rules/identifiers.toml": ("index ID scheme", parameters.identifier_rules),
     "workforce/practitioners.csv": ("planned index users by role", parameters.practitioner_groups),
+    "index/access.toml": ("vetting, credentials, lockout, sessions, roles", load_access_rules),
+    "index/monitoring.toml": ("audit monitoring rules and rate limits", load_monitoring_rules),
+    "index/feeds.toml": ("source feeds: coverage, errors and lags", feed_params),
+    "index/nicknames.csv": ("forename short forms used by feeds", nicknames),
+    "index/matching.toml": ("record matching: blocking, weights, thresholds", matching_params),
+    "index/record.toml": ("what a record may hold (SI 2007/2182 Sch 1)", record_rules),
+    "index/search.toml": ("search modes, scores, caps and view reasons", search_rules),
+    "world/demography.toml": ("births, deaths, leaving the index", world.demography_params),
+    "world/moves.toml": ("moves by age and destination kernel", world.move_params),
+    "world/services.toml": ("school and GP changes after a move", world.service_change_params),
+    "world/care.toml": ("social-care referrals and episodes", world.care_params),
 }
 DOCUMENTATION_SUFFIXES = (".md",)
 

@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from sim.cli import data, population
+from sim.cli import data, index, population
 from sim.errors import WorkbenchError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.command("synth")(population.synth)
 app.command("check-population")(population.check_population_dir)
 app.command("demo")(population.demo)
 app.add_typer(data.app, name="data")
+app.add_typer(index.app, name="index")
 
 
 def main() -> None:
