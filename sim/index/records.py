@@ -32,7 +32,7 @@ RECORD_FILE = "index/record.toml"
 NamePart = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=35, pattern=r"^[A-Za-z][A-Za-z .'-]*$"
+        strip_whitespace=True, min_length=1, max_length=35, pattern=r"^\p{L}[\p{L} .'’-]*$"
     ),
 ]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]

@@ -115,3 +115,20 @@ def test_carer_relationship_from_the_list(make_record, new_ids):
     carer = {"forename": "Joan", "surname": "Thwaite", "relationship": "mother, drinks heavily"}
     with pytest.raises(RecordRefused, match="relationship"):
         parse_record(make_record(new_ids(1)[0], carers=[carer]))
+
+
+@pytest.mark.parametrize("surname", ["Ó Corra", "D’Alia", "Zoë-Brontë", "O'Neill", "Smith-Jones"])
+def test_names_from_the_synthetic_vocabulary_are_accepted(make_record, new_ids, surname):
+    """Accented letters and curly apostrophes, which the name vocabulary holds, are valid names."""
+    record = make_record(new_ids(1)[0])
+    record["name"]["surname"] = surname
+    assert parse_record(record).name.surname == surname
+
+
+@pytest.mark.parametrize("surname", ["", "1234", "Robert'); DROP TABLE child;--", "<script>"])
+def test_names_that_are_not_names_are_refused(make_record, new_ids, surname):
+    """Digits, markup and SQL are not names."""
+    record = make_record(new_ids(1)[0])
+    record["name"]["surname"] = surname
+    with pytest.raises((RecordRefused, ValidationError)):
+        parse_record(record)
