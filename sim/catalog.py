@@ -10,13 +10,18 @@ from sim.index.audit import load_monitoring_rules
 from sim.index.feeds.parameters import feed_params, nicknames
 from sim.index.matching.parameters import matching_params
 from sim.index.records import record_rules
+from sim.index.retention import retention_rules
+from sim.index.sar import sar_rules
 from sim.index.search import search_rules
+from sim.metrics.parameters import cost_params
 from sim.population import parameters
 from sim.population.addresses import DISTRICTS_FILE, districts_by_authority
 from sim.reference.authorities import AUTHORITIES_FILE, load_authorities
 from sim.reference.paths import data_dir
 from sim.reference.rollout import ROLLOUT_FILE, load_rollout
+from sim.regimes.parameters import path_params, regime_params
 from sim.world import parameters as world
+from sim.world.encounters import encounter_params
 
 DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     AUTHORITIES_FILE: ("children's services authorities 2009-10", load_authorities),
@@ -36,10 +41,16 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "index/matching.toml": ("record matching: blocking, weights, thresholds", matching_params),
     "index/record.toml": ("what a record may hold (SI 2007/2182 Sch 1)", record_rules),
     "index/search.toml": ("search modes, scores, caps and view reasons", search_rules),
+    "index/retention.toml": ("retention to 18/25, archive, purge, holds", retention_rules),
+    "index/sar.toml": ("subject access requests under DPA 1998 s7", sar_rules),
     "world/demography.toml": ("births, deaths, leaving the index", world.demography_params),
     "world/moves.toml": ("moves by age and destination kernel", world.move_params),
     "world/services.toml": ("school and GP changes after a move", world.service_change_params),
     "world/care.toml": ("social-care referrals and episodes", world.care_params),
+    "regimes/encounters.toml": ("encounters with practitioners", encounter_params),
+    "regimes/paths.toml": ("ways practitioners learn who was involved", path_params),
+    "regimes/regimes.toml": ("regimes, roll-out and switch-off", regime_params),
+    "metrics/costs.toml": ("unit costs and hourly rates", cost_params),
 }
 DOCUMENTATION_SUFFIXES = (".md",)
 

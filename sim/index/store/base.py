@@ -82,6 +82,46 @@ class Shield:
 class StoredRecord:
     record: ChildRecord
     shield: Shield | None
+    archived_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class RetentionClock:
+    """The periods a backend applies (SI 2007/2182 reg 7), read from data by sim.index.retention.
+
+    A standing child-protection hold (`hold_blocks_purge`) or an unanswered subject access
+    request (`sar_blocks_purge`, DPA 1998 s8(6)) keeps an archived record from the purge.
+    """
+
+    adult_age: int
+    extended_age: int
+    death_keep_years: int
+    archive_years: int
+    hold_blocks_purge: bool
+    sar_blocks_purge: bool
+
+
+@dataclass(frozen=True)
+class RetentionOutcome:
+    """What one retention pass did: archived counts by cause, purged IDs, and the IDs whose
+    purge fell due but was blocked (by a child-protection hold or an unanswered SAR)."""
+
+    archived: dict[str, int]
+    purged: tuple[str, ...]
+    purge_blocked: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A child-protection investigation hold: the record may not be purged while it stands."""
+
+    hold_id: int
+    child_id: str
+    reference: str
+    placed_by: str
+    placed_at: dt.datetime
+    lifted_by: str | None = None
+    lifted_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +152,11 @@ class IndexStore(ABC):
         """Children proposed by the blocks and passing the filters, at most limit + 1."""
 
     @abstractmethod
-    def read_record(self, child_id: str) -> StoredRecord | None:
-        """The whole record and its shield state, or None for an unknown ID."""
+    def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:
+        """The whole record and its shield state, or None for an unknown ID.
+
+        An archived record is out of the live index: None unless `include_archived`.
+        """
 
     @abstractmethod
     def add_shielding_request(
@@ -129,6 +172,41 @@ class IndexStore(ABC):
         self, request_id: int, approve: bool, decided_by: str, at: dt.datetime
     ) -> None:
         """Close a pending request; on approval the child is shielded in the same transaction."""
+
+    @abstractmethod
+    def record_death(self, child_id: str, died_on: dt.date) -> None:
+        """Record (or correct) the date a child died."""
+
+    @abstractmethod
+    def set_retention_consent(
+        self, child_id: str, reason: str | None, recorded_by: str, at: dt.datetime
+    ) -> None:
+        """Record consent to be held to the extended age for a reason; None withdraws it."""
+
+    @abstractmethod
+    def place_hold(self, child_id: str, reference: str, placed_by: str, at: dt.datetime) -> int:
+        """Place a child-protection investigation hold and return its number."""
+
+    @abstractmethod
+    def lift_hold(self, hold_id: int, lifted_by: str, at: dt.datetime) -> str:
+        """Lift a standing hold; returns the child's index ID."""
+
+    @abstractmethod
+    def read_holds(self, *, standing_only: bool = True) -> list[Hold]: ...
+
+    @abstractmethod
+    def apply_retention_clock(self, as_of: dt.date, clock: RetentionClock) -> RetentionOutcome:
+        """Archive records whose time has come and purge archives past their period, in one
+        transaction of set-based statements; purging removes the child from every table."""
+
+    @abstractmethod
+    def save_subject_access_request(self, row: Mapping[str, object]) -> int:
+        """Insert (request_id None) or update a SAR row; returns its number."""
+
+    @abstractmethod
+    def read_subject_access_requests(
+        self, *, request_id: int | None = None, open_only: bool = False
+    ) -> list[dict[str, object]]: ...
 
     @abstractmethod
     def table_counts(self) -> dict[str, int]: ...

@@ -4,6 +4,9 @@ Normalised so that a child's hidden parts (household address, carers, services, 
 sit in tables of their own and a shielded child's view never needs to read them. The date of
 birth is repeated in `name` so that (surname, date of birth) is one index, as searches need.
 Plain SQL that SQLite and PostgreSQL both accept.
+
+Retention and subject access (SI 2007/2182 reg 7; DPA 1998 s7) add tables of their own, created
+IF NOT EXISTS so an index built before them gains them when opened.
 """
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -54,7 +57,9 @@ CREATE TABLE child (
     authority_code TEXT NOT NULL,
     gender TEXT NOT NULL,
     date_of_birth TEXT NOT NULL,
-    household_key INTEGER REFERENCES household
+    household_key INTEGER REFERENCES household,
+    archived_on TEXT,
+    archive_cause TEXT CHECK (archive_cause IN ('adult age', 'extended age', 'death'))
 );
 CREATE TABLE name (
     child_key INTEGER NOT NULL REFERENCES child,
@@ -107,6 +112,65 @@ CREATE TABLE shielding_request (
 );
 """
 
+# Retention state (reg 7) and subject access requests (DPA 1998 s7). A SAR names the child by
+# index ID, not key: a request may concern a child the index does not hold. The archive state
+# itself is two columns of `child` (archived_on, archive_cause).
+RETENTION_TABLES = """
+CREATE TABLE IF NOT EXISTS retention_consent (
+    child_key INTEGER PRIMARY KEY REFERENCES child,
+    reason TEXT NOT NULL, recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS death (
+    child_key INTEGER PRIMARY KEY REFERENCES child, died_on TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS protection_hold (
+    hold_id INTEGER PRIMARY KEY,
+    child_key INTEGER NOT NULL REFERENCES child,
+    reference TEXT NOT NULL, placed_by TEXT NOT NULL, placed_at TEXT NOT NULL,
+    lifted_by TEXT, lifted_at TEXT
+);
+CREATE TABLE IF NOT EXISTS subject_access_request (
+    request_id INTEGER PRIMARY KEY,
+    child_id TEXT NOT NULL,
+    requester TEXT NOT NULL CHECK (requester IN ('child', 'parent')),
+    received_on TEXT NOT NULL,
+    fee_due_pence INTEGER NOT NULL,
+    fee_paid_on TEXT, identity_verified_on TEXT, child_consent INTEGER,
+    closed_on TEXT, outcome TEXT CHECK (outcome IN ('disclosed', 'refused')),
+    ground TEXT, withheld TEXT
+);
+"""
+
+RETENTION_INDEXES = """
+CREATE INDEX IF NOT EXISTS child_live_by_date_of_birth ON child (date_of_birth)
+    WHERE archived_on IS NULL;
+CREATE INDEX IF NOT EXISTS child_archived_by_date ON child (archived_on)
+    WHERE archived_on IS NOT NULL;
+CREATE INDEX IF NOT EXISTS protection_hold_by_child ON protection_hold (child_key);
+CREATE INDEX IF NOT EXISTS involvement_by_contact ON involvement (contact_key)
+    WHERE contact_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS service_by_contact ON service (contact_key)
+    WHERE contact_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS subject_access_request_by_child ON subject_access_request (child_id);
+"""
+
+# Every table that holds a child's data, keyed by child_key (purged together, reg 7).
+CHILD_TABLES = (
+    "name",
+    "involvement",
+    "flag",
+    "shield",
+    "shielding_request",
+    "retention_consent",
+    "death",
+    "protection_hold",
+)
+
+# Columns added to `child` after the first release; `SqliteStore.open` adds them to older files.
+# An archived record stays in `child` with its date and cause: the partial indexes keep the live
+# and the archived apart, so a pass reads only the children it may act on.
+CHILD_ARCHIVE_COLUMNS = {"archived_on": "TEXT", "archive_cause": "TEXT"}
+
 # Built after a bulk load (one sort per index is far cheaper than 11 M ordered inserts).
 CREATE_INDEXES = """
 CREATE UNIQUE INDEX child_by_id ON child (child_id);
@@ -122,3 +186,5 @@ CREATE INDEX involvement_by_child ON involvement (child_key);
 CREATE INDEX flag_by_child ON flag (child_key);
 CREATE INDEX shielding_request_by_child ON shielding_request (child_key);
 """
+CREATE_TABLES += RETENTION_TABLES
+CREATE_INDEXES += RETENTION_INDEXES

@@ -24,17 +24,31 @@ from sim.index.store.base import (
     StoredRecord,
     StoredRequest,
 )
-from sim.index.store.schema import CREATE_INDEXES, CREATE_TABLES, TABLES
+from sim.index.store.schema import (
+    CHILD_ARCHIVE_COLUMNS,
+    CREATE_INDEXES,
+    CREATE_TABLES,
+    RETENTION_INDEXES,
+    RETENTION_TABLES,
+    TABLES,
+)
 from sim.index.store.sqlite_records import read_record, write_record
+from sim.index.store.sqlite_retention import SqliteRetention
 
 BATCH_ROWS = 500_000
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
 _SERVICE_KINDS = {"school_code": "school", "gp_practice_code": "gp_practice"}
+_RETENTION_TABLES = (
+    "retention_consent",
+    "death",
+    "protection_hold",
+    "subject_access_request",
+)
 
 
-class SqliteStore(IndexStore):
-    """An index in one SQLite file."""
+class SqliteStore(SqliteRetention, IndexStore):
+    """An index in one SQLite file (retention and SAR methods in sqlite_retention)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
@@ -51,10 +65,16 @@ class SqliteStore(IndexStore):
 
     @classmethod
     def open(cls, path: Path) -> "SqliteStore":
-        """An existing index."""
+        """An existing index; one built before the retention tables gains them here."""
         if not path.is_file():
             raise InputError(f"{path}: no index here (build one first)")
-        return cls(_connect(path), path)
+        store = cls(_connect(path), path)
+        present = {row[1] for row in store._db.execute("PRAGMA table_info(child)")}
+        for column, kind in CHILD_ARCHIVE_COLUMNS.items():
+            if column not in present:
+                store._db.execute(f"ALTER TABLE child ADD COLUMN {column} {kind}")
+        store._db.executescript(RETENTION_TABLES + RETENTION_INDEXES)
+        return store
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -141,8 +161,8 @@ class SqliteStore(IndexStore):
         )
         return [Candidate(k, i, g, d, bool(s), tuple(names[k])) for k, i, g, d, s in rows]
 
-    def read_record(self, child_id: str) -> StoredRecord | None:
-        return read_record(self._db, child_id)
+    def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:
+        return read_record(self._db, child_id, include_archived=include_archived)
 
     def add_shielding_request(
         self, child_id: str, criterion: str, requested_by: str, at: dt.datetime
@@ -191,12 +211,18 @@ class SqliteStore(IndexStore):
                 )
 
     def table_counts(self) -> dict[str, int]:
-        tables = [*TABLES, "shield", "shielding_request"]
+        tables = [*TABLES, "shield", "shielding_request", *_RETENTION_TABLES]
         return {t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     def close(self) -> None:
-        """Checkpoint and truncate the WAL, so no old page images stay beside the file."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Checkpoint and truncate the WAL, so no old page images stay beside the file.
+
+        Closing twice is harmless (a test may close to scan the file, then its fixture closes).
+        """
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.ProgrammingError:
+            return
         self._db.close()
 
 
@@ -250,6 +276,8 @@ def _block_sql(block: Block, query: CandidateQuery) -> tuple[str, list[object]]:
         where = ["h.postcode_norm = ?", f"n.{block.column} = ?"]
         params.extend([query.postcode, block.value])
     source += " LEFT JOIN shield s ON s.child_key = c.child_key"
+    # An archived record has left the live index (SI 2007/2182 reg 7): no search finds it.
+    where.append("c.archived_on IS NULL")
     if block.column != "child_id":
         where.append("(n.current = 1 OR s.child_key IS NULL)")
     if query.exclude_shielded:

@@ -100,18 +100,23 @@ def _write_involvement(db: sqlite3.Connection, child_key: int, service: tuple) -
     )
 
 
-def read_record(db: sqlite3.Connection, child_id: str) -> StoredRecord | None:
-    """The whole record and its shield, or None; callers decide what may be shown."""
+def read_record(
+    db: sqlite3.Connection, child_id: str, *, include_archived: bool = False
+) -> StoredRecord | None:
+    """The whole record and its shield, or None; callers decide what may be shown.
+
+    An archived record is None unless asked for (it has left the live index, reg 7).
+    """
     row = db.execute(
         "SELECT c.child_key, c.child_id, c.authority_code, c.gender, c.date_of_birth, "
-        "c.household_key, h.address_line, h.town, h.postcode "
+        "c.household_key, h.address_line, h.town, h.postcode, c.archived_on "
         "FROM child c LEFT JOIN household h ON h.household_key = c.household_key "
         "WHERE c.child_id = ?",
         (child_id,),
     ).fetchone()
-    if row is None:
+    if row is None or (row[9] is not None and not include_archived):
         return None
-    key, index_id, authority, gender, born, household, line, town, postcode = row
+    key, index_id, authority, gender, born, household, line, town, postcode, archived = row
     names = [
         {"forename": f, "middle_names": m, "surname": s, "current": c}
         for c, f, m, s in db.execute(
@@ -175,4 +180,5 @@ def read_record(db: sqlite3.Connection, child_id: str) -> StoredRecord | None:
     ).fetchone()
     if shield is not None:
         shield = Shield(*shield[:3], dt.datetime.fromisoformat(shield[3]))
-    return StoredRecord(record, shield)
+    archived_on = dt.date.fromisoformat(archived) if archived else None
+    return StoredRecord(record, shield, archived_on)

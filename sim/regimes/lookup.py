@@ -1,0 +1,201 @@
+"""How a regime asks an index about children: one protocol, the real facade or a model of it.
+
+`FacadeLookup` drives the real index through the agreed facade (sim.index.service.ContactPoint,
+see facade.md): a practitioner logs in once a day with username, password, PIN and the token's
+current code from an accredited network, searches by name and date of birth, and opens the
+child's record with a stated reason; every step is audited by the index itself. A shielded
+child's record shows no contacts (SI 2007/2182 reg 6(5)-(6)), so such a lookup cannot reconnect.
+
+`ModelledIndex` answers the same questions from parameters (a search miss rate and the share of
+shielded records, data/regimes/paths.toml) when no deployment is given: fast at England scale,
+and clearly a model, recorded as such in the run's manifest.
+"""
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from sim.errors import WorkbenchError
+from sim.index.access.rules import load_access_rules
+from sim.index.access.tokens import token_code
+
+
+@dataclass(frozen=True)
+class LookupRequests:
+    """Children to look up, one per encounter, with who looks and when."""
+
+    child_id: Sequence[str]
+    authority: Sequence[str]  # the practitioner's authority (GSS code)
+    at: Sequence[dt.datetime]
+    u_find: np.ndarray  # a modelled index's search-miss quantile
+    shielded: np.ndarray  # a modelled index's shield flags
+
+    def __len__(self) -> int:
+        return len(self.child_id)
+
+
+@dataclass(frozen=True)
+class LookupAnswers:
+    found: np.ndarray  # the child was found and the record opened
+    contacts_shown: np.ndarray  # the record showed the services involved (not shielded)
+    shielded: np.ndarray
+    refused: np.ndarray  # the index refused a login, search or view
+
+
+class IndexLookup(Protocol):
+    backend: str
+
+    def lookup(self, requests: LookupRequests) -> LookupAnswers: ...
+
+
+class ModelledIndex:
+    """The index as parameters: found unless the search misses; contacts unless shielded."""
+
+    backend = "modelled"
+
+    def __init__(self, search_miss_rate: float) -> None:
+        self.search_miss_rate = search_miss_rate
+
+    def lookup(self, requests: LookupRequests) -> LookupAnswers:
+        found = np.asarray(requests.u_find) >= self.search_miss_rate
+        shielded = np.asarray(requests.shielded, dtype=bool)
+        return LookupAnswers(found, found & ~shielded, found & shielded, np.zeros(len(found), bool))
+
+
+class ContactPointService(Protocol):
+    """The part of the facade (facade.md) a simulated practitioner uses."""
+
+    def login(
+        self,
+        username: str,
+        password: str,
+        pin: str,
+        token_code: str,
+        *,
+        network: str,
+        now: dt.datetime,
+    ) -> str: ...
+
+    def search(self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime) -> Any: ...
+
+    def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> Any: ...
+
+    def logout(self, session_id: str, *, now: dt.datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A practitioner's login: what `cpw deploy` writes to DEPLOYMENT.credentials.json."""
+
+    username: str
+    password: str
+    pin: str
+    token_secret: str
+    authority: str
+    network: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    forename: str
+    surname: str
+    date_of_birth: dt.date
+
+
+@dataclass
+class FacadeLookup:
+    """Lookups through the real facade: login once per practitioner per day, search, view."""
+
+    service: ContactPointService
+    practitioners: Mapping[str, Sequence[Credential]]  # by authority code
+    identity: Callable[[str], Identity | None]
+    reason: str = "to find out who else is working with the child"
+    backend: str = "facade"
+    _sessions: dict[str, tuple[dt.date, str]] = field(default_factory=dict)
+
+    def lookup(self, requests: LookupRequests) -> LookupAnswers:
+        n = len(requests)
+        found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
+        for i in range(n):
+            staff = self.practitioners.get(requests.authority[i], ())
+            if not staff:
+                refused[i] = True  # nobody in this authority has an account
+                continue
+            who = staff[i % len(staff)]
+            try:
+                view = self._one(who, requests.child_id[i], requests.at[i])
+            except WorkbenchError:
+                refused[i] = True
+                continue
+            if view is None:
+                continue
+            found[i], shielded[i] = True, bool(view.shielded)
+            shown[i] = not view.shielded and len(view.services) > 0
+        return LookupAnswers(found, shown, shielded, refused)
+
+    def _one(self, who: Credential, child_id: str, now: dt.datetime):
+        session = self._session(who, now)
+        person = self.identity(child_id)
+        if person is None:  # a newborn of the simulation: practitioners know only the ID
+            query: dict[str, Any] = {"index_id": child_id}
+        else:
+            query = {
+                "forename": person.forename,
+                "surname": person.surname,
+                "date_of_birth": person.date_of_birth,
+            }
+        result = self.service.search(session, query, now=now)
+        if not any(hit.child_id == child_id for hit in result.hits):
+            return None
+        return self.service.view(session, child_id, self.reason, now=now)
+
+    def _session(self, who: Credential, now: dt.datetime) -> str:
+        held = self._sessions.get(who.username)
+        if held is not None and held[0] == now.date():
+            return held[1]
+        if held is not None:
+            # yesterday's session may have expired already: then there is nothing to end
+            with contextlib.suppress(WorkbenchError):
+                self.service.logout(held[1], now=now)
+        code = token_code(who.token_secret, now, load_access_rules())
+        session = self.service.login(
+            who.username, who.password, who.pin, code, network=who.network, now=now
+        )
+        self._sessions[who.username] = (now.date(), session)
+        return session
+
+
+def practitioner_credentials(path: Path) -> dict[str, list[Credential]]:
+    """Practitioners' logins by authority from a `cpw deploy` credentials file (JSON)."""
+    users = json.loads(Path(path).read_text())["users"]
+    found: dict[str, list[Credential]] = {}
+    for user in sorted(users.values(), key=lambda u: u["username"]):
+        if user["role"] != "practitioner" or not user.get("authority_code"):
+            continue
+        found.setdefault(user["authority_code"], []).append(
+            Credential(
+                username=user["username"],
+                password=user["password"],
+                pin=user["pin"],
+                token_secret=user["token_secret"],
+                authority=user["authority_code"],
+                network=user["network"],
+            )
+        )
+    return found
+
+
+def identities(children: pl.DataFrame) -> Callable[[str], Identity | None]:
+    """What a practitioner would type for each child of a population: name and date of birth."""
+    table = {
+        row[0]: Identity(row[1], row[2], row[3])
+        for row in children.select("child_id", "forename", "surname", "date_of_birth").iter_rows()
+    }
+    return table.get

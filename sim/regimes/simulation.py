@@ -1,0 +1,168 @@
+"""Run the world once with several scenarios' regimes riding on it, and write the results.
+
+    summary = run_simulation(population, SimulationConfig(seed=1, region="North West"), out)
+
+The output directory appears complete or not at all (sim.outputs.staged_directory):
+
+    events.parquet            the world's event log (sim.world.events.SCHEMA)
+    regime_log.parquet        lookups, phone-rounds, reconnections (sim.regimes.log)
+    exposure.parquet          monthly records held and users by authority
+    metrics.parquet, .csv     the long metrics table (sim.metrics.table)
+    summary.csv               whole-run figures per scenario
+    reconnection_times.csv    the distribution of days to reconnection
+    manifest.json             seed, scenarios, period, lookup backend, versions, data hashes
+"""
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sim.errors import InputError
+from sim.metrics.lost import case_outcomes, reconnection_times
+from sim.metrics.table import metrics_table, summary
+from sim.outputs import check_output_dir, staged_directory, write_json
+from sim.provenance import data_file_hashes, package_versions
+from sim.reference.authorities import load_authorities
+from sim.regimes.lookup import IndexLookup
+from sim.regimes.parameters import PathParams
+from sim.regimes.runner import RegimeRunner
+from sim.regimes.scenarios import SCENARIOS, build_schedule
+from sim.world import World, WorldConfig
+
+Progress = Callable[[int, int], None]  # (days done, days in the run)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate: seed, period, region (None: every authority given) and scenarios."""
+
+    seed: int = 1
+    scenarios: tuple[str, ...] = ("none", "contactpoint", "signposting")
+    region: str | None = None
+    start: dt.date = dt.date(2009, 1, 1)
+    end: dt.date = dt.date(2011, 3, 31)
+    replication: int = 0
+    force: bool = False
+    lookup: IndexLookup | None = None  # e.g. a FacadeLookup over a deployment; modelled if None
+    paths: PathParams | None = None  # data/regimes/paths.toml unless a scenario varies it
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    out_dir: Path
+    days: int
+    children_at_start: int
+    world_events: int
+    regime_events: int
+    vulnerable_movers: int
+    wall_seconds: float
+    lookup_backend: str
+    figures: pl.DataFrame  # summary.csv
+
+    @property
+    def events_per_second(self) -> float:
+        return (self.world_events + self.regime_events) / max(self.wall_seconds, 1e-9)
+
+
+def region_population(
+    population: Mapping[str, pl.DataFrame | pl.LazyFrame], region: str
+) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """The population restricted to one region's authorities (children, schools, practices)."""
+    codes = [a.code for a in load_authorities() if a.region == region]
+    if not codes:
+        regions = sorted({a.region for a in load_authorities()})
+        raise InputError(f"region {region!r} is not one of: {', '.join(regions)}")
+    column = {"authorities": "authority_code"}
+    restricted = {}
+    for name, frame in population.items():
+        key = column.get(name, "authority_code")
+        names = frame.collect_schema().names()
+        restricted[name] = frame.filter(pl.col(key).is_in(codes)) if key in names else frame
+    return restricted
+
+
+def run_simulation(
+    population: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    config: SimulationConfig,
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> SimulationSummary:
+    """Run every scenario of `config` on one world trajectory and write the outputs."""
+    unknown = [s for s in config.scenarios if s not in SCENARIOS]
+    if unknown or not config.scenarios or len(set(config.scenarios)) != len(config.scenarios):
+        raise InputError(f"scenarios: give distinct names from {', '.join(SCENARIOS)}")
+    check_output_dir(out_dir, config.force)
+    if config.region is not None:
+        population = region_population(population, config.region)
+    started = time.perf_counter()
+    with staged_directory(out_dir, config.force) as staging:
+        world = World(
+            population,
+            WorldConfig(
+                seed=config.seed, replication=config.replication, start=config.start, end=config.end
+            ),
+            log_path=staging / "events.parquet",
+        )
+        schedules = [build_schedule(s, config.lookup, paths=config.paths) for s in config.scenarios]
+        runner = RegimeRunner(world, schedules, config.paths)
+        days = world.config.days()
+
+        def on_day(date: dt.date) -> None:
+            runner.on_day(date)
+            if progress is not None:
+                progress((date - config.start).days + 1, days)
+
+        world_summary = world.run(on_day=on_day)
+        regime_log, exposure = runner.regime_log(), runner.exposure()
+        regime_log.write_parquet(staging / "regime_log.parquet")
+        exposure.write_parquet(staging / "exposure.parquet")
+        world_log = pl.scan_parquet(staging / "events.parquet")
+        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), config.end)
+        table.write_parquet(staging / "metrics.parquet")
+        table.write_csv(staging / "metrics.csv")
+        figures = summary(table)
+        figures.write_csv(staging / "summary.csv")
+        outcomes = case_outcomes(regime_log.lazy(), world_log, config.end)
+        reconnection_times(outcomes).collect().write_csv(staging / "reconnection_times.csv")
+        wall = time.perf_counter() - started
+        cases = int((regime_log["event"] == "case_open").sum()) // len(config.scenarios)
+        backend = config.lookup.backend if config.lookup is not None else "modelled"
+        write_json(
+            staging / "manifest.json",
+            {
+                "kind": "simulation",
+                "seed": config.seed,
+                "replication": config.replication,
+                "scenarios": list(config.scenarios),
+                "region": config.region,
+                "start": config.start.isoformat(),
+                "end": config.end.isoformat(),
+                "lookup_backend": backend,
+                "paths": {
+                    name: getattr(runner.paths, name).value
+                    for name in type(runner.paths).model_fields
+                },
+                "children_at_start": world_summary.children_at_start,
+                "world_events": world_summary.events,
+                "regime_events": regime_log.height,
+                "vulnerable_movers": cases,
+                "wall_seconds": round(wall, 3),
+                "versions": package_versions(),
+                "data": data_file_hashes(),
+            },
+        )
+    return SimulationSummary(
+        out_dir=out_dir,
+        days=days,
+        children_at_start=world_summary.children_at_start,
+        world_events=world_summary.total_events,
+        regime_events=regime_log.height,
+        vulnerable_movers=cases,
+        wall_seconds=wall,
+        lookup_backend=backend,
+        figures=figures,
+    )
