@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from decommission.runbook import load_runbook
+from decommission.standards import load_standards
 from sim.errors import ReferenceDataError
 from sim.index.access import load_access_rules
 from sim.index.audit import load_monitoring_rules
@@ -51,6 +53,8 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "regimes/paths.toml": ("ways practitioners learn who was involved", path_params),
     "regimes/regimes.toml": ("regimes, roll-out and switch-off", regime_params),
     "metrics/costs.toml": ("unit costs and hourly rates", cost_params),
+    "decommission/runbook-2010.toml": ("the August 2010 runbook as steps", load_runbook),
+    "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
 }
 DOCUMENTATION_SUFFIXES = (".md",)
 

@@ -1,0 +1,58 @@
+"""Decommissioning a ContactPoint deployment: verified shutdown, archive, certified destruction.
+
+The 2010 runbook is data (data/decommission/runbook-2010.toml); `rehearse` runs it over a
+deployment directory (ARCHITECTURE.md, "A deployment") with go/no-go gates and writes an
+evidence directory; `verify_certificate` re-checks a certificate independently.
+"""
+
+from decommission.archive import ArchiveKeys, build_archive, held_problems
+from decommission.bagcheck import ArchiveInvalid, strict_problems, validate_strict
+from decommission.certificate import Person, ResidueRemains, issue_certificates, verify_certificate
+from decommission.destruction import crypto_erase, destroy_files
+from decommission.evidence import verify_evidence
+from decommission.faults import FAULTS
+from decommission.inventory import FoundFile, Inventory, load_inventory, scan
+from decommission.rehearsal import Outcome, Rehearsal, dry_run, rehearse
+from decommission.runbook import Runbook, load_runbook, plan_text
+from decommission.shutdown import ProbeResult, ShutdownStep, Switchable, probe
+from decommission.standards import load_standards
+from decommission.step import Context, NoGo, Step
+from decommission.verification import load_canaries, verify_destruction
+
+__all__ = [
+    "FAULTS",
+    "ArchiveInvalid",
+    "ArchiveKeys",
+    "Context",
+    "FoundFile",
+    "Inventory",
+    "NoGo",
+    "Outcome",
+    "Person",
+    "ProbeResult",
+    "Rehearsal",
+    "ResidueRemains",
+    "Runbook",
+    "ShutdownStep",
+    "Step",
+    "Switchable",
+    "build_archive",
+    "crypto_erase",
+    "destroy_files",
+    "dry_run",
+    "held_problems",
+    "issue_certificates",
+    "load_canaries",
+    "load_inventory",
+    "load_runbook",
+    "load_standards",
+    "plan_text",
+    "probe",
+    "rehearse",
+    "scan",
+    "strict_problems",
+    "validate_strict",
+    "verify_certificate",
+    "verify_destruction",
+    "verify_evidence",
+]

@@ -1,0 +1,67 @@
+"""The step every runbook action is built on: three narrow hooks, plan / run / verify.
+
+A step says what it would do (`plan`, which changes nothing), does it (`run`, returning the
+evidence it produced) and checks the outcome (`verify`). A failed check raises `NoGo`, which
+stops the rehearsal at that gate: later steps, destruction above all, never run after a no-go.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sim.errors import WorkbenchError
+
+Progress = Callable[[str, str, str], None]
+"""progress(step_id, status, message): status is 'start', 'go', 'no-go' or 'info'."""
+
+
+class NoGo(WorkbenchError):
+    """A go/no-go gate failed: the run stops here and says why."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"no-go at {step}: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+@dataclass
+class Context:
+    """What steps share: the deployment, the evidence being written, and results so far.
+
+    `results` maps a step id to the evidence its `run` returned; `state` holds in-memory values
+    that must never be written out (sampled identifiers, keys).
+    """
+
+    deployment: Path
+    evidence: Path
+    now: dt.datetime
+    progress: Progress
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)
+
+
+class Step:
+    """Base class: subclasses set `kind` and implement the three hooks."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, step_id: str) -> None:
+        self.id = step_id
+
+    def plan(self, ctx: Context) -> list[str]:
+        """What `run` would do, as sentences; must change nothing."""
+        raise NotImplementedError
+
+    def run(self, ctx: Context) -> dict[str, Any]:
+        """Do the step; return its evidence (JSON-serialisable, no personal data)."""
+        raise NotImplementedError
+
+    def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
+        """Raise NoGo unless the step's checks hold."""
+        raise NotImplementedError
+
+    def no_go(self, reason: str) -> NoGo:
+        return NoGo(self.id, reason)
