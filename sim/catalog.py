@@ -9,6 +9,7 @@ from decommission.standards import load_standards
 from sim.errors import ReferenceDataError
 from sim.index.access import load_access_rules
 from sim.index.audit import load_monitoring_rules
+from sim.index.deployment.settings import deployment_settings, service_rules
 from sim.index.feeds.parameters import feed_params, nicknames
 from sim.index.matching.parameters import matching_params
 from sim.index.records import record_rules
@@ -45,6 +46,8 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "index/search.toml": ("search modes, scores, caps and view reasons", search_rules),
     "index/retention.toml": ("retention to 18/25, archive, purge, holds", retention_rules),
     "index/sar.toml": ("subject access requests under DPA 1998 s7", sar_rules),
+    "index/service.toml": ("service profiles; shielding and record roles", service_rules),
+    "index/deployment.toml": ("deployment copies, requests, holds, canaries", deployment_settings),
     "world/demography.toml": ("births, deaths, leaving the index", world.demography_params),
     "world/moves.toml": ("moves by age and destination kernel", world.move_params),
     "world/services.toml": ("school and GP changes after a move", world.service_change_params),

@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from sim.cli import data, index, population, simulate
+from sim.cli import data, deploy, index, population, simulate
 from sim.errors import WorkbenchError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.command("synth")(population.synth)
 app.command("check-population")(population.check_population_dir)
 app.command("demo")(population.demo)
+app.command("deploy")(deploy.deploy)
 app.command("simulate")(simulate.simulate)
 app.add_typer(data.app, name="data")
 app.add_typer(index.app, name="index")

@@ -1,16 +1,325 @@
-"""`cpw index ...`: administering the ContactPoint index (a thin layer over sim.index)."""
+"""`cpw index ...`: using and administering the ContactPoint index (a thin layer over sim.index).
+
+Commands that act as a user log in first (username, password, PIN, token code, network), do one
+thing through the facade, and log out; everything is audited by the facade. Secrets come from
+options or environment variables (CPW_PASSWORD, CPW_PIN...) and are never written to the log.
+The clock is the simulation's: `--at` (or CPW_AT), naive local time.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from sim.errors import InputError
+from sim.index.access import NewAccount, load_access_rules, token_code
 from sim.index.audit.commands import audit_alerts, audit_verify
+from sim.index.build import build_index
+from sim.index.search import SearchResult
+from sim.index.service import ContactPoint
+from sim.index.view import RecordView, view_reasons
 
 app = typer.Typer(
-    help="The ContactPoint index: audit now; build, users, search and more to come.",
+    help="The ContactPoint index: build, users and tokens, search, view, shield, audit.",
     no_args_is_help=True,
 )
+Deployment = Annotated[Path, typer.Argument(help="A deployment directory made by `cpw deploy`.")]
+At = Annotated[
+    str | None,
+    typer.Option(envvar="CPW_AT", help="The clock: ISO date-time, local (default: now)."),
+]
+User = Annotated[str, typer.Option("--user", envvar="CPW_USER", help="Username.")]
+Password = Annotated[str, typer.Option(envvar="CPW_PASSWORD", help="Password (or CPW_PASSWORD).")]
+Pin = Annotated[str, typer.Option(envvar="CPW_PIN", help="Token PIN (or CPW_PIN).")]
+Code = Annotated[str, typer.Option(envvar="CPW_TOKEN_CODE", help="The token's current code.")]
+Network = Annotated[str, typer.Option(envvar="CPW_NETWORK", help="Network connecting from.")]
+Demo = Annotated[
+    Path | None,
+    typer.Option(
+        "--demo-credentials",
+        envvar="CPW_DEMO_CREDENTIALS",
+        help="A deployment's demo credentials file: password, PIN and token code for --user.",
+    ),
+]
+Profile = Annotated[
+    str, typer.Option(envvar="CPW_PROFILE", help="production, or simulation (cheap hashing).")
+]
+
+
+def _clock(at: str | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now().replace(microsecond=0)
+    try:
+        return dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise InputError(f"--at: {at!r} is not an ISO date-time (2010-01-04T10:00)") from None
+
+
+def _demo_user(path: Path, user: str, now: dt.datetime) -> tuple[str, str, str, str]:
+    """Password, PIN, token code and network of a demo user (`cpw deploy` credentials file)."""
+    try:
+        entry = json.loads(path.read_text())["users"][user]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"--demo-credentials: no user {user!r} in {path}") from None
+    code = token_code(entry["token_secret"], now, load_access_rules())
+    return entry["password"], entry["pin"], code, entry["network"]
+
+
+@contextmanager
+def _signed_in(
+    deployment: Path,
+    user: str,
+    password: str,
+    pin: str,
+    code: str,
+    network: str,
+    at: str | None,
+    demo: Path | None = None,
+) -> Iterator[tuple[ContactPoint, str, dt.datetime]]:
+    """Open the deployment, log in, yield (service, session, now), log out and close."""
+    now = _clock(at)
+    if demo is not None:
+        password, pin, code, network = _demo_user(demo, user, now)
+    with ContactPoint.open(deployment) as service:
+        session = service.login(user, password, pin, code, network=network, now=now)
+        yield service, session, now
+        service.logout(session, now=now)
+
+
+def build(
+    population: Annotated[Path, typer.Argument(help="A population directory (`cpw synth`).")],
+    out: Annotated[Path, typer.Option(help="The index file to create, e.g. index.db.")],
+) -> None:
+    """Build an index (SQLite) from a synthetic population."""
+    if not population.is_dir():
+        raise InputError(f"{population}: no population directory (make one with `cpw synth`)")
+    stats = build_index(population, out)
+    typer.echo(f"index {stats.path}: {stats.children:,} children in {stats.seconds:.1f} s")
+
+
+def reasons() -> None:
+    """List the reasons a user may state to open a record."""
+    for reason in view_reasons():
+        typer.echo(reason)
+
+
+users = typer.Typer(help="Accounts: add a user.", no_args_is_help=True)
+
+
+@users.command("add")
+def user_add(
+    deployment: Deployment,
+    username: Annotated[str, typer.Option(help="The new username.")],
+    forename: Annotated[str, typer.Option(help="Forename.")],
+    surname: Annotated[str, typer.Option(help="Surname.")],
+    role: Annotated[
+        str, typer.Option(help="practitioner, management_team or national_administrator.")
+    ],
+    organisation: Annotated[str, typer.Option(help="Organisation code or name.")],
+    authority: Annotated[
+        str | None, typer.Option(help="Authority code (none for national).")
+    ] = None,
+    organisation_kind: Annotated[
+        str, typer.Option(help="e.g. local_authority, school.")
+    ] = "local_authority",
+    sector: Annotated[str, typer.Option(help="e.g. social care, education.")] = "social care",
+    password: Annotated[str, typer.Option(envvar="CPW_NEW_PASSWORD", help="New password.")] = "",
+    pin: Annotated[str, typer.Option(envvar="CPW_NEW_PIN", help="New PIN.")] = "",
+    vetted_on: Annotated[str | None, typer.Option(help="CRB, training, agreement date.")] = None,
+    at: At = None,
+    profile: Profile = "production",
+) -> None:
+    """Add a user as the operator (audited as "system"); --vetted-on records vetting too."""
+    now = _clock(at)
+    vetted = dt.date.fromisoformat(vetted_on) if vetted_on else now.date()
+    new = NewAccount(
+        username, forename, surname, sector, organisation, organisation_kind, authority, role
+    )  # type: ignore[arg-type]
+    with ContactPoint.open(deployment, profile=profile) as service:
+        service.add_user(new, password, pin, vetted_on=vetted, by=None, now=now)
+    typer.echo(f"user {username} added ({role}, {authority or 'national'}), vetted {vetted}")
+
+
+tokens = typer.Typer(
+    help="Security tokens: issue one, or show a token's code.", no_args_is_help=True
+)
+
+
+@tokens.command("issue")
+def token_issue(
+    deployment: Deployment,
+    username: Annotated[str, typer.Option(help="Whose token.")],
+    at: At = None,
+) -> None:
+    """Issue a token and print its secret once (for an authenticator app, or `token code`)."""
+    with ContactPoint.open(deployment) as service:
+        secret = service.issue_token(username, by=None, now=_clock(at))
+    typer.echo(secret)
+
+
+@tokens.command("code")
+def token_code_command(
+    secret: Annotated[str, typer.Option(envvar="CPW_TOKEN_SECRET", help="The token secret.")],
+    at: At = None,
+) -> None:
+    """Print the code a token shows at --at (what the key fob would display)."""
+    try:
+        typer.echo(token_code(secret, _clock(at), load_access_rules()))
+    except (ValueError, TypeError):
+        raise InputError("--secret: not a base32 token secret") from None
+
+
+def login_check(
+    deployment: Deployment,
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Log in and out: check a user's credentials, token and conditions of access."""
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        who = service.access.session(session, now=now)
+    typer.echo(f"login ok: {who.username} ({who.role}, {who.authority_code or 'national'})")
+
+
+def _print_result(result: SearchResult) -> None:
+    capped = f" (first {len(result.hits)} shown)" if result.capped else ""
+    typer.echo(f"{result.matched} match(es){capped}")
+    for hit in result.hits:
+        mark = "  [shielded]" if hit.shielded else ""
+        typer.echo(
+            f"{hit.child_id}  {hit.surname.upper()}, {hit.forename}  {hit.date_of_birth}  "
+            f"{hit.gender}  score {hit.score:.2f}{mark}"
+        )
+
+
+def search(
+    deployment: Deployment,
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    surname: Annotated[str | None, typer.Option(help="Surname.")] = None,
+    forename: Annotated[str | None, typer.Option(help="Forename.")] = None,
+    dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+    gender: Annotated[str | None, typer.Option(help="male, female or not known.")] = None,
+    postcode: Annotated[str | None, typer.Option(help="Postcode.")] = None,
+    school: Annotated[str | None, typer.Option(help="School URN.")] = None,
+    gp: Annotated[str | None, typer.Option(help="GP practice code.")] = None,
+    index_id: Annotated[str | None, typer.Option(help="Index ID.")] = None,
+    fuzzy: Annotated[bool, typer.Option(help="Forgive typos and swapped day/month.")] = False,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Search the index (as a user): names, date of birth, gender, postcode, school, GP."""
+    given = {"surname": surname, "forename": forename, "date_of_birth": dob, "gender": gender,
+             "postcode": postcode, "school_code": school, "gp_practice_code": gp,
+             "index_id": index_id}  # fmt: skip
+    query = {k: v for k, v in given.items() if v is not None} | {
+        "mode": "fuzzy" if fuzzy else "exact"
+    }
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        result = service.search(session, query, now=now)
+    _print_result(result)
+
+
+def _print_view(shown: RecordView) -> None:
+    typer.echo(
+        f"index ID: {shown.index_id}" + ("  [SHIELDED: identity only]" if shown.shielded else "")
+    )
+    typer.echo(f"reason: {shown.reason}")
+    for section in shown.sections_shown()[1:]:
+        value = getattr(shown, section)
+        if isinstance(value, tuple):
+            for item in value:
+                typer.echo(f"{section}: {json.dumps(item.model_dump(exclude_none=True))}")
+        elif hasattr(value, "model_dump"):
+            typer.echo(f"{section}: {json.dumps(value.model_dump(exclude_none=True))}")
+        else:
+            typer.echo(f"{section}: {value}")
+
+
+def view(
+    deployment: Deployment,
+    child_id: Annotated[str, typer.Argument(help="The child's index ID.")],
+    reason: Annotated[str, typer.Option(help="Why (see `cpw index reasons`).")],
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Open one record for a stated reason (as a user)."""
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        shown = service.view(session, child_id, reason, now=now)
+    _print_view(shown)
+
+
+shield = typer.Typer(help="Shielding: request, and decide case by case.", no_args_is_help=True)
+
+
+@shield.command("request")
+def shield_request(
+    deployment: Deployment,
+    child_id: Annotated[str, typer.Argument(help="The child's index ID.")],
+    criterion: Annotated[str, typer.Option(help="e.g. 'domestic abuse refuge'.")],
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Ask for a child to be shielded (management team); another member decides."""
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        event = service.request_shielding(session, child_id, criterion, now=now)
+    typer.echo(f"shielding request {event.request_id}: {event.child_id}, {event.criterion}")
+
+
+@shield.command("decide")
+def shield_decide(
+    deployment: Deployment,
+    request_id: Annotated[int, typer.Argument(help="The request number.")],
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision.")] = True,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Approve or reject a shielding request (management team; not the requester)."""
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        event = service.decide_shielding(session, request_id, approve, now=now)
+    typer.echo(f"{event.action}: request {event.request_id}, {event.child_id}")
+
+
+def switch_off(deployment: Deployment, at: At = None) -> None:
+    """Switch the service off: every account revoked, every login refused after (operator)."""
+    with ContactPoint.open(deployment) as service:
+        revoked = service.switch_off(by=None, now=_clock(at))
+    typer.echo(f"service switched off: {revoked} account(s) revoked")
+
+
 audit = typer.Typer(
     help="The audit trail: verify the hash chain and run monitoring rules.", no_args_is_help=True
 )
 audit.command("verify")(audit_verify)
 audit.command("alerts")(audit_alerts)
+app.command("build")(build)
+app.command("reasons")(reasons)
+app.add_typer(users, name="user")
+app.add_typer(tokens, name="token")
+app.command("login-check")(login_check)
+app.command("search")(search)
+app.command("view")(view)
+app.add_typer(shield, name="shield")
+app.command("switch-off")(switch_off)
 app.add_typer(audit, name="audit")

@@ -1,0 +1,129 @@
+"""Benchmark search and view through the ContactPoint facade, beside the data core and SQLite.
+
+    .venv/bin/python bench/bench_index_service.py --scale 0.1    # England = 1.0 (~11 M children)
+
+Each facade figure includes what a practitioner's request costs in service: the session check,
+the usage guard (rate limits, enumeration), the work in the data core and the audit write
+(hash-chained, with signed checkpoints every data/index/monitoring.toml entries). Beside them,
+in the same run and on the same queries: the data core alone (bench_index.py's figures) and a
+plain indexed SQLite lookup, so the cost of each layer of safeguards is visible. Issue 3 targets
+at England: search p50 <= 2 ms, p99 <= 20 ms, view p50 <= 2 ms.
+
+Users: the queries are spread over many practitioners, each well inside the usage guard's
+limits, as a national service's load would be; accounts use the "simulation" hashing profile
+(UNSAFE for real use) so thousands can be made quickly. Logins are not timed.
+"""
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_index import _percentiles, _plain_baseline, _queries
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sim.index.access import NewAccount, token_code
+from sim.index.build import build_index
+from sim.index.deployment.layout import Layout, write_keystore
+from sim.index.search import search
+from sim.index.service import ContactPoint
+from sim.index.view import view_reasons, view_record
+from sim.population.synth import SynthRequest, synthesise
+from sim.reference.authorities import load_authorities
+from sim.streams import stream
+
+START = dt.datetime(2010, 1, 5, 9, 0)
+QUERIES_PER_USER = 5
+PASSWORD, PIN = "benchmark passphrase", "2468"
+
+
+def _users(service: ContactPoint, authorities: list[str], count: int) -> list[str]:
+    """Vetted practitioners with tokens, logged in; returns their session ids."""
+    sessions = []
+    for n in range(count):
+        code = authorities[n % len(authorities)]
+        name = f"bench{n}"
+        new = NewAccount(name, "Bench", f"User{n}", "social care", code, "local_authority", code,
+                         "practitioner")  # fmt: skip
+        service.add_user(new, PASSWORD, PIN, vetted_on=dt.date(2009, 12, 1), by=None, now=START)
+        secret = service.issue_token(name, by=None, now=START)
+        token = token_code(secret, START, service.access.rules)
+        sessions.append(service.login(name, PASSWORD, PIN, token, network="GCSx", now=START))
+    return sessions
+
+
+def _time(call, *args, **kwargs) -> float:
+    started = time.perf_counter()
+    call(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def run(scale: float, queries: int, seed: int, workers: int) -> None:
+    codes = tuple(a.code for a in load_authorities())
+    tables = synthesise(SynthRequest(seed=seed, scale=scale, authority_codes=codes), workers)
+    children = tables["children"]
+    rng = stream(seed, "index", 0)
+    picks = rng.choice(children.height, size=min(queries, children.height), replace=False)
+    sample = (
+        children[np.sort(picks)]
+        .join(tables["households"].select("household_id", "postcode"), on="household_id")
+        .sample(fraction=1.0, shuffle=True, seed=seed)
+    )
+    asked = _queries(sample, rng)
+    reason = view_reasons()[0]
+    with tempfile.TemporaryDirectory(prefix="cpw-bench-service-") as tmp:
+        layout = Layout(Path(tmp) / "deployment")
+        for path in (layout.index, layout.audit, layout.accounts, layout.keystore):
+            path.parent.mkdir(parents=True)
+        stats = build_index(tables, layout.index)
+        write_keystore(layout.keystore, Ed25519PrivateKey.generate(), {})
+        service = ContactPoint.open(layout.root, profile="simulation")
+        users = max(1, len(asked) // QUERIES_PER_USER)
+        sessions = _users(service, sorted(children["authority_code"].unique().to_list()), users)
+        step = dt.timedelta(seconds=2)
+        facade_search, facade_view, core_search, core_view = [], [], [], []
+        for n, (query, child_id) in enumerate(zip(asked, sample["child_id"], strict=True)):
+            session, now = sessions[n % users], START + dt.timedelta(minutes=1) + n * step
+            mapping = query.model_dump(exclude_none=True)
+            facade_search.append(_time(service.search, session, mapping, now=now))
+            facade_view.append(_time(service.view, session, child_id, reason, now=now))
+            core_search.append(_time(search, service.store, query))
+            core_view.append(_time(view_record, service.store, child_id, reason))
+        entries = service.audit.entries
+        service.close()
+        audit_mb = layout.audit.stat().st_size / 1e6
+        plain = _plain_baseline(children, sample, Path(tmp) / "plain.db")
+    rows = [
+        ("search, facade", *_percentiles(facade_search)),
+        ("search, data core", *_percentiles(core_search)),
+        ("view, facade", *_percentiles(facade_view)),
+        ("view, data core", *_percentiles(core_view)),
+        ("plain indexed lookup", plain["p50"], plain["p99"]),
+    ]
+    print(f"ContactPoint facade benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"scale {scale}: {stats.children:,} children; index built in {stats.seconds:.1f} s")
+    print(f"{len(asked)} searches and views by {users} practitioners; {entries:,} audit entries "
+          f"({audit_mb:.1f} MB)")  # fmt: skip
+    print(f"{'':24}{'p50 us':>10}{'p99 us':>10}{'p50 / plain':>13}")
+    for label, p50, p99 in rows:
+        print(f"{label:24}{p50:10.0f}{p99:10.0f}{p50 / plain['p50']:12.1f}x")
+    s50, s99 = rows[0][1:]
+    v50 = rows[2][1]
+    print(f"targets at England: search p50 {s50 / 1000:.2f} ms (<= 2), p99 {s99 / 1000:.2f} ms "
+          f"(<= 20), view p50 {v50 / 1000:.2f} ms (<= 2)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.1, help="fraction of England (1.0 = all)")
+    parser.add_argument("--queries", type=int, default=2000, help="searches and views")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="processes for synthesis")
+    args = parser.parse_args()
+    run(args.scale, args.queries, args.seed, args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""`cpw deploy`: make a deployment of the index from a synthetic population (thin over the API)."""
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.errors import InputError
+from sim.index.deployment.deploy import deploy as make_deployment
+
+
+def deploy(
+    population: Annotated[Path, typer.Argument(help="A population directory (`cpw synth`).")],
+    out: Annotated[Path, typer.Option(help="The deployment directory to create.")],
+    seed: Annotated[int, typer.Option(help="Seed for canaries and demo activity.")] = 1,
+    canaries: Annotated[
+        int, typer.Option(help="Synthetic children planted to test destruction.")
+    ] = 25,
+    users: Annotated[int, typer.Option(help="Demo users (at least 5).")] = 8,
+    date: Annotated[
+        str, typer.Option(help="The deployment's day (demo activity, backups).")
+    ] = "2010-01-04",
+    profile: Annotated[
+        str, typer.Option(help="production, or simulation (cheap hashing).")
+    ] = "production",
+    force: Annotated[bool, typer.Option(help="Replace an existing deployment.")] = False,
+) -> None:
+    """Build a deployment: index, replica, encrypted backups, extracts, audit, keys, accounts."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        raise InputError(f"--date: {date!r} is not a date (YYYY-MM-DD)") from None
+    if seed < 0:
+        raise InputError(f"--seed: must be a non-negative integer, got {seed}")
+    report = make_deployment(
+        population,
+        out,
+        seed=seed,
+        canaries=canaries,
+        users=users,
+        on=day,
+        profile=profile,
+        force=force,
+    )
+    typer.echo(
+        f"deployment {report.path}: {report.children:,} children ({report.canaries} canaries), "
+        f"{report.users} demo users, {report.audit_entries} audit entries, {report.stores} stores "
+        f"in the inventory ({len(report.unlisted)} extracts left out of it), {report.seconds:.1f} s"
+    )
+    side = report.path.parent / report.path.name
+    typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "
+               f"{side}.audit-public-key")  # fmt: skip

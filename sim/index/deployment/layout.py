@@ -1,0 +1,158 @@
+"""Where each store of a deployment lives, its key store, and its inventory (facade.md).
+
+The key store is JSON: the audit signing key (Ed25519, PEM) and one AES-256 data key per backup
+generation, each under its key_id. It is written owner-only; whoever holds it can sign audit
+checkpoints and read every backup, so decommissioning must destroy it last (decommissioning
+standards s5.3: crypto-erase is only as good as the destruction of the key).
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sim.errors import InputError
+
+AUDIT_KEY_ID = "audit-signing"
+STORE_KINDS = (
+    "live-index",
+    "dr-replica",
+    "backup",
+    "authority-extract",
+    "audit-log",
+    "key-store",
+    "token-register",
+    "accounts",
+    "subject-access-requests",
+    "child-protection-holds",
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The fixed paths inside a deployment directory."""
+
+    root: Path
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index" / "index.db"
+
+    @property
+    def replica(self) -> Path:
+        return self.root / "replica" / "index.db"
+
+    @property
+    def audit(self) -> Path:
+        return self.root / "audit" / "audit.jsonl"
+
+    @property
+    def keystore(self) -> Path:
+        return self.root / "keys" / "keystore.json"
+
+    @property
+    def accounts(self) -> Path:
+        return self.root / "accounts" / "accounts.db"
+
+    @property
+    def sar(self) -> Path:
+        return self.root / "sar" / "requests.jsonl"
+
+    @property
+    def holds(self) -> Path:
+        return self.root / "holds" / "holds.jsonl"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory.toml"
+
+    def beside(self, suffix: str) -> Path:
+        """A file next to the deployment, outside its tree (canaries, credentials, public key)."""
+        return self.root.parent / f"{self.root.name}.{suffix}"
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """One line of the inventory: a store, who holds it and whether it is encrypted."""
+
+    name: str
+    kind: str
+    path: str
+    holder: str
+    description: str
+    encrypted: bool = False
+    key_id: str | None = None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create a file readable by its owner only; refuse to overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path}: exists; refusing to overwrite") from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def write_keystore(path: Path, audit_key: Ed25519PrivateKey, data_keys: dict[str, bytes]) -> None:
+    pem = audit_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    keys = {AUDIT_KEY_ID: {"purpose": "audit checkpoint signing (Ed25519)", "pem": pem}}
+    for key_id, key in data_keys.items():
+        keys[key_id] = {"purpose": "backup data key (AES-256-GCM)", "hex": key.hex()}
+    write_private(path, json.dumps({"keys": keys}, indent=2) + "\n")
+
+
+def _keys(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())["keys"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"{path}: not a readable key store") from None
+
+
+def audit_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The audit signing key held in a deployment's key store."""
+    entry = _keys(path).get(AUDIT_KEY_ID)
+    try:
+        key = serialization.load_pem_private_key(entry["pem"].encode(), password=None)
+    except (TypeError, KeyError, ValueError):
+        raise InputError(f"{path}: no audit signing key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path}: the audit signing key is not Ed25519")
+    return key
+
+
+def data_key(path: Path, key_id: str) -> bytes:
+    """A backup data key by its key_id."""
+    entry = _keys(path).get(key_id)
+    if not entry or "hex" not in entry:
+        raise InputError(f"{path}: no data key {key_id!r}")
+    return bytes.fromhex(entry["hex"])
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def inventory_text(header: dict[str, object], stores: list[StoreEntry]) -> str:
+    """inventory.toml: top-level facts, then one [[stores]] table per store."""
+    unknown = sorted({s.kind for s in stores} - set(STORE_KINDS))
+    if unknown:
+        raise ValueError(f"unknown store kinds {unknown}")
+    lines = ["# Every store of this deployment (facade.md). Made by `cpw deploy`.", ""]
+    lines += [f"{key} = {_toml(value)}" for key, value in header.items()]
+    for store in stores:
+        lines += ["", "[[stores]]"]
+        for key, value in vars(store).items():
+            if value is not None:
+                lines.append(f"{key} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
