@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from sim.cli import data, deploy, index, population, simulate
+from sim.cli import data, decommission, deploy, index, index_lifecycle, population, simulate
 from sim.errors import WorkbenchError
 
 app = typer.Typer(
@@ -21,7 +21,10 @@ app.command("demo")(population.demo)
 app.command("deploy")(deploy.deploy)
 app.command("simulate")(simulate.simulate)
 app.add_typer(data.app, name="data")
+index.app.add_typer(index_lifecycle.retention, name="retention")
+index.app.add_typer(index_lifecycle.sar, name="sar")
 app.add_typer(index.app, name="index")
+app.add_typer(decommission.app, name="decommission")
 
 
 def main() -> None:

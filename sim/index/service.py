@@ -26,6 +26,7 @@ from sim.index.audit import AuditEvent, AuditLog
 from sim.index.deployment.layout import Layout, audit_signing_key
 from sim.index.deployment.settings import ServiceState, profile_rules, service_rules
 from sim.index.records import RecordRefused, parse_record
+from sim.index.sar import Requester, SarOutcome, SarRefused, receive_request
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
 from sim.index.shielding import (
     ShieldingEvent,
@@ -334,6 +335,22 @@ class ContactPoint:
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
         """A new security token for the user; returns its secret once, for the device."""
         return self.access.issue_token(username, by=by, now=now)
+
+    def receive_subject_access_request(
+        self, child_id: str, requester: Requester, received_on: dt.date, *, now: dt.datetime
+    ) -> SarOutcome:
+        """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
+        off, when the regulations ceased to apply (facts.md 5h)."""
+        if self._state.closed:
+            self.audit.append(
+                AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
+            )
+            raise SarRefused("the ContactPoint service is closed")
+        outcome = receive_request(
+            self.store, child_id, requester, received_on, actor="public", at=now
+        )
+        self.audit.append(outcome.event)
+        return outcome
 
     def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
         """Every account revoked and every session ended; every later login refused (facts 5h)."""

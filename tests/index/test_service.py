@@ -14,6 +14,7 @@ from sim.index.audit import detail_field, read_audit
 from sim.index.deployment.deploy import deploy
 from sim.index.deployment.settings import profile_rules, service_rules
 from sim.index.records import CaseDataRefused
+from sim.index.sar import SarRefused
 from sim.index.search import parse_query, search
 from sim.index.service import ContactPoint
 from sim.index.shielding import ShieldingRefused
@@ -207,3 +208,17 @@ def test_open_refuses_a_directory_that_is_not_a_deployment(tmp_path):
     with pytest.raises(InputError, match="not a deployment"):
         ContactPoint.open(tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_subject_access_requests_close_with_the_service(deployment):
+    """The public SAR route takes a request while the index runs and refuses it after switch-off."""
+    with ContactPoint.open(deployment, profile="simulation") as service:
+        child = a_child(service, deployment)["child_id"]
+        outcome = service.receive_subject_access_request(child, "parent", NOW.date(), now=NOW)
+        assert outcome.request.child_id == child
+        service.switch_off(by=None, now=NOW)
+        with pytest.raises(SarRefused):
+            service.receive_subject_access_request(child, "parent", NOW.date(), now=NOW)
+        tail = audit(service).tail(1)
+    assert tail["action"].to_list() == ["sar.receive"]
+    assert tail["outcome"].to_list() == ["refused"]

@@ -1,0 +1,104 @@
+"""Probes of every path into a real deployment's index, for the verified shutdown.
+
+Each probe is what a practitioner, a case-management system, a feed or the public would try
+after the switch-off, using sessions that were live just before it: a probe that returns got in
+(and stops the rehearsal); a typed refusal is the evidence that the path is closed.
+"""
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from decommission.shutdown import Probe
+from sim.errors import InputError
+from sim.index.access import token_code
+from sim.index.deployment.layout import Layout
+from sim.index.service import ContactPoint
+from sim.index.view import view_reasons
+
+SESSION_LEAD = dt.timedelta(minutes=10)  # sessions opened this long before the switch-off
+PROBE_DELAY = dt.timedelta(minutes=1)  # probes run this long after it
+
+
+class SystemSwitch:
+    """The facade as the shutdown step drives it.
+
+    The step names a person (`by`); the facade's `by` is an administrator's session, and the
+    switch-off is the system operator's act (None), so the person goes to the evidence only.
+    The facade also keeps naive local times (its audit clock), where the runbook gives aware ones.
+    """
+
+    def __init__(self, service: ContactPoint) -> None:
+        self.service = service
+
+    def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
+        return self.service.switch_off(by=None, now=_naive(now))
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _users(deployment: Path) -> dict[str, dict]:
+    path = Path(f"{deployment}.credentials.json")
+    if not path.is_file():
+        raise InputError(f"{path}: the deployment's credentials file is missing")
+    return json.loads(path.read_text())["users"]
+
+
+def _first(users: dict[str, dict], role: str) -> dict:
+    found = sorted((u for u in users.values() if u["role"] == role), key=lambda u: u["username"])
+    if not found:
+        raise InputError(f"the deployment has no demo user with role {role!r}")
+    return found[0]
+
+
+def facade_probes(
+    service: ContactPoint, deployment: Path, switch_off_at: dt.datetime
+) -> dict[str, Probe]:
+    """One probe per path (data/decommission/standards.toml `probe_paths`) on the real facade."""
+    users = _users(deployment)
+    practitioner = _first(users, "practitioner")
+    manager = _first(users, "management_team")
+    before = _naive(switch_off_at) - SESSION_LEAD
+    after = _naive(switch_off_at) + PROBE_DELAY
+
+    def login(user: dict, when: dt.datetime) -> str:
+        code = token_code(user["token_secret"], when, service.access.rules)
+        return service.login(
+            user["username"], user["password"], user["pin"], code,
+            network=user["network"], now=when,
+        )  # fmt: skip
+
+    live_practitioner = login(practitioner, before)
+    live_manager = login(manager, before + dt.timedelta(seconds=30))
+    canary = json.loads(Path(f"{deployment}.canaries.json").read_text())[0]
+    stored = service.store.read_record(canary["child_id"])
+    record = stored.record.model_dump(mode="json") if stored else {"index_id": canary["child_id"]}
+    query = {"surname": canary["surname"], "date_of_birth": canary["date_of_birth"]}
+    reason = view_reasons()[0]
+
+    attempts: dict[str, Callable[[], object]] = {
+        "login": lambda: login(practitioner, after),
+        "search": lambda: service.search(live_practitioner, query, now=after),
+        "view": lambda: service.view(live_practitioner, canary["child_id"], reason, now=after),
+        "api": lambda: service.search(live_manager, {"index_id": canary["child_id"]}, now=after),
+        "feed": lambda: service.amend_record(live_manager, record, now=after),
+        "export": lambda: service.search(live_practitioner, {"surname": "S"}, now=after),
+        "sar-portal": lambda: service.receive_subject_access_request(
+            canary["child_id"], "parent", after.date(), now=after
+        ),
+    }
+    return attempts
+
+
+def sample_identifiers(deployment: Path, count: int = 50) -> list[str]:
+    """Real child IDs from the live index, for the residue scan beside the canaries."""
+    path = Layout(Path(deployment)).index
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT child_id FROM child ORDER BY child_key LIMIT ?", (count,)
+        ).fetchall()
+    return [row[0] for row in rows]

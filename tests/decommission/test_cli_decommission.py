@@ -1,0 +1,119 @@
+"""`cpw decommission` on a real `cpw deploy` deployment, as an operator would run it."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sim.index.deployment.deploy import deploy
+from sim.population.output import write_population
+from sim.population.synth import SynthRequest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("decommission-cli")
+    write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
+    deploy(root / "population", root / "dep", canaries=5, profile="simulation")
+    return root
+
+
+@pytest.fixture
+def deployment(built, tmp_path) -> Path:
+    shutil.copytree(built / "dep", tmp_path / "dep")
+    for side in built.glob("dep.*"):
+        shutil.copy2(side, tmp_path / side.name)
+    return tmp_path / "dep"
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.endswith("-shm")
+    }
+
+
+def test_full_rehearsal_certifies_and_verifies(deployment, tmp_path, cpw):
+    """Probes refused, archive kept, every copy destroyed, certificates verify independently."""
+    evidence = tmp_path / "evidence"
+    result = cpw("decommission", "rehearse", str(deployment), "--out", str(evidence))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "completed" in result.stdout and "probe login: refused" in result.stdout
+    assert not [p for p in deployment.rglob("*") if p.is_file()]
+    check = cpw(
+        "decommission",
+        "verify",
+        str(evidence),
+        "--public-key",
+        str(evidence / "verifier-public-key.txt"),
+        "--deployment",
+        str(deployment),
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_probe_that_gets_in_stops_before_anything_is_destroyed(deployment, tmp_path, cpw):
+    """With a path left open the run stops at the switch-off and the deployment is untouched."""
+    before = digest(deployment)
+    result = cpw(
+        "decommission",
+        "rehearse",
+        str(deployment),
+        "--out",
+        str(tmp_path / "ev"),
+        "--fault",
+        "probe-gets-in",
+    )
+    assert result.returncode == 1
+    assert "stopped at switch_off" in result.stdout
+    after = digest(deployment)
+    assert {k: v for k, v in after.items() if "audit" not in k and "accounts" not in k} == {
+        k: v for k, v in before.items() if "audit" not in k and "accounts" not in k
+    }
+
+
+def test_residue_left_in_a_wal_file_means_no_certificate(deployment, tmp_path, cpw):
+    """A canary left behind in a WAL file is found, and no certificate is issued."""
+    evidence = tmp_path / "ev"
+    result = cpw(
+        "decommission",
+        "rehearse",
+        str(deployment),
+        "--out",
+        str(evidence),
+        "--fault",
+        "canary-in-wal",
+    )
+    assert result.returncode == 1 and "residue remains" in result.stdout
+    certificates = evidence / "certificates"
+    assert not certificates.exists() or not list(certificates.glob("*.json"))
+
+
+def test_dry_run_and_plan_change_nothing(deployment, tmp_path, cpw):
+    """`--dry-run` and `plan` print the steps and the stores and write nothing."""
+    before = digest(deployment)
+    for args in (
+        ["rehearse", str(deployment), "--out", str(tmp_path / "ev"), "--dry-run"],
+        ["plan", str(deployment)],
+    ):
+        result = cpw("decommission", *args)
+        assert result.returncode == 0 and "switch_off" in result.stdout
+    assert digest(deployment) == before
+    assert not (tmp_path / "ev").exists()
+
+
+def test_unknown_fault_is_one_line_and_exit_2(deployment, tmp_path, cpw):
+    """A fault name that does not exist is refused before anything happens."""
+    result = cpw(
+        "decommission",
+        "rehearse",
+        str(deployment),
+        "--out",
+        str(tmp_path / "ev"),
+        "--fault",
+        "meteor",
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "--fault" in result.stderr
