@@ -7,6 +7,7 @@ from typing import Any
 from decommission.runbook import load_runbook
 from decommission.standards import load_standards
 from sim.errors import ReferenceDataError
+from sim.experiments.scenario import load_scenarios
 from sim.index.access import load_access_rules
 from sim.index.audit import load_monitoring_rules
 from sim.index.deployment.settings import deployment_settings, service_rules
@@ -57,6 +58,11 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "regimes/regimes.toml": ("regimes, roll-out and switch-off", regime_params),
     "metrics/costs.toml": ("unit costs and hourly rates", cost_params),
     "decommission/runbook-2010.toml": ("the August 2010 runbook as steps", load_runbook),
+    "scenarios/history-2009-2011.toml": ("scenario: roll-out, switch-off, none", load_scenarios),
+    "scenarios/keep-contactpoint.toml": ("scenario: ContactPoint kept", load_scenarios),
+    "scenarios/signposting-2011.toml": ("scenario: signposting from 2011", load_scenarios),
+    "scenarios/no-index.toml": ("scenario: no index at all", load_scenarios),
+    "scenarios/north-west.toml": ("scenario: the demo (North West, three regimes)", load_scenarios),
     "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
 }
 DOCUMENTATION_SUFFIXES = (".md",)

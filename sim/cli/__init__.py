@@ -5,7 +5,16 @@ import sys
 
 import typer
 
-from sim.cli import data, decommission, deploy, index, index_lifecycle, population, simulate
+from sim.cli import (
+    data,
+    decommission,
+    deploy,
+    experiments,
+    index,
+    index_lifecycle,
+    population,
+    simulate,
+)
 from sim.errors import WorkbenchError
 
 app = typer.Typer(
@@ -17,9 +26,11 @@ app = typer.Typer(
 )
 app.command("synth")(population.synth)
 app.command("check-population")(population.check_population_dir)
-app.command("demo")(population.demo)
+app.command("demo")(simulate.demo)
 app.command("deploy")(deploy.deploy)
 app.command("simulate")(simulate.simulate)
+app.command("compare")(experiments.compare)
+app.command("sweep")(experiments.sweep)
 app.add_typer(data.app, name="data")
 index.app.add_typer(index_lifecycle.retention, name="retention")
 index.app.add_typer(index_lifecycle.sar, name="sar")

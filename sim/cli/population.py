@@ -107,15 +107,6 @@ def synth(
     print_summary(manifest, out, console)
 
 
-def demo(
-    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/demo/population"),
-) -> None:
-    """The main job on the embedded default: the North West, summarised."""
-    console = stdout_console()
-    manifest = make_population(out, regions=["North West"], workers=os.cpu_count() or 1, force=True)
-    print_summary(manifest, out, console)
-
-
 def check_population_dir(
     population: Annotated[Path, typer.Argument(help="A directory written by `cpw synth`.")],
 ) -> None:

@@ -1,107 +1,142 @@
-"""`cpw simulate`: run regimes on one simulated world and write the event log and metrics."""
+"""`cpw simulate SCENARIO`: run a scenario file's replications and write a run directory."""
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.cli.console import stdout_console
-from sim.cli.population import DEFAULT_SEED, _split
 from sim.errors import InputError
-from sim.population.output import read_population
-from sim.population.synth import SynthRequest, synthesise
-from sim.reference.authorities import select_authorities
-from sim.regimes import SCENARIOS, SimulationConfig, run_simulation
+from sim.experiments.report import write_report
+from sim.experiments.run import ExperimentResult, run_experiment
+from sim.experiments.scenario import Scenario, load_scenario
+from sim.experiments.stats import HEADLINE, LABELS
 
 
-def _date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+def _workers(workers: int) -> int:
+    if workers < 1:
+        raise InputError(f"--workers: must be at least 1, got {workers}")
+    return workers
 
 
-def _population(directory: Path | None, region: str | None, scale: float, seed: int) -> dict:
-    if directory is not None:
-        return read_population(directory)
-    if not 0 < scale <= 1:
-        raise InputError(f"--scale: must be in (0, 1], got {scale:g}")
-    codes = tuple(a.code for a in select_authorities([region] if region else None))
-    return synthesise(SynthRequest(seed, scale, codes), workers=os.cpu_count() or 1)
+def run_with_progress(scenario: Scenario, out: Path, workers: int, force: bool) -> ExperimentResult:
+    """Run with a progress bar (simulated days, with an ETA) on the terminal."""
+    days = (scenario.period.end - scenario.period.start).days + 1
+    with Progress(
+        TextColumn("simulating {task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stdout_console(),
+        transient=True,
+    ) as bar:
+        total = days * scenario.replications
+        task = bar.add_task(f"{scenario.replications} replication(s)", total=total)
+        return run_experiment(
+            scenario,
+            out,
+            workers=workers,
+            force=force,
+            progress=lambda advance: bar.advance(task, advance),
+            report=write_report,
+        )
+
+
+def _cell(mean: float, low: float, high: float) -> str:
+    if mean != mean:
+        return "n/a"
+    if low != low:
+        return f"{mean:,.1f}"
+    return f"{mean:,.1f} ({low:,.1f} to {high:,.1f})"
+
+
+def print_tables(result: ExperimentResult) -> None:
+    """Figures by arm with 95% CIs, then paired differences from the first arm."""
+    console = stdout_console()
+    arms = result.figures["arm"].unique(maintain_order=True).to_list()
+    table = Table(title="Mean across replications (95% confidence interval)")
+    table.add_column("figure")
+    for arm in arms:
+        table.add_column(arm, justify="right")
+    confidence = result.confidence
+    for metric in HEADLINE:
+        rows = confidence.filter(pl.col("metric") == metric)
+        cells = []
+        for arm in arms:
+            row = rows.filter(pl.col("arm") == arm)
+            cells.append(
+                _cell(*row.select("mean", "ci_low", "ci_high").row(0)) if row.height else ""
+            )
+        table.add_row(LABELS[metric], *cells)
+    console.print(table)
+    if result.differences.height:
+        reference = result.differences["reference"][0]
+        others = [a for a in arms if a != reference]
+        diff = Table(title=f"Paired difference from '{reference}' (same worlds; 95% CI)")
+        diff.add_column("figure")
+        for arm in others:
+            diff.add_column(f"{arm} - {reference}", justify="right")
+        for metric in HEADLINE:
+            rows = result.differences.filter(pl.col("metric") == metric)
+            cells = []
+            for arm in others:
+                row = rows.filter(pl.col("arm") == arm)
+                values = row.select("mean", "ci_low", "ci_high").row(0) if row.height else None
+                cells.append(_cell(*values) if values else "")
+            diff.add_row(LABELS[metric], *cells)
+        console.print(diff)
 
 
 def simulate(
-    out: Annotated[Path, typer.Option(help="Run directory (must be new or empty).")] = Path(
-        "runs/simulation"
-    ),
-    region: Annotated[str | None, typer.Option(help="One region; all England if omitted.")] = None,
-    scenarios: Annotated[
-        str, typer.Option(help=f"Comma-separated, from: {', '.join(SCENARIOS)}.")
-    ] = "none,contactpoint,signposting",
-    population: Annotated[
-        Path | None, typer.Option(help="A `cpw synth` directory; made in memory if omitted.")
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A scenario file, or a name from data/scenarios (e.g. north-west)."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (new or empty); runs/NAME if omitted.")
     ] = None,
-    scale: Annotated[float, typer.Option(help="Scale when making the population.")] = 1.0,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2009-01-01",
-    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")] = "2011-03-31",
-    seed: Annotated[int, typer.Option(help="Seed for the world and every regime.")] = DEFAULT_SEED,
+    workers: Annotated[int, typer.Option(help="Replications run in this many processes.")] = 1,
+    replications: Annotated[
+        int | None, typer.Option(help="Override the scenario's number of replications.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty run directory.")] = False,
 ) -> None:
-    """Run scenarios (regimes switching on dates) on one world; write events, metrics, manifest."""
-    first, last = _date(start, "--start"), _date(end, "--end")
-    if last <= first:
-        raise InputError(f"--end: {last} is not after --start {first}")
-    if seed < 0:
-        raise InputError(f"--seed: must be a non-negative integer, got {seed}")
-    config = SimulationConfig(
-        seed=seed,
-        scenarios=tuple(_split([scenarios])),
-        region=region,
-        start=first,
-        end=last,
-        force=force,
-    )
-    if region is not None:
-        select_authorities([region])  # an unknown region fails here, before any work
-    tables = _population(population, region, scale, seed)
-    console = stdout_console()
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("days", total=(last - first).days + 1)
-        summary = run_simulation(
-            tables, config, out, progress=lambda done, total: bar.update(task, completed=done)
-        )
-    _print(summary.figures, console)
-    console.print(
-        f"{summary.world_events:,} world events and {summary.regime_events:,} regime events in "
-        f"{summary.wall_seconds:.1f} s; {summary.vulnerable_movers:,} vulnerable movers; "
-        f"lookups: {summary.lookup_backend}. Wrote {out}."
+    """Run a scenario's replications; print means with 95% CIs and paired differences."""
+    loaded = load_scenario(scenario)
+    changes = {}
+    if replications is not None:
+        if not 1 <= replications <= 1000:
+            raise InputError(f"--replications: must be 1 to 1000, got {replications}")
+        changes["replications"] = replications
+    if seed is not None:
+        if seed < 0:
+            raise InputError(f"--seed: must be a non-negative integer, got {seed}")
+        changes["seed"] = seed
+    loaded = loaded.model_copy(update=changes)
+    out = out or Path("runs") / Path(loaded.source).stem
+    result = run_with_progress(loaded, out, _workers(workers), force)
+    print_tables(result)
+    stdout_console().print(
+        f"{loaded.replications} replication(s) x {len(loaded.arms)} arm(s) in "
+        f"{result.wall_seconds:.1f} s. Wrote {out}; report: {out / 'report.md'}"
     )
 
 
-def _print(figures: pl.DataFrame, console) -> None:
-    """Scenarios as columns, figures as rows: readable however many figures there are."""
-    table = Table(title="Whole-run figures by scenario")
-    scenarios = figures["scenario"].to_list()
-    table.add_column("figure")
-    for name in scenarios:
-        table.add_column(name, justify="right")
-    first = ["lost_30_per_1000", "lost_90_per_1000", "vulnerable_movers", "total_gbp"]
-    order = [c for c in first if c in figures.columns]
-    order += [c for c in figures.columns if c not in order and c != "scenario"]
-    for column in order:
-        values = figures[column].to_list()
-        table.add_row(column.replace("_", " "), *(f"{v:,.1f}" for v in values))
-    console.print(table)
+def demo(
+    out: Annotated[Path, typer.Option(help="Run directory (replaced).")] = Path("runs/demo"),
+) -> None:
+    """The main job on the embedded default: the North West scenario, three regimes, compared."""
+    loaded = load_scenario("north-west")
+    result = run_with_progress(loaded, out, _workers(os.cpu_count() or 1), True)
+    print_tables(result)
+    stdout_console().print(
+        f"{loaded.replications} replication(s) x {len(loaded.arms)} arm(s) in "
+        f"{result.wall_seconds:.1f} s. Report: {out / 'report.md'} (and report.html, figures/)"
+    )

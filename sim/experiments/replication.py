@@ -1,0 +1,127 @@
+"""One replication of a scenario: one world, every arm riding on it (common random numbers).
+
+The world's draws are keyed by (scenario seed, replication) through sim.streams, so each
+replication is an independent world and every arm of a replication sees the same one. The
+population is made once from the scenario seed and is the same in every replication: the
+replications vary the world's events, not the starting children.
+
+Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
+exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case) and, when the
+period covers the 2009-10 census year, calibration.csv.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from sim.experiments.parameters import overridden
+from sim.experiments.scenario import Arm, Scenario
+from sim.metrics.lost import case_outcomes
+from sim.metrics.table import metrics_table, summary
+from sim.population.synth import SynthRequest, synthesise
+from sim.regimes.lookup import ModelledIndex
+from sim.regimes.parameters import path_params, regime_params
+from sim.regimes.regimes import ContactPointRegime, LocalIndexes, NoIndex, Schedule, Signposting
+from sim.regimes.runner import RegimeRunner
+from sim.world import World, WorldConfig
+from sim.world.calibration import YEAR_END, YEAR_START, calibration_table
+
+DayProgress = Callable[[int], None]  # called with 1 after each simulated day
+_population_cache: dict[tuple, dict[str, pl.DataFrame]] = {}
+
+
+def population(scenario: Scenario, workers: int = 1) -> dict[str, pl.DataFrame]:
+    """The scenario's synthetic children (made once per process and kept for its replications)."""
+    key = (scenario.seed, scenario.population.scale, scenario.authority_codes())
+    if key not in _population_cache:
+        _population_cache.clear()
+        request = SynthRequest(scenario.seed, scenario.population.scale, key[2])
+        _population_cache[key] = synthesise(request, workers=workers)
+    return _population_cache[key]
+
+
+def schedule(arm: Arm, start: dt.date) -> Schedule:
+    """The arm's regimes as a Schedule; parameters are read now (overrides in force)."""
+    paths, params = path_params(), regime_params()
+    makers = {
+        "none": NoIndex,
+        "contactpoint": lambda: ContactPointRegime(
+            ModelledIndex(paths.search_miss_rate.value),
+            paths.contact_after_lookup_days.value,
+            params,
+        ),
+        "signposting": lambda: Signposting(paths.notification_response_days.value, params),
+        "local": lambda: LocalIndexes(params),
+    }
+    first = dt.datetime.combine(start, dt.time())
+    return Schedule(
+        arm.name, [(step.start or first, makers[step.regime]()) for step in arm.regimes]
+    )
+
+
+def _figures(table: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Whole-run figures per arm, with the derived ratios the comparisons use."""
+    figures = summary(table).rename({"scenario": "arm"})
+    days = (
+        outcomes.filter(pl.col("days").is_not_null())
+        .group_by("scenario")
+        .agg(mean_days_to_reconnection=pl.col("days").mean())
+        .rename({"scenario": "arm"})
+    )
+    found = pl.col("reconnected_cases")
+    return (
+        figures.join(days, on="arm", how="left")
+        .with_columns(
+            cost_per_child_found_gbp=pl.when(found > 0).then(pl.col("total_gbp") / found),
+            records_exposed_per_child_found=pl.when(found > 0).then(pl.col("records_held") / found),
+        )
+        .sort("arm")
+    )
+
+
+def run_replication(
+    scenario: Scenario,
+    replication: int,
+    directory: Path,
+    progress: DayProgress | None = None,
+    synth_workers: int = 1,
+) -> pl.DataFrame:
+    """Run one replication into `directory`; returns its figures (one row per arm)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    period = scenario.period
+    with overridden(scenario.parameters):
+        world = World(
+            population(scenario, synth_workers),
+            WorldConfig(
+                seed=scenario.seed, replication=replication, start=period.start, end=period.end
+            ),
+            log_path=directory / "events.parquet",
+        )
+        runner = RegimeRunner(world, [schedule(arm, period.start) for arm in scenario.arms])
+
+        def on_day(date: dt.date) -> None:
+            runner.on_day(date)
+            if progress is not None:
+                progress(1)
+
+        world.run(on_day=on_day)
+        regime_log, exposure = runner.regime_log(), runner.exposure()
+        world_log = pl.scan_parquet(directory / "events.parquet")
+        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
+        outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
+        if period.start <= YEAR_START and period.end >= YEAR_END:
+            calibration_table(world_log, world.context.scale).write_csv(
+                directory / "calibration.csv"
+            )
+        figures = _figures(table, outcomes)
+    regime_log.write_parquet(directory / "regime_log.parquet")
+    exposure.write_parquet(directory / "exposure.parquet")
+    table.write_parquet(directory / "metrics.parquet")
+    outcomes.select(
+        "scenario", "case", "authority", "care", "opened", "days", "path"
+    ).write_parquet(directory / "outcomes.parquet")
+    if not scenario.outputs.event_logs:
+        (directory / "events.parquet").unlink()
+    return figures.with_columns(replication=pl.lit(replication, pl.Int64))

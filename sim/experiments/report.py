@@ -1,0 +1,229 @@
+"""The run report: Markdown and HTML from the run directory's tables, with the figures.
+
+Sections: what was run; means with 95% CIs; paired differences; calibration (simulated
+2009-10 figures beside the scaled reference, sim.world.calibration); figures; and the
+assumptions in plain language, listing every low-confidence parameter the run used.
+"""
+
+import html
+import math
+from pathlib import Path
+
+import polars as pl
+
+from sim.experiments import figures as plots
+from sim.experiments.run import read_resolved
+from sim.experiments.scenario import Scenario
+from sim.experiments.stats import HEADLINE, LABELS
+
+Table = tuple[list[str], list[list[str]]]  # header, rows
+
+
+def _number(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.1f}"
+
+
+def _ci(mean: float, low: float, high: float) -> str:
+    if math.isnan(low):
+        return _number(mean)
+    return f"{_number(mean)} ({_number(low)} to {_number(high)})"
+
+
+def confidence_rows(confidence: pl.DataFrame) -> Table:
+    arms = confidence["arm"].unique(maintain_order=True).to_list()
+    rows = []
+    present = set(confidence["metric"].to_list())
+    for metric in (m for m in HEADLINE if m in present):
+        cells = []
+        for arm in arms:
+            row = confidence.filter((pl.col("arm") == arm) & (pl.col("metric") == metric))
+            cells.append(_ci(*row.select("mean", "ci_low", "ci_high").row(0)) if row.height else "")
+        rows.append([LABELS[metric], *cells])
+    return ["figure", *arms], rows
+
+
+def difference_rows(differences: pl.DataFrame) -> Table:
+    rows = [
+        [
+            f"{r['arm']} - {r['reference']}",
+            LABELS[r["metric"]],
+            _ci(r["mean"], r["ci_low"], r["ci_high"]),
+        ]
+        for r in differences.iter_rows(named=True)
+    ]
+    return ["comparison", "figure", "paired difference (95% CI)"], rows
+
+
+def calibration_rows(calibration: pl.DataFrame) -> Table:
+    rows = [
+        [
+            r["measure"].replace("_", " "),
+            _number(r["simulated"]),
+            _number(r["reference"]),
+            f"{r['ratio']:.3f}",
+            "yes" if abs(r["ratio"] - 1) <= 0.1 else "no",
+        ]
+        for r in calibration.iter_rows(named=True)
+    ]
+    return ["measure (2009-10)", "simulated", "reference x scale", "ratio", "within 10%"], rows
+
+
+def assumption_rows(parameters: dict[str, dict]) -> Table:
+    rows = [
+        [key, str(entry["value"]), entry["unit"], entry["source"]]
+        for key, entry in sorted(parameters.items())
+        if entry["confidence"] in ("low", "scenario")
+    ]
+    return ["parameter", "value", "unit", "source or assumption"], rows
+
+
+def markdown_table(table: Table) -> str:
+    header, rows = table
+    clean = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in clean]
+    return "\n".join(lines)
+
+
+def html_table(table: Table) -> str:
+    header, rows = table
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def mean_calibration(run_dir: Path) -> pl.DataFrame | None:
+    """Calibration averaged over replications (None if the period misses 2009-10)."""
+    files = sorted(run_dir.glob("replications/r*/calibration.csv"))
+    if not files:
+        return None
+    frame = pl.concat(pl.read_csv(f) for f in files)
+    return (
+        frame.group_by("measure", maintain_order=True)
+        .agg(pl.col("simulated").mean(), pl.col("reference").first())
+        .with_columns(ratio=pl.col("simulated") / pl.col("reference"))
+    )
+
+
+def _figures(run_dir: Path, scenario: Scenario) -> list[tuple[str, str]]:
+    target = run_dir / "figures"
+    target.mkdir(exist_ok=True)
+    metrics = pl.read_parquet(run_dir / "metrics.parquet")
+    outcomes = pl.concat(
+        pl.read_parquet(p) for p in sorted(run_dir.glob("replications/r*/outcomes.parquet"))
+    )
+    made = [
+        (
+            "Lost-child rate over time",
+            plots.lost_over_time(metrics, scenario, target / "lost_over_time.png"),
+        ),
+        (
+            "Time to reconnection",
+            plots.reconnection_times(outcomes, scenario, target / "reconnection_times.png"),
+        ),
+        (
+            "Cost breakdown",
+            plots.cost_breakdown(
+                pl.read_parquet(run_dir / "figures.parquet"), target / "costs.png"
+            ),
+        ),
+        ("Privacy exposure", plots.exposure(metrics, scenario, target / "exposure.png")),
+        (
+            "Authorities by lost-child rate",
+            plots.authority_map(metrics, scenario, target / "authority_map.png"),
+        ),
+    ]
+    return [(title, str(path.relative_to(run_dir))) for title, path in made]
+
+
+def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]]:
+    resolved = read_resolved(run_dir)
+    places = ", ".join(
+        scenario.population.regions or scenario.population.authorities or ["England"]
+    )
+    arms = "; ".join(
+        f"**{arm.name}**: "
+        + ", then ".join(
+            step.regime + (f" from {step.start:%d %B %Y %H:%M}" if step.start else "")
+            for step in arm.regimes
+        )
+        for arm in scenario.arms
+    )
+    sections: list[tuple[str, str | Table]] = [
+        (
+            "What was run",
+            (
+                f"{scenario.description}\n\n{places} at scale {scenario.population.scale:g} "
+                f"of England's children, {scenario.period.start} to {scenario.period.end}; "
+                f"seed {scenario.seed}, "
+                f"{scenario.replications} replication(s). Arms (every arm of a replication runs on "
+                f"the same simulated world): {arms}."
+            ),
+        ),
+        (
+            "Figures by arm: mean over replications (95% t-interval)",
+            confidence_rows(pl.read_csv(run_dir / "confidence.csv")),
+        ),
+    ]
+    differences = pl.read_csv(run_dir / "differences.csv")
+    if differences.height:
+        sections.append(
+            ("Paired differences (same worlds; 95% t-interval)", difference_rows(differences))
+        )
+    calibration = mean_calibration(run_dir)
+    if calibration is not None:
+        sections.append(
+            ("Calibration: simulated 2009-10 against the reference", calibration_rows(calibration))
+        )
+    sections.append(
+        (
+            "Assumptions in plain language",
+            (
+                "The children are synthetic; the world's rates come from the 2009-10 figures in "
+                "data/ with their sources. A child is lost when practitioners in the new authority "
+                "have not "
+                "learnt who was involved before within 30 or 90 days of the move. Intervals show "
+                "variation between simulated worlds only: they do not include uncertainty in the "
+                "parameters. The parameters below are assumptions or uncertain figures (confidence "
+                "'low', or set by this scenario); vary them before drawing conclusions."
+            ),
+        )
+    )
+    sections.append(
+        ("Low-confidence and scenario parameters", assumption_rows(resolved["parameters"]))
+    )
+    return sections
+
+
+def write_report(run_dir: Path, scenario: Scenario) -> Path:
+    """Write report.md, report.html and figures/*.png into the run directory."""
+    sections = _sections(run_dir, scenario)
+    images = _figures(run_dir, scenario)
+    markdown = [f"# {scenario.title}\n"]
+    page = [
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(scenario.title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}</style>",
+        f"<h1>{html.escape(scenario.title)}</h1>",
+    ]
+    for heading, body in sections:
+        markdown.append(f"## {heading}\n")
+        page.append(f"<h2>{html.escape(heading)}</h2>")
+        if isinstance(body, str):
+            markdown.append(body + "\n")
+            page.append(f"<p>{html.escape(body.replace('**', ''))}</p>")
+        else:
+            markdown.append(markdown_table(body) + "\n")
+            page.append(html_table(body))
+    markdown.append("## Figures\n")
+    page.append("<h2>Figures</h2>")
+    for title, relative in images:
+        markdown.append(f"![{title}]({relative})\n")
+        page.append(f"<figure><img src='{relative}' alt='{html.escape(title)}'></figure>")
+    (run_dir / "report.md").write_text("\n".join(markdown))
+    (run_dir / "report.html").write_text("\n".join(page) + "\n")
+    return run_dir / "report.md"

@@ -1,0 +1,169 @@
+"""Run a scenario's replications, locally in processes, and write one run directory.
+
+    result = run_experiment(load_scenario("north-west"), Path("runs/north-west"), workers=2)
+
+The run directory appears complete or not at all (sim.outputs.staged_directory):
+
+    scenario.toml, resolved.json  the file as given; every setting and parameter that ran
+    replications/rNNN/            per replication: event log, regime log, exposure, metrics,
+                                  case outcomes, calibration (sim.experiments.replication)
+    figures.parquet, .csv         whole-run figures per replication and arm
+    metrics.parquet, .csv         the long metrics table of every replication
+    confidence.csv                mean and 95% t-interval per arm and headline figure
+    differences.csv               paired differences from the first arm, with 95% CIs
+    manifest.json                 seeds, versions, data hashes, wall time
+    report.md, report.html, figures/*.png
+
+Replication r runs the world keyed (seed, r) whichever process runs it, and results are
+gathered in replication order, so the tables are identical for any number of workers.
+"""
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sim.experiments.parameters import defaults
+from sim.experiments.replication import run_replication
+from sim.experiments.scenario import Scenario
+from sim.experiments.stats import confidence_table, paired_differences
+from sim.outputs import check_output_dir, staged_directory, write_json
+from sim.provenance import data_file_hashes, package_versions
+
+Progress = Callable[[int], None]  # days simulated since the last call
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    out_dir: Path
+    figures: pl.DataFrame  # per replication and arm
+    confidence: pl.DataFrame
+    differences: pl.DataFrame
+    wall_seconds: float
+
+
+def resolved(scenario: Scenario) -> dict:
+    """The scenario as it ran: every setting, and every parameter with its value in force."""
+    parameters = defaults()
+    for key, value in scenario.parameters.items():
+        parameters[key] = {**parameters[key], "value": value, "confidence": "scenario"}
+    document = scenario.model_dump(mode="json", exclude={"parameters"})
+    document["parameters"] = parameters
+    return document
+
+
+def _replication_dir(root: Path, replication: int) -> Path:
+    return root / "replications" / f"r{replication:03d}"
+
+
+@contextmanager
+def _one_polars_thread_per_worker() -> Iterator[None]:
+    """Workers start with POLARS_MAX_THREADS=1: N processes share the cores, not N x cores."""
+    previous = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("POLARS_MAX_THREADS")
+        else:
+            os.environ["POLARS_MAX_THREADS"] = previous
+
+
+def _run_all(scenario: Scenario, root: Path, workers: int, progress: Progress | None) -> list:
+    days = (scenario.period.end - scenario.period.start).days + 1
+    replications = range(scenario.replications)
+    if workers <= 1:
+        return [
+            run_replication(scenario, r, _replication_dir(root, r), progress, synth_workers=2)
+            for r in replications
+        ]
+    context = multiprocessing.get_context("spawn")
+    results = {}
+    with (
+        _one_polars_thread_per_worker(),
+        ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
+    ):
+        futures = {
+            pool.submit(run_replication, scenario, r, _replication_dir(root, r)): r
+            for r in replications
+        }
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if progress is not None:
+                    progress(days)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [results[r] for r in replications]
+
+
+def run_experiment(
+    scenario: Scenario,
+    out_dir: Path,
+    workers: int = 1,
+    force: bool = False,
+    progress: Progress | None = None,
+    report: Callable[[Path, Scenario], None] | None = None,
+) -> ExperimentResult:
+    """Run every replication of `scenario` and write the run directory (see module doc)."""
+    check_output_dir(out_dir, force)
+    started = time.perf_counter()
+    with staged_directory(out_dir, force) as staging:
+        if scenario.source and Path(scenario.source).is_file():
+            (staging / "scenario.toml").write_text(Path(scenario.source).read_text())
+        write_json(staging / "resolved.json", resolved(scenario))
+        figures = pl.concat(_run_all(scenario, staging, workers, progress), how="diagonal")
+        order = pl.Enum([arm.name for arm in scenario.arms])
+        figures = figures.select("replication", "arm", pl.exclude("replication", "arm")).sort(
+            "replication", pl.col("arm").cast(order)
+        )
+        figures.write_parquet(staging / "figures.parquet")
+        figures.write_csv(staging / "figures.csv")
+        metrics = pl.concat(
+            pl.read_parquet(_replication_dir(staging, r) / "metrics.parquet").with_columns(
+                replication=pl.lit(r, pl.Int64)
+            )
+            for r in range(scenario.replications)
+        ).rename({"scenario": "arm"})
+        metrics.write_parquet(staging / "metrics.parquet")
+        metrics.write_csv(staging / "metrics.csv")
+        confidence = confidence_table(figures)
+        differences = paired_differences(figures, scenario.arms[0].name)
+        confidence.write_csv(staging / "confidence.csv")
+        differences.write_csv(staging / "differences.csv")
+        wall = time.perf_counter() - started
+        write_json(
+            staging / "manifest.json",
+            {
+                "kind": "experiment",
+                "title": scenario.title,
+                "scenario_file": scenario.source,
+                "seed": scenario.seed,
+                "replications": scenario.replications,
+                "replication_seeds": [
+                    {"replication": r, "world_stream": [scenario.seed, "world", r]}
+                    for r in range(scenario.replications)
+                ],
+                "arms": [arm.name for arm in scenario.arms],
+                "workers": workers,
+                "wall_seconds": round(wall, 3),
+                "versions": package_versions(),
+                "data": data_file_hashes(),
+            },
+        )
+        if report is not None and scenario.outputs.report:
+            report(staging, scenario)
+    return ExperimentResult(out_dir, figures, confidence, differences, wall)
+
+
+def read_resolved(run_dir: Path) -> dict:
+    return json.loads((run_dir / "resolved.json").read_text())

@@ -1,0 +1,67 @@
+"""Running a scenario: a complete run directory, identical for any number of workers."""
+
+import json
+
+import polars as pl
+import pytest
+
+from sim.experiments.run import run_experiment
+from sim.experiments.scenario import load_scenario
+
+TABLES = ("figures.parquet", "metrics.parquet", "confidence.csv", "differences.csv")
+
+
+def test_run_directory_is_complete_and_the_same_for_one_or_two_workers(tmp_path, tiny):
+    """Replications in one process or two give identical tables; every output is written."""
+    scenario = load_scenario(tiny)
+    one = run_experiment(scenario, tmp_path / "one", workers=1)
+    two = run_experiment(scenario, tmp_path / "two", workers=2)
+    for name in TABLES:
+        read = pl.read_parquet if name.endswith(".parquet") else pl.read_csv
+        assert read(tmp_path / "one" / name).equals(read(tmp_path / "two" / name)), name
+    assert one.figures.equals(two.figures)
+    for r in ("r000", "r001"):
+        for name in ("events.parquet", "regime_log.parquet", "metrics.parquet", "outcomes.parquet"):
+            assert (tmp_path / "one" / "replications" / r / name).is_file()
+    manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    assert manifest["seed"] == 5 and manifest["replications"] == 2
+    assert "regimes/paths.toml" in manifest["data"] and manifest["versions"]["polars"]
+    resolved = json.loads((tmp_path / "one" / "resolved.json").read_text())
+    assert resolved["parameters"]["regimes.paths.compliance"]["unit"]
+    assert one.figures["arm"].to_list() == ["none", "contactpoint"] * 2
+
+
+def test_replications_differ_but_arms_share_each_world(tmp_path, tiny):
+    """Two replications are different worlds; within one, both arms see the same movers."""
+    result = run_experiment(load_scenario(tiny), tmp_path / "run")
+    movers = result.figures.select("replication", "arm", "vulnerable_movers")
+    by_replication = movers.group_by("replication").agg(pl.col("vulnerable_movers").n_unique())
+    assert by_replication["vulnerable_movers"].to_list() == [1, 1]
+    events = [
+        pl.read_parquet(tmp_path / "run" / "replications" / r / "events.parquet")
+        for r in ("r000", "r001")
+    ]
+    assert not events[0].equals(events[1])
+
+
+def test_an_override_changes_what_runs(tmp_path, tiny_text, scenario_file):
+    """With compliance 0 no practitioner looks anything up; the resolved scenario says so."""
+    path = scenario_file(tmp_path, tiny_text + "\n[parameters]\nregimes.paths.compliance = 0.0\n")
+    run_experiment(load_scenario(path), tmp_path / "run")
+    metrics = pl.read_parquet(tmp_path / "run" / "metrics.parquet")
+    lookups = metrics.filter((pl.col("metric") == "lookups") & (pl.col("level") == "all"))
+    assert lookups["value"].sum() == 0
+    resolved = json.loads((tmp_path / "run" / "resolved.json").read_text())
+    entry = resolved["parameters"]["regimes.paths.compliance"]
+    assert entry["value"] == 0.0 and entry["confidence"] == "scenario"
+
+
+def test_an_interrupted_run_leaves_nothing_that_looks_complete(tmp_path, tiny):
+    """Ctrl-C during the run: no run directory, no staging directory left behind."""
+
+    def interrupt(run_dir, scenario):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(load_scenario(tiny), tmp_path / "run", report=interrupt)
+    assert list(tmp_path.iterdir()) == [tiny]
