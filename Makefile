@@ -25,8 +25,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py
 
+# JupyterLab prints its URL with a login token; root (e.g. in a container) needs --allow-root.
+# Extra options go in LAB_ARGS, e.g. make lab LAB_ARGS="--no-browser --port 8890".
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache .hypothesis

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from decommission.shutdown import Probe
@@ -97,7 +98,9 @@ def facade_probes(
 def sample_identifiers(deployment: Path, count: int = 50) -> list[str]:
     """Real child IDs from the live index, for the residue scan beside the canaries."""
     path = Layout(Path(deployment)).index
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    # closing(): a sqlite3 connection used as a context manager only commits, and a connection
+    # left open would hold the index while destruction needs it.
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         rows = db.execute(
             "SELECT child_id FROM child ORDER BY child_key LIMIT ?", (count,)
         ).fetchall()
