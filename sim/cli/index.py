@@ -19,6 +19,7 @@ from sim.errors import InputError
 from sim.index.access import NewAccount, load_access_rules, token_code
 from sim.index.audit.commands import audit_alerts, audit_verify
 from sim.index.build import build_index
+from sim.index.feed_build import build_index_from_feeds
 from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
@@ -93,12 +94,29 @@ def _signed_in(
 def build(
     population: Annotated[Path, typer.Argument(help="A population directory (`cpw synth`).")],
     out: Annotated[Path, typer.Option(help="The index file to create, e.g. index.db.")],
+    from_feeds: Annotated[
+        bool, typer.Option("--from-feeds", help="Load from the matched source feeds, not truth.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed for the feeds' errors (--from-feeds).")] = 1,
 ) -> None:
-    """Build an index (SQLite) from a synthetic population."""
+    """Build an index (SQLite) from a synthetic population, or from its source feeds."""
     if not population.is_dir():
         raise InputError(f"{population}: no population directory (make one with `cpw synth`)")
-    stats = build_index(population, out)
-    typer.echo(f"index {stats.path}: {stats.children:,} children in {stats.seconds:.1f} s")
+    if not from_feeds:
+        stats = build_index(population, out)
+        typer.echo(f"index {stats.path}: {stats.children:,} children in {stats.seconds:.1f} s")
+        return
+    fed = build_index_from_feeds(population, out, seed)
+    report = fed.report
+    typer.echo(f"index {fed.path}: {fed.children:,} children in {fed.seconds:.1f} s")
+    typer.echo(
+        f"feeds {fed.feeds_seconds:.1f} s ({fed.feed_records:,} records), "
+        f"matching {fed.matching_seconds:.1f} s, loading {fed.loading_seconds:.1f} s"
+    )
+    typer.echo(
+        f"precision {report.precision:.4f}, recall {report.recall:.4f}, "
+        f"duplicate rate {report.duplicate_rate:.4f}, review queue {fed.review_queue:,}"
+    )
 
 
 def reasons() -> None:

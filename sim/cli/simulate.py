@@ -23,7 +23,9 @@ def _workers(workers: int) -> int:
     return workers
 
 
-def run_with_progress(scenario: Scenario, out: Path, workers: int, force: bool) -> ExperimentResult:
+def run_with_progress(
+    scenario: Scenario, out: Path, workers: int, force: bool, scheduler: str | None = None
+) -> ExperimentResult:
     """Run with a progress bar (simulated days, with an ETA) on the terminal."""
     days = (scenario.period.end - scenario.period.start).days + 1
     with Progress(
@@ -45,6 +47,7 @@ def run_with_progress(scenario: Scenario, out: Path, workers: int, force: bool) 
             force=force,
             progress=lambda advance: bar.advance(task, advance),
             report=write_report,
+            scheduler=scheduler,
         )
 
 
@@ -107,6 +110,10 @@ def simulate(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty run directory.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run replications on this Dask scheduler (tcp://HOST:PORT)."),
+    ] = None,
 ) -> None:
     """Run a scenario's replications; print means with 95% CIs and paired differences."""
     loaded = load_scenario(scenario)
@@ -121,7 +128,7 @@ def simulate(
         changes["seed"] = seed
     loaded = loaded.model_copy(update=changes)
     out = out or Path("runs") / Path(loaded.source).stem
-    result = run_with_progress(loaded, out, _workers(workers), force)
+    result = run_with_progress(loaded, out, _workers(workers), force, scheduler)
     print_tables(result)
     stdout_console().print(
         f"{loaded.replications} replication(s) x {len(loaded.arms)} arm(s) in "

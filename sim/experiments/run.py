@@ -27,9 +27,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from sim.experiments.distributed import replication_task, run_on_cluster
 from sim.experiments.parameters import defaults
 from sim.experiments.replication import run_replication
 from sim.experiments.scenario import Scenario
@@ -77,9 +79,18 @@ def _one_polars_thread_per_worker() -> Iterator[None]:
             os.environ["POLARS_MAX_THREADS"] = previous
 
 
-def _run_all(scenario: Scenario, root: Path, workers: int, progress: Progress | None) -> list:
+def _run_all(
+    scenario: Scenario,
+    root: Path,
+    workers: int,
+    progress: Progress | None,
+    scheduler: Any = None,
+) -> list:
     days = (scenario.period.end - scenario.period.start).days + 1
     replications = range(scenario.replications)
+    if scheduler is not None:
+        done = (lambda: progress(days)) if progress is not None else None
+        return run_on_cluster(scheduler, replication_task(scenario, root), replications, done)
     if workers <= 1:
         return [
             run_replication(scenario, r, _replication_dir(root, r), progress, synth_workers=2)
@@ -113,6 +124,7 @@ def run_experiment(
     force: bool = False,
     progress: Progress | None = None,
     report: Callable[[Path, Scenario], None] | None = None,
+    scheduler: Any = None,
 ) -> ExperimentResult:
     """Run every replication of `scenario` and write the run directory (see module doc)."""
     check_output_dir(out_dir, force)
@@ -121,7 +133,8 @@ def run_experiment(
         if scenario.source and Path(scenario.source).is_file():
             (staging / "scenario.toml").write_text(Path(scenario.source).read_text())
         write_json(staging / "resolved.json", resolved(scenario))
-        figures = pl.concat(_run_all(scenario, staging, workers, progress), how="diagonal")
+        runs = _run_all(scenario, staging, workers, progress, scheduler)
+        figures = pl.concat(runs, how="diagonal")
         order = pl.Enum([arm.name for arm in scenario.arms])
         figures = figures.select("replication", "arm", pl.exclude("replication", "arm")).sort(
             "replication", pl.col("arm").cast(order)

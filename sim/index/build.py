@@ -140,10 +140,17 @@ def build_index(population: dict[str, pl.DataFrame] | Path, db_path: Path) -> Bu
         tables = population
     if db_path.exists():
         raise InputError(f"{db_path}: already exists; an index is built once, then updated")
+    rows = write_index(index_frames(tables), db_path)
+    return BuildStats(db_path, rows, time.perf_counter() - started)
+
+
+def write_index(frames: dict[str, pl.DataFrame], db_path: Path) -> dict[str, int]:
+    """Bulk-load index frames into a side file, then rename it to `db_path`; rows per table."""
+    if db_path.exists():
+        raise InputError(f"{db_path}: already exists; an index is built once, then updated")
     building = db_path.with_name(db_path.name + ".building")
     for leftover in building.parent.glob(building.name + "*"):
         leftover.unlink()
-    frames = index_frames(tables)
     store = SqliteStore.create(building)
     try:
         store.bulk_load(frames)
@@ -151,4 +158,4 @@ def build_index(population: dict[str, pl.DataFrame] | Path, db_path: Path) -> Bu
     finally:
         store.close()
     building.rename(db_path)
-    return BuildStats(db_path, rows, time.perf_counter() - started)
+    return rows

@@ -65,3 +65,35 @@ def test_an_interrupted_run_leaves_nothing_that_looks_complete(tmp_path, tiny):
     with pytest.raises(KeyboardInterrupt):
         run_experiment(load_scenario(tiny), tmp_path / "run", report=interrupt)
     assert list(tmp_path.iterdir()) == [tiny]
+
+
+def test_a_dask_cluster_gives_the_same_tables_as_local_workers(tmp_path, tiny):
+    """Replications on a Dask LocalCluster (two processes) give exactly the local tables."""
+    from dask.distributed import Client, LocalCluster
+
+    scenario = load_scenario(tiny)
+    run_experiment(scenario, tmp_path / "local", workers=1)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        run_experiment(scenario, tmp_path / "dask", scheduler=client)
+        address = cluster.scheduler_address
+        run_experiment(scenario, tmp_path / "address", scheduler=address)
+    for name in TABLES:
+        read = pl.read_parquet if name.endswith(".parquet") else pl.read_csv
+        local = read(tmp_path / "local" / name)
+        assert local.equals(read(tmp_path / "dask" / name)), name
+        assert local.equals(read(tmp_path / "address" / name)), name
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path, tiny, cpw):
+    """A scheduler address nobody answers at gets a one-line error, exit 2, and no run directory."""
+    result = cpw(
+        "simulate", str(tiny), "--out", str(tmp_path / "run"), "--scheduler", "tcp://127.0.0.1:9"
+    )
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "--scheduler" in result.stderr
+    assert not (tmp_path / "run").exists()
