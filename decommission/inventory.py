@@ -16,24 +16,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from sim.errors import InputError
+from sim.index.deployment.layout import STORE_KINDS
 
 INVENTORY_FILE = "inventory.toml"
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 TEMP_PREFIXES = ("etilqs_",)
 TEMP_SUFFIXES = (".tmp", "~", ".partial", ".bak")
 
-StoreKind = Literal[
-    "live-index",
-    "dr-replica",
-    "backup",
-    "authority-extract",
-    "audit-log",
-    "key-store",
-    "token-register",
-    "accounts",
-    "subject-access-requests",
-    "child-protection-holds",
-]
 FileClass = Literal["inventory", "store", "sidecar", "temp", "unlisted-extract", "unlisted"]
 
 
@@ -43,7 +32,7 @@ class Store(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    kind: StoreKind
+    kind: str
     path: str
     holder: str
     encrypted: bool = False
@@ -52,6 +41,8 @@ class Store(BaseModel):
 
     @model_validator(mode="after")
     def _key_for_encrypted(self) -> "Store":
+        if self.kind not in STORE_KINDS:  # one list of kinds: the deployment layout's
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
         if self.encrypted and not self.key_id:
             raise ValueError(f"{self.name}: an encrypted store needs a key_id")
         if Path(self.path).is_absolute() or ".." in Path(self.path).parts:
