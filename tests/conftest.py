@@ -1,6 +1,7 @@
 """Shared fixtures: one small synthetic England, made once per test session."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,15 @@ def run_cpw(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd or ROOT,
         timeout=300,
     )
+
+
+@pytest.fixture
+def deployment(built: Path, tmp_path: Path) -> Path:
+    """A private copy of the module's deployment (`built` / "dep") and the files beside it.
+
+    A test module that uses it defines `built`: a directory holding a deployment named `dep`.
+    """
+    shutil.copytree(built / "dep", tmp_path / "dep")
+    for side in built.glob("dep.*"):
+        shutil.copy2(side, tmp_path / side.name)
+    return tmp_path / "dep"

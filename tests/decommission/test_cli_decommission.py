@@ -1,7 +1,6 @@
 """`cpw decommission` on a real `cpw deploy` deployment, as an operator would run it."""
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ def built(tmp_path_factory) -> Path:
     write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
     deploy(root / "population", root / "dep", canaries=5, profile="simulation")
     return root
-
-
-@pytest.fixture
-def deployment(built, tmp_path) -> Path:
-    shutil.copytree(built / "dep", tmp_path / "dep")
-    for side in built.glob("dep.*"):
-        shutil.copy2(side, tmp_path / side.name)
-    return tmp_path / "dep"
 
 
 def digest(root: Path) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """`cpw index retention` and `cpw index sar` on a deployment, as an authority would run them."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ def built(tmp_path_factory) -> Path:
     write_population(SynthRequest(2, 0.01, ("E08000001",)), root / "population")
     deploy(root / "population", root / "dep", canaries=3, profile="simulation")
     return root
-
-
-@pytest.fixture
-def deployment(built, tmp_path) -> Path:
-    shutil.copytree(built / "dep", tmp_path / "dep")
-    for side in built.glob("dep.*"):
-        shutil.copy2(side, tmp_path / side.name)
-    return tmp_path / "dep"
 
 
 def test_a_request_runs_from_receipt_to_disclosure(deployment, tmp_path, cpw):

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -39,15 +38,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_population(request, root / "population")
     deploy(root / "population", root / "dep", canaries=5, profile="simulation")
     return root
-
-
-@pytest.fixture
-def deployment(built: Path, tmp_path: Path) -> Path:
-    """A private copy of the deployment (and the files beside it) for one test."""
-    shutil.copytree(built / "dep", tmp_path / "dep")
-    for side in built.glob("dep.*"):
-        shutil.copy2(side, tmp_path / side.name)
-    return tmp_path / "dep"
 
 
 @pytest.fixture
