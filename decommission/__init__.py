@@ -2,15 +2,16 @@
 
 The 2010 runbook is data (data/decommission/runbook-2010.toml); `rehearse` runs it over a
 deployment directory (ARCHITECTURE.md, "A deployment") with go/no-go gates and writes an
-evidence directory; `verify_certificate` re-checks a certificate independently.
+evidence directory (resumable from its journal); `verify_evidence` re-checks it independently.
 """
 
 from decommission.archive import ArchiveKeys, build_archive, held_problems
 from decommission.bagcheck import ArchiveInvalid, strict_problems, validate_strict
 from decommission.certificate import Person, ResidueRemains, issue_certificates, verify_certificate
+from decommission.custody import unwrap_keys, wrap_keys
 from decommission.destruction import crypto_erase, destroy_files
 from decommission.evidence import verify_evidence
-from decommission.faults import FAULTS
+from decommission.faults import FAULTS, Crash, fault_named, fault_names
 from decommission.inventory import FoundFile, Inventory, load_inventory, scan
 from decommission.rehearsal import Outcome, Rehearsal, dry_run, rehearse
 from decommission.runbook import Runbook, load_runbook, plan_text
@@ -24,6 +25,7 @@ __all__ = [
     "ArchiveInvalid",
     "ArchiveKeys",
     "Context",
+    "Crash",
     "FoundFile",
     "Inventory",
     "NoGo",
@@ -40,6 +42,8 @@ __all__ = [
     "crypto_erase",
     "destroy_files",
     "dry_run",
+    "fault_named",
+    "fault_names",
     "held_problems",
     "issue_certificates",
     "load_canaries",
@@ -51,8 +55,10 @@ __all__ = [
     "rehearse",
     "scan",
     "strict_problems",
+    "unwrap_keys",
     "validate_strict",
     "verify_certificate",
     "verify_destruction",
     "verify_evidence",
+    "wrap_keys",
 ]

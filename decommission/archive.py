@@ -14,10 +14,11 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import bagit
 from cryptography.exceptions import InvalidTag
@@ -25,10 +26,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from decommission.bagcheck import file_digest, write_tag_manifests
 from decommission.inventory import Inventory
+from sim.index.sar import SubjectAccessRequest
 
 HELD_FILE = "data/holds/held-records.json.enc"
-CLOSED_SAR_STATUSES = {"disclosed", "refused", "answered", "closed", "withdrawn"}
-"""SAR statuses that need nothing more (sim.index.sar outcomes); any other status is pending."""
+WRAPPED_KEYS = "keys/archive-keys.wrapped.json"
+Write = Callable[[Path, bytes], None]
+
+
+@cache
+def closed_sar_statuses() -> frozenset[str]:
+    """Statuses of a request that needs nothing more: the outcomes sim.index.sar closes a request
+    with (DPA 1998 s7: disclosed, or refused on a ground). Any other status, or one this list
+    does not know, is pending and its child's record is kept."""
+    outcome = SubjectAccessRequest.model_fields["outcome"].annotation  # Literal[...] | None
+    literal = next(arg for arg in get_args(outcome) if get_args(arg))
+    return frozenset(get_args(literal))
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ def held_children(deployment: Path, inventory: Inventory) -> tuple[list[str], in
             entry = json.loads(line)
             if store.kind == "child-protection-holds":
                 holds.add(entry["child_id"])
-            elif str(entry.get("status", "pending")).lower() not in CLOSED_SAR_STATUSES:
+            elif str(entry.get("status", "pending")).lower() not in closed_sar_statuses():
                 pending.add(entry["child_id"])
     return sorted(holds | pending), len(holds), len(pending)
 
@@ -75,15 +87,20 @@ def build_archive(
     keys: ArchiveKeys,
     evidence: Mapping[str, Any],
     bagging_date: dt.date,
+    write: Write | None = None,
+    wrapped_keys: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the archive as a bag at `bag_dir`; return a summary without identifiers."""
+    """Write the archive as a bag at `bag_dir`; return a summary without identifiers.
+
+    `write` writes each payload file (a step passes its evidence volume's); `wrapped_keys`, the
+    archive keys wrapped for the custodian (decommission.custody), is bagged with the payload.
+    """
+    put = write or _write_file
     deployment = Path(deployment)
     payload = Path(bag_dir)
     held, hold_count, sar_count = held_children(deployment, inventory)
     records = _records_of(deployment, inventory, held)
-    _write(
-        payload / HELD_FILE.removeprefix("data/"), seal(keys.holds, _canonical(records), HELD_FILE)
-    )
+    put(payload / HELD_FILE.removeprefix("data/"), seal(keys.holds, _canonical(records), HELD_FILE))
     seal_doc = {}
     for store in inventory.of_kind("audit-log"):
         source = deployment / store.path
@@ -91,17 +108,19 @@ def build_archive(
         for path in (p for p in files if p.is_file()):
             digest = file_digest(path, "sha256")
             if "checkpoint" in path.name:  # hashes and signatures only: kept readable
-                _write(payload / "audit" / path.name, path.read_bytes())
+                put(payload / "audit" / path.name, path.read_bytes())
                 seal_doc[path.name] = {"sha256": digest, "sealed": False}
             else:
                 name = f"audit/{path.name}.enc"
-                _write(payload / name, seal(keys.audit, path.read_bytes(), f"data/{name}"))
+                put(payload / name, seal(keys.audit, path.read_bytes(), f"data/{name}"))
                 seal_doc[path.name] = {"sha256": digest, "sealed": True}
-    _write(payload / "audit/seal.json", _canonical(seal_doc))
+    put(payload / "audit/seal.json", _canonical(seal_doc))
     statistics = aggregate_statistics(deployment, inventory)
-    _write(payload / "statistics/aggregate.json", _canonical(statistics))
+    put(payload / "statistics/aggregate.json", _canonical(statistics))
     for name, document in evidence.items():
-        _write(payload / "evidence" / f"{name}.json", _canonical(document))
+        put(payload / "evidence" / f"{name}.json", _canonical(document))
+    if wrapped_keys is not None:
+        put(payload / WRAPPED_KEYS, _canonical(wrapped_keys))
     info = {
         "Source-Organization": "ContactPoint decommissioning rehearsal",
         "External-Description": "Kept at decommissioning: sealed audit log, held records, "
@@ -189,7 +208,7 @@ def _canonical(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _write(path: Path, content: bytes) -> None:
+def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
 

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,49 +161,48 @@ def destroy_files(
     keystore: str | None,
     passes: int,
     erase: Callable[[Path, list[str]], None] = crypto_erase,
+    note: Callable[[dict[str, Any]], None] = lambda event: None,
 ) -> list[DestructionRecord]:
-    """Destroy every found file: data keys first, then sidecars, databases and the rest."""
+    """Destroy every found file: data keys first, then sidecars, databases and the rest.
+
+    `note` is told before each action ({"erase": key_ids} or {"intent": record}) and after each
+    file ({"done": record}), so a run that dies half-way can tell what it destroyed; if `note`
+    raises (a full disk), the action it announced is not taken.
+    """
     root = Path(deployment)
     records: list[DestructionRecord] = []
     encrypted = sorted({f.key_id for f in found if f.encrypted and f.key_id})
     if encrypted:
         if keystore is None:
             raise KeyNotErased("encrypted stores but no key store in the inventory")
+        note({"erase": encrypted})
         erase(root / keystore, encrypted)
     present = [f for f in found if (root / f.path).is_file()]
     sidecars = [f for f in present if f.path.endswith(SIDECAR_SUFFIXES)]
     ordered = sidecars + [f for f in present if f not in sidecars]
     for item in ordered:
         path = root / item.path
+        database = not item.path.endswith(SIDECAR_SUFFIXES) and _is_sqlite(path)
+        if item.encrypted:
+            method, level = "cryptographic erase, then overwrite", "purge"
+        elif database:
+            method, level = "SQLite secure_delete DELETE + VACUUM, then overwrite", "clear"
+        else:
+            method, level = "overwrite", "clear"
         size, before = path.stat().st_size, sha256_of(path)
-        rows = None
-        if not item.path.endswith(SIDECAR_SUFFIXES) and _is_sqlite(path):
-            rows = clear_sqlite(path)
+        record = DestructionRecord(
+            item.path, item.store, item.kind, item.holder, method, level, TOOL, size, before,
+            None, item.key_id,
+        )  # fmt: skip
+        note({"intent": asdict(record)})
+        if database:
+            record = replace(record, rows_after_clear=clear_sqlite(path))
             for suffix in SIDECAR_SUFFIXES:  # none expected with journal_mode=OFF; never leave one
                 if Path(f"{path}{suffix}").exists():
                     overwrite_and_unlink(Path(f"{path}{suffix}"), passes)
         overwrite_and_unlink(path, passes)
-        if item.encrypted:
-            method, level = "cryptographic erase, then overwrite", "purge"
-        elif rows is not None:
-            method, level = "SQLite secure_delete DELETE + VACUUM, then overwrite", "clear"
-        else:
-            method, level = "overwrite", "clear"
-        records.append(
-            DestructionRecord(
-                item.path,
-                item.store,
-                item.kind,
-                item.holder,
-                method,
-                level,
-                TOOL,
-                size,
-                before,
-                rows,
-                item.key_id,
-            )
-        )
+        note({"done": asdict(record)})
+        records.append(record)
     _remove_empty_directories(root)
     return records
 

@@ -1,10 +1,15 @@
 """Faults a rehearsal can inject, each at a named point, to prove the gates hold.
 
-A fault is a hook run before a step's `run` or between its `run` and `verify`. None of them
-touches the library's code paths: they change the world (a probe that gets in, a corrupted
-archive file, a key copy left behind) or swap a step's tool, as a real failure would. Every fault
-but `unlisted-extract` must stop the run with nothing destroyed before the archive validated and
-no certificate issued; `unlisted-extract` must be found by the scan, destroyed and certified.
+A fault is a hook run before a step's `run`, between its `run` and `verify` ("after"), or once
+its gate has passed ("end"). None of them touches the library's code paths: they change the
+world (a probe that gets in, a corrupted archive file, a key copy left behind, an extract its
+holder keeps, a full disk) or swap a step's tool, as a real failure would. Three are given per
+step, `NAME:STEP`: `crash-after:STEP` (the process dies between STEP and the next),
+`crash-during:STEP` (it dies with STEP done but not yet checked) and `disk-full:STEP` (the
+evidence volume fills while STEP writes). Every fault but `unlisted-extract` must stop the run
+(or kill it) with nothing destroyed before the archive validated and no certificate issued;
+`unlisted-extract` must be found by the scan, destroyed and certified. After any of them a
+resumed run without the fault completes, or stops again as safely (issue 7, item 7).
 """
 
 import json
@@ -14,8 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from decommission.destruction import KeyNotErased
+from decommission.runbook import load_runbook
 from decommission.step import Context, Step
 from decommission.verification import canaries_path, load_canaries
+from sim.errors import InputError
+
+DISK_ROOM = 256
+"""Bytes left on the evidence volume once `disk-full:STEP` strikes: a few lines, then ENOSPC."""
+
+
+class Crash(BaseException):
+    """The process dies here. Not an Exception, so no step runner catches it: nothing after it
+    runs and nothing is cleaned up, as with a killed process; only what was on disk remains."""
+
 
 Hook = Callable[[Context, dict[str, Step]], None]
 
@@ -25,9 +41,9 @@ class Fault:
     name: str
     description: str
     step: str
-    when: str  # "before" run, or "after" run (before verify)
+    when: str  # "before" run, "after" run (before verify), or at the "end" (gate passed)
     hook: Hook
-    stops_at: str | None  # the step whose gate must stop the run; None if the run completes
+    stops_at: str | None  # the step whose gate stops the run; None: it completes, or a crash
 
 
 def _probe_gets_in(ctx: Context, steps: dict[str, Step]) -> None:
@@ -76,6 +92,54 @@ def _canary_in_wal(ctx: Context, steps: dict[str, Step]) -> None:
     (ctx.deployment / "replica").mkdir(exist_ok=True)
     frame = b"\x37\x7f\x06\x82" + bytes(28) + canary["surname"].encode() + bytes(64)
     (ctx.deployment / "replica" / "index.db-wal").write_bytes(frame)
+
+
+def _withhold_extract(ctx: Context, steps: dict[str, Step]) -> None:
+    """The last authority extract is kept by its holder: moved out of the deployment's reach."""
+    extracts = sorted((ctx.deployment / "extracts").glob("*.csv"))
+    if not extracts:
+        return
+    withheld = ctx.deployment.parent / f"{ctx.deployment.name}.withheld"
+    withheld.mkdir(exist_ok=True)
+    shutil.move(extracts[-1], withheld / extracts[-1].name)
+
+
+def _crash(ctx: Context, steps: dict[str, Step]) -> None:
+    raise Crash(f"simulated crash at {ctx.now.isoformat()}")
+
+
+def _fill_disk(ctx: Context, steps: dict[str, Step]) -> None:
+    ctx.disk.room = DISK_ROOM
+
+
+PER_STEP = {
+    "crash-after": ("the process dies after STEP passed its gate", "end", _crash),
+    "crash-during": ("the process dies after STEP acted, before its gate", "after", _crash),
+    "disk-full": ("the evidence volume fills up while STEP writes", "before", _fill_disk),
+}
+
+
+def fault_named(name: str) -> Fault:
+    """A fault by name: one of FAULTS, or `crash-after:STEP`, `crash-during:STEP`,
+    `disk-full:STEP` for a STEP of the runbook."""
+    if name in FAULTS:
+        return FAULTS[name]
+    kind, _, step = name.partition(":")
+    steps = [entry.id for entry in load_runbook().steps]
+    if kind not in PER_STEP or step not in steps:
+        raise InputError(
+            f"--fault: unknown {name!r}; choose from {', '.join(FAULTS)}, or "
+            f"{', '.join(f'{k}:STEP' for k in PER_STEP)} with STEP one of {', '.join(steps)}"
+        )
+    description, when, hook = PER_STEP[kind]
+    stops_at = None if kind.startswith("crash") else step
+    return Fault(name, description.replace("STEP", step), step, when, hook, stops_at)
+
+
+def fault_names() -> list[str]:
+    """Every fault name, per-step ones spelt out for each step of the runbook."""
+    steps = [entry.id for entry in load_runbook().steps]
+    return [*FAULTS, *(f"{kind}:{step}" for kind in PER_STEP for step in steps)]
 
 
 FAULTS: dict[str, Fault] = {
@@ -136,6 +200,14 @@ FAULTS: dict[str, Fault] = {
             "after",
             _key_copy_left,
             "verify",
+        ),
+        Fault(
+            "extract-not-returned",
+            "an authority keeps its extract after the notice: it is never returned to destroy",
+            "notify",
+            "after",
+            _withhold_extract,
+            "destroy",
         ),
         Fault(
             "canary-in-wal",

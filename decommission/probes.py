@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 from decommission.shutdown import Probe
-from sim.errors import InputError
+from sim.errors import InputError, WorkbenchError
 from sim.index.access import token_code
 from sim.index.deployment.layout import Layout
 from sim.index.service import ContactPoint
@@ -57,13 +57,18 @@ def _first(users: dict[str, dict], role: str) -> dict:
 
 
 def facade_probes(
-    service: ContactPoint, deployment: Path, switch_off_at: dt.datetime
+    service: ContactPoint, deployment: Path, switch_off_at: dt.datetime, attempt: int = 0
 ) -> dict[str, Probe]:
-    """One probe per path (data/decommission/standards.toml `probe_paths`) on the real facade."""
+    """One probe per path (data/decommission/standards.toml `probe_paths`) on the real facade.
+
+    `attempt` counts earlier attempts of a resumed run: sessions open one minute later each
+    time, as a one-time code cannot be used twice (RFC 6238 5.2). If an earlier attempt already
+    switched the index off, no session can be opened and the probes carry a stale session ID.
+    """
     users = _users(deployment)
     practitioner = _first(users, "practitioner")
     manager = _first(users, "management_team")
-    before = _naive(switch_off_at) - SESSION_LEAD
+    before = _naive(switch_off_at) - SESSION_LEAD + dt.timedelta(minutes=attempt)
     after = _naive(switch_off_at) + PROBE_DELAY
 
     def login(user: dict, when: dt.datetime) -> str:
@@ -73,8 +78,11 @@ def facade_probes(
             network=user["network"], now=when,
         )  # fmt: skip
 
-    live_practitioner = login(practitioner, before)
-    live_manager = login(manager, before + dt.timedelta(seconds=30))
+    try:
+        live_practitioner = login(practitioner, before)
+        live_manager = login(manager, before + dt.timedelta(seconds=30))
+    except WorkbenchError:  # switched off in an earlier attempt of this run
+        live_practitioner = live_manager = "session-from-before-the-switch-off"
     canary = json.loads(Path(f"{deployment}.canaries.json").read_text())[0]
     stored = service.store.read_record(canary["child_id"])
     record = stored.record.model_dump(mode="json") if stored else {"index_id": canary["child_id"]}

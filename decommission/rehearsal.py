@@ -2,38 +2,39 @@
 
 Each step runs at its scheduled 2010 time (the runbook's `at`), so certificates and evidence
 carry the dates the real decommissioning promised. A failed gate stops the run where it is: the
-evidence directory still records every step so far, where and why it stopped, and nothing later
-runs, so nothing is destroyed before the archive validates and nothing is certified with residue.
-The evidence directory appears atomically (sim.outputs.staged_directory); any error inside a
-step is caught and recorded as a stop, so a written archive is never discarded with the staging.
+evidence directory records every step so far, where and why it stopped, and nothing later runs,
+so nothing is destroyed before the archive validates and nothing is certified with residue.
+The evidence directory is written in place with a journal (decommission.journal): a run that
+stopped or died is resumed (`resume=True`) from it, steps that passed their gate are not redone
+and the one under way is redone; until run.json says "completed" the directory certifies nothing.
 """
 
+import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
+from decommission import journal
 from decommission.archive import ArchiveKeys
+from decommission.bagcheck import file_digest
 from decommission.certificate import Person, public_key_hex
-from decommission.faults import FAULTS
+from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
+from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
 from decommission.runbook import Runbook, load_runbook, plan_text
 from decommission.shutdown import Probe, ShutdownStep, Switchable
 from decommission.step import Context, NoGo, Progress, Step
-from decommission.steps import (
-    ArchiveStep,
-    CertifyStep,
-    DestroyStep,
-    InventoryStep,
-    NoticeStep,
-    VerifyStep,
-    write_evidence,
-)
+from decommission.steps import ArchiveStep, InventoryStep, NoticeStep, write_evidence
 from decommission.verification import canaries_path, load_canaries
 from sim.errors import InputError
-from sim.outputs import staged_directory
+from sim.outputs import check_output_dir
+
+RUN_FILE = "run.json"
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Rehearsal:
     archive_keys: ArchiveKeys = field(default_factory=ArchiveKeys.generate)
     sample_identifiers: Sequence[str] = ()
     canaries: Sequence[dict[str, str]] | None = None
+    custodian: X25519PublicKey | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def build_steps(runbook: Runbook, setup: Rehearsal, canaries: Sequence[dict]) ->
                 entry.id, setup.index, setup.probes, setup.sanitizer.name
             )
         elif kind == "archive":
-            steps[entry.id] = ArchiveStep(entry.id, setup.archive_keys)
+            steps[entry.id] = ArchiveStep(entry.id, setup.archive_keys, setup.custodian)
         elif kind == "destroy":
             steps[entry.id] = DestroyStep(entry.id)
         elif kind == "verify":
@@ -101,56 +103,156 @@ def rehearse(
     progress: Progress | None = None,
     force: bool = False,
     runbook: Runbook | None = None,
+    resume: bool = False,
+    resume_command: str | None = None,
 ) -> Outcome:
-    """Run every runbook step over `deployment`, writing the evidence directory `out`."""
-    deployment = Path(deployment)
+    """Run every runbook step over `deployment`, writing the evidence directory `out`.
+
+    With `resume`, carry on the run recorded in `out`: steps that passed their gate are restored
+    from their evidence, the rest are run; a completed run is returned unchanged.
+    `resume_command` is written into run.json for the operator, should this run stop or die.
+    """
+    deployment, out = Path(deployment), Path(out)
     runbook = runbook or load_runbook()
-    unknown = [name for name in faults if name not in FAULTS]
-    if unknown:
-        raise InputError(f"--fault: unknown {unknown}; choose from {', '.join(FAULTS)}")
-    load_inventory(deployment)  # refuse a non-deployment before anything is written
+    chosen = [fault_named(name) for name in faults]
+    events = _begin(deployment, out, force, resume)
+    previous = _read_run(out)
+    if previous.get("status") == "completed":
+        return _outcome(previous, out)
     canaries = setup.canaries
     if canaries is None:
         canaries = load_canaries(canaries_path(deployment))
     steps = build_steps(runbook, setup, canaries)
     report = progress or (lambda step, status, message: None)
-    with staged_directory(Path(out), force) as staging:
-        ctx = Context(deployment, staging, runbook.when(runbook.steps[0]), report)
-        (staging / "plan.txt").write_text(plan_text(runbook))
-        (staging / "verifier-public-key.txt").write_text(public_key_hex(setup.verifier_key) + "\n")
-        log: list[dict[str, Any]] = []
-        stopped: NoGo | None = None
-        for entry in runbook.steps:
-            ctx.now = runbook.when(entry)
-            try:
-                _run_step(ctx, steps[entry.id], entry.requires, faults, steps, log)
-            except NoGo as gate:
-                stopped = gate
-            except Exception as error:
-                stopped = NoGo(entry.id, f"{type(error).__name__}: {error}")
-            if stopped:
-                log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason})
-                report(entry.id, "no-go", stopped.reason)
-                break
-        certificates = ctx.results.get("certify", {}).get("certificates", [])
-        run = {
-            "deployment": str(deployment),
-            "status": "stopped" if stopped else "completed",
-            "stopped_at": stopped.step if stopped else None,
-            "reason": stopped.reason if stopped else None,
-            "faults": list(faults),
-            "steps": log,
-            "certificates": certificates,
-        }
-        write_evidence(ctx, "run.json", run)
-    return Outcome(run["status"], run["stopped_at"], run["reason"], Path(out), certificates)
+    ctx = Context(deployment, out, runbook.when(runbook.steps[0]), report)
+    log = _restore(ctx, steps, runbook, events)
+    record = journal.JOURNAL_FILE
+    journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
+    if "certify" not in ctx.done:  # the key that will sign; kept if certificates exist already
+        (out / "verifier-public-key.txt").write_text(public_key_hex(setup.verifier_key) + "\n")
+    (out / "plan.txt").write_text(plan_text(runbook))
+    run: dict[str, Any] = {
+        "deployment": str(deployment),
+        "status": "running",
+        "stopped_at": None,
+        "reason": None,
+        "faults": list(faults),
+        "attempts": 1 + sum(1 for e in events if e.get("event") == "attempt"),
+        "resume_with": resume_command,
+        "steps": log,
+        "certificates": [],
+    }
+    _write_run(out, run)
+    stopped: NoGo | None = None
+    for entry in runbook.steps:
+        if entry.id in ctx.done:
+            continue
+        ctx.now = runbook.when(entry)
+        journal.append(out / record, {"event": "start", "step": entry.id})
+        try:
+            _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
+        except NoGo as gate:
+            stopped = gate
+        except OSError as error:
+            stopped = NoGo(entry.id, _os_reason(error))
+        except Exception as error:
+            stopped = NoGo(entry.id, f"{type(error).__name__}: {error}")
+        if stopped:
+            log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason})
+            journal.append(out / record, {"event": "no-go", **log[-1]})
+            report(entry.id, "no-go", stopped.reason)
+            break
+        journal.append(out / record, {"event": "go", **log[-1]})
+        _inject(ctx, entry.id, "end", chosen, steps)
+    run.update(
+        status="stopped" if stopped else "completed",
+        stopped_at=stopped.step if stopped else None,
+        reason=stopped.reason if stopped else None,
+        resume_with=resume_command if stopped else None,
+        certificates=ctx.results.get("certify", {}).get("certificates", []),
+    )
+    _write_run(out, run)
+    return _outcome(run, out)
+
+
+def _begin(deployment: Path, out: Path, force: bool, resume: bool) -> list[dict[str, Any]]:
+    """Check the request before anything is written; return the journal so far."""
+    if resume:
+        events = journal.read(out / journal.JOURNAL_FILE)
+        if not events:
+            raise InputError(f"--resume: {out} holds no journal of a rehearsal; start without it")
+        recorded = _read_run(out).get("deployment")
+        if recorded and Path(recorded).resolve() != deployment.resolve():
+            raise InputError(f"--resume: {out} is the evidence of {recorded}, not {deployment}")
+        return events
+    unfinished = _read_run(out).get("status") not in (None, "completed")
+    if unfinished and not force:
+        raise InputError(f"--out: {out} holds an unfinished rehearsal: carry it on with --resume")
+    check_output_dir(out, force)
+    load_inventory(deployment)  # refuse a non-deployment before anything is written
+    if out.exists():
+        shutil.rmtree(out)  # --force: replace it
+    out.mkdir(parents=True)
+    return []
+
+
+def _restore(
+    ctx: Context, steps: dict[str, Step], runbook: Runbook, events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Steps that passed their gate in an earlier attempt: their evidence back into the context.
+
+    Evidence changed since its gate passed would make the rest of the run rest on something else,
+    so it is refused.
+    """
+    passed = {event["step"]: event for event in journal.passed(events)}
+    log = []
+    for entry in runbook.steps:
+        if entry.id not in passed:
+            break
+        event = passed[entry.id]
+        path = ctx.evidence / event["evidence"]
+        if not path.is_file() or file_digest(path, "sha256") != event["sha256"]:
+            raise InputError(
+                f"--resume: {event['evidence']} changed since it passed; cannot resume"
+            )
+        evidence = json.loads(path.read_text())
+        steps[entry.id].restore(ctx, evidence)
+        ctx.results[entry.id] = evidence
+        ctx.done.append(entry.id)
+        log.append({k: v for k, v in event.items() if k != "event"})
+        ctx.progress(entry.id, "info", "passed in an earlier attempt: not redone")
+    return log
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == 28:  # ENOSPC
+        return f"no space left on the evidence volume writing {error.filename}: free space, resume"
+    return f"{type(error).__name__}: {error}"
+
+
+def _read_run(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_run(out: Path, run: dict[str, Any]) -> None:
+    """run.json, replaced atomically: a crash leaves the old one or the new one."""
+    partial = out / f"{RUN_FILE}.partial"
+    partial.write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
+    partial.replace(out / RUN_FILE)
+
+
+def _outcome(run: dict[str, Any], out: Path) -> Outcome:
+    return Outcome(run["status"], run["stopped_at"], run["reason"], out, run["certificates"])
 
 
 def _run_step(
     ctx: Context,
     step: Step,
     requires: list[str],
-    faults: Sequence[str],
+    faults: Sequence[Fault],
     steps: dict[str, Step],
     log: list[dict[str, Any]],
 ) -> None:
@@ -177,9 +279,10 @@ def _run_step(
     ctx.progress(step.id, "go", f"evidence sha256 {digest[:12]}")
 
 
-def _inject(ctx: Context, step_id: str, when: str, faults: Sequence[str], steps: dict) -> None:
-    for name in faults:
-        fault = FAULTS[name]
+def _inject(
+    ctx: Context, step_id: str, when: str, faults: Sequence[Fault], steps: dict[str, Step]
+) -> None:
+    for fault in faults:
         if fault.step == step_id and fault.when == when:
-            ctx.progress(step_id, "info", f"fault injected: {name}")
+            ctx.progress(step_id, "info", f"fault injected: {fault.name}")
             fault.hook(ctx, steps)

@@ -80,7 +80,7 @@ def make_specimen(
             request = {"request_id": number + 1, "child_id": row[0], "status": "pending"}
             handle.write(json.dumps(request) + "\n")
             handle.write(
-                json.dumps({"request_id": 99, "child_id": rows[1][0], "status": "answered"}) + "\n"
+                json.dumps({"request_id": 99, "child_id": rows[1][0], "status": "disclosed"}) + "\n"
             )
     (root / "inventory.toml").write_text(_inventory())
     canaries_path = root.parent / f"{root.name}.canaries.json"

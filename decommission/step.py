@@ -3,9 +3,13 @@
 A step says what it would do (`plan`, which changes nothing), does it (`run`, returning the
 evidence it produced) and checks the outcome (`verify`). A failed check raises `NoGo`, which
 stops the rehearsal at that gate: later steps, destruction above all, never run after a no-go.
+A resumed run does not redo a step that passed its gate: `restore` rebuilds, from the evidence the
+step wrote, the in-memory state later steps need.
 """
 
 import datetime as dt
+import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +30,41 @@ class NoGo(WorkbenchError):
         self.reason = reason
 
 
+class Disk:
+    """Where steps write their output (evidence files, the archive), so a fault can fill it.
+
+    `room` is the number of bytes left (None: unlimited). A write that does not fit writes what
+    fits and raises OSError(ENOSPC), as a full filesystem does; the run then stops and says why.
+    """
+
+    def __init__(self) -> None:
+        self.room: int | None = None
+
+    def write(self, path: Path, content: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.room is not None and len(content) > self.room:
+            path.write_bytes(content[: self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        path.write_bytes(content)
+        if self.room is not None:
+            self.room -= len(content)
+
+    def append(self, path: Path, line: str) -> None:
+        """Append one line and fsync it (a journal line that must survive a crash)."""
+        content = line.encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            fits = content if self.room is None else content[: self.room]
+            handle.write(fits)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if self.room is not None:
+            self.room -= len(fits)
+            if len(fits) < len(content):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
 @dataclass
 class Context:
     """What steps share: the deployment, the evidence being written, and results so far.
@@ -41,6 +80,7 @@ class Context:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     done: list[str] = field(default_factory=list)
+    disk: Disk = field(default_factory=Disk)
 
 
 class Step:
@@ -62,6 +102,9 @@ class Step:
     def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
         """Raise NoGo unless the step's checks hold."""
         raise NotImplementedError
+
+    def restore(self, ctx: Context, evidence: dict[str, Any]) -> None:
+        """On resume, rebuild from the step's written evidence what later steps need from it."""
 
     def no_go(self, reason: str) -> NoGo:
         return NoGo(self.id, reason)

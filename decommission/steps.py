@@ -1,41 +1,39 @@
-"""The runbook's steps other than shutdown: notices, inventory, archive, destroy, verify, certify.
+"""The runbook's first steps (shutdown apart): notices, inventory, archive.
 
-Each gate is enforced in code as well as by the runbook's order: destruction re-validates the
-archive itself before touching anything, and certification refuses while residue remains.
+Each gate is enforced in code as well as by the runbook's order; the steps that destroy, verify
+and certify are in decommission.destroy_steps. Every step writes through the context's evidence
+volume (`ctx.disk`), so a full disk stops the step that hit it, and every step can be redone
+after a crash without harm: notices are rewritten, the scan re-read, a part-built bag removed.
 """
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from decommission.archive import ArchiveKeys, build_archive, held_children, held_problems
-from decommission.bagcheck import file_digest, strict_problems
-from decommission.certificate import (
-    Person,
-    ResidueRemains,
-    certificate_sha256,
-    issue_certificates,
-    verify_certificate,
+from decommission.archive import (
+    WRAPPED_KEYS,
+    ArchiveKeys,
+    build_archive,
+    held_children,
+    held_problems,
+    remove_archive,
 )
-from decommission.destruction import crypto_erase, destroy_files, key_material, read_keys
-from decommission.inventory import load_inventory, missing_stores, scan
+from decommission.bagcheck import file_digest, strict_problems
+from decommission.custody import raw_hex, wrap_keys
+from decommission.destruction import key_material, read_keys
+from decommission.fingerprints import key_fingerprints
+from decommission.inventory import Inventory, load_inventory, missing_stores, scan
 from decommission.runbook import Runbook, RunbookStep
-from decommission.standards import load_standards
 from decommission.step import Context, Step
-from decommission.verification import verify_destruction
-from sim.errors import WorkbenchError
 
 
 def write_evidence(ctx: Context, name: str, document: dict[str, Any]) -> str:
     """Write one evidence file (canonical JSON) under the evidence directory; return its sha256."""
-    path = ctx.evidence / name
-    path.parent.mkdir(parents=True, exist_ok=True)
     content = json.dumps(document, indent=1, sort_keys=True, default=str).encode() + b"\n"
-    path.write_bytes(content)
+    ctx.disk.write(ctx.evidence / name, content)
     return hashlib.sha256(content).hexdigest()
 
 
@@ -67,8 +65,7 @@ class NoticeStep(Step):
             lines += ["", "Sent to:"] + [f"- {holder}" for holder in holders]
         lines += ["", f"Source: {self.step.source}", ""]
         path = ctx.evidence / "notices" / f"{self.id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines))
+        ctx.disk.write(path, "\n".join(lines).encode())
         return {
             "notice": f"notices/{self.id}.md",
             "sha256": file_digest(path, "sha256"),
@@ -93,12 +90,8 @@ class InventoryStep(Step):
     def run(self, ctx: Context) -> dict[str, Any]:
         inventory = load_inventory(ctx.deployment)
         found = scan(ctx.deployment, inventory)
-        keys: list[bytes] = []
-        for store in inventory.of_kind("key-store"):
-            keys += [
-                key_material(entry) for entry in read_keys(ctx.deployment / store.path).values()
-            ]
-        ctx.state.update(inventory=inventory, found=found, keys=keys)
+        keys = _keys(ctx, inventory)
+        ctx.state.update(inventory=inventory, keys=keys)
         ctx.state["holders"] = sorted({f.holder for f in found})
         classes: dict[str, int] = {}
         for item in found:
@@ -109,12 +102,29 @@ class InventoryStep(Step):
             "classes": classes,
             "missing_stores": missing_stores(ctx.deployment, inventory),
             "keys_in_key_store": len(keys),
+            "key_fingerprints": key_fingerprints(keys),
             "holders": ctx.state["holders"],
+            "inventory": inventory.model_dump(mode="json"),
         }
 
     def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
         if evidence["missing_stores"]:
             raise self.no_go(f"listed stores missing: {', '.join(evidence['missing_stores'])}")
+
+    def restore(self, ctx: Context, evidence: dict[str, Any]) -> None:
+        inventory = Inventory.model_validate(evidence["inventory"])
+        ctx.state.update(inventory=inventory, keys=_keys(ctx, inventory))
+        ctx.state["holders"] = evidence["holders"]
+
+
+def _keys(ctx: Context, inventory: Inventory) -> list[bytes]:
+    """Key material in the key store while it exists (after destruction there is none to read)."""
+    keys: list[bytes] = []
+    for store in inventory.of_kind("key-store"):
+        if (ctx.deployment / store.path).is_file():
+            entries = read_keys(ctx.deployment / store.path).values()
+            keys += [key_material(entry) for entry in entries]
+    return keys
 
 
 class ArchiveStep(Step):
@@ -122,9 +132,11 @@ class ArchiveStep(Step):
 
     kind = "archive"
 
-    def __init__(self, step_id: str, keys: ArchiveKeys) -> None:
+    def __init__(
+        self, step_id: str, keys: ArchiveKeys, custodian: X25519PublicKey | None = None
+    ) -> None:
         super().__init__(step_id)
-        self.keys = keys
+        self.keys, self.custodian = keys, custodian
 
     def plan(self, ctx: Context) -> list[str]:
         return [
@@ -136,6 +148,8 @@ class ArchiveStep(Step):
         inventory = ctx.state["inventory"]
         held, _, _ = held_children(ctx.deployment, inventory)
         ctx.state["held"] = set(held)
+        remove_archive(ctx.evidence / "archive")  # a bag left part-built by a crash or full disk
+        wrapped = wrap_keys(self.keys, self.custodian) if self.custodian else None
         summary = build_archive(
             ctx.deployment,
             inventory,
@@ -143,6 +157,13 @@ class ArchiveStep(Step):
             self.keys,
             dict(ctx.results),
             ctx.now.date(),
+            write=ctx.disk.write,
+            wrapped_keys=wrapped,
+        )
+        summary["archive_keys"] = (
+            f"wrapped for custodian key {raw_hex(self.custodian)} in data/{WRAPPED_KEYS}"
+            if self.custodian
+            else "given to the operator once when the archive validated; written nowhere"
         )
         return summary
 
@@ -153,145 +174,5 @@ class ArchiveStep(Step):
             raise self.no_go(f"archive invalid: {'; '.join(problems[:3])}")
         ctx.state["archive_valid"] = True
 
-
-class DestroyStep(Step):
-    """Destroy every file the scan finds (scope 'scan') or only listed stores ('inventory')."""
-
-    kind = "destroy"
-
-    def __init__(self, step_id: str) -> None:
-        super().__init__(step_id)
-        self.scope = "scan"
-        self.erase = crypto_erase
-
-    def plan(self, ctx: Context) -> list[str]:
-        return [
-            "re-validate the archive; stop if it does not validate",
-            "erase data keys, clear SQLite stores, overwrite and remove every file found",
-        ]
-
-    def run(self, ctx: Context) -> dict[str, Any]:
-        bag = ctx.evidence / "archive"
-        if not ctx.state.get("archive_valid"):
-            raise self.no_go("the archive has not validated: nothing may be destroyed")
-        problems = strict_problems(bag)
-        if problems:
-            raise self.no_go(f"the archive no longer validates: {problems[0]}")
-        inventory = ctx.state["inventory"]
-        found = scan(ctx.deployment, inventory)  # again: the archive step may have added files
-        if self.scope == "inventory":
-            found = [f for f in found if f.listed]
-        keystores = [s.path for s in inventory.of_kind("key-store")]
-        passes = load_standards().overwrite_passes.value
-        try:
-            records = destroy_files(
-                ctx.deployment, found, keystores[0] if keystores else None, passes, self.erase
-            )
-        except (WorkbenchError, OSError, ValueError) as exc:
-            raise self.no_go(f"destruction failed: {type(exc).__name__}: {exc}") from None
-        ctx.state["records"] = records
-        return {
-            "records": [asdict(r) for r in records],
-            "overwrite_passes": passes,
-            "scope": self.scope,
-        }
-
-    def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
-        left = [r["path"] for r in evidence["records"] if (ctx.deployment / r["path"]).exists()]
-        rows = [
-            r["path"] for r in evidence["records"] if any((r["rows_after_clear"] or {}).values())
-        ]
-        if left or rows:
-            raise self.no_go(f"still present: {left}; rows left in: {rows}")
-
-
-class VerifyStep(Step):
-    """Independent byte-level scan of the deployment and the archive."""
-
-    kind = "verify"
-
-    def __init__(self, step_id: str, canaries: Sequence[dict[str, str]], sample: Sequence[str]):
-        super().__init__(step_id)
-        self.canaries, self.sample = canaries, sample
-
-    def plan(self, ctx: Context) -> list[str]:
-        return [
-            f"scan for {len(self.canaries)} canaries and {len(self.sample)} sampled "
-            "identifiers in every encoding, and for every erased key"
-        ]
-
-    def run(self, ctx: Context) -> dict[str, Any]:
-        report = verify_destruction(
-            ctx.deployment,
-            ctx.evidence / "archive",
-            self.canaries,
-            self.sample,
-            ctx.state.get("keys", []),
-        )
-        write_evidence(ctx, "verification.json", report)
-        return report
-
-    def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
-        if not evidence["passed"]:
-            hits = len(evidence["deployment"]["hits"]) + len(evidence["archive"]["hits"])
-            where = sorted(
-                {h["path"] for h in evidence["deployment"]["hits"]}
-                | {r["path"] for r in evidence["residue_files"]}
-            )
-            raise self.no_go(f"residue remains: {hits} hits, in {', '.join(where[:5])}")
-
-
-class CertifyStep(Step):
-    """Issue and self-check the signed certificates."""
-
-    kind = "certify"
-
-    def __init__(self, step_id: str, sanitizer: Person, verifier: Person, key: Ed25519PrivateKey):
-        super().__init__(step_id)
-        self.sanitizer, self.verifier, self.key = sanitizer, verifier, key
-
-    def plan(self, ctx: Context) -> list[str]:
-        return ["one certificate per holder and one for the deployment, signed with Ed25519"]
-
-    def run(self, ctx: Context) -> dict[str, Any]:
-        evidence = {
-            "verification.json": file_digest(ctx.evidence / "verification.json", "sha256"),
-            "steps/destroy.json": file_digest(ctx.evidence / "steps/destroy.json", "sha256"),
-            "archive/tagmanifest-sha512.txt": file_digest(
-                ctx.evidence / "archive/tagmanifest-sha512.txt", "sha512"
-            ),
-        }
-        seal = ctx.evidence / "archive/data/audit/seal.json"
-        try:
-            certificates = issue_certificates(
-                ctx.state["records"],
-                ctx.results["verify"],
-                deployment=ctx.deployment.name,
-                sanitizer=self.sanitizer,
-                verifier=self.verifier,
-                key=self.key,
-                issued_at=ctx.now.isoformat(),
-                evidence=evidence,
-                chain_start=file_digest(seal, "sha256"),
-                classification=load_standards().classification_before.value,
-                backed_up="kept items only: see archive/ (BagIt 1.0)",
-            )
-        except ResidueRemains as exc:
-            raise self.no_go(str(exc)) from None
-        names = []
-        for signed in certificates:
-            name = f"certificates/{signed['certificate']['certificate_id'].rsplit('/', 1)[1]}.json"
-            write_evidence(ctx, name, signed)
-            names.append(name)
-        return {
-            "certificates": names,
-            "sha256": [certificate_sha256(c) for c in certificates],
-            "public_key": certificates[0]["signature"]["public_key"],
-        }
-
-    def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
-        for name in evidence["certificates"]:
-            signed = json.loads((ctx.evidence / name).read_text())
-            problems = verify_certificate(signed, evidence["public_key"], ctx.evidence)
-            if problems:
-                raise self.no_go(f"{name}: {problems[0]}")
+    def restore(self, ctx: Context, evidence: dict[str, Any]) -> None:
+        ctx.state["archive_valid"] = True  # it passed its gate; destruction re-checks its fixity

@@ -5,57 +5,30 @@ Rev. 1 section 4.7; decommissioning-standards.md 9.E). Carvers under-report (sta
 sqlite_dissect found 18 of 2,000 canaries), so every byte of every file left under the
 deployment, and of the archive, is searched for each canary (ID, names, date of birth, postcode)
 and each sampled identifier, in UTF-8, UTF-16LE and UTF-16BE and in upper and lower case, and
-for every erased data key (raw, hex, base64). Remaining WAL, journal, shm or temp files, rows
+for every erased data key (raw, hex, base64; by fingerprint, decommission.fingerprints, so the
+keys themselves need not be held). Remaining WAL, journal, shm or temp files, rows
 left in any SQLite file and keys left in a key store are residue too. Patterns are reported by
 label and digest, never by value, so the report itself holds no personal data.
 """
 
-import base64
 import datetime as dt
 import hashlib
 import json
-import os
-import re
-import shutil
 import sqlite3
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from decommission.fingerprints import find_keys
 from decommission.inventory import SIDECAR_SUFFIXES, TEMP_PREFIXES
+from decommission.scan import GREP as GREP  # re-exported: the scan engine is decommission.scan
+from decommission.scan import Needle, ScanResult, files_under, needle_digest, scan_tree
+from decommission.scan import key_needles as key_needles
 from decommission.standards import load_standards
 
-CHUNK = 1 << 24
 MIN_NEEDLE = 4
-
-
-def _gnu_grep() -> str | None:
-    """GNU grep's path if installed (its -F, -b, -o, -Z are what the scan relies on)."""
-    path = shutil.which("grep")
-    if path is None:
-        return None
-    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
-    return path if "GNU grep" in version else None
-
-
-GREP = _gnu_grep()
-
-
-@dataclass(frozen=True)
-class Needle:
-    label: str
-    pattern: bytes
-
-
-@dataclass
-class ScanResult:
-    files: int = 0
-    bytes: int = 0
-    hits: list[dict[str, Any]] = field(default_factory=list)
 
 
 def canaries_path(deployment: Path) -> Path:
@@ -98,99 +71,10 @@ def identifier_needles(identifiers: Iterable[str]) -> list[Needle]:
     return [n for i, value in enumerate(identifiers) for n in text_needles(f"sample {i}", value)]
 
 
-def key_needles(keys: Sequence[bytes]) -> list[Needle]:
-    """Erased key material as raw bytes, hex and base64."""
-    needles = []
-    for number, raw in enumerate(keys):
-        for form, pattern in (
-            ("raw", raw),
-            ("hex", raw.hex().encode()),
-            ("HEX", raw.hex().upper().encode()),
-            ("base64", base64.b64encode(raw).rstrip(b"=")),
-        ):
-            needles.append(Needle(f"key {number} {form}", pattern))
-    return needles
-
-
-def needle_digest(needles: Sequence[Needle]) -> str:
-    """A digest of the pattern set, so a re-run can show it searched for the same things."""
-    return hashlib.sha256(b"\n".join(sorted(n.pattern for n in needles))).hexdigest()
-
-
-def scan_tree(root: Path, needles: Sequence[Needle], engine: str = "auto") -> ScanResult:
-    """Search every byte of every file under `root` for every needle.
-
-    Two engines give the same verdict: GNU grep -F (Aho-Corasick over all patterns at once, in
-    the C locale so bytes are bytes) where it is installed, else Python's `re`. Both report
-    leftmost matches; a pattern overlapping an earlier match may not be listed separately, which
-    never turns residue into a pass.
-    """
-    result = ScanResult()
-    if not Path(root).exists() or not needles:
-        return result
-    files = _files(Path(root))
-    result.files = len(files)
-    result.bytes = sum(path.stat().st_size for path in files)
-    labels = {n.pattern: n.label for n in sorted(needles, key=lambda n: len(n.pattern))}
-    use_grep = engine == "grep" or (engine == "auto" and GREP is not None)
-    if use_grep:  # grep reads one pattern per line: patterns holding a newline go to `re`
-        lines = {p: label for p, label in labels.items() if b"\n" not in p}
-        rest = {p: label for p, label in labels.items() if b"\n" in p}
-        hits = _grep(Path(root), lines) + (_python(Path(root), files, rest) if rest else [])
-    else:
-        hits = _python(Path(root), files, labels)
-    result.hits = sorted(hits, key=lambda h: (h["path"], h["offset"]))
-    return result
-
-
-def _python(root: Path, files: list[Path], labels: dict[bytes, str]) -> list[dict[str, Any]]:
-    ordered = sorted(labels, key=len, reverse=True)
-    regex = re.compile(b"|".join(re.escape(pattern) for pattern in ordered))
-    overlap = len(ordered[0]) - 1
-    hits = []
-    for path in files:
-        relative = path.relative_to(root).as_posix()
-        with path.open("rb") as handle:
-            offset, tail = 0, b""
-            while block := handle.read(CHUNK):
-                window, base = tail + block, offset - len(tail)
-                for match in regex.finditer(window):
-                    if base + match.end() > offset:  # not already seen in the previous tail
-                        hits.append(
-                            {
-                                "path": relative,
-                                "offset": base + match.start(),
-                                "pattern": labels[match.group()],
-                            }
-                        )
-                offset += len(block)
-                tail = window[-overlap:] if overlap else b""
-    return hits
-
-
-def _grep(root: Path, labels: dict[bytes, str]) -> list[dict[str, Any]]:
-    with tempfile.NamedTemporaryFile(suffix=".patterns") as patterns:
-        patterns.write(b"\n".join(labels))
-        patterns.flush()
-        command = [GREP, "-r", "-a", "-F", "-o", "-b", "-Z", "-f", patterns.name, "--", str(root)]
-        done = subprocess.run(command, capture_output=True, env={**os.environ, "LC_ALL": "C"})
-    if done.returncode not in (0, 1):
-        raise OSError(f"grep failed on {root}: {done.stderr.decode(errors='replace').strip()}")
-    hits = []
-    for record in done.stdout.split(b"\n"):
-        if not record:
-            continue
-        name, rest = record.split(b"\0", 1)
-        offset, found = rest.split(b":", 1)
-        relative = Path(os.fsdecode(name)).relative_to(root).as_posix()
-        hits.append({"path": relative, "offset": int(offset), "pattern": labels[found]})
-    return hits
-
-
 def residue_files(root: Path) -> list[dict[str, Any]]:
     """WAL/journal/shm/temp files, SQLite files with rows, key stores with keys."""
     found = []
-    for path in _files(Path(root)):
+    for path in files_under(Path(root)):
         relative = path.relative_to(root).as_posix()
         if path.name.endswith(SIDECAR_SUFFIXES) or path.name.startswith(TEMP_PREFIXES):
             found.append({"path": relative, "residue": "database sidecar or temp file"})
@@ -211,24 +95,29 @@ def verify_destruction(
     archive: Path | None,
     canaries: Sequence[dict[str, str]],
     identifiers: Sequence[str],
-    keys: Sequence[bytes],
+    key_prints: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Scan the deployment and the archive; `passed` only if no residue anywhere."""
+    """Scan the deployment and the archive; `passed` only if no residue anywhere.
+
+    `key_prints` are the erased keys' fingerprints (decommission.fingerprints.key_fingerprints).
+    """
     start = time.perf_counter()
-    everything = canary_needles(canaries) + identifier_needles(identifiers) + key_needles(keys)
+    everything = canary_needles(canaries) + identifier_needles(identifiers)
     in_deployment = scan_tree(deployment, everything)
+    in_deployment.hits += find_keys(deployment, key_prints)
     # The archive keeps evidence with dates in it: dates of birth are not searched there.
     archive_needles = canary_needles(canaries, dates=False) + identifier_needles(identifiers)
-    in_archive = (
-        scan_tree(archive, archive_needles + key_needles(keys)) if archive else ScanResult()
-    )
+    in_archive = scan_tree(archive, archive_needles) if archive else ScanResult()
+    if archive:
+        in_archive.hits += find_keys(archive, key_prints)
+    digests = needle_digest(everything) + "".join(sorted(k["sha256"] for k in key_prints))
     residue = residue_files(deployment)
     seconds = time.perf_counter() - start
     scanned = in_deployment.bytes + in_archive.bytes
     return {
         "method": "full: every byte of every file, every pattern",
-        "patterns": len(everything),
-        "patterns_sha256": needle_digest(everything),
+        "patterns": len(everything) + len(key_prints),
+        "patterns_sha256": hashlib.sha256(digests.encode()).hexdigest(),
         "deployment": {
             "files": in_deployment.files,
             "bytes": in_deployment.bytes,
@@ -240,14 +129,6 @@ def verify_destruction(
         "seconds": round(seconds, 3),
         "bytes_per_second": round(scanned / seconds) if seconds > 0 else None,
     }
-
-
-def _files(root: Path) -> list[Path]:
-    out = []
-    for directory, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        out += [Path(directory) / name for name in sorted(filenames)]
-    return [p for p in out if p.is_file() and not p.is_symlink()]
 
 
 def _row_count(path: Path) -> int:

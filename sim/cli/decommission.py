@@ -1,25 +1,41 @@
 """`cpw decommission ...`: rehearse the August 2010 shutdown on a deployment (thin layer)."""
 
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from decommission import journal
+from decommission.archive import ArchiveKeys
 from decommission.certificate import Person
+from decommission.custody import custodian_key
 from decommission.evidence import verify_evidence
-from decommission.faults import FAULTS
+from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
 from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
 from decommission.rehearsal import Rehearsal, dry_run, rehearse
 from decommission.runbook import load_runbook
 from sim.cli.console import stdout_console
 from sim.errors import InputError
+from sim.index.deployment.layout import Layout
 from sim.index.service import ContactPoint
+
+CRASH_EXIT = 3
+"""Exit status of a simulated crash (`--fault crash-...`): neither success (0), a stop (1) nor
+a refused request (2)."""
+FAULT_HELP = f"Inject a fault: {', '.join(FAULTS)}, or {', '.join(f'{k}:STEP' for k in PER_STEP)}."
 
 app = typer.Typer(help="Decommissioning: verified shutdown, archive, destruction, certificates.",
                   no_args_is_help=True)  # fmt: skip
 
 DeploymentArg = Annotated[Path, typer.Argument(help="A deployment made by `cpw deploy`.")]
+OPERATOR = (
+    "Rehearsal operator; Decommissioning lead; Department for Education; London; 020 7946 0000"
+)
+VERIFIER = "Rehearsal verifier; Independent verifier; Audit partner; London; 020 7946 0001"
 
 
 def _person(text: str, option: str) -> Person:
@@ -39,44 +55,61 @@ def plan(deployment: DeploymentArg) -> None:
 @app.command("rehearse")
 def rehearse_command(
     deployment: DeploymentArg,
-    out: Annotated[Path, typer.Option(help="Evidence directory (must be new or empty).")],
-    fault: Annotated[
-        list[str] | None, typer.Option(help=f"Inject a fault: {', '.join(FAULTS)}.")
-    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(help="Evidence directory: new or empty, or with --resume the run's own."),
+    ],
+    fault: Annotated[list[str] | None, typer.Option(help=FAULT_HELP)] = None,
     dry_run_only: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan and change nothing.")
     ] = False,
     operator: Annotated[str, typer.Option(help="'name; title; organisation; location; phone'")] = (
-        "Rehearsal operator; Decommissioning lead; Department for Education; London; 020 7946 0000"
+        OPERATOR
     ),
-    verifier: Annotated[str, typer.Option(help="The independent verifier, same form.")] = (
-        "Rehearsal verifier; Independent verifier; Audit partner; London; 020 7946 0001"
-    ),
+    verifier: Annotated[str, typer.Option(help="The independent verifier, same form.")] = VERIFIER,
+    custodian_key_text: Annotated[
+        str | None,
+        typer.Option(
+            "--custodian-key",
+            help="The archive custodian's X25519 public key (64 hex digits or a file of them): "
+            "the archive keys are wrapped for it and bagged. Without it they are printed once.",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Carry on the stopped or interrupted run recorded in --out.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace a non-empty evidence directory.")] = False,
 ) -> None:
     """Run the 2010 runbook: switch-off and probes, archive, destruction, checks, certificates.
 
     Exits 0 when every step passed, 1 when a go/no-go gate stopped the run (the evidence says
-    where and why; nothing is destroyed before the archive validates).
+    where and why, and the command that resumes it; nothing is destroyed before the archive
+    validates), 3 when a `crash-...` fault killed it (resume with --resume).
     """
     if dry_run_only:
         typer.echo(dry_run(deployment))
         return
     faults = fault or []
-    unknown = [name for name in faults if name not in FAULTS]
-    if unknown:
-        raise InputError(f"--fault: unknown {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
+    for name in faults:
+        fault_named(name)  # an unknown name is refused before anything happens
     people = _person(operator, "--operator"), _person(verifier, "--verifier")
+    custodian = custodian_key(custodian_key_text) if custodian_key_text else None
+    again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
     runbook = load_runbook()
     shutdown = next(step for step in runbook.steps if step.kind == "shutdown")
     switch_off_at = runbook.when(shutdown)
     console = stdout_console()
-    service = ContactPoint.open(deployment)
+    events = journal.read(out / journal.JOURNAL_FILE) if resume else []
+    done = {event["step"] for event in journal.passed(events)}
+    attempts = sum(1 for event in events if event.get("event") == "attempt")
+    live = not (resume and shutdown.id in done)  # once shown shut, the index is not reopened
+    service = ContactPoint.open(deployment) if live else None
+    keys = ArchiveKeys.generate()
     stopped = False
 
     def stop_service() -> None:
         nonlocal stopped
-        if not stopped:
+        if service is not None and not stopped:
             service.close()
             stopped = True
 
@@ -84,26 +117,63 @@ def rehearse_command(
         console.print(f"[bold]{step}[/bold] {status}: {message}")
         if step == shutdown.id and status == "go":
             stop_service()  # the index process stops once shown shut, freeing its files
+        if step == "archive" and status == "go" and custodian is None:
+            console.print(f"archive keys, shown once and written nowhere: hold {keys.holds.hex()}")
+            console.print(f"                                              audit {keys.audit.hex()}")
 
     try:
         setup = Rehearsal(
-            index=SystemSwitch(service),
-            probes=facade_probes(service, deployment, switch_off_at),
+            index=SystemSwitch(service) if service else _ShutAlready(),
+            probes=facade_probes(service, deployment, switch_off_at, attempts) if service else {},
             sanitizer=people[0],
             verifier=people[1],
             verifier_key=Ed25519PrivateKey.generate(),
-            sample_identifiers=sample_identifiers(deployment),
+            archive_keys=keys,
+            sample_identifiers=_sample(deployment),
+            custodian=custodian,
         )
         outcome = rehearse(
-            deployment, out, setup, faults=faults, force=force, runbook=runbook, progress=report
+            deployment, out, setup, faults=faults, force=force, runbook=runbook, progress=report,
+            resume=resume, resume_command=again,
         )  # fmt: skip
+    except Crash as crash:
+        print(f"{crash}: the process dies here; resume with: {again}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(CRASH_EXIT)  # no clean-up, as when a process is killed
     finally:
         stop_service()
     if outcome.status == "completed":
         console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
         return
     console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
+    console.print(f"resume with: {again}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+class _ShutAlready:
+    """The index of a resumed run whose switch-off passed: never reopened, never called."""
+
+    def switch_off(self, *, by: str | None, now: object) -> int:
+        raise InputError("the index was switched off in an earlier attempt")
+
+
+def _sample(deployment: Path) -> list[str]:
+    """Real identifiers to scan for, while the live index exists (none after its destruction)."""
+    return sample_identifiers(deployment) if Layout(deployment).index.is_file() else []
+
+
+def _resume_command(
+    deployment: Path, out: Path, operator: str, verifier: str, custodian: str | None
+) -> str:
+    """The exact command that carries on this run (no fault, same people and custodian)."""
+    words = ["cpw", "decommission", "rehearse", str(deployment), "--out", str(out), "--resume"]
+    if operator != OPERATOR:
+        words += ["--operator", operator]
+    if verifier != VERIFIER:
+        words += ["--verifier", verifier]
+    if custodian:
+        words += ["--custodian-key", custodian]
+    return shlex.join(words)
 
 
 @app.command("verify")

@@ -70,6 +70,26 @@ def setup(specimen) -> Rehearsal:
     )
 
 
+def fresh_setup(specimen: Specimen, seed: int) -> Rehearsal:
+    """What a fresh process builds: a new index handle, a verifier key drawn from `seed`, new
+    archive keys (a resumed run is a new process)."""
+    index = FakeIndex()
+    return Rehearsal(
+        index=index,
+        probes=index.probes(),
+        sanitizer=OPERATOR,
+        verifier=VERIFIER,
+        verifier_key=Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"%d" % seed).digest()),
+        sample_identifiers=specimen.child_ids[:5],
+    )
+
+
+@pytest.fixture
+def new_setup():
+    """fresh_setup, for tests that run several attempts (processes) one after another."""
+    return fresh_setup
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Path -> sha256 of every file under root (shared-memory -shm indexes left out)."""
     out = {}

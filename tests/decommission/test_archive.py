@@ -2,14 +2,20 @@
 
 import datetime as dt
 import json
+import os
+import re
+from pathlib import Path
+from typing import get_args
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from decommission.archive import (
     HELD_FILE,
     ArchiveKeys,
     build_archive,
+    closed_sar_statuses,
     held_children,
     held_problems,
     seal,
@@ -17,9 +23,12 @@ from decommission.archive import (
 )
 from decommission.bagcheck import strict_problems
 from decommission.inventory import load_inventory
+from decommission.rehearsal import rehearse
 from decommission.verification import canary_needles, load_canaries, scan_tree
+from sim.index.sar import SubjectAccessRequest
 
 DAY = dt.date(2010, 8, 6)
+GOLDEN_LAYOUT = Path(__file__).parent / "golden" / "archive-layout.txt"
 
 
 @pytest.fixture
@@ -99,3 +108,57 @@ def test_statistics_are_counts_only(archived):
     stats = json.loads((bag / "data/statistics/aggregate.json").read_text())
     by_authority = stats["live-index"]["by_authority"]["children"]
     assert sum(by_authority.values()) == stats["live-index"]["rows"]["children"] == 125
+
+
+def test_closed_sar_statuses_come_from_the_sar_module():
+    """Closed means an outcome sim.index.sar closes a request with; anything else is pending."""
+    assert closed_sar_statuses() == frozenset(
+        get_args(get_args(SubjectAccessRequest.model_fields["outcome"].annotation)[0])
+    )
+
+
+def test_an_overdue_or_unknown_sar_status_keeps_the_record(specimen):
+    """A request 'overdue' (or in a status this code does not know) is pending: its child is kept;
+    a disclosed one is not."""
+    path = specimen.deployment / "sar/requests.jsonl"
+    first, second = specimen.child_ids[3], specimen.child_ids[4]
+    lines = [
+        {"request_id": 1, "child_id": first, "status": "overdue"},
+        {"request_id": 2, "child_id": second, "status": "disclosed"},
+        {"request_id": 3, "child_id": second, "status": "lost in the post"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    held, _, pending = held_children(specimen.deployment, load_inventory(specimen.deployment))
+    assert pending == 2 and {first, second} <= set(held)
+
+
+def manifest_layout(bag: Path) -> str:
+    """The bag's files, manifests and bag-info labels, with digests and sizes normalised."""
+    lines = [f"files: {p.relative_to(bag).as_posix()}" for p in sorted(bag.rglob("*"))]
+    for name in sorted(p.name for p in bag.glob("*manifest-*.txt")):
+        lines.append(f"{name}:")
+        for line in (bag / name).read_text().splitlines():
+            digest, path = line.split(None, 1)
+            lines.append(f"  <{len(digest) * 4}-bit digest>  {path}")
+    lines.append("bag-info.txt:")
+    for line in (bag / "bag-info.txt").read_text().splitlines():
+        label, value = line.split(":", 1)
+        if label == "Payload-Oxum":
+            value = f" <octets>.{value.split('.')[1]}"
+        elif label == "Bag-Software-Agent":
+            value = re.sub(r"v[\d.]+", "v<version>", value)
+        lines.append(f"  {label}:{value}")
+    lines.append("bagit.txt:")
+    lines += [f"  {line}" for line in (bag / "bagit.txt").read_text().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def test_golden_archive_manifest_layout(specimen, setup, tmp_path):
+    """The archive of a completed rehearsal, with a custodian key, has exactly the golden layout:
+    file list, manifest entries, bag-info labels (CPW_UPDATE_GOLDEN=1 rewrites the file)."""
+    setup.custodian = X25519PrivateKey.from_private_bytes(bytes(32)).public_key()
+    outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
+    layout = manifest_layout(outcome.evidence / "archive")
+    if os.environ.get("CPW_UPDATE_GOLDEN"):
+        GOLDEN_LAYOUT.write_text(layout)
+    assert layout == GOLDEN_LAYOUT.read_text()

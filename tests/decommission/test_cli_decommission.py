@@ -1,6 +1,7 @@
 """`cpw decommission` on a real `cpw deploy` deployment, as an operator would run it."""
 
 import hashlib
+import shlex
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,45 @@ def test_unknown_fault_is_one_line_and_exit_2(deployment, tmp_path, cpw):
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "--fault" in result.stderr
+
+
+def test_a_crash_then_the_printed_resume_command(deployment, tmp_path, cpw):
+    """A simulated crash exits 3 and prints the command that resumes; that command completes
+    the run, `verify` passes, and running it again changes nothing."""
+    evidence = tmp_path / "ev"
+    crashed = cpw(
+        "decommission", "rehearse", str(deployment), "--out", str(evidence),
+        "--fault", "crash-after:switch_off",
+    )  # fmt: skip
+    assert crashed.returncode == 3, crashed.stdout + crashed.stderr
+    command = shlex.split(crashed.stderr.split("resume with: ", 1)[1].strip())
+    assert command[:3] == ["cpw", "decommission", "rehearse"] and command[-1] == "--resume"
+    resumed = cpw(*command[1:])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "switch_off info: passed in an earlier attempt: not redone" in resumed.stdout
+    key = str(evidence / "verifier-public-key.txt")
+    check = cpw("decommission", "verify", str(evidence), "--public-key", key,
+                "--deployment", str(deployment))  # fmt: skip
+    assert check.returncode == 0, check.stdout
+    before = digest(evidence)
+    again = cpw(*command[1:])
+    assert again.returncode == 0 and digest(evidence) == before
+
+
+def test_a_stop_prints_its_resume_command_and_a_custodian_gets_the_keys(deployment, tmp_path, cpw):
+    """A stopped run prints `resume with: ...`; with --custodian-key the archive keys are bagged
+    wrapped for the custodian and never printed."""
+    evidence = tmp_path / "ev"
+    custodian = "ab" * 32
+    stopped = cpw(
+        "decommission", "rehearse", str(deployment), "--out", str(evidence),
+        "--fault", "corrupt-archive", "--custodian-key", custodian,
+    )  # fmt: skip
+    assert stopped.returncode == 1
+    expected = shlex.join(["cpw", "decommission", "rehearse", str(deployment), "--out",
+                           str(evidence), "--resume", "--custodian-key", custodian])  # fmt: skip
+    assert f"resume with: {expected}" in stopped.stdout.replace("\n", "")
+    resumed = cpw(*shlex.split(expected)[1:])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "archive keys" not in stopped.stdout + resumed.stdout
+    assert (evidence / "archive/data/keys/archive-keys.wrapped.json").is_file()

@@ -46,7 +46,7 @@ def test_canary_found_in_each_encoding(tmp_path, content, label, engine):
 
 def test_match_across_a_chunk_boundary(tmp_path, monkeypatch):
     """A canary split over two read chunks is still found, once."""
-    import decommission.verification as verification
+    import decommission.scan as verification
 
     monkeypatch.setattr(verification, "CHUNK", 64)
     (tmp_path / "big.bin").write_bytes(b"x" * 58 + b"Quillfeather" + b"y" * 100)
