@@ -55,6 +55,15 @@ def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_parameters_come_first(path):
+    """The first code cell is the parameters cell, the only one a student is asked to change."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and code[0].source.startswith("# Parameters"), f"{path.name}: no parameters cell"
+    assert notebook.cells[0].cell_type == "markdown", f"{path.name}: no introduction first"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_committed_without_outputs(path):
     """No outputs and no execution counts in git: diffs stay readable and no data leaks in."""
     notebook = nbformat.read(path, as_version=4)

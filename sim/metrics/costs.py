@@ -15,6 +15,7 @@ import polars as pl
 from sim.metrics.parameters import CostParams, cost_params
 
 KEYS = ("scenario", "authority", "month")
+COMPONENTS = ("setup_gbp", "running_gbp", "user_setup_gbp", "lookup_gbp", "practitioner_time_gbp")
 
 
 def monthly_costs(
@@ -56,12 +57,5 @@ def monthly_costs(
             lookup_gbp=pl.col("lookups") * p.per_lookup_gbp.value,
             practitioner_time_gbp=pl.col("hours") * p.practitioner_gbp_per_hour.value,
         )
-        .select(
-            *KEYS,
-            "setup_gbp",
-            "running_gbp",
-            "user_setup_gbp",
-            "lookup_gbp",
-            "practitioner_time_gbp",
-        )
+        .select(*KEYS, *COMPONENTS)
     )

@@ -18,9 +18,9 @@ import datetime as dt
 
 import polars as pl
 
-from sim.metrics.costs import monthly_costs
+from sim.metrics.costs import COMPONENTS, monthly_costs
 from sim.metrics.lost import THRESHOLDS, case_outcomes, lost_counts
-from sim.metrics.parameters import cost_params
+from sim.metrics.parameters import CostParams, cost_params
 from sim.reference.authorities import load_authorities
 
 KEYS = ["scenario", "authority", "month"]
@@ -36,8 +36,7 @@ TABLE_SCHEMA = pl.Schema(
 )
 
 
-def _activity(regime_log: pl.LazyFrame) -> pl.LazyFrame:
-    share = cost_params().inappropriate_share.value
+def _activity(regime_log: pl.LazyFrame, share: float) -> pl.LazyFrame:
     lookup = pl.col("event") == "lookup"
     return (
         regime_log.filter(pl.col("event").is_in(["lookup", "phone_round"]))
@@ -79,21 +78,22 @@ def metrics_table(
     world_log: pl.LazyFrame,
     exposure: pl.LazyFrame,
     run_end: dt.date,
+    costs: CostParams | None = None,
 ) -> pl.DataFrame:
-    """The long metrics table of one run (all scenarios), by authority, region and overall."""
-    activity = _activity(regime_log)
-    costs = monthly_costs(exposure, activity.select(*KEYS, "lookups", "hours"))
+    """The long metrics table of one run (all scenarios), by authority, region and overall.
+
+    `costs` are the unit costs (data/metrics/costs.toml unless given, e.g. by with_costs).
+    """
+    unit_costs = costs or cost_params()
+    activity = _activity(regime_log, unit_costs.inappropriate_share.value)
+    money = monthly_costs(exposure, activity.select(*KEYS, "lookups", "hours"), unit_costs)
     wide = (
         _exposure(exposure)
         .join(_lost(regime_log, world_log, run_end), on=KEYS, how="full", coalesce=True)
         .join(activity, on=KEYS, how="full", coalesce=True)
-        .join(costs, on=KEYS, how="full", coalesce=True)
+        .join(money, on=KEYS, how="full", coalesce=True)
         .fill_null(0.0)
-        .with_columns(
-            total_gbp=pl.sum_horizontal(
-                "setup_gbp", "running_gbp", "user_setup_gbp", "lookup_gbp", "practitioner_time_gbp"
-            )
-        )
+        .with_columns(total_gbp=pl.sum_horizontal(COMPONENTS))
     )
     measures = [c for c in wide.collect_schema().names() if c not in KEYS]
     regions = pl.LazyFrame(
@@ -164,3 +164,23 @@ def summary(table: pl.DataFrame) -> pl.DataFrame:
                 (1000 * pl.col(f"lost_{t}") / pl.col(f"eligible_{t}")).alias(f"lost_{t}_per_1000")
             )
     return wide.with_columns(pl.exclude("scenario").round(6)).sort("scenario")
+
+
+def cost_summary(
+    regime_log: pl.LazyFrame, exposure: pl.LazyFrame, costs: CostParams | None = None
+) -> pl.DataFrame:
+    """Whole-run cost components (GBP) and total per scenario, under the unit costs `costs`.
+
+    Unit costs are applied after the run, so a finished run's logs can be costed again under
+    other unit costs without simulating it again (the rest of the metrics do not change).
+    """
+    unit_costs = costs or cost_params()
+    activity = _activity(regime_log, unit_costs.inappropriate_share.value)
+    return (
+        monthly_costs(exposure, activity.select(*KEYS, "lookups", "hours"), unit_costs)
+        .group_by("scenario")
+        .agg(pl.col(COMPONENTS).sum())
+        .with_columns(total_gbp=pl.sum_horizontal(COMPONENTS))
+        .sort("scenario")
+        .collect()
+    )
