@@ -1,15 +1,25 @@
 """The simulation with regimes: North West, 2009-01-01 to 2011-03-31, three scenarios.
 
     .venv/bin/python bench/bench_simulation.py [--region "North West"] [--scale 1.0]
+    .venv/bin/python bench/bench_simulation.py --deployed --region England --workdir DIR
 
 Runs `run_simulation` (one world, the scenarios none, contactpoint and signposting riding on
 it, metrics and manifest written) and prints wall time against the 60 s target, events/s and
 peak memory; then, in the same run, the world alone on the same population, so the cost of
-the regime layers and metrics is the difference. Lookups use the modelled index (no
-deployment); tests/regimes/test_facade_lookup.py drives the real facade.
+the regime layers and metrics is the difference. Lookups use the modelled index.
+
+`--deployed` writes the population (`cpw synth`), deploys it (`cpw deploy`, 'simulation'
+hashing) and runs the contactpoint scenario with the real index inside (world feeds, facade
+lookups, the runbook's switch-off), then the same run with the modelled index: wall time,
+peak memory, lookups/s and feed updates/s of each (issue 4 target for all England: <= 10 min
+and <= 12 GB for the run). `--region England` means every authority; `--workdir` should be on
+disk, not a RAM-backed /tmp, at England scale (the deployment is several GB);
+`--deployment DIR --population DIR` reuse a deployment and the `cpw synth` output it came from.
 """
 
 import argparse
+import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -21,6 +31,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import PeakMemory
 
+from sim.index.deployment.deploy import deploy
+from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference import load_authorities
 from sim.regimes import SimulationConfig, run_simulation
@@ -28,6 +40,60 @@ from sim.world import World, WorldConfig
 
 TARGET_SECONDS = 60.0
 SCENARIOS = ("none", "contactpoint", "signposting")
+ENGLAND_TARGET_SECONDS, ENGLAND_TARGET_GB = 600.0, 12.0
+WORLD_TABLES = ("children", "households", "schools", "gp_practices", "authorities")
+
+
+def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
+    """Deploy the population, then contactpoint with the real index and with the model."""
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        root = Path(tmp)
+        pop, dep = args.population or root / "pop", args.deployment or root / "dep"
+        if args.deployment is None:
+            started = time.perf_counter()
+            request = SynthRequest(seed=args.seed, scale=args.scale, authority_codes=codes)
+            write_population(request, pop, workers=2)
+            synth = time.perf_counter() - started
+            with PeakMemory(os.getpid()) as memory:
+                made = deploy(pop, dep, profile="simulation")
+            print(
+                f"synth {synth:.1f} s; deploy {made.seconds:.1f} s ({made.children:,} records, "
+                f"peak {memory.peak / 1e9:.2f} GB)"
+            )
+        lazy = read_population(pop, WORLD_TABLES)
+        population = {name: frame.collect() for name, frame in lazy.items()}
+        runs = {}
+        for label, deployment in (("real index", dep), ("modelled index", None)):
+            config = SimulationConfig(
+                seed=args.seed, scenarios=("contactpoint",), start=start, end=end,
+                deployment=deployment,
+            )  # fmt: skip
+            with PeakMemory(os.getpid()) as memory:
+                summary = run_simulation(population, config, root / label.replace(" ", "-"))
+            manifest = json.loads((summary.out_dir / "manifest.json").read_text())
+            runs[label] = (summary, memory.peak, manifest)
+    for label, (summary, peak, manifest) in runs.items():
+        line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB, "
+        line += f"{summary.events_per_second:,.0f} events/s"
+        arms = (manifest.get("index") or {}).get("arms", {})
+        for arm in arms.values():
+            lookups, seconds = arm["lookups"], max(arm["lookup_seconds"], 1e-9)
+            fed, fed_seconds = sum(arm["feed_updates"].values()), max(arm["feed_seconds"], 1e-9)
+            line += f"; {lookups:,} lookups at {lookups / seconds:,.0f}/s"
+            line += f"; {fed:,} feed updates at {fed / fed_seconds:,.0f}/s"
+            line += f"; switched off: {arm['switched_off']}"
+        print(line)
+    real = runs["real index"]
+    verdict = real[0].wall_seconds <= ENGLAND_TARGET_SECONDS and real[1] / 1e9 <= ENGLAND_TARGET_GB
+    ratio = real[0].wall_seconds / runs["modelled index"][0].wall_seconds
+    print(
+        f"real index / modelled: {ratio:.2f}x wall; "
+        f"England target <= {ENGLAND_TARGET_SECONDS / 60:.0f} min and "
+        f"<= {ENGLAND_TARGET_GB:.0f} GB: {'ok' if verdict else 'OVER TARGET'} at this size"
+    )
 
 
 def main() -> None:
@@ -35,8 +101,25 @@ def main() -> None:
     parser.add_argument("--region", default="North West")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the region's real size")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deployed", action="store_true", help="the real index inside the run")
+    parser.add_argument("--workdir", type=Path, default=None, help="--deployed: where to write")
+    parser.add_argument("--start", default="2009-01-01", help="--deployed: first day")
+    parser.add_argument("--end", default="2011-03-31", help="--deployed: last day")
+    parser.add_argument(
+        "--deployment", type=Path, default=None, help="--deployed: reuse this `cpw deploy` output"
+    )
+    parser.add_argument(
+        "--population", type=Path, default=None, help="--deployed: the population it was made from"
+    )
     args = parser.parse_args()
-    codes = tuple(a.code for a in load_authorities() if a.region == args.region)
+    everywhere = args.region == "England"
+    codes = tuple(a.code for a in load_authorities() if everywhere or a.region == args.region)
+    if (args.deployment is None) != (args.population is None):
+        parser.error("--deployment and --population go together")
+    if args.deployed:
+        print(f"{args.region}: {len(codes)} authorities at scale {args.scale}")
+        deployed(args, codes)
+        return
     started = time.perf_counter()
     population = synthesise(SynthRequest(seed=args.seed, scale=args.scale, authority_codes=codes))
     synth_seconds = time.perf_counter() - started

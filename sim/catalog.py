@@ -63,6 +63,10 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "scenarios/signposting-2011.toml": ("scenario: signposting from 2011", load_scenarios),
     "scenarios/no-index.toml": ("scenario: no index at all", load_scenarios),
     "scenarios/north-west.toml": ("scenario: the demo (North West, three regimes)", load_scenarios),
+    "scenarios/two-authorities.toml": (
+        "scenario: two authorities, for runs with a deployment inside",
+        load_scenarios,
+    ),
     "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
 }
 DOCUMENTATION_SUFFIXES = (".md",)

@@ -13,7 +13,7 @@ from sim.cli.console import stdout_console
 from sim.errors import InputError
 from sim.experiments.report import write_report
 from sim.experiments.run import ExperimentResult, run_experiment
-from sim.experiments.scenario import Scenario, load_scenario
+from sim.experiments.scenario import IndexSpec, Scenario, load_scenario
 from sim.experiments.stats import HEADLINE, LABELS
 
 
@@ -114,10 +114,22 @@ def simulate(
         str | None,
         typer.Option(help="Run replications on this Dask scheduler (tcp://HOST:PORT)."),
     ] = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option(
+            help="Look up through the real index: a `cpw deploy` directory of the scenario's "
+            "population (overrides the scenario's index.deployment)."
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario's replications; print means with 95% CIs and paired differences."""
     loaded = load_scenario(scenario)
-    changes = {}
+    changes: dict[str, object] = {}
+    if deployment is not None:
+        if not deployment.is_dir():
+            raise InputError(f"--deployment: {deployment} is not a directory (use `cpw deploy`)")
+        switch_off = loaded.index.switch_off if loaded.index else None
+        changes["index"] = IndexSpec(deployment=str(deployment), switch_off=switch_off)
     if replications is not None:
         if not 1 <= replications <= 1000:
             raise InputError(f"--replications: must be 1 to 1000, got {replications}")

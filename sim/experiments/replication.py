@@ -7,11 +7,16 @@ replications vary the world's events, not the starting children.
 
 Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
 exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case) and, when the
-period covers the 2009-10 census year, calibration.csv.
+period covers the 2009-10 census year, calibration.csv. With a scenario's `[index]`
+deployment, each arm that uses ContactPoint looks up through its own copy of the real index
+(sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs) and
+switch_off-ARM.json (the runbook's shutdown evidence); the copies are removed afterwards.
 """
 
 import datetime as dt
+import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +26,8 @@ from sim.experiments.scenario import Arm, Scenario
 from sim.metrics.lost import case_outcomes
 from sim.metrics.table import metrics_table, summary
 from sim.population.synth import SynthRequest, synthesise
-from sim.regimes.lookup import ModelledIndex
+from sim.regimes.inside import LiveRun, population_label
+from sim.regimes.lookup import IndexLookup, ModelledIndex
 from sim.regimes.parameters import path_params, regime_params
 from sim.regimes.regimes import ContactPointRegime, LocalIndexes, NoIndex, Schedule, Signposting
 from sim.regimes.runner import RegimeRunner
@@ -42,13 +48,15 @@ def population(scenario: Scenario, workers: int = 1) -> dict[str, pl.DataFrame]:
     return _population_cache[key]
 
 
-def schedule(arm: Arm, start: dt.date) -> Schedule:
-    """The arm's regimes as a Schedule; parameters are read now (overrides in force)."""
+def schedule(arm: Arm, start: dt.date, lookup: IndexLookup | None = None) -> Schedule:
+    """The arm's regimes as a Schedule; parameters are read now (overrides in force).
+
+    ContactPoint answers through `lookup`, or a modelled index if None."""
     paths, params = path_params(), regime_params()
     makers = {
         "none": NoIndex,
         "contactpoint": lambda: ContactPointRegime(
-            ModelledIndex(paths.search_miss_rate.value),
+            lookup or ModelledIndex(paths.search_miss_rate.value),
             paths.contact_after_lookup_days.value,
             params,
         ),
@@ -58,6 +66,23 @@ def schedule(arm: Arm, start: dt.date) -> Schedule:
     first = dt.datetime.combine(start, dt.time())
     return Schedule(
         arm.name, [(step.start or first, makers[step.regime]()) for step in arm.regimes]
+    )
+
+
+def live_run(scenario: Scenario, people: dict, directory: Path, replication: int) -> LiveRun:
+    """The replication's live indexes over the scenario's deployment (checked first)."""
+    assert scenario.index is not None
+    children = people["children"]
+    label = population_label(children, scenario.seed, scenario.population.scale)
+    return LiveRun(
+        Path(scenario.index.deployment),
+        people,
+        directory,
+        seed=scenario.seed,
+        replication=replication,
+        start=scenario.period.start,
+        switch_off=scenario.index.switch_off,
+        label=label,
     )
 
 
@@ -91,15 +116,28 @@ def run_replication(
     """Run one replication into `directory`; returns its figures (one row per arm)."""
     directory.mkdir(parents=True, exist_ok=True)
     period = scenario.period
-    with overridden(scenario.parameters):
+    with overridden(scenario.parameters), ExitStack() as stack:
+        people = population(scenario, synth_workers)
         world = World(
-            population(scenario, synth_workers),
+            people,
             WorldConfig(
                 seed=scenario.seed, replication=replication, start=period.start, end=period.end
             ),
             log_path=directory / "events.parquet",
         )
-        runner = RegimeRunner(world, [schedule(arm, period.start) for arm in scenario.arms])
+        live = None
+        if scenario.index is not None:
+            live = stack.enter_context(live_run(scenario, people, directory, replication))
+        schedules = []
+        for arm in scenario.arms:
+            uses = any(step.regime == "contactpoint" for step in arm.regimes)
+            lookup = live.index_for(arm.name) if live is not None and uses else None
+            schedules.append(schedule(arm, period.start, lookup))
+            if lookup is not None:
+                live.schedule_built(arm.name, schedules[-1])
+        runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
+        if live is not None:
+            live.feed_from(world)
 
         def on_day(date: dt.date) -> None:
             runner.on_day(date)
@@ -107,6 +145,8 @@ def run_replication(
                 progress(1)
 
         world.run(on_day=on_day)
+        if live is not None:
+            (directory / "index.json").write_text(json.dumps(live.manifest(), indent=1) + "\n")
         regime_log, exposure = runner.regime_log(), runner.exposure()
         world_log = pl.scan_parquet(directory / "events.parquet")
         table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)

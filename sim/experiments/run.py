@@ -6,7 +6,9 @@ The run directory appears complete or not at all (sim.outputs.staged_directory):
 
     scenario.toml, resolved.json  the file as given; every setting and parameter that ran
     replications/rNNN/            per replication: event log, regime log, exposure, metrics,
-                                  case outcomes, calibration (sim.experiments.replication)
+                                  case outcomes, calibration, and with a deployment the
+                                  live index's feeds and switch-off evidence
+                                  (sim.experiments.replication)
     figures.parquet, .csv         whole-run figures per replication and arm
     metrics.parquet, .csv         the long metrics table of every replication
     confidence.csv                mean and 95% t-interval per arm and headline figure
@@ -15,7 +17,8 @@ The run directory appears complete or not at all (sim.outputs.staged_directory):
     report.md, report.html, figures/*.png
 
 Replication r runs the world keyed (seed, r) whichever process runs it, and results are
-gathered in replication order, so the tables are identical for any number of workers.
+gathered in replication order, so the tables are identical for any number of workers. With a
+deployment, every replication works on its own copies of it (never a shared one).
 """
 
 import json
@@ -33,11 +36,13 @@ import polars as pl
 
 from sim.experiments.distributed import replication_task, run_on_cluster
 from sim.experiments.parameters import defaults
-from sim.experiments.replication import run_replication
+from sim.experiments.replication import population, run_replication
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import confidence_table, paired_differences
 from sim.outputs import check_output_dir, staged_directory, write_json
 from sim.provenance import data_file_hashes, package_versions
+from sim.regimes.deployment import check_deployment
+from sim.regimes.inside import population_label
 
 Progress = Callable[[int], None]  # days simulated since the last call
 
@@ -128,6 +133,10 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run every replication of `scenario` and write the run directory (see module doc)."""
     check_output_dir(out_dir, force)
+    if scenario.index is not None:  # refused before any replication starts
+        children = population(scenario, 2)["children"]
+        label = population_label(children, scenario.seed, scenario.population.scale)
+        check_deployment(Path(scenario.index.deployment), children, label)
     started = time.perf_counter()
     with staged_directory(out_dir, force) as staging:
         if scenario.source and Path(scenario.source).is_file():
@@ -167,6 +176,8 @@ def run_experiment(
                     for r in range(scenario.replications)
                 ],
                 "arms": [arm.name for arm in scenario.arms],
+                "lookup_backend": "modelled" if scenario.index is None else "deployment",
+                "deployment": scenario.index.deployment if scenario.index else None,
                 "workers": workers,
                 "wall_seconds": round(wall, 3),
                 "versions": package_versions(),

@@ -83,6 +83,25 @@ class PopulationSpec(Strict):
     authorities: list[str] | None = None
 
 
+class IndexSpec(Strict):
+    """The real index inside the run: a `cpw deploy` output made from the run's population
+    (same seed, scale and authorities; checked at the start of the run). A relative path is
+    read from the working directory. `switch_off`, if given, switches every arm's index off
+    by the decommissioning runbook at that moment; by default an arm's index is switched off
+    when its ContactPoint ends (sim.regimes.inside)."""
+
+    deployment: str = Field(min_length=1)
+    switch_off: dt.datetime | None = None
+
+    @field_validator("switch_off", mode="before")
+    @classmethod
+    def _switch_off(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        when = _when(value)
+        return when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
+
+
 class Outputs(Strict):
     event_logs: bool = True
     report: bool = True
@@ -99,6 +118,7 @@ class Scenario(Strict):
     population: PopulationSpec
     arms: list[Arm] = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    index: IndexSpec | None = None
     outputs: Outputs = Outputs()
     source: str = ""  # the file it came from, for messages and the manifest
 
@@ -142,6 +162,16 @@ def _checks(scenario: Scenario) -> None:
             if start.date() > period.end:
                 raise InputError(f"{where}: {start} is after period.end {period.end}")
             previous = start
+    index = scenario.index
+    if index is not None:
+        if not Path(index.deployment).is_dir():
+            raise InputError(
+                f"index.deployment: {index.deployment} is not a directory (make one with "
+                "`cpw synth` then `cpw deploy`)"
+            )
+        off = index.switch_off
+        if off is not None and not period.start <= off.date() <= period.end:
+            raise InputError(f"index.switch_off: {off} is outside the period")
     regions = {a.region for a in load_authorities()}
     codes = {a.code for a in load_authorities()}
     for i, region in enumerate(scenario.population.regions or []):

@@ -2,9 +2,16 @@
 
 from sim.regimes import SimulationConfig, run_simulation
 run_simulation(population, SimulationConfig(seed=1, region="North West"), Path("run"))
+run_simulation(population, SimulationConfig(seed=1, deployment=Path("dep")), Path("run2"))
+
+With a deployment the real index runs inside (sim.regimes.inside): fed by the world, looked up
+through the facade, switched off by the decommissioning runbook.
 """
 
+from sim.regimes.deployment import check_deployment
+from sim.regimes.inside import LiveRun
 from sim.regimes.layer import PATHS, RegimeLayer
+from sim.regimes.live import DeploymentIndex
 from sim.regimes.log import REGIME_SCHEMA
 from sim.regimes.lookup import (
     Credential,
@@ -43,9 +50,11 @@ __all__ = [
     "SCENARIOS",
     "ContactPointRegime",
     "Credential",
+    "DeploymentIndex",
     "FacadeLookup",
     "Identity",
     "IndexLookup",
+    "LiveRun",
     "LocalIndexes",
     "LookupAnswers",
     "LookupRequests",
@@ -58,6 +67,7 @@ __all__ = [
     "SimulationConfig",
     "SimulationSummary",
     "build_schedule",
+    "check_deployment",
     "identities",
     "path_params",
     "practitioner_credentials",

@@ -47,6 +47,7 @@ class LookupAnswers:
     contacts_shown: np.ndarray  # the record showed the services involved (not shielded)
     shielded: np.ndarray
     refused: np.ndarray  # the index refused a login, search or view
+    stale: np.ndarray | None = None  # the index still held the old authority (None: modelled)
 
 
 class IndexLookup(Protocol):
@@ -111,19 +112,24 @@ class Identity:
 
 @dataclass
 class FacadeLookup:
-    """Lookups through the real facade: login once per practitioner per day, search, view."""
+    """Lookups through the real facade: search, then view with a reason, in time order.
+
+    A practitioner logs in at the first lookup of a session and again once the session has
+    lapsed (idle or absolute lifetime, data/index/access.toml) or the day has changed.
+    """
 
     service: ContactPointService
     practitioners: Mapping[str, Sequence[Credential]]  # by authority code
     identity: Callable[[str], Identity | None]
     reason: str = "to find out who else is working with the child"
     backend: str = "facade"
-    _sessions: dict[str, tuple[dt.date, str]] = field(default_factory=dict)
+    _sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = field(default_factory=dict)
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         n = len(requests)
         found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
-        for i in range(n):
+        # In time order: a token code is accepted only after the last one used (RFC 6238).
+        for i in sorted(range(n), key=lambda i: requests.at[i]):
             staff = self.practitioners.get(requests.authority[i], ())
             if not staff:
                 refused[i] = True  # nobody in this authority has an account
@@ -135,7 +141,7 @@ class FacadeLookup:
                 refused[i] = True
                 continue
             if view is None:
-                continue
+                continue  # not found: not (yet) in the index, or the search missed
             found[i], shielded[i] = True, bool(view.shielded)
             shown[i] = not view.shielded and len(view.services) > 0
         return LookupAnswers(found, shown, shielded, refused)
@@ -157,18 +163,23 @@ class FacadeLookup:
         return self.service.view(session, child_id, self.reason, now=now)
 
     def _session(self, who: Credential, now: dt.datetime) -> str:
+        rules = load_access_rules()
         held = self._sessions.get(who.username)
-        if held is not None and held[0] == now.date():
-            return held[1]
         if held is not None:
-            # yesterday's session may have expired already: then there is nothing to end
+            opened, used, session = held
+            idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
+            lifetime = dt.timedelta(hours=rules.session_absolute_hours.value)
+            if opened.date() == now.date() and now - used < idle and now - opened < lifetime:
+                self._sessions[who.username] = (opened, now, session)
+                return session
+            # the session may have lapsed already: then there is nothing to end
             with contextlib.suppress(WorkbenchError):
-                self.service.logout(held[1], now=now)
-        code = token_code(who.token_secret, now, load_access_rules())
+                self.service.logout(session, now=now)
+        code = token_code(who.token_secret, now, rules)
         session = self.service.login(
             who.username, who.password, who.pin, code, network=who.network, now=now
         )
-        self._sessions[who.username] = (now.date(), session)
+        self._sessions[who.username] = (now, now, session)
         return session
 
 
@@ -193,9 +204,20 @@ def practitioner_credentials(path: Path) -> dict[str, list[Credential]]:
 
 
 def identities(children: pl.DataFrame) -> Callable[[str], Identity | None]:
-    """What a practitioner would type for each child of a population: name and date of birth."""
-    table = {
-        row[0]: Identity(row[1], row[2], row[3])
-        for row in children.select("child_id", "forename", "surname", "date_of_birth").iter_rows()
-    }
-    return table.get
+    """What a practitioner would type for each child of a population: name and date of birth.
+
+    Held as sorted columns, not a dict of objects, so England's 11 M children fit (~0.4 GB).
+    """
+    table = children.select("child_id", "forename", "surname", "date_of_birth").sort("child_id")
+    ids = np.array(table["child_id"].to_list(), dtype="S9")
+    forenames, surnames = table["forename"], table["surname"]
+    born = table["date_of_birth"]
+
+    def identity(child_id: str) -> Identity | None:
+        key = child_id.encode()
+        row = int(np.searchsorted(ids, key))
+        if row == len(ids) or ids[row] != key:
+            return None
+        return Identity(forenames[row], surnames[row], born[row])
+
+    return identity

@@ -103,7 +103,11 @@ class ContactPointRegime:
             delay_mean_days=self.contact_days,
             path="lookup",
             found=answers.found,
-            stale=answers.found & (cases.address_known[due.case] > due.day),
+            stale=(
+                answers.found & (cases.address_known[due.case] > due.day)
+                if answers.stale is None
+                else answers.stale
+            ),
             shielded=answers.shielded,
             refused=answers.refused,
         )

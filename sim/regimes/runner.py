@@ -4,7 +4,8 @@ The world runs once; its events feed one `Encounters` (the cases and their unifo
 scenario's `RegimeLayer` reads the same day's cases and encounters, so scenarios differ only
 in what their regimes decide (common random numbers by construction). On the first day of each
 month each scenario also records its privacy exposure by authority: records held, users able
-to see them, and shielded records.
+to see them, and shielded records. Live indexes (sim.regimes.live) take the day's feed updates
+before the day's lookups and any switch-off due that day after them.
 """
 
 import datetime as dt
@@ -38,8 +39,15 @@ EXPOSURE_SCHEMA = pl.Schema(
 class RegimeRunner:
     """Attach to a world before `world.run(on_day=runner.on_day)`."""
 
-    def __init__(self, world, schedules: list[Schedule], paths: PathParams | None = None) -> None:
+    def __init__(
+        self,
+        world,
+        schedules: list[Schedule],
+        paths: PathParams | None = None,
+        indexes: list | None = None,
+    ) -> None:
         self.world = world
+        self.indexes = indexes or []
         self.paths = paths or path_params()
         self.encounters = Encounters(world)
         self.layers = [
@@ -52,9 +60,13 @@ class RegimeRunner:
         day = day_number(date)
         cases = self.encounters.new_cases()
         due = self.encounters.due(day)
+        for index in self.indexes:
+            index.start_day(date)
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
+        for index in self.indexes:
+            index.end_day(date)
         if date.day == 1 or day == self.world.context.first_day:
             self._snapshot(day, date)
 

@@ -10,12 +10,18 @@ The output directory appears complete or not at all (sim.outputs.staged_director
     metrics.parquet, .csv     the long metrics table (sim.metrics.table)
     summary.csv               whole-run figures per scenario
     reconnection_times.csv    the distribution of days to reconnection
+    switch_off-NAME.json      with a deployment: the runbook's shutdown evidence per scenario
     manifest.json             seed, scenarios, period, lookup backend, versions, data hashes
+
+With `deployment` (a `cpw deploy` directory made from the same population), every scenario
+that uses ContactPoint looks up through the real index on its own copy, fed by the world and
+switched off by the decommissioning runbook (sim.regimes.inside).
 """
 
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +33,7 @@ from sim.metrics.table import metrics_table, summary
 from sim.outputs import check_output_dir, staged_directory, write_json
 from sim.provenance import data_file_hashes, package_versions
 from sim.reference.authorities import load_authorities
+from sim.regimes.inside import LiveRun, uses_contactpoint
 from sim.regimes.lookup import IndexLookup
 from sim.regimes.parameters import PathParams
 from sim.regimes.runner import RegimeRunner
@@ -49,6 +56,8 @@ class SimulationConfig:
     force: bool = False
     lookup: IndexLookup | None = None  # e.g. a FacadeLookup over a deployment; modelled if None
     paths: PathParams | None = None  # data/regimes/paths.toml unless a scenario varies it
+    deployment: Path | None = None  # a `cpw deploy` directory: the real index inside the run
+    switch_off: dt.datetime | None = None  # switch every live index off then (see inside.py)
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,10 @@ def run_simulation(
     check_output_dir(out_dir, config.force)
     if config.region is not None:
         population = region_population(population, config.region)
+    if config.deployment is not None and config.lookup is not None:
+        raise InputError("give a deployment or a lookup, not both")
     started = time.perf_counter()
-    with staged_directory(out_dir, config.force) as staging:
+    with staged_directory(out_dir, config.force) as staging, ExitStack() as stack:
         world = World(
             population,
             WorldConfig(
@@ -107,8 +118,31 @@ def run_simulation(
             ),
             log_path=staging / "events.parquet",
         )
-        schedules = [build_schedule(s, config.lookup, paths=config.paths) for s in config.scenarios]
-        runner = RegimeRunner(world, schedules, config.paths)
+        live = None
+        if config.deployment is not None:
+            live = stack.enter_context(
+                LiveRun(
+                    config.deployment,
+                    population,
+                    staging,
+                    seed=config.seed,
+                    replication=config.replication,
+                    start=config.start,
+                    switch_off=config.switch_off,
+                )
+            )
+        schedules = []
+        for name in config.scenarios:
+            schedule = build_schedule(name, config.lookup, paths=config.paths)
+            if live is not None and uses_contactpoint(schedule):
+                schedule = build_schedule(name, live.index_for(name), paths=config.paths)
+                live.schedule_built(name, schedule)
+            schedules.append(schedule)
+        runner = RegimeRunner(
+            world, schedules, config.paths, indexes=live.indexes() if live else None
+        )
+        if live is not None:
+            live.feed_from(world)
         days = world.config.days()
 
         def on_day(date: dt.date) -> None:
@@ -131,6 +165,7 @@ def run_simulation(
         wall = time.perf_counter() - started
         cases = int((regime_log["event"] == "case_open").sum()) // len(config.scenarios)
         backend = config.lookup.backend if config.lookup is not None else "modelled"
+        backend = "deployment" if live is not None else backend
         write_json(
             staging / "manifest.json",
             {
@@ -142,6 +177,7 @@ def run_simulation(
                 "start": config.start.isoformat(),
                 "end": config.end.isoformat(),
                 "lookup_backend": backend,
+                "index": live.manifest() if live is not None else None,
                 "paths": {
                     name: getattr(runner.paths, name).value
                     for name in type(runner.paths).model_fields

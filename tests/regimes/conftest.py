@@ -67,3 +67,24 @@ def case_reconnections(log: pl.DataFrame, scenario: str) -> pl.DataFrame:
         .join(found, on="case", how="left")
         .sort("case")
     )
+
+
+# Bolton, Bury, Manchester, Salford and Wigan: North West early adopters (May 2009)
+LIVE_AUTHORITIES = ("E08000001", "E08000002", "E08000003", "E08000006", "E08000010")
+
+
+@pytest.fixture(scope="session")
+def live_deployment(tmp_path_factory):
+    """Five Greater Manchester authorities at 10% (seed 4), written by `cpw synth` and
+    deployed by `cpw deploy` with the cheap 'simulation' hashing; returns (deployment,
+    population tables)."""
+    from sim.index.deployment.deploy import deploy
+    from sim.population.output import write_population
+
+    root = tmp_path_factory.mktemp("live")
+    write_population(
+        SynthRequest(seed=4, scale=0.1, authority_codes=LIVE_AUTHORITIES), root / "pop"
+    )
+    deploy(root / "pop", root / "dep", profile="simulation", users=6, canaries=2)
+    tables = ("children", "households", "carers", "schools", "gp_practices", "authorities")
+    return root / "dep", {name: pl.read_parquet(root / "pop" / name) for name in tables}

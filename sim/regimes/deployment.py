@@ -1,0 +1,130 @@
+"""A deployment of the real index inside a run: checked against the run's population, copied,
+and staffed with simulated practitioners.
+
+A run never writes to the deployment it was given: each index that takes part (one per arm
+and replication) works on its own copy of the stores the facade uses (the live index, the
+accounts and token register, the key store, the audit log), so replications and arms never
+share mutable state and results do not depend on how many workers ran them.
+
+`cpw deploy` makes accounts in only two authorities (demo users); a simulated practitioner in
+every authority of the run needs one, so the copy is provisioned through the facade's own
+administration API with `practitioner_accounts` accounts per authority (data/regimes/
+regimes.toml), vetted, trained and holding a token, as an operator would before roll-out.
+"""
+
+import datetime as dt
+import json
+import secrets
+import shutil
+import sqlite3
+import tomllib
+from contextlib import closing
+from pathlib import Path
+
+import polars as pl
+
+from sim.errors import InputError
+from sim.index.access import NewAccount
+from sim.index.deployment.layout import Layout
+from sim.index.service import ContactPoint
+from sim.regimes.lookup import Credential
+
+SAMPLE = 200  # children of the population looked for in the deployment's index
+SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key")
+
+
+def _header(path: Path) -> dict:
+    try:
+        return tomllib.loads((path / "inventory.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: not a deployment (no readable inventory.toml: {exc})") from None
+
+
+def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dict:
+    """Refuse a deployment not made by `cpw deploy` from this run's population; returns its
+    inventory header. `population` describes the run's population for messages."""
+    path = Path(path)
+    layout = Layout(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: no deployment here (make one with `cpw deploy`)")
+    header = _header(path)
+    needed = [layout.index, layout.accounts, layout.keystore, layout.audit]
+    needed += [layout.beside(name) for name in ("credentials.json", "canaries.json")]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        raise InputError(f"{path}: not a complete `cpw deploy` output ({missing[0]} missing)")
+    canaries = json.loads(layout.beside("canaries.json").read_text())
+    if not canaries:
+        raise InputError(f"{path}: deployed with --canaries 0; the switch-off probes need one")
+    with closing(sqlite3.connect(f"file:{layout.index}?mode=ro", uri=True)) as db:
+        held = dict(db.execute("SELECT authority_code, count(*) FROM child GROUP BY 1"))
+        ids = children["child_id"].sort().gather_every(max(1, children.height // SAMPLE))
+        found = dict(
+            db.execute(
+                "SELECT child_id, date_of_birth FROM child "
+                "WHERE child_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids.to_list()),),
+            ).fetchall()
+        )
+    wanted = children.group_by("authority_code").len()
+    counts = dict(wanted.iter_rows())
+    problem = None
+    extra, lacking = sorted(set(held) - set(counts)), sorted(set(counts) - set(held))
+    if extra or lacking:
+        problem = f"authorities differ (only in the deployment: {extra[:5]}; only in the run: "
+        problem += f"{lacking[:5]})"
+    elif sum(held.values()) - len(canaries) != children.height:
+        problem = f"it holds {sum(held.values()) - len(canaries):,} children besides its "
+        problem += f"{len(canaries)} canaries, the run's population {children.height:,}"
+    else:
+        born = dict(
+            children.filter(pl.col("child_id").is_in(ids.implode()))
+            .select("child_id", pl.col("date_of_birth").cast(pl.String))
+            .iter_rows()
+        )
+        absent = [i for i in ids if found.get(i) != born[i]]
+        if absent:
+            problem = f"{len(absent)} of {len(ids)} sampled children (e.g. {absent[0]}) are not "
+            problem += "in its index with the same date of birth"
+    if problem:
+        raise InputError(
+            f"{path}: not deployed from this run's population ({population}): {problem}; "
+            "run `cpw synth` and `cpw deploy` with the run's seed, scale and region"
+        )
+    return header
+
+
+def working_copy(deployment: Path, into: Path) -> Path:
+    """Copy the stores the facade uses (and the files beside them) into `into`/NAME."""
+    source, copy = Layout(Path(deployment)), Layout(Path(into) / Path(deployment).name)
+    copy.root.mkdir(parents=True)
+    shutil.copy2(source.inventory, copy.inventory)
+    for part in ("index", "accounts", "keys", "audit"):
+        shutil.copytree(source.root / part, copy.root / part)
+    for name in SIDE_FILES:
+        if source.beside(name).is_file():
+            shutil.copy2(source.beside(name), copy.beside(name))
+    return copy.root
+
+
+def provision_practitioners(
+    service: ContactPoint, authorities: list[str], per_authority: int, now: dt.datetime
+) -> dict[str, list[Credential]]:
+    """Open `per_authority` vetted practitioner accounts with tokens in each authority."""
+    networks = service.access.rules.accredited_networks.value
+    network = next(name for name, kinds in networks.items() if "local_authority" in kinds)
+    staff: dict[str, list[Credential]] = {}
+    for code in authorities:
+        for number in range(1, per_authority + 1):
+            username = f"simulated{number}-{code.lower()}"
+            password, pin = secrets.token_urlsafe(12), f"{secrets.randbelow(10**6):06d}"
+            new = NewAccount(
+                username, "Simulated", f"Practitioner {number}", "social care", code,
+                "local_authority", code, "practitioner",
+            )  # fmt: skip
+            service.add_user(new, password, pin, vetted_on=now.date(), by=None, now=now)
+            secret = service.issue_token(username, by=None, now=now)
+            staff.setdefault(code, []).append(
+                Credential(username, password, pin, secret, code, network)
+            )
+    return staff
