@@ -101,7 +101,7 @@ def build_archive(
     held, hold_count, sar_count = held_children(deployment, inventory)
     records = _records_of(deployment, inventory, held)
     put(payload / HELD_FILE.removeprefix("data/"), seal(keys.holds, _canonical(records), HELD_FILE))
-    seal_doc = {}
+    seal_doc, entries = {}, 0
     for store in inventory.of_kind("audit-log"):
         source = deployment / store.path
         files = sorted(source.rglob("*")) if source.is_dir() else [source]
@@ -112,7 +112,9 @@ def build_archive(
                 seal_doc[path.name] = {"sha256": digest, "sealed": False}
             else:
                 name = f"audit/{path.name}.enc"
-                put(payload / name, seal(keys.audit, path.read_bytes(), f"data/{name}"))
+                content = path.read_bytes()
+                entries += content.count(b"\n")  # one JSON line per audit entry
+                put(payload / name, seal(keys.audit, content, f"data/{name}"))
                 seal_doc[path.name] = {"sha256": digest, "sealed": True}
     put(payload / "audit/seal.json", _canonical(seal_doc))
     statistics = aggregate_statistics(deployment, inventory)
@@ -133,6 +135,7 @@ def build_archive(
         "held_children": len(held),
         "holds": hold_count,
         "pending_sars": sar_count,
+        "audit_entries": entries,
         "held_rows": sum(len(t["rows"]) for t in records["tables"].values()),
         "tagmanifest_sha512": file_digest(payload / "tagmanifest-sha512.txt", "sha512"),
     }

@@ -7,8 +7,10 @@ on, so a resumed run knows which steps passed their gate (not redone), which one
 destruction that cannot be accounted for cannot be certified). Lines carry no personal data.
 """
 
+import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,15 @@ def passed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if event.get("event") == "go":
             latest[event["step"]] = event
     return list(latest.values())
+
+
+def timing(
+    clock: Callable[[], dt.datetime] | None, started: dt.datetime | None, attempt: int
+) -> dict[str, Any]:
+    """A step's attempt and, given the wall clock, when it ran (UTC) and how long it took: the
+    operator's report sets them against the 2010 schedule."""
+    if clock is None or started is None:
+        return {"attempt": attempt}
+    seconds = (clock() - started).total_seconds()
+    ran_at = started.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return {"attempt": attempt, "ran_at": ran_at, "seconds": round(seconds, 3)}

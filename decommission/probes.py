@@ -103,13 +103,30 @@ def facade_probes(
     return attempts
 
 
-def sample_identifiers(deployment: Path, count: int = 50) -> list[str]:
-    """Real child IDs from the live index, for the residue scan beside the canaries."""
+def sample_identifiers(deployment: Path, children: int = 50) -> list[str]:
+    """Real identifiers from the live index for the residue scan beside the canaries: the index
+    ID, current full name and postcode of `children` children spread evenly over the index
+    (issue 7 item 5: 'a sample of real identifiers (names, IDs, postcodes)'). Read-only, and by
+    key: a handful of indexed look-ups at any scale."""
     path = Layout(Path(deployment)).index
     # closing(): a sqlite3 connection used as a context manager only commits, and a connection
     # left open would hold the index while destruction needs it.
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        rows = db.execute(
-            "SELECT child_id FROM child ORDER BY child_key LIMIT ?", (count,)
-        ).fetchall()
-    return [row[0] for row in rows]
+        low, high = db.execute("SELECT min(child_key), max(child_key) FROM child").fetchone()
+        if low is None:
+            return []
+        step = max(1, (high - low + 1) // children)
+        found: list[str] = []
+        for key in range(low, high + 1, step)[:children]:
+            row = db.execute(SAMPLE_SQL, (key,)).fetchone()
+            if row:
+                found += [row[0], f"{row[1]} {row[2]}", *([row[3]] if row[3] else [])]
+    return list(dict.fromkeys(found))
+
+
+SAMPLE_SQL = """
+SELECT c.child_id, n.forename, n.surname, h.postcode
+FROM child c JOIN name n ON n.child_key = c.child_key AND n.current = 1
+LEFT JOIN household h ON h.household_key = c.household_key
+WHERE c.child_key >= ? ORDER BY c.child_key LIMIT 1
+"""

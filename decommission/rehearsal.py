@@ -7,11 +7,13 @@ so nothing is destroyed before the archive validates and nothing is certified wi
 The evidence directory is written in place with a journal (decommission.journal): a run that
 stopped or died is resumed (`resume=True`) from it, steps that passed their gate are not redone
 and the one under way is redone; until run.json says "completed" the directory certifies nothing.
+A run that completes or stops writes the operator's report (decommission.report) last.
 """
 
+import datetime as dt
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from decommission.certificate import Person, public_key_hex
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
+from decommission.report import report_secrets, write_report
 from decommission.runbook import Runbook, load_runbook, plan_text
 from decommission.shutdown import Probe, ShutdownStep, Switchable
 from decommission.step import Context, NoGo, Progress, Step
@@ -50,6 +53,9 @@ class Rehearsal:
     sample_identifiers: Sequence[str] = ()
     canaries: Sequence[dict[str, str]] | None = None
     custodian: X25519PublicKey | None = None
+    clock: Callable[[], dt.datetime] | None = None
+    """The wall clock (given by the caller: library code reads no clock), for the report's
+    'ran at' and 'took'; without it only the 2010 schedule is reported."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Outcome:
     reason: str | None
     evidence: Path
     certificates: list[str]
+    report: Path | None = None
 
 
 def build_steps(runbook: Runbook, setup: Rehearsal, canaries: Sequence[dict]) -> dict[str, Step]:
@@ -131,13 +138,14 @@ def rehearse(
     if "certify" not in ctx.done:  # the key that will sign; kept if certificates exist already
         (out / "verifier-public-key.txt").write_text(public_key_hex(setup.verifier_key) + "\n")
     (out / "plan.txt").write_text(plan_text(runbook))
+    attempt = 1 + sum(1 for e in events if e.get("event") == "attempt")
     run: dict[str, Any] = {
         "deployment": str(deployment),
         "status": "running",
         "stopped_at": None,
         "reason": None,
         "faults": list(faults),
-        "attempts": 1 + sum(1 for e in events if e.get("event") == "attempt"),
+        "attempts": attempt,
         "resume_with": resume_command,
         "steps": log,
         "certificates": [],
@@ -149,6 +157,7 @@ def rehearse(
             continue
         ctx.now = runbook.when(entry)
         journal.append(out / record, {"event": "start", "step": entry.id})
+        started = setup.clock() if setup.clock else None
         try:
             _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
         except NoGo as gate:
@@ -157,11 +166,13 @@ def rehearse(
             stopped = NoGo(entry.id, _os_reason(error))
         except Exception as error:
             stopped = NoGo(entry.id, f"{type(error).__name__}: {error}")
+        timing = journal.timing(setup.clock, started, attempt)
         if stopped:
-            log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason})
+            log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason, **timing})
             journal.append(out / record, {"event": "no-go", **log[-1]})
             report(entry.id, "no-go", stopped.reason)
             break
+        log[-1].update(timing)
         journal.append(out / record, {"event": "go", **log[-1]})
         _inject(ctx, entry.id, "end", chosen, steps)
     run.update(
@@ -172,7 +183,8 @@ def rehearse(
         certificates=ctx.results.get("certify", {}).get("certificates", []),
     )
     _write_run(out, run)
-    return _outcome(run, out)
+    secrets = report_secrets(canaries, setup.sample_identifiers)
+    return _outcome(run, out, write_report(out, runbook, secrets))
 
 
 def _begin(deployment: Path, out: Path, force: bool, resume: bool) -> list[dict[str, Any]]:
@@ -244,8 +256,12 @@ def _write_run(out: Path, run: dict[str, Any]) -> None:
     partial.replace(out / RUN_FILE)
 
 
-def _outcome(run: dict[str, Any], out: Path) -> Outcome:
-    return Outcome(run["status"], run["stopped_at"], run["reason"], out, run["certificates"])
+def _outcome(run: dict[str, Any], out: Path, report: Path | None = None) -> Outcome:
+    if report is None and (out / "report.md").is_file():
+        report = out / "report.md"  # a completed run returned unchanged keeps its report
+    return Outcome(
+        run["status"], run["stopped_at"], run["reason"], out, run["certificates"], report
+    )
 
 
 def _run_step(

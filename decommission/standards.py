@@ -8,7 +8,7 @@ STANDARDS_FILE = "decommission/standards.toml"
 
 
 class DecommissionStandards(ParamFile):
-    """Probe paths, kept kinds, archive profile, overwrite passes and scan encodings."""
+    """Probe paths, kept kinds and why, archive profile, overwrite passes, scan encodings."""
 
     probe_paths: Param[list[str]]
     kept_kinds: Param[list[str]]
@@ -18,6 +18,7 @@ class DecommissionStandards(ParamFile):
     dob_formats: Param[list[str]]
     encodings: Param[list[str]]
     classification_before: Param[str]
+    retention_reasons: Param[dict[str, str]]
 
 
 @cache

@@ -1,13 +1,16 @@
 """`cpw decommission ...`: rehearse the August 2010 shutdown on a deployment (thin layer)."""
 
+import datetime as dt
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from decommission import journal
 from decommission.archive import ArchiveKeys
@@ -95,59 +98,98 @@ def rehearse_command(
     people = _person(operator, "--operator"), _person(verifier, "--verifier")
     custodian = custodian_key(custodian_key_text) if custodian_key_text else None
     again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
-    runbook = load_runbook()
-    shutdown = next(step for step in runbook.steps if step.kind == "shutdown")
-    switch_off_at = runbook.when(shutdown)
     console = stdout_console()
-    events = journal.read(out / journal.JOURNAL_FILE) if resume else []
-    done = {event["step"] for event in journal.passed(events)}
-    attempts = sum(1 for event in events if event.get("event") == "attempt")
-    live = not (resume and shutdown.id in done)  # once shown shut, the index is not reopened
-    service = ContactPoint.open(deployment) if live else None
-    keys = ArchiveKeys.generate()
-    stopped = False
-
-    def stop_service() -> None:
-        nonlocal stopped
-        if service is not None and not stopped:
-            service.close()
-            stopped = True
+    setup, index = rehearsal_setup(
+        deployment, out, *people, resume=resume, custodian=custodian,
+        clock=lambda: dt.datetime.now(dt.UTC),  # the report's "ran at"; the CLI owns the clock
+    )  # fmt: skip
+    keys = setup.archive_keys
 
     def report(step: str, status: str, message: str) -> None:
         console.print(f"[bold]{step}[/bold] {status}: {message}")
-        if step == shutdown.id and status == "go":
-            stop_service()  # the index process stops once shown shut, freeing its files
+        index.progress(step, status)
         if step == "archive" and status == "go" and custodian is None:
             console.print(f"archive keys, shown once and written nowhere: hold {keys.holds.hex()}")
             console.print(f"                                              audit {keys.audit.hex()}")
 
     try:
-        setup = Rehearsal(
-            index=SystemSwitch(service) if service else _ShutAlready(),
-            probes=facade_probes(service, deployment, switch_off_at, attempts) if service else {},
-            sanitizer=people[0],
-            verifier=people[1],
-            verifier_key=Ed25519PrivateKey.generate(),
-            archive_keys=keys,
-            sample_identifiers=_sample(deployment),
-            custodian=custodian,
-        )
         outcome = rehearse(
-            deployment, out, setup, faults=faults, force=force, runbook=runbook, progress=report,
-            resume=resume, resume_command=again,
+            deployment, out, setup, faults=faults, force=force, progress=report, resume=resume,
+            resume_command=again,
         )  # fmt: skip
     except Crash as crash:
         print(f"{crash}: the process dies here; resume with: {again}", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(CRASH_EXIT)  # no clean-up, as when a process is killed
     finally:
-        stop_service()
+        index.close()
     if outcome.status == "completed":
         console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
-        return
-    console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
-    console.print(f"resume with: {again}", soft_wrap=True)
-    raise typer.Exit(1)
+    else:
+        console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
+        console.print(f"resume with: {again}", soft_wrap=True)
+    console.print(f"report: {outcome.report}", soft_wrap=True)
+    if outcome.status != "completed":
+        raise typer.Exit(1)
+
+
+class LiveIndex:
+    """The deployment's index opened through the facade for a rehearsal, closed as soon as the
+    switch-off step shows it shut (so destruction finds its files free) or when the run ends."""
+
+    def __init__(self, service: ContactPoint | None, shutdown_step: str) -> None:
+        self.service, self.shutdown_step = service, shutdown_step
+
+    def progress(self, step: str, status: str) -> None:
+        if step == self.shutdown_step and status == "go":
+            self.close()
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+            self.service = None
+
+
+def rehearsal_setup(
+    deployment: Path,
+    out: Path,
+    sanitizer: Person,
+    verifier: Person,
+    *,
+    resume: bool = False,
+    custodian: X25519PublicKey | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    sample_children: int = 50,
+) -> tuple[Rehearsal, LiveIndex]:
+    """What `cpw decommission rehearse` rehearses with (and bench/bench_decommission.py): the
+    real facade and its probes, real identifiers sampled from the live index while it exists, a
+    fresh verifier key and fresh archive keys. Close the LiveIndex when the run ends."""
+    runbook = load_runbook()
+    shutdown = next(step for step in runbook.steps if step.kind == "shutdown")
+    events = journal.read(out / journal.JOURNAL_FILE) if resume else []
+    done = {event["step"] for event in journal.passed(events)}
+    attempts = sum(1 for event in events if event.get("event") == "attempt")
+    live = not (resume and shutdown.id in done)  # once shown shut, the index is not reopened
+    service = ContactPoint.open(deployment) if live else None
+    index = LiveIndex(service, shutdown.id)
+    try:
+        when = runbook.when(shutdown)
+        has_index = Layout(deployment).index.is_file()
+        setup = Rehearsal(
+            index=SystemSwitch(service) if service else _ShutAlready(),
+            probes=facade_probes(service, deployment, when, attempts) if service else {},
+            sanitizer=sanitizer,
+            verifier=verifier,
+            verifier_key=Ed25519PrivateKey.generate(),
+            archive_keys=ArchiveKeys.generate(),
+            sample_identifiers=sample_identifiers(deployment, sample_children) if has_index else [],
+            custodian=custodian,
+            clock=clock,
+        )
+    except BaseException:
+        index.close()
+        raise
+    return setup, index
 
 
 class _ShutAlready:
@@ -155,11 +197,6 @@ class _ShutAlready:
 
     def switch_off(self, *, by: str | None, now: object) -> int:
         raise InputError("the index was switched off in an earlier attempt")
-
-
-def _sample(deployment: Path) -> list[str]:
-    """Real identifiers to scan for, while the live index exists (none after its destruction)."""
-    return sample_identifiers(deployment) if Layout(deployment).index.is_file() else []
 
 
 def _resume_command(

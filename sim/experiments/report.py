@@ -5,7 +5,6 @@ Sections: what was run; means with 95% CIs; paired differences; calibration (sim
 assumptions in plain language, listing every low-confidence parameter the run used.
 """
 
-import html
 import math
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from sim.experiments import figures as plots
 from sim.experiments.run import read_resolved
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import HEADLINE, LABELS
-
-Table = tuple[list[str], list[list[str]]]  # header, rows
+from sim.reporting import Figure, Section, Table, write_document
+from sim.reporting import markdown_table as markdown_table  # re-exported for its callers
 
 
 def _number(value: float | None) -> str:
@@ -77,23 +76,6 @@ def assumption_rows(parameters: dict[str, dict]) -> Table:
         if entry["confidence"] in ("low", "scenario")
     ]
     return ["parameter", "value", "unit", "source or assumption"], rows
-
-
-def markdown_table(table: Table) -> str:
-    header, rows = table
-    clean = [[cell.replace("|", "\\|") for cell in row] for row in rows]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in clean]
-    return "\n".join(lines)
-
-
-def html_table(table: Table) -> str:
-    header, rows = table
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def mean_calibration(run_dir: Path) -> pl.DataFrame | None:
@@ -201,29 +183,6 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
 
 def write_report(run_dir: Path, scenario: Scenario) -> Path:
     """Write report.md, report.html and figures/*.png into the run directory."""
-    sections = _sections(run_dir, scenario)
-    images = _figures(run_dir, scenario)
-    markdown = [f"# {scenario.title}\n"]
-    page = [
-        f"<!doctype html><meta charset='utf-8'><title>{html.escape(scenario.title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}</style>",
-        f"<h1>{html.escape(scenario.title)}</h1>",
-    ]
-    for heading, body in sections:
-        markdown.append(f"## {heading}\n")
-        page.append(f"<h2>{html.escape(heading)}</h2>")
-        if isinstance(body, str):
-            markdown.append(body + "\n")
-            page.append(f"<p>{html.escape(body.replace('**', ''))}</p>")
-        else:
-            markdown.append(markdown_table(body) + "\n")
-            page.append(html_table(body))
-    markdown.append("## Figures\n")
-    page.append("<h2>Figures</h2>")
-    for title, relative in images:
-        markdown.append(f"![{title}]({relative})\n")
-        page.append(f"<figure><img src='{relative}' alt='{html.escape(title)}'></figure>")
-    (run_dir / "report.md").write_text("\n".join(markdown))
-    (run_dir / "report.html").write_text("\n".join(page) + "\n")
-    return run_dir / "report.md"
+    sections = [Section(heading, [body]) for heading, body in _sections(run_dir, scenario)]
+    images = [Figure(title, relative) for title, relative in _figures(run_dir, scenario)]
+    return write_document(run_dir, scenario.title, [*sections, Section("Figures", images)])

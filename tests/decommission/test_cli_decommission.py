@@ -2,10 +2,19 @@
 
 import hashlib
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 
+from decommission.probes import sample_identifiers
+from decommission.scan import scan_tree
+from decommission.verification import (
+    canaries_path,
+    canary_needles,
+    identifier_needles,
+    load_canaries,
+)
 from sim.index.deployment.deploy import deploy
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
@@ -28,11 +37,22 @@ def digest(root: Path) -> dict[str, str]:
 
 
 def test_full_rehearsal_certifies_and_verifies(deployment, tmp_path, cpw):
-    """Probes refused, archive kept, every copy destroyed, certificates verify independently."""
+    """Probes refused, archive kept, every copy destroyed, certificates verify independently;
+    the report's path is printed last, and the report (with the real facade's answers to the
+    probes) holds no canary and none of the index's real IDs, by the verifier's own needles."""
     evidence = tmp_path / "evidence"
+    needles = canary_needles(load_canaries(canaries_path(deployment)))
+    needles += identifier_needles(sample_identifiers(deployment))
     result = cpw("decommission", "rehearse", str(deployment), "--out", str(evidence))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "completed" in result.stdout and "probe login: refused" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == f"report: {evidence / 'report.md'}"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("report.md", "report.html"):
+        shutil.copy(evidence / name, reports / name)
+    assert "| login | yes | refused |" in (reports / "report.md").read_text()
+    assert scan_tree(reports, needles).hits == []
     assert not [p for p in deployment.rglob("*") if p.is_file()]
     check = cpw(
         "decommission",
@@ -60,6 +80,7 @@ def test_a_probe_that_gets_in_stops_before_anything_is_destroyed(deployment, tmp
     )
     assert result.returncode == 1
     assert "stopped at switch_off" in result.stdout
+    assert f"report: {tmp_path / 'ev' / 'report.md'}" in result.stdout
     after = digest(deployment)
     assert {k: v for k, v in after.items() if "audit" not in k and "accounts" not in k} == {
         k: v for k, v in before.items() if "audit" not in k and "accounts" not in k
