@@ -12,7 +12,7 @@ from decommission.custody import unwrap_keys, wrap_keys
 from decommission.destruction import crypto_erase, destroy_files
 from decommission.evidence import verify_evidence
 from decommission.faults import FAULTS, Crash, fault_named, fault_names
-from decommission.inventory import FoundFile, Inventory, load_inventory, scan
+from decommission.inventory import FoundFile, Inventory, load_inventory, scan_deployment
 from decommission.rehearsal import Outcome, Rehearsal, dry_run, rehearse
 from decommission.runbook import Runbook, load_runbook, plan_text
 from decommission.shutdown import ProbeResult, ShutdownStep, Switchable, probe
@@ -53,7 +53,7 @@ __all__ = [
     "plan_text",
     "probe",
     "rehearse",
-    "scan",
+    "scan_deployment",
     "strict_problems",
     "unwrap_keys",
     "validate_strict",

@@ -25,7 +25,7 @@ from decommission.certificate import (
     verify_certificate,
 )
 from decommission.destruction import DestructionRecord, crypto_erase, destroy_files
-from decommission.inventory import scan
+from decommission.inventory import scan_deployment
 from decommission.standards import load_standards
 from decommission.step import Context, Step
 from decommission.steps import write_evidence
@@ -62,7 +62,8 @@ class DestroyStep(Step):
         if problems:
             raise self.no_go(f"the archive no longer validates: {problems[0]}")
         inventory = ctx.state["inventory"]
-        found = scan(ctx.deployment, inventory)  # again: the archive step may have added files
+        # again: the archive step may have added files
+        found = scan_deployment(ctx.deployment, inventory)
         if self.scope == "inventory":
             found = [f for f in found if f.listed]
         keystores = [s.path for s in inventory.of_kind("key-store")]

@@ -92,7 +92,7 @@ def load_inventory(deployment: Path) -> Inventory:
         raise InputError(f"{path}: invalid inventory: {' '.join(first)}") from None
 
 
-def scan(deployment: Path, inventory: Inventory) -> list[FoundFile]:
+def scan_deployment(deployment: Path, inventory: Inventory) -> list[FoundFile]:
     """Every file under the deployment, classified against the inventory, in path order."""
     root = Path(deployment)
     found = []

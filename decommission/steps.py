@@ -25,7 +25,7 @@ from decommission.bagcheck import file_digest, strict_problems
 from decommission.custody import raw_hex, wrap_keys
 from decommission.destruction import key_material, read_keys
 from decommission.fingerprints import key_fingerprints
-from decommission.inventory import Inventory, load_inventory, missing_stores, scan
+from decommission.inventory import Inventory, load_inventory, missing_stores, scan_deployment
 from decommission.runbook import Runbook, RunbookStep
 from decommission.step import Context, Step
 
@@ -89,7 +89,7 @@ class InventoryStep(Step):
 
     def run(self, ctx: Context) -> dict[str, Any]:
         inventory = load_inventory(ctx.deployment)
-        found = scan(ctx.deployment, inventory)
+        found = scan_deployment(ctx.deployment, inventory)
         keys = _keys(ctx, inventory)
         ctx.state.update(inventory=inventory, keys=keys)
         ctx.state["holders"] = sorted({f.holder for f in found})

@@ -15,7 +15,7 @@ from decommission.destruction import (
     overwrite_and_unlink,
     read_keys,
 )
-from decommission.inventory import load_inventory, scan
+from decommission.inventory import load_inventory, scan_deployment
 
 
 def test_crypto_erase_removes_key_and_its_bytes(specimen):
@@ -58,7 +58,7 @@ def test_overwrite_and_unlink(tmp_path):
 def test_destroy_files_leaves_an_empty_tree(specimen):
     """Every file found by the scan is destroyed, with one record each; directories removed."""
     inventory = load_inventory(specimen.deployment)
-    found = scan(specimen.deployment, inventory)
+    found = scan_deployment(specimen.deployment, inventory)
     records = destroy_files(specimen.deployment, found, "keys/keystore.json", passes=1)
     assert sorted(r.path for r in records) == sorted(f.path for f in found)
     assert list(specimen.deployment.iterdir()) == []
@@ -78,7 +78,7 @@ def test_failed_key_erasure_stops_before_any_file_is_touched(specimen, digest_tr
         raise KeyNotErased("refused")
 
     before = digest_tree(specimen.deployment)
-    found = scan(specimen.deployment, load_inventory(specimen.deployment))
+    found = scan_deployment(specimen.deployment, load_inventory(specimen.deployment))
     with pytest.raises(KeyNotErased):
         destroy_files(specimen.deployment, found, "keys/keystore.json", 1, refuse)
     assert digest_tree(specimen.deployment) == before

@@ -2,14 +2,14 @@
 
 import pytest
 
-from decommission.inventory import classify, load_inventory, missing_stores, scan
+from decommission.inventory import classify, load_inventory, missing_stores, scan_deployment
 from sim.errors import InputError
 
 
 def test_scan_finds_unlisted_extract_and_sidecars(specimen):
     """The extract nobody listed and the live index's WAL/shm are found and classified."""
     inventory = load_inventory(specimen.deployment)
-    found = {f.path: f for f in scan(specimen.deployment, inventory)}
+    found = {f.path: f for f in scan_deployment(specimen.deployment, inventory)}
     extract = found["extracts/E08000002-2010-07-15.csv"]
     assert (extract.file_class, extract.holder, extract.listed) == (
         "unlisted-extract",
