@@ -6,17 +6,27 @@ options or environment variables (CPW_PASSWORD, CPW_PIN...) and are never writte
 The clock is the simulation's: `--at` (or CPW_AT), naive local time.
 """
 
-import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sim.cli.index_accounts import login_check, tokens, users
+from sim.cli.index_options import (
+    At,
+    Code,
+    Demo,
+    Deployment,
+    Network,
+    Password,
+    Pin,
+    Profile,
+    User,
+    _clock,
+    _signed_in,
+)
 from sim.errors import InputError
-from sim.index.access import NewAccount, load_access_rules, token_code
 from sim.index.audit.commands import audit_alerts, audit_verify
 from sim.index.build import build_index
 from sim.index.feed_build import build_index_from_feeds
@@ -24,71 +34,12 @@ from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
 
+__all__ = ["At", "Deployment", "Profile", "_clock", "app"]
+
 app = typer.Typer(
     help="The ContactPoint index: build, users and tokens, search, view, shield, audit.",
     no_args_is_help=True,
 )
-Deployment = Annotated[Path, typer.Argument(help="A deployment directory made by `cpw deploy`.")]
-At = Annotated[
-    str | None,
-    typer.Option(envvar="CPW_AT", help="The clock: ISO date-time, local (default: now)."),
-]
-User = Annotated[str, typer.Option("--user", envvar="CPW_USER", help="Username.")]
-Password = Annotated[str, typer.Option(envvar="CPW_PASSWORD", help="Password (or CPW_PASSWORD).")]
-Pin = Annotated[str, typer.Option(envvar="CPW_PIN", help="Token PIN (or CPW_PIN).")]
-Code = Annotated[str, typer.Option(envvar="CPW_TOKEN_CODE", help="The token's current code.")]
-Network = Annotated[str, typer.Option(envvar="CPW_NETWORK", help="Network connecting from.")]
-Demo = Annotated[
-    Path | None,
-    typer.Option(
-        "--demo-credentials",
-        envvar="CPW_DEMO_CREDENTIALS",
-        help="A deployment's demo credentials file: password, PIN and token code for --user.",
-    ),
-]
-Profile = Annotated[
-    str, typer.Option(envvar="CPW_PROFILE", help="production, or simulation (cheap hashing).")
-]
-
-
-def _clock(at: str | None) -> dt.datetime:
-    if at is None:
-        return dt.datetime.now().replace(microsecond=0)
-    try:
-        return dt.datetime.fromisoformat(at)
-    except ValueError:
-        raise InputError(f"--at: {at!r} is not an ISO date-time (2010-01-04T10:00)") from None
-
-
-def _demo_user(path: Path, user: str, now: dt.datetime) -> tuple[str, str, str, str]:
-    """Password, PIN, token code and network of a demo user (`cpw deploy` credentials file)."""
-    try:
-        entry = json.loads(path.read_text())["users"][user]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise InputError(f"--demo-credentials: no user {user!r} in {path}") from None
-    code = token_code(entry["token_secret"], now, load_access_rules())
-    return entry["password"], entry["pin"], code, entry["network"]
-
-
-@contextmanager
-def _signed_in(
-    deployment: Path,
-    user: str,
-    password: str,
-    pin: str,
-    code: str,
-    network: str,
-    at: str | None,
-    demo: Path | None = None,
-) -> Iterator[tuple[ContactPoint, str, dt.datetime]]:
-    """Open the deployment, log in, yield (service, session, now), log out and close."""
-    now = _clock(at)
-    if demo is not None:
-        password, pin, code, network = _demo_user(demo, user, now)
-    with ContactPoint.open(deployment) as service:
-        session = service.login(user, password, pin, code, network=network, now=now)
-        yield service, session, now
-        service.logout(session, now=now)
 
 
 def build(
@@ -111,7 +62,8 @@ def build(
     typer.echo(f"index {fed.path}: {fed.children:,} children in {fed.seconds:.1f} s")
     typer.echo(
         f"feeds {fed.feeds_seconds:.1f} s ({fed.feed_records:,} records), "
-        f"matching {fed.matching_seconds:.1f} s, loading {fed.loading_seconds:.1f} s"
+        f"weights {fed.weights_seconds:.1f} s, matching {fed.matching_seconds:.1f} s, "
+        f"loading {fed.loading_seconds:.1f} s ({fed.batches} batch(es) of birth cohorts)"
     )
     typer.echo(
         f"precision {report.precision:.4f}, recall {report.recall:.4f}, "
@@ -123,87 +75,6 @@ def reasons() -> None:
     """List the reasons a user may state to open a record."""
     for reason in view_reasons():
         typer.echo(reason)
-
-
-users = typer.Typer(help="Accounts: add a user.", no_args_is_help=True)
-
-
-@users.command("add")
-def user_add(
-    deployment: Deployment,
-    username: Annotated[str, typer.Option(help="The new username.")],
-    forename: Annotated[str, typer.Option(help="Forename.")],
-    surname: Annotated[str, typer.Option(help="Surname.")],
-    role: Annotated[
-        str, typer.Option(help="practitioner, management_team or national_administrator.")
-    ],
-    organisation: Annotated[str, typer.Option(help="Organisation code or name.")],
-    authority: Annotated[
-        str | None, typer.Option(help="Authority code (none for national).")
-    ] = None,
-    organisation_kind: Annotated[
-        str, typer.Option(help="e.g. local_authority, school.")
-    ] = "local_authority",
-    sector: Annotated[str, typer.Option(help="e.g. social care, education.")] = "social care",
-    password: Annotated[str, typer.Option(envvar="CPW_NEW_PASSWORD", help="New password.")] = "",
-    pin: Annotated[str, typer.Option(envvar="CPW_NEW_PIN", help="New PIN.")] = "",
-    vetted_on: Annotated[str | None, typer.Option(help="CRB, training, agreement date.")] = None,
-    at: At = None,
-    profile: Profile = "production",
-) -> None:
-    """Add a user as the operator (audited as "system"); --vetted-on records vetting too."""
-    now = _clock(at)
-    vetted = dt.date.fromisoformat(vetted_on) if vetted_on else now.date()
-    new = NewAccount(
-        username, forename, surname, sector, organisation, organisation_kind, authority, role
-    )  # type: ignore[arg-type]
-    with ContactPoint.open(deployment, profile=profile) as service:
-        service.add_user(new, password, pin, vetted_on=vetted, by=None, now=now)
-    typer.echo(f"user {username} added ({role}, {authority or 'national'}), vetted {vetted}")
-
-
-tokens = typer.Typer(
-    help="Security tokens: issue one, or show a token's code.", no_args_is_help=True
-)
-
-
-@tokens.command("issue")
-def token_issue(
-    deployment: Deployment,
-    username: Annotated[str, typer.Option(help="Whose token.")],
-    at: At = None,
-) -> None:
-    """Issue a token and print its secret once (for an authenticator app, or `token code`)."""
-    with ContactPoint.open(deployment) as service:
-        secret = service.issue_token(username, by=None, now=_clock(at))
-    typer.echo(secret)
-
-
-@tokens.command("code")
-def token_code_command(
-    secret: Annotated[str, typer.Option(envvar="CPW_TOKEN_SECRET", help="The token secret.")],
-    at: At = None,
-) -> None:
-    """Print the code a token shows at --at (what the key fob would display)."""
-    try:
-        typer.echo(token_code(secret, _clock(at), load_access_rules()))
-    except (ValueError, TypeError):
-        raise InputError("--secret: not a base32 token secret") from None
-
-
-def login_check(
-    deployment: Deployment,
-    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
-    network: Network = "GCSx", at: At = None,
-) -> None:  # fmt: skip
-    """Log in and out: check a user's credentials, token and conditions of access."""
-    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
-        service,
-        session,
-        now,
-    ):
-        who = service.access.session(session, now=now)
-    typer.echo(f"login ok: {who.username} ({who.role}, {who.authority_code or 'national'})")
 
 
 def _print_result(result: SearchResult) -> None:
@@ -256,9 +127,11 @@ def _print_view(shown: RecordView) -> None:
         value = getattr(shown, section)
         if isinstance(value, tuple):
             for item in value:
-                typer.echo(f"{section}: {json.dumps(item.model_dump(exclude_none=True))}")
+                typer.echo(
+                    f"{section}: {json.dumps(item.model_dump(mode='json', exclude_none=True))}"
+                )
         elif hasattr(value, "model_dump"):
-            typer.echo(f"{section}: {json.dumps(value.model_dump(exclude_none=True))}")
+            typer.echo(f"{section}: {json.dumps(value.model_dump(mode='json', exclude_none=True))}")
         else:
             typer.echo(f"{section}: {value}")
 

@@ -6,6 +6,7 @@ never leaves a half-loaded index at the target path.
 """
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def index_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "relationship",
         "phone",
     )
-    contacts, services = _services(tables)
+    contacts, services = service_frames(tables)
     return {
         "household": households,
         "child": children,
@@ -66,12 +67,12 @@ def index_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "carer": carers,
         "contact": contacts,
         "service": services,
-        "involvement": _involvements(children, services),
+        "involvement": involvements(children, services),
         "flag": pl.DataFrame(),
     }
 
 
-def _services(tables: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def service_frames(tables: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Schools and GP practices, each with one practitioner as its contact (Sch 1 para 5)."""
     organisations = pl.concat(
         [
@@ -108,7 +109,7 @@ def _services(tables: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFra
     return contacts.drop("kind", "code"), services
 
 
-def _involvements(children: pl.DataFrame, services: pl.DataFrame) -> pl.DataFrame:
+def involvements(children: pl.DataFrame, services: pl.DataFrame) -> pl.DataFrame:
     """Each child's school and GP practice, where the child has one."""
     keyed = services.select("kind", "code", "service_key")
     parts = []
@@ -146,6 +147,14 @@ def build_index(population: dict[str, pl.DataFrame] | Path, db_path: Path) -> Bu
 
 def write_index(frames: dict[str, pl.DataFrame], db_path: Path) -> dict[str, int]:
     """Bulk-load index frames into a side file, then rename it to `db_path`; rows per table."""
+    return write_index_batches([frames], db_path)
+
+
+def write_index_batches(
+    batches: Iterable[Mapping[str, pl.DataFrame]], db_path: Path
+) -> dict[str, int]:
+    """Bulk-load batches of index frames (taken one at a time from an iterable, so a generator
+    bounds the memory) into a side file, then rename it to `db_path`; rows per table."""
     if db_path.exists():
         raise InputError(f"{db_path}: already exists; an index is built once, then updated")
     building = db_path.with_name(db_path.name + ".building")
@@ -153,7 +162,7 @@ def write_index(frames: dict[str, pl.DataFrame], db_path: Path) -> dict[str, int
         leftover.unlink()
     store = SqliteStore.create(building)
     try:
-        store.bulk_load(frames)
+        store.bulk_load_batches(batches)
         rows = store.table_counts()
     finally:
         store.close()

@@ -45,7 +45,15 @@ Postcode = Annotated[
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ]{6,16}$")]
 Gender = Literal["male", "female", "not known"]
 RecordField = Literal[
-    "name", "date_of_birth", "gender", "index_id", "address", "former_names", "carers", "services"
+    "name",
+    "date_of_birth",
+    "gender",
+    "index_id",
+    "address",
+    "former_names",
+    "carers",
+    "services",
+    "leaving_england",
 ]
 IDENTITY_FIELDS = ("name", "date_of_birth", "gender", "index_id")
 
@@ -167,6 +175,18 @@ class ServiceInvolvement(ScheduleModel):
         if record_rules().service_kinds.value[self.kind] and not self.consent_recorded:
             raise ValueError(f"{self.kind} is a sensitive service: record it only with consent")
         return self
+
+
+class LeavingEngland(ScheduleModel):
+    """A child who has left England, and whether the child intends to return within three
+    years (SI 2007/2182 Sch 1 para 2(d)). Part of the address paragraph, so a shielded record
+    never shows it: that a child has gone abroad, or will come back, is a clue to whereabouts.
+
+    Set by the responsible authority through the facade, never by a feed; kept apart from
+    ChildRecord so that amending a record cannot clear it."""
+
+    intends_to_return: bool
+    recorded_on: dt.date
 
 
 class ChildRecord(ScheduleModel):

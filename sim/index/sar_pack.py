@@ -58,6 +58,8 @@ def disclosed_record(stored: StoredRecord | None, withhold: bool) -> dict[str, A
     if stored is None:
         return None
     record = stored.record.model_dump(mode="json")
+    if stored.leaving_england is not None:
+        record["leaving_england"] = stored.leaving_england.model_dump(mode="json")
     if withhold:
         visible = set(record_rules().shielded_visible_fields.value)
         record = {key: value for key, value in record.items() if key in visible}

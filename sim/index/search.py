@@ -5,44 +5,41 @@ a search that uses any hidden field (postcode, school, GP practice) leaves shiel
 out entirely, whatever their hidden values: they cannot be found, counted, ranked or refused
 through one. Scores use visible fields only, and a former name never finds a shielded child.
 Postcode, school and GP practice are exact filters in both modes; fuzzy mode forgives names
-(phonetic codes, one typo or transposition) and a date of birth with day and month swapped.
+(phonetic codes, a known short form such as Bob for Robert, one typo or transposition) and a
+date of birth with day and month swapped.
 """
 
 import datetime as dt
-from functools import cache
 from typing import Annotated, Literal
 
 import jellyfish
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from sim.errors import WorkbenchError
 from sim.index.records import record_rules
+from sim.index.search_names import forename_variants
+from sim.index.search_rules import (
+    QUERY_FIELDS,
+    ForenameWeights,
+    NameWeights,
+    SearchRules,
+    search_rules,
+)
 from sim.index.store import Block, Candidate, CandidateQuery, IndexStore
 from sim.index.store.keys import normalise_name, normalise_postcode, phonetic_code
-from sim.reference.params import Param, ParamFile, load_params
 from sim.reference.validation import describe
 
-SEARCH_FILE = "index/search.toml"
+__all__ = [
+    "SearchHit",
+    "SearchQuery",
+    "SearchRefused",
+    "SearchResult",
+    "hidden_fields",
+    "parse_query",
+    "search",
+    "search_rules",
+]
 
-# The record field each query field reads: it decides which query fields are hidden.
-QUERY_FIELDS = {
-    "forename": "name",
-    "surname": "name",
-    "date_of_birth": "date_of_birth",
-    "gender": "gender",
-    "index_id": "index_id",
-    "postcode": "address",
-    "school_code": "services",
-    "gp_practice_code": "services",
-}
 Text = Annotated[
     str,
     StringConstraints(
@@ -53,63 +50,6 @@ Text = Annotated[
 
 class SearchRefused(WorkbenchError):
     """A search the index will not run; the message never names a child or a hidden value."""
-
-
-class Weights(BaseModel):
-    """Points per level of agreement, falling from agreement to disagreement."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Weights":
-        levels = list(self.model_dump().values())
-        if levels != sorted(levels, reverse=True):
-            raise ValueError("levels must fall from exact agreement to disagreement")
-        return self
-
-
-class NameWeights(Weights):
-    exact: float
-    phonetic: float
-    near: float
-    differs: float
-
-
-class DateWeights(Weights):
-    exact: float
-    swapped: float
-    differs: float
-
-
-class GenderWeights(Weights):
-    exact: float
-    differs: float
-
-
-class SearchRules(ParamFile):
-    result_cap: Param[Annotated[int, Field(ge=1, le=500)]]
-    candidate_limit: Param[Annotated[int, Field(ge=10, le=100_000)]]
-    minimum_fields: Param[list[list[str]]]
-    minimum_score: Param[Annotated[float, Field(gt=0.0, le=1.0)]]
-    near_name_similarity: Param[Annotated[float, Field(gt=0.0, lt=1.0)]]
-    surname_weights: Param[NameWeights]
-    forename_weights: Param[NameWeights]
-    date_of_birth_weights: Param[DateWeights]
-    gender_weights: Param[GenderWeights]
-
-    @field_validator("minimum_fields")
-    @classmethod
-    def _query_fields(cls, param: Param[list[list[str]]]) -> Param[list[list[str]]]:
-        unknown = sorted({f for fields in param.value for f in fields} - QUERY_FIELDS.keys())
-        if unknown:
-            raise ValueError(f"not query fields: {unknown}")
-        return param
-
-
-@cache
-def search_rules() -> SearchRules:
-    """data/index/search.toml: the cap, minimum fields and match weights."""
-    return load_params(SEARCH_FILE, SearchRules)
 
 
 class SearchQuery(BaseModel):
@@ -238,9 +178,11 @@ def _blocks(query: SearchQuery) -> tuple[Block, ...]:
         if query.mode == "fuzzy" and code:
             blocks.append(Block("surname_code", code, dates))
     if query.forename and dates and (query.mode == "fuzzy" or not query.surname):
-        code = phonetic_code(query.forename)
-        if code:
-            blocks.append(Block("forename_code", code, dates))
+        names = [query.forename]
+        if query.mode == "fuzzy":
+            names += sorted(forename_variants(normalise_name(query.forename)))
+        codes = dict.fromkeys(phonetic_code(name) for name in names)
+        blocks += [Block("forename_code", code, dates) for code in codes if code]
     return tuple(blocks)
 
 
@@ -263,12 +205,16 @@ def _admissible(query: SearchQuery, candidate: Candidate) -> bool:
     )
 
 
-def _name_points(typed: str, name: str, code: str, weights: NameWeights, near: float) -> float:
+def _name_points(
+    typed: str, name: str, code: str, weights: NameWeights | ForenameWeights, near: float
+) -> float:
     normal = normalise_name(typed)
     if normal == name:
         return weights.exact
     if phonetic_code(typed) == code and code:
         return weights.phonetic
+    if isinstance(weights, ForenameWeights) and name in forename_variants(normal):
+        return weights.nickname
     similar = jellyfish.jaro_winkler_similarity(normal, name) >= near
     if similar or jellyfish.damerau_levenshtein_distance(normal, name) <= 1:
         return weights.near

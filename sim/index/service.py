@@ -11,34 +11,21 @@ facts.md 5f: "every access is logged"). View and search events carry `surname` a
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from sim.errors import InputError, WorkbenchError
-from sim.index.access import (
-    AccessControl,
-    AccessRefused,
-    Account,
-    NewAccount,
-    Session,
-    UsageGuard,
-)
+from sim.errors import InputError
+from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
 from sim.index.deployment.layout import Layout, audit_signing_key
-from sim.index.deployment.settings import ServiceState, profile_rules, service_rules
-from sim.index.records import RecordRefused, parse_record
-from sim.index.sar import Requester, SarOutcome, SarRefused, receive_request
+from sim.index.deployment.settings import profile_rules
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
-from sim.index.shielding import (
-    ShieldingEvent,
-    ShieldingRefused,
-    ShieldingRequest,
-    decide_shielding,
-    request_shielding,
-)
-from sim.index.store import IndexStore, SqliteStore, StoredRecord
+from sim.index.service_admin import Administration
+from sim.index.service_core import CLAIM_LIMIT
+from sim.index.service_management import ManagementActions
+from sim.index.store import SqliteStore, StoredRecord
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
-CLAIM_LIMIT = 64  # characters of user-supplied text (a stated reason) kept in a refusal entry
+__all__ = ["CLAIM_LIMIT", "ContactPoint"]
 
 
 class _ReadOnce:
@@ -51,18 +38,9 @@ class _ReadOnce:
         return self._stored
 
 
-class ContactPoint:
-    """The index as practitioners and administrators meet it."""
-
-    def __init__(
-        self, store: IndexStore, access: AccessControl, audit: AuditLog, accounts_db: Path
-    ) -> None:
-        self.store = store
-        self.access = access
-        self.audit = audit
-        self.guard = UsageGuard(audit)
-        self.rules = service_rules()
-        self._state = ServiceState(accounts_db)
+class ContactPoint(ManagementActions, Administration):
+    """The index as practitioners and administrators meet it (management acts in
+    service_management, administration in service_admin, audit helpers in service_core)."""
 
     @classmethod
     def open(cls, deployment: Path, *, profile: str = "production") -> "ContactPoint":
@@ -77,59 +55,6 @@ class ContactPoint:
         return cls(
             store, AccessControl(layout.accounts, audit, rules=rules), audit, layout.accounts
         )
-
-    # -- audit -----------------------------------------------------------------------------
-
-    def _record(
-        self,
-        now: dt.datetime,
-        session: Session,
-        action: str,
-        child_id: str | None = None,
-        reason: str | None = None,
-        refused: bool = False,
-        **detail: Any,
-    ) -> None:
-        outcome = "refused" if refused else "allowed"
-        detail["authority"] = session.authority_code
-        self.audit.append(
-            AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
-        )
-
-    def _refuse(
-        self,
-        error: WorkbenchError,
-        now: dt.datetime,
-        session: Session,
-        action: str,
-        reason: str,
-        child_id: str | None = None,
-        **detail: Any,
-    ) -> NoReturn:
-        self._record(now, session, action, child_id, reason, True, **detail)
-        raise error
-
-    def _permit(
-        self,
-        now: dt.datetime,
-        session: Session,
-        action: str,
-        roles: list[str],
-        child_id: str | None,
-    ) -> None:
-        if session.role not in roles:
-            self._refuse(
-                AccessRefused("not_permitted"), now, session, action, "not_permitted", child_id
-            )
-
-    def _own_authority(
-        self, now: dt.datetime, session: Session, action: str, child_id: str, authority: str | None
-    ) -> None:
-        """Management teams act on their own authority's children (national staff on any)."""
-        if session.role == "management_team" and authority != session.authority_code:
-            self._refuse(
-                AccessRefused("not_permitted"), now, session, action, "outside_authority", child_id
-            )
 
     # -- practitioners ---------------------------------------------------------------------
 
@@ -226,137 +151,6 @@ class ContactPoint:
 
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
         self.access.logout(session_id, now=now)
-
-    # -- management teams ------------------------------------------------------------------
-
-    def _child_authority(self, child_id: str) -> str | None:
-        stored = self.store.read_record(child_id)
-        return stored.record.authority_code if stored else None
-
-    def request_shielding(
-        self, session_id: str, child_id: str, criterion: str, *, now: dt.datetime
-    ) -> ShieldingEvent:
-        """An authority's request to shield a child (SI 2007/2182 reg 6); decided separately."""
-        session = self.access.session(session_id, now=now)
-        action = "shielding.request"
-        child_id = str(child_id)[:CLAIM_LIMIT]
-        self._permit(now, session, action, self.rules.shielding_request_roles.value, child_id)
-        self._own_authority(now, session, action, child_id, self._child_authority(child_id))
-        try:
-            request = ShieldingRequest(
-                child_id=child_id,
-                criterion=criterion,
-                requested_by=session.username,
-                requested_at=now,
-            )
-            event = request_shielding(self.store, request)
-        except ValueError:  # pydantic's ValidationError: the criterion is not in the list
-            refused = ShieldingRefused("shielding request refused: cite a criterion from the list")
-            self._refuse(refused, now, session, action, "invalid_criterion", child_id)
-        except ShieldingRefused as refused:
-            self._refuse(refused, now, session, action, "unknown_child", child_id)
-        self._record(now, session, action, child_id, event.criterion, request_id=event.request_id)
-        return event
-
-    def decide_shielding(
-        self, session_id: str, request_id: int, approve: bool, *, now: dt.datetime
-    ) -> ShieldingEvent:
-        """A management-team member decides case by case; never the requester (four eyes)."""
-        session = self.access.session(session_id, now=now)
-        action = "shielding.decide"
-        deciders = self.rules.shielding_decider_roles.value
-        self._permit(now, session, action, list(deciders), None)
-        pending = self.store.read_shielding_request(int(request_id))
-        if pending is not None:
-            self._own_authority(
-                now, session, action, pending.child_id, self._child_authority(pending.child_id)
-            )
-        try:
-            event = decide_shielding(
-                self.store, int(request_id), session.username, deciders[session.role], approve, now
-            )
-        except ShieldingRefused as refused:
-            self._refuse(
-                refused,
-                now,
-                session,
-                action,
-                "refused",
-                refused.detail.get("child_id"),
-                request_id=request_id,
-            )
-        self._record(
-            now, session, event.action, event.child_id, event.criterion, request_id=request_id
-        )
-        return event
-
-    def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
-        """Correct a record by hand; anything outside Sch 1 (case data) is refused."""
-        session = self.access.session(session_id, now=now)
-        action = "record.amend"
-        claimed = str(record.get("index_id", ""))[:CLAIM_LIMIT] or None
-        self._permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
-        try:
-            parsed = parse_record(record)
-        except RecordRefused as refused:
-            self._refuse(refused, now, session, action, type(refused).__name__, claimed)
-        current = self._child_authority(parsed.index_id)
-        self._own_authority(now, session, action, parsed.index_id, current or parsed.authority_code)
-        self._own_authority(now, session, action, parsed.index_id, parsed.authority_code)
-        self.store.write_records([parsed])
-        self._record(now, session, action, parsed.index_id, child_authority=parsed.authority_code)
-        return parsed.index_id
-
-    # -- administration --------------------------------------------------------------------
-
-    def add_user(
-        self,
-        new: NewAccount,
-        password: str,
-        pin: str,
-        *,
-        vetted_on: dt.date | None,
-        by: str | None,
-        now: dt.datetime,
-    ) -> Account:
-        """Open an account; with `vetted_on`, record CRB check, training and agreement too."""
-        if self._state.closed:
-            self.audit.append(
-                AuditEvent(now, "system", "account.create", "refused", None, "service_closed")
-            )
-            raise AccessRefused("not_permitted")
-        account = self.access.create_account(new, password, pin, by=by, now=now)
-        if vetted_on is not None:
-            self.access.record_crb_check(new.username, vetted_on, by=by, now=now)
-            self.access.record_training(new.username, vetted_on, by=by, now=now)
-            self.access.record_agreement(new.username, vetted_on, by=by, now=now)
-        return account
-
-    def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
-        """A new security token for the user; returns its secret once, for the device."""
-        return self.access.issue_token(username, by=by, now=now)
-
-    def receive_subject_access_request(
-        self, child_id: str, requester: Requester, received_on: dt.date, *, now: dt.datetime
-    ) -> SarOutcome:
-        """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
-        off, when the regulations ceased to apply (facts.md 5h)."""
-        if self._state.closed:
-            self.audit.append(
-                AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
-            )
-            raise SarRefused("the ContactPoint service is closed")
-        outcome = receive_request(
-            self.store, child_id, requester, received_on, actor="public", at=now
-        )
-        self.audit.append(outcome.event)
-        return outcome
-
-    def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
-        """Every account revoked and every session ended; every later login refused (facts 5h)."""
-        revoked = self.access.close_service(by=by, now=now)
-        self._state.close_service(now)
-        return revoked
 
     def close(self) -> None:
         self.access.close()

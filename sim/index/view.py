@@ -2,7 +2,8 @@
 
 Users had to state a reason for every access, which was audited (Every Child Matters site,
 ContactPoint access and security). A shielded record shows only name, date of birth, gender
-and ID (SI 2007/2182 reg 6(5)-(6)): no address, former names, carers or services. This module
+and ID (SI 2007/2182 reg 6(5)-(6)): no address (nor the leaving-England status of Sch 1
+para 2(d), part of the address paragraph), former names, carers or services. This module
 knows no users or sessions; a facade passes the acting user and audits `audit_detail()`.
 """
 
@@ -11,7 +12,14 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict
 
 from sim.errors import WorkbenchError
-from sim.index.records import Address, Carer, PersonName, ServiceInvolvement, record_rules
+from sim.index.records import (
+    Address,
+    Carer,
+    LeavingEngland,
+    PersonName,
+    ServiceInvolvement,
+    record_rules,
+)
 from sim.index.store import IndexStore
 
 
@@ -38,10 +46,11 @@ class RecordView(BaseModel):
     former_names: tuple[PersonName, ...] = ()
     carers: tuple[Carer, ...] = ()
     services: tuple[ServiceInvolvement, ...] = ()
+    leaving_england: LeavingEngland | None = None
 
     def sections_shown(self) -> list[str]:
         shown = ["index_id"]
-        for section in ("name", "date_of_birth", "gender", "address"):
+        for section in ("name", "date_of_birth", "gender", "address", "leaving_england"):
             if getattr(self, section) is not None:
                 shown.append(section)
         shown += [s for s in ("former_names", "carers", "services") if getattr(self, s)]
@@ -82,6 +91,7 @@ def view_record(store: IndexStore, child_id: str, reason: str) -> RecordView:
         "former_names": record.former_names,
         "carers": record.carers,
         "services": record.services,
+        "leaving_england": stored.leaving_england,
     }
     if stored.shield is not None:
         visible = set(rules.shielded_visible_fields.value)

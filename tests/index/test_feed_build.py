@@ -1,5 +1,6 @@
 """Building the index from the matched source feeds: one record per child, no truth stored."""
 
+import datetime as dt
 import re
 import sqlite3
 import sys
@@ -11,13 +12,16 @@ import pytest
 from sim.cli import main
 from sim.errors import InputError
 from sim.index.feed_build import (
-    birth_year_batches,
+    FeedBuildStats,
     build_index_from_feeds,
-    feed_index_frames,
-    match_by_birth_years,
+    cohort_batches,
+    spill_feeds,
 )
-from sim.index.feeds import make_feeds
+from sim.index.feed_load import FeedLoad
+from sim.index.feeds import CohortFeeds, feed_params, make_feeds
+from sim.index.feeds import views as feed_views
 from sim.index.matching import build_index
+from sim.index.retention import apply_retention
 from sim.index.search import SearchQuery, search
 from sim.index.store import SqliteStore
 from sim.population.output import write_population
@@ -35,11 +39,14 @@ def built(index_population, tmp_path_factory) -> tuple[Path, object]:
 
 
 @pytest.fixture(scope="module")
-def truth_of(index_population) -> pl.DataFrame:
-    """Each index child's true child, from re-running the (deterministic) matching in memory."""
-    feeds = make_feeds(index_population, SEED)
-    index, _, _ = match_by_birth_years(feeds, index_population["authorities"], SEED)
-    return index.select("child_id", "truth_child_id")
+def truth_of(index_population, tmp_path_factory) -> pl.DataFrame:
+    """Each index child's true child, from re-running the (deterministic) matching in memory
+    on all cohorts at once: the batching does not change the index."""
+    spill = tmp_path_factory.mktemp("spill")
+    weights = spill_feeds(CohortFeeds(index_population, SEED), spill, FeedBuildStats(spill))
+    feeds = pl.concat(pl.read_parquet(path) for path in sorted(spill.glob("*.parquet")))
+    result = build_index(feeds, index_population["authorities"], SEED, weights=weights)
+    return result.index.select("child_id", "truth_child_id")
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
@@ -91,11 +98,11 @@ def test_no_truth_anywhere_in_the_index(built):
     assert b"truth" not in path.read_bytes().lower()
 
 
-def test_a_truth_column_is_refused(index_population):
+def test_a_truth_column_is_refused(index_population, truth_of):
     """Loading a matched index that still carries the truth column is refused."""
-    result = build_index(make_feeds(index_population, SEED), index_population["authorities"], SEED)
+    deaths = pl.DataFrame(schema={"child_id": pl.String, "date_of_death": pl.Date})
     with pytest.raises(InputError, match="truth_child_id"):
-        feed_index_frames(result.index, index_population)
+        FeedLoad(index_population).frames(truth_of, deaths)
 
 
 def test_feed_errors_are_carried_into_the_index(built, truth_of, index_population):
@@ -153,27 +160,62 @@ def test_a_child_is_found_by_true_name_and_date_of_birth(built, truth_of, index_
 
 
 def test_batches_hold_whole_birth_years(index_population):
-    """Every feed record lands in one batch, and no child's records straddle two batches."""
+    """Batches hold every birth year once, oldest first, each within the limit unless a single
+    cohort is larger than it."""
+    children = index_population["children"]
+    sizes = dict(children.group_by(pl.col("date_of_birth").dt.year()).len().iter_rows())
+    for limit in (1, 150, 400, 10**9):
+        batches = cohort_batches(children, limit)
+        assert [year for batch in batches for year in batch] == sorted(sizes)
+        assert all(sum(sizes[y] for y in b) <= limit or len(b) == 1 for b in batches)
+    assert len(cohort_batches(children, 10**9)) == 1
+    with pytest.raises(InputError, match="batch_children"):
+        cohort_batches(children, 0)
+
+
+def test_a_childs_records_never_straddle_two_cohorts(index_population):
+    """Every feed record of a child carries the child's birth year, so matching cohort by
+    cohort can lose no pair of a child's records."""
     feeds = make_feeds(index_population, SEED)
-    batches = birth_year_batches(feeds, feeds.height // 4)
-    assert len(batches) > 1
-    assert sum(b.height for b in batches) == feeds.height
-    owners = pl.concat(
-        b.select("truth_child_id").unique().with_columns(batch=pl.lit(n))
-        for n, b in enumerate(batches)
+    truth = index_population["children"].select(
+        pl.col("child_id").alias("truth_child_id"), pl.col("date_of_birth").alias("born")
     )
-    assert owners["truth_child_id"].is_unique().all()
+    years = feeds.join(truth, on="truth_child_id")
+    assert years.height == feeds.height
+    assert (years["date_of_birth"].dt.year() == years["born"].dt.year()).all()
 
 
-def test_matching_in_batches_keeps_ids_unique_and_quality(index_population):
-    """Matching batch by batch issues no ID twice and matches about as well as in one go."""
-    feeds = make_feeds(index_population, SEED)
-    issuers = index_population["authorities"]
-    whole, _, one_go = match_by_birth_years(feeds, issuers, SEED)
-    split, _, batched = match_by_birth_years(feeds, issuers, SEED, batch_records=feeds.height // 4)
-    assert split["child_id"].is_unique().all()
-    assert abs(split.height - whole.height) <= whole.height * 0.01
-    assert batched.precision > one_go.precision - 0.01 and batched.recall > one_go.recall - 0.01
+def test_the_feeds_spilled_while_building_are_deleted(built):
+    """The cohorts' feed files (with their truth column) do not outlive the build."""
+    path, _ = built
+    assert sorted(p.name for p in path.parent.iterdir()) == ["index.db"]
+
+
+def test_deaths_from_the_feed_reach_the_death_table(index_population, tmp_path, monkeypatch):
+    """A death registration linked to a child is loaded as that child's death, so retention
+    archives the record a year after the death (SI 2007/2182 reg 7)."""
+    params = feed_params()
+    rate = params.gro_deaths.death_rate.model_copy(update={"value": 0.05})
+    raised = params.model_copy(
+        update={"gro_deaths": params.gro_deaths.model_copy(update={"death_rate": rate})}
+    )
+    monkeypatch.setattr(feed_views, "feed_params", lambda: raised)
+    path = tmp_path / "index.db"
+    stats = build_index_from_feeds(index_population, path, SEED)
+    registered = make_feeds(index_population, SEED).filter(pl.col("source") == "gro_deaths")
+    assert 0 < stats.rows["death"] <= registered.height
+    assert stats.rows["death"] >= 0.95 * registered["truth_child_id"].n_unique()
+    died = _rows(path, "SELECT c.child_id, d.died_on FROM death d JOIN child c USING (child_key)")
+    days = sorted(dt.date.fromisoformat(day) for _, day in died)
+    store = SqliteStore.open(path)
+    try:
+        before = apply_retention(store, days[0].replace(year=days[0].year + 1) - dt.timedelta(1))
+        assert before.archived.get("death", 0) == 0
+        after = apply_retention(store, days[-1].replace(year=days[-1].year + 1))
+        assert after.archived["death"] > 0
+        assert all(store.read_record(child_id) is None for child_id, _ in died)
+    finally:
+        store.close()
 
 
 def _content(path: Path) -> list[str]:
@@ -184,12 +226,15 @@ def _content(path: Path) -> list[str]:
         db.close()
 
 
-def test_same_seed_same_index(built, index_population, tmp_path):
-    """The same seed gives the same index, row for row; another seed gives another."""
-    path, _ = built
-    build_index_from_feeds(index_population, tmp_path / "again.db", SEED)
+def test_same_seed_same_index_whatever_the_batch_size(built, index_population, tmp_path):
+    """The same seed gives the same index, row for row, and the same matching figures, whether
+    England is built in one batch or a few cohorts at a time; another seed gives another."""
+    path, stats = built
+    again = build_index_from_feeds(index_population, tmp_path / "again.db", SEED, 300)
     build_index_from_feeds(index_population, tmp_path / "other.db", SEED + 1)
     first = _content(path)
+    assert stats.batches == 1 and again.batches > 2
+    assert again.report == stats.report and again.rows == stats.rows
     assert _content(tmp_path / "again.db") == first
     assert _content(tmp_path / "other.db") != first
 
@@ -219,3 +264,20 @@ def test_cpw_index_build_from_feeds_prints_timings_and_quality(tmp_path, monkeyp
     assert re.search(r"matching \d+\.\d s", printed)
     assert re.search(r"precision (0\.\d{4}|1\.0000)", printed)
     assert re.search(r"recall (0\.\d{4}|1\.0000)", printed)
+
+
+def test_a_failed_build_leaves_no_index_and_no_spilled_feeds(
+    index_population, tmp_path, monkeypatch
+):
+    """A batch that fails midway stops the build: no index at the path, no feed files left."""
+    made = FeedLoad.frames
+
+    def fail_on_third(self, index, deaths):
+        if self.batches_loaded == 2:
+            raise InputError("batch failed")
+        return made(self, index, deaths)
+
+    monkeypatch.setattr(FeedLoad, "frames", fail_on_third)
+    with pytest.raises(InputError, match="batch failed"):
+        build_index_from_feeds(index_population, tmp_path / "index.db", SEED, 200)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".building")] == []

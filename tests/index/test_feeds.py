@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.index.feeds import FEED_SCHEMA, SOURCES, corruption, feed_params, make_feeds, nicknames
+from sim.index.feeds import (
+    FEED_SCHEMA,
+    SOURCES,
+    CohortFeeds,
+    corruption,
+    feed_params,
+    make_feeds,
+    nicknames,
+)
 from sim.index.feeds.identifiers import UPN_CHECK_LETTERS, nhs_check_digits
 from sim.index.feeds.parameters import ErrorRates, FeedParams, nickname_frame
 from sim.index.feeds.sources import ADDRESS, base_frame, inject_errors
@@ -230,3 +238,21 @@ def test_error_draws_do_not_depend_on_which_rows_were_chosen(
     changed = noisy.filter(pl.col("surname") != base["surname"])
     assert changed.height > 50
     assert changed["surname"].str.slice(0, 1).n_unique() >= 8
+
+
+def test_a_cohorts_records_do_not_depend_on_the_other_cohorts(
+    population: dict[str, pl.DataFrame], feeds: pl.DataFrame
+) -> None:
+    """Feeds made for one birth year alone are that year's records in the feeds of everyone,
+    so a build may make cohorts in any batches; record IDs never repeat across cohorts."""
+    year = population["children"]["date_of_birth"].dt.year().mode().min()
+    alone = {
+        **population,
+        "children": population["children"].filter(pl.col("date_of_birth").dt.year() == year),
+    }
+    made = CohortFeeds(alone, seed=3, as_of=AS_OF)
+    assert made.years == [year]
+    ids = population["children"].filter(pl.col("date_of_birth").dt.year() == year)["child_id"]
+    within = feeds.filter(pl.col("truth_child_id").is_in(ids.implode()))
+    assert within.height > 0 and made.feeds(year).equals(within)
+    assert feeds.select("source", "record_id").is_unique().all()

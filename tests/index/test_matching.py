@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sim.index.feeds import FEED_SCHEMA, feed_params, make_feeds
 from sim.index.feeds.sources import base_frame
@@ -15,13 +16,15 @@ from sim.index.feeds.views import death_registrations
 from sim.index.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_links
 from sim.index.matching.blocking import candidate_pairs, with_fields
 from sim.index.matching.comparison import CLOSE, DIFFERENT, EXACT, MISSING, compare, within_one_edit
+from sim.index.matching.evaluate import tally
 from sim.index.matching.merge import merge_records
-from sim.index.matching.parameters import matching_params
+from sim.index.matching.parameters import MatchingParams, matching_params
 from sim.index.matching.resolve import MatchResult
 from sim.index.matching.standardise import COMPARED, standardise
 from sim.index.matching.update import ShieldError, check_shields_kept, merge_update
 from sim.population.identifiers import is_valid_index_id
 from sim.population.synth import SynthRequest, synthesise
+from sim.reference.params import read_toml
 
 AS_OF = dt.date(2009, 1, 1)
 LATER = dt.date(2009, 6, 1)
@@ -374,3 +377,25 @@ def test_merge_never_unshields(
     assert after.height == before.len() and after["shielded"].all()
     new = update.index.join(index.select("child_id"), on="child_id", how="anti")
     assert not new["shielded"].any()
+
+
+def test_every_blocking_rule_stays_within_a_birth_cohort() -> None:
+    """A blocking rule without the date of birth or birth year is refused: it could pair
+    records across cohorts, which the batched build never compares."""
+    raw = read_toml("index/matching.toml")
+    raw["blocking_rules"]["value"].append(["postcode", "forename_code"])
+    with pytest.raises(ValidationError, match="birth_year"):
+        MatchingParams.model_validate(raw)
+
+
+def test_tallies_of_separate_children_add_up(result: MatchResult) -> None:
+    """Scoring two sets of records with no child in common, then adding, is scoring them
+    together: the build scores batch by batch."""
+    links = result.links
+    children = links["truth_child_id"].unique().sort()
+    first = links.filter(
+        pl.col("truth_child_id").is_in(children.head(len(children) // 3).implode())
+    )
+    rest = links.filter(~pl.col("truth_child_id").is_in(first["truth_child_id"].implode()))
+    assert first.height and rest.height
+    assert (tally(first) + tally(rest)).report(7) == evaluate(links, 7)

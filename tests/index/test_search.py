@@ -8,8 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.index import search as search_module
+from sim.index.feeds.parameters import nickname_frame
 from sim.index.records import parse_record
 from sim.index.search import SearchQuery, SearchRefused, parse_query, search, search_rules
+from sim.index.search_names import forename_variants
 
 TEXT_FIELDS = ["forename", "surname", "index_id", "postcode", "school_code", "gp_practice_code"]
 INJECTIONS = [
@@ -215,3 +217,45 @@ def test_injection_in_any_field_does_no_harm(index_store, payload, field, mode):
     assert index_store.table_counts() == before
     if result is not None:
         assert all(h.child_id for h in result.hits)
+
+
+@pytest.fixture
+def nicknamed(index_population):
+    """A child whose forename has a short form in the nickname table, and one such form that
+    sounds different (so only the table, not the phonetic code, links them)."""
+    table = nickname_frame()
+    children = (
+        index_population["children"]
+        .join(table, on="forename")
+        .filter(pl.col("forename").str.slice(0, 1) != pl.col("short_form").str.slice(0, 1))
+    )
+    assert children.height > 0
+    return children.sort("child_id").row(0, named=True)
+
+
+def test_fuzzy_search_finds_a_child_by_a_short_form_of_the_forename(index_store, nicknamed):
+    """Searching 'Bob' finds Robert in fuzzy mode, scored below the exact forename; exact mode
+    does not treat a short form as the name."""
+    short, full = nicknamed["short_form"], nicknamed["forename"]
+    born = nicknamed["date_of_birth"]
+    for fields in ({"surname": nicknamed["surname"]}, {}):  # with a surname, and without one
+        by_short = search(
+            index_store, SearchQuery(forename=short, date_of_birth=born, mode="fuzzy", **fields)
+        )
+        by_full = search(
+            index_store, SearchQuery(forename=full, date_of_birth=born, mode="fuzzy", **fields)
+        )
+        score = {h.child_id: h.score for h in by_short.hits}
+        exact = {h.child_id: h.score for h in by_full.hits}
+        assert nicknamed["child_id"] in score
+        assert score[nicknamed["child_id"]] < exact[nicknamed["child_id"]]
+    exact_mode = SearchQuery(forename=short, surname=nicknamed["surname"], date_of_birth=born)
+    assert nicknamed["child_id"] not in _ids(search(index_store, exact_mode))
+
+
+def test_short_forms_go_both_ways():
+    """A full form lists its short forms and a short form its full form; unknown names none."""
+    for row in nickname_frame().iter_rows(named=True):
+        full, short = row["forename"].upper(), row["short_form"].upper()
+        assert short in forename_variants(full) and full in forename_variants(short)
+    assert forename_variants("ZZYZX") == frozenset()

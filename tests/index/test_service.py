@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -11,9 +12,11 @@ from sim.errors import InputError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.audit import detail_field, read_audit
 from sim.index.deployment.deploy import deploy
+from sim.index.deployment.layout import Layout
 from sim.index.deployment.settings import profile_rules, service_rules
-from sim.index.records import CaseDataRefused
+from sim.index.records import CaseDataRefused, RecordRefused
 from sim.index.sar import SarRefused
+from sim.index.sar_pack import disclosed_record
 from sim.index.search import parse_query, search
 from sim.index.service import ContactPoint
 from sim.index.shielding import ShieldingRefused
@@ -212,3 +215,76 @@ def test_subject_access_requests_close_with_the_service(deployment):
         tail = audit(service).tail(1)
     assert tail["action"].to_list() == ["sar.receive"]
     assert tail["outcome"].to_list() == ["refused"]
+
+
+def _child_of(deployment: Path, authority: str) -> str:
+    db = sqlite3.connect(Layout(deployment).index)
+    try:
+        row = db.execute(
+            "SELECT child_id FROM child WHERE authority_code = ? ORDER BY child_key LIMIT 1",
+            (authority,),
+        ).fetchone()
+    finally:
+        db.close()
+    return row[0]
+
+
+def test_leaving_england_is_set_shown_cleared_and_audited(service, deployment):
+    """The child's authority records that the child left England intending to return within
+    three years (Sch 1 para 2(d)); a view shows it, an amendment keeps it, None clears it."""
+    child_id = a_child(service, deployment)["child_id"]
+    manager = login(service, deployment, MANAGER1)
+    service.set_leaving_england(manager, child_id, True, now=NOW)
+    practitioner = login(service, deployment, PRACTITIONER)
+    shown = service.view(practitioner, child_id, view_reasons()[0], now=NOW)
+    assert shown.leaving_england is not None and shown.leaving_england.intends_to_return
+    assert shown.leaving_england.recorded_on == NOW.date()
+    assert "leaving_england" in shown.sections_shown()
+    entries = audit(service).filter(pl.col("action") == "record.leaving_england")
+    entry = entries.with_columns(detail_field("intends_to_return")).row(-1, named=True)
+    assert (entry["outcome"], entry["child_id"]) == ("allowed", child_id)
+    assert entry["intends_to_return"] == "true"
+    record = service.store.read_record(child_id).record.model_dump(mode="json")
+    service.amend_record(manager, record, now=NOW)
+    assert service.store.read_record(child_id).leaving_england.intends_to_return
+    service.set_leaving_england(manager, child_id, None, now=NOW)
+    assert service.view(practitioner, child_id, view_reasons()[0], now=NOW).leaving_england is None
+
+
+def test_leaving_england_only_by_the_responsible_authority(service, deployment):
+    """A practitioner, another authority's manager, or an unknown child: refused and audited,
+    and nothing is recorded."""
+    cases = [
+        (PRACTITIONER, a_child(service, deployment)["child_id"], AccessRefused, "not_permitted"),
+        (MANAGER1, _child_of(deployment, HARTLEPOOL), AccessRefused, "outside_authority"),
+        (MANAGER1, "XX0000000", RecordRefused, "unknown_child"),
+    ]
+    sessions = {user: login(service, deployment, user) for user in (PRACTITIONER, MANAGER1)}
+    for username, child_id, error, reason in cases:
+        with pytest.raises(error):
+            service.set_leaving_england(sessions[username], child_id, False, now=NOW)
+        last = audit(service).row(-1, named=True)
+        assert (last["action"], last["outcome"], last["reason"]) == (
+            "record.leaving_england",
+            "refused",
+            reason,
+        )
+    assert service.store.table_counts()["leaving_england"] == 0
+
+
+def test_a_shielded_childs_leaving_status_is_hidden(service, deployment):
+    """The status is part of the address paragraph (Sch 1 para 2), so a shielded record shows
+    it neither in a view nor in a disclosure that withholds (reg 6(5)-(6))."""
+    child_id = a_child(service, deployment)["child_id"]
+    manager = login(service, deployment, MANAGER1)
+    service.set_leaving_england(manager, child_id, False, now=NOW)
+    asked = service.request_shielding(manager, child_id, "adoption", now=NOW)
+    service.decide_shielding(login(service, deployment, MANAGER2), asked.request_id, True, now=NOW)
+    practitioner = login(service, deployment, PRACTITIONER)
+    shown = service.view(practitioner, child_id, view_reasons()[0], now=NOW)
+    assert shown.shielded and shown.leaving_england is None
+    assert "leaving" not in shown.model_dump_json(exclude_none=True)
+    stored = service.store.read_record(child_id)
+    assert stored.leaving_england is not None
+    assert "leaving_england" not in disclosed_record(stored, withhold=True)
+    assert disclosed_record(stored, withhold=False)["leaving_england"]["intends_to_return"] is False

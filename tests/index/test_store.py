@@ -6,6 +6,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.index.records import ChildRecord, parse_record
+from sim.index.retention import apply_retention
 from sim.index.store import Block, CandidateQuery, SqliteStore
 
 
@@ -129,3 +130,25 @@ def test_former_names_never_propose_a_shielded_child(
     by_current = CandidateQuery(blocks=(Block("surname_norm", "THWAITE", ("2004-03-07",)),))
     (candidate,) = index_store.find_candidates(by_current)
     assert candidate.shielded and [n.surname for n in candidate.names] == ["Thwaite"]
+
+
+def test_leaving_england_status_is_stored_cleared_and_purged(tmp_path, make_record, new_ids):
+    """The leaving-England status (Sch 1 para 2(d)) reads back, is cleared by None, refuses an
+    unknown child, and leaves with the child when the record is purged (reg 7)."""
+    store = SqliteStore.create(tmp_path / "x.db")
+    old, young = (parse_record(make_record(i)) for i in new_ids(2))
+    old = old.model_copy(update={"date_of_birth": dt.date(1980, 5, 1)})
+    store.write_records([old, young])
+    at = dt.datetime(2009, 6, 1, 10, 0)
+    store.set_leaving_england(young.index_id, True, "manager", at)
+    status = store.read_record(young.index_id).leaving_england
+    assert status is not None and status.intends_to_return and status.recorded_on == at.date()
+    store.set_leaving_england(young.index_id, None, "manager", at)
+    assert store.read_record(young.index_id).leaving_england is None
+    with pytest.raises(InputError):
+        store.set_leaving_england(new_ids(1, start=950_000)[0], False, "manager", at)
+    store.set_leaving_england(old.index_id, False, "manager", at)
+    assert store.table_counts()["leaving_england"] == 1
+    assert apply_retention(store, dt.date(2010, 1, 1)).purged == (old.index_id,)
+    assert store.table_counts()["leaving_england"] == 0
+    store.close()

@@ -2,6 +2,6 @@
 
 from sim.index.feeds.parameters import feed_params, nicknames
 from sim.index.feeds.sources import FEED_SCHEMA, SOURCES
-from sim.index.feeds.views import make_feeds
+from sim.index.feeds.views import CohortFeeds, make_feeds
 
-__all__ = ["FEED_SCHEMA", "SOURCES", "feed_params", "make_feeds", "nicknames"]
+__all__ = ["FEED_SCHEMA", "SOURCES", "CohortFeeds", "feed_params", "make_feeds", "nicknames"]

@@ -10,8 +10,13 @@ here is derived from the URN, so these are UPN-like rather than real.
 import numpy as np
 import polars as pl
 
+from sim.errors import InputError
+
 NHS_BASE = 400_000_000
 NHS_MODULUS = 99_999_989  # largest prime below 10^8: the affine permutation's modulus
+# Positions of the permutation given to each birth cohort (cohort = year mod 40): disjoint
+# blocks of one permutation, so no two cohorts share a number; one England cohort needs ~0.8 M.
+NHS_COHORT_BLOCK = NHS_MODULUS // 40
 UPN_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
 
@@ -25,11 +30,17 @@ def nhs_check_digits(bases: np.ndarray) -> np.ndarray:
     return np.where(check == 11, 0, check)
 
 
-def nhs_numbers(rng: np.random.Generator, count: int) -> pl.Series:
-    """`count` distinct valid NHS numbers, in a seeded order."""
+def nhs_numbers(rng: np.random.Generator, count: int, cohort: int = 0) -> pl.Series:
+    """`count` distinct valid NHS numbers, in a seeded order, from the cohort's block.
+
+    `rng` must be the same for every cohort (it draws the national permutation)."""
     multiplier = int(rng.integers(1, NHS_MODULUS))
     offset = int(rng.integers(0, NHS_MODULUS))
-    candidates = np.arange(count + count // 8 + 16, dtype=np.int64)
+    wanted = count + count // 8 + 16
+    if wanted > NHS_COHORT_BLOCK:
+        raise InputError(f"{count:,} NHS numbers exceed one cohort's block")
+    start = (cohort % 40) * NHS_COHORT_BLOCK
+    candidates = np.arange(start, start + wanted, dtype=np.int64)
     bases = NHS_BASE + (candidates * multiplier + offset) % NHS_MODULUS
     checks = nhs_check_digits(bases)
     usable = bases[checks != 10][:count]

@@ -73,17 +73,34 @@ KNOWS = {
 }
 
 
-def rng_for(seed: int, source: str, part: str) -> np.random.Generator:
-    """The stream for one part of one feed: adding a draw elsewhere never shifts it."""
-    return stream(seed, "feeds", SOURCES.index(source), PARTS.index(part))
+def rng_for(seed: int, source: str, part: str, cohort: int) -> np.random.Generator:
+    """The stream for one part of one feed for one birth cohort: adding a draw elsewhere, or
+    making the cohorts in other batches, never shifts it."""
+    return stream(seed, "feeds", SOURCES.index(source), PARTS.index(part), cohort)
 
 
-def base_frame(population: dict[str, pl.DataFrame], seed: int) -> pl.DataFrame:
-    """Children with their household's current and previous address: the truth every feed
-    starts from."""
+def birth_cohort(year: int) -> pl.Expr:
+    """Children born in `year`: the unit feeds are made and matched in (no feed error changes
+    a birth year, so a child's records all fall in one cohort)."""
+    return pl.col("date_of_birth").dt.year() == year
+
+
+def base_frame(
+    population: dict[str, pl.DataFrame],
+    seed: int,
+    year: int | None = None,
+    previous: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Children (of one birth year, or all) with their household's current and previous
+    address: the truth every feed starts from. `previous` is previous_addresses(), made once
+    for all cohorts so siblings born in different years share their old address."""
     households = population["households"].select("household_id", *ADDRESS)
-    previous = previous_addresses(population, seed)
-    children = population["children"].rename({"child_id": "truth_child_id"})
+    if previous is None:
+        previous = previous_addresses(population, seed)
+    children = population["children"]
+    if year is not None:
+        children = children.filter(birth_cohort(year))
+    children = children.rename({"child_id": "truth_child_id"})
     return (
         children.join(households, on="household_id", how="left")
         .join(previous, on="household_id", how="left")
@@ -176,22 +193,26 @@ def received_after(
     return frame.filter(pl.col("received_on") <= as_of)
 
 
-def record_ids(frame: pl.DataFrame, source: str, rng: np.random.Generator) -> pl.Series:
-    """The source's own identifiers for its records."""
+def record_ids(frame: pl.DataFrame, source: str, seed: int, cohort: int) -> pl.Series:
+    """The source's own identifiers for its records, distinct across cohorts: NHS numbers come
+    from the cohort's own block of one national permutation, references carry the cohort."""
+    rng = rng_for(seed, source, "ids", cohort)
     if source == "nhs_pds":
-        return identifiers.nhs_numbers(rng, frame.height).gather(rng.permutation(frame.height))
+        national = stream(seed, "feeds", SOURCES.index(source), PARTS.index("ids"))
+        numbers = identifiers.nhs_numbers(national, frame.height, cohort)
+        return numbers.gather(rng.permutation(frame.height))
     if source == "school_census":
         la_numbers = {a.code: a.dfe_la_code for a in load_authorities()}
         return identifiers.upns(frame, la_numbers)
     prefix = {"dwp_child_benefit": "CB", "gro_births": "GROB", "gro_deaths": "GROD"}
-    return identifiers.local_references(prefix.get(source, "LA"), rng, frame.height)
+    return identifiers.local_references(f"{prefix.get(source, 'LA')}-{cohort}", rng, frame.height)
 
 
-def finish(frame: pl.DataFrame, source: str, seed: int) -> pl.DataFrame:
+def finish(frame: pl.DataFrame, source: str, seed: int, cohort: int) -> pl.DataFrame:
     """Give the records their source's IDs and cut them to the shared feed schema."""
     frame = frame.sort("truth_child_id", "received_on", maintain_order=True)
     frame = frame.with_columns(
-        source=pl.lit(source), record_id=record_ids(frame, source, rng_for(seed, source, "ids"))
+        source=pl.lit(source), record_id=record_ids(frame, source, seed, cohort)
     )
     keep = set(KNOWS[source]) | {"crn", "date_of_death"}
 

@@ -19,6 +19,9 @@ BLOCKING_KEYS = (
     "postcode",
     "authority_code",
 )
+# Every blocking rule holds one of these: a compared pair is always of one birth cohort, which
+# is what lets the feed build match England cohort by cohort (sim/index/feed_build.py).
+COHORT_KEYS = ("date_of_birth", "birth_year")
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
@@ -40,6 +43,8 @@ class MatchingParams(ParamFile):
             unknown = sorted(set(rule) - set(BLOCKING_KEYS))
             if not rule or unknown:
                 raise ValueError(f"blocking rule {rule}: keys must be among {BLOCKING_KEYS}")
+            if not set(rule) & set(COHORT_KEYS):
+                raise ValueError(f"blocking rule {rule}: must hold one of {COHORT_KEYS}")
         return param
 
     @field_validator("source_priority")

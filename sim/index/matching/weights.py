@@ -52,11 +52,48 @@ class MatchWeights:
         )
 
 
-def _distribution(levels: pl.DataFrame, field: str) -> tuple[float, ...]:
-    counts = np.ones(LEVELS)
-    for level, count in levels.group_by(f"{field}_level").len().iter_rows():
+@dataclass(frozen=True)
+class LevelCounts:
+    """Comparison levels counted over same-child pairs (m) and different-child pairs (u), and
+    the record pairs behind the prior. Counts from separate birth cohorts add up, so weights
+    for England can be estimated one cohort at a time (every compared pair is within one)."""
+
+    m: dict[str, tuple[int, ...]]
+    u: dict[str, tuple[int, ...]]
+    true_pairs: float
+    all_pairs: float
+
+    def __add__(self, other: "LevelCounts") -> "LevelCounts":
+        def add(a: dict[str, tuple[int, ...]], b: dict[str, tuple[int, ...]]) -> dict:
+            return {f: tuple(x + y for x, y in zip(a[f], b[f], strict=True)) for f in COMPARED}
+
+        return LevelCounts(
+            add(self.m, other.m),
+            add(self.u, other.u),
+            self.true_pairs + other.true_pairs,
+            self.all_pairs + other.all_pairs,
+        )
+
+    def weights(self) -> MatchWeights:
+        """m and u smoothed by one per level, and the prior odds of a match."""
+        prior = max(self.true_pairs, 1.0) / max(self.all_pairs - self.true_pairs, 1.0)
+        return MatchWeights(
+            m={f: _distribution(self.m[f]) for f in COMPARED},
+            u={f: _distribution(self.u[f]) for f in COMPARED},
+            prior_log2_odds=math.log2(prior),
+        )
+
+
+def _distribution(counts: tuple[int, ...]) -> tuple[float, ...]:
+    smoothed = np.asarray(counts, dtype=np.float64) + 1.0
+    return tuple(float(x) for x in smoothed / smoothed.sum())
+
+
+def _levels(pairs: pl.DataFrame, field: str) -> tuple[int, ...]:
+    counts = [0] * LEVELS
+    for level, count in pairs.group_by(f"{field}_level").len().iter_rows():
         counts[int(level)] += count
-    return tuple(float(x) for x in counts / counts.sum())
+    return tuple(counts)
 
 
 def _pairs_of(records: pl.DataFrame, keys_l: np.ndarray, keys_r: np.ndarray) -> pl.DataFrame:
@@ -64,12 +101,14 @@ def _pairs_of(records: pl.DataFrame, keys_l: np.ndarray, keys_r: np.ndarray) -> 
     return compare(with_fields(pairs, records, records))
 
 
-def estimate_weights(records: pl.DataFrame, params: MatchingParams, seed: int) -> MatchWeights:
-    """m, u and prior from standardised records that carry `truth_child_id`."""
-    rng = stream(seed, "feeds", MATCHING_STREAM, 0)
+def count_levels(
+    records: pl.DataFrame, rng: np.random.Generator, labelled_children: int, random_pairs: int
+) -> LevelCounts:
+    """Level counts from standardised records that carry `truth_child_id`: every pair of
+    records of up to `labelled_children` children, and `random_pairs` random record pairs."""
     sizes = records.group_by("truth_child_id").len()
     children = sizes.filter(pl.col("len") > 1)["truth_child_id"].sort()
-    take = min(params.labelled_children.value, len(children))
+    take = min(labelled_children, len(children))
     sample = children.gather(np.sort(rng.choice(len(children), take, replace=False)))
     labelled = records.filter(pl.col("truth_child_id").is_in(sample.implode())).select(
         "record_key", "truth_child_id"
@@ -80,17 +119,21 @@ def estimate_weights(records: pl.DataFrame, params: MatchingParams, seed: int) -
     matches = _pairs_of(records, same["record_key"].to_numpy(), same["record_key_r"].to_numpy())
 
     n = records.height
-    draws = rng.integers(0, n, (params.random_pairs.value, 2))
+    draws = rng.integers(0, n, (random_pairs, 2))
     truth = records["truth_child_id"].to_numpy()
     differ = (draws[:, 0] != draws[:, 1]) & (truth[draws[:, 0]] != truth[draws[:, 1]])
     keys = records["record_key"].to_numpy()
     randoms = _pairs_of(records, keys[draws[differ, 0]], keys[draws[differ, 1]])
-
-    true_pairs = float((sizes["len"].cast(pl.Float64) * (sizes["len"] - 1) / 2).sum())
-    all_pairs = n * (n - 1) / 2
-    prior = max(true_pairs, 1.0) / max(all_pairs - true_pairs, 1.0)
-    return MatchWeights(
-        m={f: _distribution(matches, f) for f in COMPARED},
-        u={f: _distribution(randoms, f) for f in COMPARED},
-        prior_log2_odds=math.log2(prior),
+    return LevelCounts(
+        m={f: _levels(matches, f) for f in COMPARED},
+        u={f: _levels(randoms, f) for f in COMPARED},
+        true_pairs=float((sizes["len"].cast(pl.Float64) * (sizes["len"] - 1) / 2).sum()),
+        all_pairs=n * (n - 1) / 2,
     )
+
+
+def estimate_weights(records: pl.DataFrame, params: MatchingParams, seed: int) -> MatchWeights:
+    """m, u and prior from standardised records that carry `truth_child_id`."""
+    rng = stream(seed, "feeds", MATCHING_STREAM, 0)
+    counts = count_levels(records, rng, params.labelled_children.value, params.random_pairs.value)
+    return counts.weights()

@@ -12,7 +12,7 @@ from typing import Literal
 
 import polars as pl
 
-from sim.index.records import ChildRecord
+from sim.index.records import ChildRecord, LeavingEngland
 
 BlockColumn = Literal["surname_norm", "surname_code", "forename_code", "child_id"]
 
@@ -83,6 +83,7 @@ class StoredRecord:
     record: ChildRecord
     shield: Shield | None
     archived_on: dt.date | None = None
+    leaving_england: LeavingEngland | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,13 @@ class IndexStore(ABC):
         self, child_id: str, reason: str | None, recorded_by: str, at: dt.datetime
     ) -> None:
         """Record consent to be held to the extended age for a reason; None withdraws it."""
+
+    @abstractmethod
+    def set_leaving_england(
+        self, child_id: str, intends_to_return: bool | None, recorded_by: str, at: dt.datetime
+    ) -> None:
+        """Record that a child has left England and whether the child intends to return within
+        three years (Sch 1 para 2(d)); None clears the status (the child is back)."""
 
     @abstractmethod
     def place_hold(self, child_id: str, reference: str, placed_by: str, at: dt.datetime) -> int:

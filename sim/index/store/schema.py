@@ -46,6 +46,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "flag": ("child_key", "service_key", "kind"),
 }
 
+# What a bulk load writes: the record's tables, and deaths registered before the load (reg 7:
+# a dead child's record is kept one year from the death).
+BULK_TABLES: dict[str, tuple[str, ...]] = {**TABLES, "death": ("child_key", "died_on")}
+
 CREATE_TABLES = """
 CREATE TABLE household (
     household_key INTEGER PRIMARY KEY,
@@ -112,7 +116,8 @@ CREATE TABLE shielding_request (
 );
 """
 
-# Retention state (reg 7) and subject access requests (DPA 1998 s7). A SAR names the child by
+# Retention state (reg 7), the leaving-England status (Sch 1 para 2(d)) and subject access
+# requests (DPA 1998 s7). A SAR names the child by
 # index ID, not key: a request may concern a child the index does not hold. The archive state
 # itself is two columns of `child` (archived_on, archive_cause).
 RETENTION_TABLES = """
@@ -128,6 +133,11 @@ CREATE TABLE IF NOT EXISTS protection_hold (
     child_key INTEGER NOT NULL REFERENCES child,
     reference TEXT NOT NULL, placed_by TEXT NOT NULL, placed_at TEXT NOT NULL,
     lifted_by TEXT, lifted_at TEXT
+);
+CREATE TABLE IF NOT EXISTS leaving_england (
+    child_key INTEGER PRIMARY KEY REFERENCES child,
+    intends_to_return INTEGER NOT NULL CHECK (intends_to_return IN (0, 1)),
+    recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS subject_access_request (
     request_id INTEGER PRIMARY KEY,
@@ -164,6 +174,7 @@ CHILD_TABLES = (
     "retention_consent",
     "death",
     "protection_hold",
+    "leaving_england",
 )
 
 # Columns added to `child` after the first release; `SqliteStore.open` adds them to older files.

@@ -7,11 +7,9 @@ not linger in free pages or the -wal file (decommissioning standards s5.1).
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import polars as pl
 
 from sim.errors import InputError
 from sim.index.records import ChildRecord
@@ -32,10 +30,10 @@ from sim.index.store.schema import (
     RETENTION_TABLES,
     TABLES,
 )
+from sim.index.store.sqlite_bulk import SqliteBulkLoad
 from sim.index.store.sqlite_records import read_record, write_record
 from sim.index.store.sqlite_retention import SqliteRetention
 
-BATCH_ROWS = 500_000
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
 _SERVICE_KINDS = {"school_code": "school", "gp_practice_code": "gp_practice"}
@@ -44,11 +42,13 @@ _RETENTION_TABLES = (
     "death",
     "protection_hold",
     "subject_access_request",
+    "leaving_england",
 )
 
 
-class SqliteStore(SqliteRetention, IndexStore):
-    """An index in one SQLite file (retention and SAR methods in sqlite_retention)."""
+class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
+    """An index in one SQLite file (bulk loads in sqlite_bulk, retention and SAR methods in
+    sqlite_retention)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
@@ -85,36 +85,6 @@ class SqliteStore(SqliteRetention, IndexStore):
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-
-    def bulk_load(self, frames: Mapping[str, pl.DataFrame]) -> None:
-        """Load without a journal and without indexes, then sort each index once.
-
-        The store is new, so a failed load leaves nothing worth keeping; WAL is restored after.
-        """
-        if self.table_counts()["child"]:
-            raise InputError(f"{self.path}: bulk load needs an empty index")
-        db = self._db
-        for name in _index_names(db):
-            db.execute(f'DROP INDEX "{name}"')
-        for pragma in (
-            "journal_mode = OFF",
-            "synchronous = OFF",
-            "foreign_keys = OFF",
-            "threads = 2",
-        ):
-            db.execute(f"PRAGMA {pragma}")
-        db.execute("BEGIN")
-        for table, columns in TABLES.items():
-            frame = frames.get(table)
-            if frame is None or frame.is_empty():
-                continue
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
-            for start in range(0, frame.height, BATCH_ROWS):
-                db.executemany(sql, frame.slice(start, BATCH_ROWS).select(columns).iter_rows())
-        db.execute("COMMIT")
-        db.executescript(CREATE_INDEXES + "PRAGMA analysis_limit = 1000; ANALYZE;")
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
-            db.execute(f"PRAGMA {pragma}")
 
     def write_records(self, records: Sequence[ChildRecord]) -> int:
         with self._transaction() as db:
@@ -246,11 +216,6 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def _index_names(db: sqlite3.Connection) -> list[str]:
-    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
-    return [row[0] for row in rows]
 
 
 def _block_sql(block: Block, query: CandidateQuery) -> tuple[str, list[object]]:

@@ -3,7 +3,7 @@
 import datetime as dt
 import sqlite3
 
-from sim.index.records import ChildRecord
+from sim.index.records import ChildRecord, LeavingEngland
 from sim.index.store.base import Shield, StoredRecord
 from sim.index.store.rows import record_rows
 from sim.index.store.schema import TABLES
@@ -181,4 +181,15 @@ def read_record(
     if shield is not None:
         shield = Shield(*shield[:3], dt.datetime.fromisoformat(shield[3]))
     archived_on = dt.date.fromisoformat(archived) if archived else None
-    return StoredRecord(record, shield, archived_on)
+    return StoredRecord(record, shield, archived_on, _leaving_england(db, key))
+
+
+def _leaving_england(db: sqlite3.Connection, child_key: int) -> LeavingEngland | None:
+    row = db.execute(
+        "SELECT intends_to_return, recorded_at FROM leaving_england WHERE child_key = ?",
+        (child_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    recorded = dt.datetime.fromisoformat(row[1]).date()
+    return LeavingEngland(intends_to_return=bool(row[0]), recorded_on=recorded)

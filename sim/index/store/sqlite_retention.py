@@ -116,6 +116,22 @@ class SqliteRetention:
                 (key, reason, recorded_by, at.isoformat()),
             )
 
+    def set_leaving_england(
+        self, child_id: str, intends_to_return: bool | None, recorded_by: str, at: dt.datetime
+    ) -> None:
+        with self._transaction() as db:
+            key = self._child_key(db, child_id)
+            if intends_to_return is None:
+                db.execute("DELETE FROM leaving_england WHERE child_key = ?", (key,))
+                return
+            db.execute(
+                "INSERT INTO leaving_england (child_key, intends_to_return, recorded_by, "
+                "recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT (child_key) DO UPDATE SET "
+                "intends_to_return = excluded.intends_to_return, "
+                "recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+                (key, int(intends_to_return), recorded_by, at.isoformat()),
+            )
+
     def place_hold(self, child_id: str, reference: str, placed_by: str, at: dt.datetime) -> int:
         with self._transaction() as db:
             cursor = db.execute(

@@ -1,0 +1,89 @@
+"""The facade's common ground: its parts, and the audit of every allowed or refused act.
+
+Every call writes one audit event; a refusal is audited before its typed error propagates
+(facts.md 5f: "every access is logged"). The acting user's role and authority come from the
+session, never from the caller.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sim.errors import WorkbenchError
+from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
+from sim.index.audit import AuditEvent, AuditLog
+from sim.index.deployment.settings import ServiceState, service_rules
+from sim.index.store import IndexStore
+
+CLAIM_LIMIT = 64  # characters of user-supplied text (a stated reason) kept in a refusal entry
+
+
+class ServiceCore:
+    """The index, access control and audit log one facade works through."""
+
+    def __init__(
+        self, store: IndexStore, access: AccessControl, audit: AuditLog, accounts_db: Path
+    ) -> None:
+        self.store = store
+        self.access = access
+        self.audit = audit
+        self.guard = UsageGuard(audit)
+        self.rules = service_rules()
+        self._state = ServiceState(accounts_db)
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        child_id: str | None = None,
+        reason: str | None = None,
+        refused: bool = False,
+        **detail: Any,
+    ) -> None:
+        outcome = "refused" if refused else "allowed"
+        detail["authority"] = session.authority_code
+        self.audit.append(
+            AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
+        )
+
+    def _refuse(
+        self,
+        error: WorkbenchError,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        reason: str,
+        child_id: str | None = None,
+        **detail: Any,
+    ) -> NoReturn:
+        self._record(now, session, action, child_id, reason, True, **detail)
+        raise error
+
+    def _permit(
+        self,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        roles: list[str],
+        child_id: str | None,
+    ) -> None:
+        if session.role not in roles:
+            self._refuse(
+                AccessRefused("not_permitted"), now, session, action, "not_permitted", child_id
+            )
+
+    def _own_authority(
+        self, now: dt.datetime, session: Session, action: str, child_id: str, authority: str | None
+    ) -> None:
+        """Management teams act on their own authority's children (national staff on any)."""
+        if session.role == "management_team" and authority != session.authority_code:
+            self._refuse(
+                AccessRefused("not_permitted"), now, session, action, "outside_authority", child_id
+            )
+
+    def _child_authority(self, child_id: str) -> str | None:
+        stored = self.store.read_record(child_id)
+        return stored.record.authority_code if stored else None

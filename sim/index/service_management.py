@@ -1,0 +1,117 @@
+"""What an authority's management team does through the facade: shielding, amendments and
+the leaving-England status, each within the team's own authority and audited."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sim.index.records import RecordRefused, parse_record
+from sim.index.service_core import CLAIM_LIMIT, ServiceCore
+from sim.index.shielding import (
+    ShieldingEvent,
+    ShieldingRefused,
+    ShieldingRequest,
+    decide_shielding,
+    request_shielding,
+)
+
+
+class ManagementActions(ServiceCore):
+    """Record maintenance by the responsible authority (SI 2007/2182 regs 6 and 8)."""
+
+    def request_shielding(
+        self, session_id: str, child_id: str, criterion: str, *, now: dt.datetime
+    ) -> ShieldingEvent:
+        """An authority's request to shield a child (SI 2007/2182 reg 6); decided separately."""
+        session = self.access.session(session_id, now=now)
+        action = "shielding.request"
+        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._permit(now, session, action, self.rules.shielding_request_roles.value, child_id)
+        self._own_authority(now, session, action, child_id, self._child_authority(child_id))
+        try:
+            request = ShieldingRequest(
+                child_id=child_id,
+                criterion=criterion,
+                requested_by=session.username,
+                requested_at=now,
+            )
+            event = request_shielding(self.store, request)
+        except ValueError:  # pydantic's ValidationError: the criterion is not in the list
+            refused = ShieldingRefused("shielding request refused: cite a criterion from the list")
+            self._refuse(refused, now, session, action, "invalid_criterion", child_id)
+        except ShieldingRefused as refused:
+            self._refuse(refused, now, session, action, "unknown_child", child_id)
+        self._record(now, session, action, child_id, event.criterion, request_id=event.request_id)
+        return event
+
+    def decide_shielding(
+        self, session_id: str, request_id: int, approve: bool, *, now: dt.datetime
+    ) -> ShieldingEvent:
+        """A management-team member decides case by case; never the requester (four eyes)."""
+        session = self.access.session(session_id, now=now)
+        action = "shielding.decide"
+        deciders = self.rules.shielding_decider_roles.value
+        self._permit(now, session, action, list(deciders), None)
+        pending = self.store.read_shielding_request(int(request_id))
+        if pending is not None:
+            self._own_authority(
+                now, session, action, pending.child_id, self._child_authority(pending.child_id)
+            )
+        try:
+            event = decide_shielding(
+                self.store, int(request_id), session.username, deciders[session.role], approve, now
+            )
+        except ShieldingRefused as refused:
+            self._refuse(
+                refused,
+                now,
+                session,
+                action,
+                "refused",
+                refused.detail.get("child_id"),
+                request_id=request_id,
+            )
+        self._record(
+            now, session, event.action, event.child_id, event.criterion, request_id=request_id
+        )
+        return event
+
+    def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
+        """Correct a record by hand; anything outside Sch 1 (case data) is refused."""
+        session = self.access.session(session_id, now=now)
+        action = "record.amend"
+        claimed = str(record.get("index_id", ""))[:CLAIM_LIMIT] or None
+        self._permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
+        try:
+            parsed = parse_record(record)
+        except RecordRefused as refused:
+            self._refuse(refused, now, session, action, type(refused).__name__, claimed)
+        current = self._child_authority(parsed.index_id)
+        self._own_authority(now, session, action, parsed.index_id, current or parsed.authority_code)
+        self._own_authority(now, session, action, parsed.index_id, parsed.authority_code)
+        self.store.write_records([parsed])
+        self._record(now, session, action, parsed.index_id, child_authority=parsed.authority_code)
+        return parsed.index_id
+
+    def set_leaving_england(
+        self,
+        session_id: str,
+        child_id: str,
+        intends_to_return: bool | None,
+        *,
+        now: dt.datetime,
+    ) -> None:
+        """Record that a child has left England and whether the child intends to return within
+        three years (SI 2007/2182 Sch 1 para 2(d)); None clears it. The responsible authority's
+        management team (or a national administrator) only, audited."""
+        session = self.access.session(session_id, now=now)
+        action = "record.leaving_england"
+        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._permit(now, session, action, self.rules.record_maintainer_roles.value, child_id)
+        authority = self._child_authority(child_id)
+        if authority is None:
+            refused = RecordRefused("leaving-England status refused: no record with that index ID")
+            self._refuse(refused, now, session, action, "unknown_child", child_id)
+        self._own_authority(now, session, action, child_id, authority)
+        self.store.set_leaving_england(child_id, intends_to_return, session.username, now)
+        self._record(now, session, action, child_id, intends_to_return=intends_to_return)
