@@ -7,6 +7,7 @@ from typing import Any
 from decommission.runbook import load_runbook
 from decommission.standards import load_standards
 from sim.errors import ReferenceDataError
+from sim.experiments.low_confidence import low_confidence_figures
 from sim.experiments.scenario import load_scenarios
 from sim.index.access import load_access_rules
 from sim.index.audit import load_monitoring_rules
@@ -68,6 +69,10 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
         load_scenarios,
     ),
     "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
+    "experiments/low-confidence.toml": (
+        "low-confidence figures of facts.md and their parameters",
+        low_confidence_figures,
+    ),
 }
 DOCUMENTATION_SUFFIXES = (".md",)
 

@@ -48,7 +48,11 @@ def compare(
 def sweep(
     scenario: Annotated[str, typer.Argument(help="A scenario file or a name from data/scenarios.")],
     vary: Annotated[
-        list[str], typer.Option(help="KEY=LOW:HIGH, e.g. regimes.paths.compliance=0.4:1.0; repeat.")
+        list[str],
+        typer.Option(
+            help="KEY=LOW:HIGH (e.g. regimes.paths.compliance=0.4:1.0) or KEY=LOWx:HIGHx "
+            "(scales a number or a whole list); repeat."
+        ),
     ],
     method: Annotated[
         str, typer.Option(help="'lhs' (Latin hypercube) or 'tornado' (one at a time).")

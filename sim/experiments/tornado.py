@@ -4,9 +4,14 @@ The table is a sweep's (sim.experiments.sweep, or sim.experiments.sensitivity fo
 point 0 the base run, points 2i+1 and 2i+2 range i at low and high; arm, metric and mean.
 """
 
+from typing import TYPE_CHECKING
+
 import matplotlib.ticker as ticker
 import polars as pl
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # sweep draws its tornado with this module: import for types only
+    from sim.experiments.sweep import Range
 
 TORNADO_PANELS = (
     ("lost_90_per_1000", "lost at 90 days per 1,000 movers"),
@@ -22,8 +27,15 @@ def _amount(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def _span(r: "Range") -> str:
+    """'0.4 to 1', '36 k to 72 k', or for a multiplier (a whole list scaled) '0.8x to 1.2x'."""
+    if r.multiplier:
+        return r.describe()
+    return f"{_amount(r.low)} to {_amount(r.high)}"
+
+
 def tornado_figure(
-    sweep: pl.DataFrame, ranges: list, arm: str, panels: tuple = TORNADO_PANELS
+    sweep: pl.DataFrame, ranges: "list[Range]", arm: str, panels: tuple = TORNADO_PANELS
 ) -> Figure:
     """For one arm: how far each parameter, low to high, moves each panel's figure from the
     base run (point 0; points 2i+1 and 2i+2 are range i at low and high); widest at the top."""
@@ -40,7 +52,7 @@ def tornado_figure(
             bars.append(
                 (
                     abs(high - low),
-                    f"{name}\n({_amount(r.low)} to {_amount(r.high)})",
+                    f"{name}\n({_span(r)})",
                     low - base,
                     high - base,
                 )

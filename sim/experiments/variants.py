@@ -12,6 +12,8 @@ region, a date out of order or an unknown parameter gets the same one-line error
 from collections.abc import Mapping
 from typing import Any
 
+import polars as pl
+
 from sim.errors import InputError
 from sim.experiments.scenario import Arm, Scenario, load_scenario, scenario_from_dict
 
@@ -40,3 +42,21 @@ def variant(scenario: Scenario | str, **changes: Any) -> Scenario:
         else:
             document[key] = value
     return scenario_from_dict(document, f"variant of {base.source or base.title}")
+
+
+def arms_table(scenario: Scenario) -> pl.DataFrame:
+    """One row per arm: its name, what it stands for, and its regimes with the dates they
+    start (from the period's start if none is given)."""
+    return pl.DataFrame(
+        {
+            "arm": [arm.name for arm in scenario.arms],
+            "description": [arm.description for arm in scenario.arms],
+            "regimes": [
+                ", then ".join(
+                    step.regime + (f" from {step.start:%d %b %Y %H:%M}" if step.start else "")
+                    for step in arm.regimes
+                )
+                for arm in scenario.arms
+            ],
+        }
+    )

@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 
 from sim.cli.experiments import sweep
 from sim.errors import InputError
+from sim.experiments.parameters import defaults, overridden
+from sim.experiments.run import read_resolved
 from sim.experiments.scenario import load_scenario
-from sim.experiments.sweep import Range, latin_hypercube, parse_range, run_sweep
+from sim.experiments.sweep import Range, latin_hypercube, parse_range, parse_ranges, run_sweep
 
 
 @settings(max_examples=25, deadline=None)
@@ -29,14 +31,67 @@ def test_latin_hypercube_uses_every_stratum_once(points, seed):
     [
         ("regimes.paths.compliance", "is not KEY=LOW:HIGH"),
         ("regimes.paths.nerve=0:1", "is not a parameter"),
-        ("regimes.paths.lookup_propensity=0:1", "is not a single number"),
+        ("regimes.paths.lookup_propensity=0:1", "a list of 5 numbers, not a single number"),
         ("regimes.paths.compliance=0.9:0.1", "LOW 0.9 must be below HIGH 0.1"),
+        ("world.moves.address_moves_by_age=0.8x:1.2", "both ends as multipliers"),
+        ("world.moves.address_moves_by_age=-0.5x:1.2x", "cannot be negative"),
+        ("world.moves.address_moves_by_age=1.2x:0.8x", "LOW 1.2 must be below HIGH 0.8"),
+        ("regimes.regimes.switch_off=0.8x:1.2x", "is not numeric"),
+        ("regimes.regimes.nerve=0.8x:1.2x", "is not a parameter"),
     ],
 )
 def test_bad_ranges_are_refused(text, message):
     """A range must name a scalar numeric parameter and run from low to high."""
     with pytest.raises(InputError, match=message):
         parse_range(text)
+
+
+def test_a_multiplier_scales_every_value_of_a_list_and_the_model_sees_it():
+    """0.8x:1.2x on the address moves by age: each age's share times the factor, the same
+    age profile, and the world's loader reads the scaled list while the override is in force."""
+    from sim.world.parameters import move_params
+
+    r = parse_range("world.moves.address_moves_by_age = 0.8x : 1.2x")
+    assert (r.low, r.high, r.multiplier, r.integer) == (0.8, 1.2, True, False)
+    default = defaults()[r.key]["value"]
+    scaled = r.parameter(r.value(1.0), default)
+    assert scaled == pytest.approx([share * 1.2 for share in default])
+    with overridden({r.key: scaled}):
+        assert move_params().address_moves_by_age.value == pytest.approx(scaled)
+    assert move_params().address_moves_by_age.value == default
+
+
+def test_ranges_parse_in_order_and_a_multiplier_is_labelled_as_one():
+    """parse_ranges keeps the order given (as --vary repeated); a tornado labels a multiplier
+    range '0.8x to 1.2x' and a plain one by its values."""
+    from sim.experiments.tornado import _span
+
+    ranges = parse_ranges(
+        ["regimes.paths.compliance=0.4:1", "world.moves.address_moves_by_age=0.8x:1.2x"]
+    )
+    assert [r.key for r in ranges] == [
+        "regimes.paths.compliance",
+        "world.moves.address_moves_by_age",
+    ]
+    assert [_span(r) for r in ranges] == ["0.4 to 1", "0.8x to 1.2x"]
+
+
+def test_a_multiplier_on_a_whole_number_keeps_it_whole():
+    """Scaling a count (days, users) rounds to a whole number, as the file's model expects."""
+    r = parse_range("regimes.paths.phone_round_days=0.5x:1.5x")
+    assert r.parameter(r.value(0.0), 14) == 7
+    assert r.parameter(r.value(1.0), 14) == 21
+    assert r.describe() == "0.5x to 1.5x"
+
+
+def test_a_multiplier_that_breaks_the_model_is_refused_before_running(tmp_path, tiny):
+    """3x the between-authority moves exceeds the address moves at some age: the sweep stops
+    with a one-line error naming the key, and writes nothing."""
+    ranges = [parse_range("world.moves.between_authority_moves_by_age=0.5x:3x")]
+    with pytest.raises(InputError, match=r"parameters\.world\.moves\.between_authority") as exc:
+        run_sweep(load_scenario(tiny), ranges, tmp_path / "sweep", method="tornado")
+    assert "\n" not in str(exc.value)
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_a_point_out_of_range_is_refused_before_running(tmp_path, tiny):
@@ -66,3 +121,20 @@ def test_a_tornado_moves_the_lost_rate_with_the_records_transfer_share(
     assert (out / "figures" / "tornado.png").is_file()
     assert len(list((out / "points").iterdir())) == 3
     assert "sweep.csv" in capsys.readouterr().out
+
+
+def test_a_list_sweep_runs_and_records_its_multipliers(tmp_path, tiny):
+    """A tornado over a list parameter runs its three points; sweep.csv holds the multiplier
+    (1 at the base) and each point's resolved scenario holds the scaled list."""
+    key = "world.moves.between_authority_moves_by_age"
+    table = run_sweep(
+        load_scenario(tiny), [parse_range(f"{key}=0.5x:1.5x")], tmp_path / "sweep", "tornado"
+    )
+    assert sorted(set(zip(table["point"], table[key], strict=True))) == [
+        (0, 1.0),
+        (1, 0.5),
+        (2, 1.5),
+    ]
+    ran = read_resolved(tmp_path / "sweep" / "points" / "p002")["parameters"][key]
+    assert ran["value"] == pytest.approx([share * 1.5 for share in defaults()[key]["value"]])
+    assert ran["confidence"] == "scenario"

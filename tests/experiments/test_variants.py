@@ -4,7 +4,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.experiments import load_scenario
-from sim.experiments.variants import variant
+from sim.experiments.variants import arms_table, variant
 
 
 def test_nested_settings_merge_and_arms_come_from_other_scenarios():
@@ -47,3 +47,14 @@ def test_bad_changes_get_the_files_one_line_errors(changes, message):
     """Unknown settings, places, dates out of order and invalid parameters are InputErrors."""
     with pytest.raises(InputError, match=message):
         variant("north-west", **changes)
+
+
+def test_arms_table_lists_each_arm_with_its_regimes_and_switch_dates():
+    """One row per arm, in order; a switch shows its date and time (the history arm)."""
+    base = load_scenario("north-west")
+    history = load_scenario("history-2009-2011").arms[0]
+    table = arms_table(variant(base, arms=[*base.arms, history]))
+    assert table["arm"].to_list() == ["none", "contactpoint", "signposting", "history"]
+    assert table["regimes"][0] == "none"
+    assert table["regimes"][3] == "contactpoint, then none from 06 Aug 2010 12:00"
+    assert table["description"][3] == history.description
