@@ -180,9 +180,11 @@ def _services(db: sqlite3.Connection, services: pl.DataFrame) -> None:
         "WHERE key IS NOT NULL AND service IS NOT NULL"
     )
     db.execute(
-        "DELETE FROM involvement WHERE child_key IN (SELECT child_key FROM temp.feed_keys) "
-        "AND (SELECT kind FROM service v WHERE v.service_key = involvement.service_key) "
-        "IN (SELECT kind FROM temp.feed_keys k WHERE k.child_key = involvement.child_key)"
+        # driven from the day's rows through the index on child (a correlated subquery over
+        # the staged table instead scans it once per involvement: quadratic in the day's size)
+        "DELETE FROM involvement WHERE rowid IN (SELECT i.rowid FROM temp.feed_keys k "
+        "CROSS JOIN involvement i ON i.child_key = k.child_key "
+        "CROSS JOIN service v ON v.service_key = i.service_key AND v.kind = k.kind)"
     )
     db.execute(
         "INSERT INTO involvement (child_key, service_key, contact_key, consent_recorded) "
