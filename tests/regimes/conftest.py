@@ -1,14 +1,24 @@
 """Fixtures for the regimes: a North West population and worlds with every scenario riding."""
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference import load_authorities
-from sim.regimes import SCENARIOS, RegimeRunner, build_schedule, path_params
+from sim.regimes import (
+    SCENARIOS,
+    RegimeRunner,
+    SimulationConfig,
+    build_schedule,
+    path_params,
+    run_simulation,
+)
 from sim.world import World, WorldConfig
 
 NORTH_WEST = tuple(a.code for a in load_authorities() if a.region == "North West")
+REAL_INDEX_PERIOD = (dt.date(2010, 1, 1), dt.date(2010, 10, 31))
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +98,35 @@ def live_deployment(tmp_path_factory):
     deploy(root / "pop", root / "dep", profile="simulation", users=6, canaries=2)
     tables = ("children", "households", "carers", "schools", "gp_practices", "authorities")
     return root / "dep", {name: pl.read_parquet(root / "pop" / name) for name in tables}
+
+
+def run_with_index(population, deployment, out, paths, scenarios=("contactpoint_kept",), **changes):
+    """A run (REAL_INDEX_PERIOD, seed 6) with the real index inside; returns its regime log."""
+    start, end = REAL_INDEX_PERIOD
+    config = SimulationConfig(
+        seed=6,
+        scenarios=scenarios,
+        start=start,
+        end=end,
+        deployment=deployment,
+        paths=paths,
+        **changes,
+    )
+    run_simulation(population, config, out)
+    return pl.read_parquet(out / "regime_log.parquet")
+
+
+def lookups_in(log: pl.DataFrame, scenario: str) -> pl.DataFrame:
+    return log.filter((pl.col("event") == "lookup") & (pl.col("scenario") == scenario))
+
+
+@pytest.fixture(scope="session")
+def real_run():
+    """`real_run(population, deployment, out, paths, scenarios, **changes)`: see run_with_index."""
+    return run_with_index
+
+
+@pytest.fixture(scope="session")
+def lookups():
+    """`lookups(log, scenario)`: the lookup events of one scenario."""
+    return lookups_in

@@ -8,36 +8,15 @@ import polars as pl
 import pytest
 
 from sim.index.store import SqliteStore
-from sim.regimes import SimulationConfig, run_simulation
 from sim.regimes.deployment import working_copy
-
-START, END = dt.date(2010, 1, 1), dt.date(2010, 10, 31)
-
-
-def _run(population, deployment, out, paths, scenarios=("contactpoint_kept",), **changes):
-    config = SimulationConfig(
-        seed=6,
-        scenarios=scenarios,
-        start=START,
-        end=END,
-        deployment=deployment,
-        paths=paths,
-        **changes,
-    )
-    run_simulation(population, config, out)
-    return pl.read_parquet(out / "regime_log.parquet")
-
-
-def _lookups(log: pl.DataFrame, scenario: str) -> pl.DataFrame:
-    return log.filter((pl.col("event") == "lookup") & (pl.col("scenario") == scenario))
 
 
 @pytest.fixture(scope="module")
-def kept(live_deployment, eager, tmp_path_factory):
+def kept(live_deployment, eager, tmp_path_factory, real_run):
     """ContactPoint kept through 2010, practitioners always looking: the run and its log."""
     deployment, tables = live_deployment
     out = tmp_path_factory.mktemp("kept") / "run"
-    return out, _run(tables, deployment, out, eager)
+    return out, real_run(tables, deployment, out, eager)
 
 
 def test_the_manifest_records_the_real_index(kept):
@@ -50,21 +29,25 @@ def test_the_manifest_records_the_real_index(kept):
     assert not (out / ".live-indexes").exists()  # the working copies are gone
 
 
-def test_the_same_seed_gives_the_same_event_and_regime_logs(kept, live_deployment, eager, tmp_path):
+def test_the_same_seed_gives_the_same_event_and_regime_logs(
+    kept, live_deployment, eager, tmp_path, real_run, lookups
+):
     """Two runs with one seed and one deployment write identical world and regime logs."""
     out, log = kept
     deployment, tables = live_deployment
-    again = _run(tables, deployment, tmp_path / "again", eager)
-    assert log.equals(again) and _lookups(log, "contactpoint_kept").height > 0
+    again = real_run(tables, deployment, tmp_path / "again", eager)
+    assert log.equals(again) and lookups(log, "contactpoint_kept").height > 0
     events = pl.read_parquet(out / "events.parquet")
     assert events.equals(pl.read_parquet(tmp_path / "again" / "events.parquet"))
 
 
-def test_a_shielded_childs_contacts_never_appear(kept, live_deployment, eager, tmp_path):
+def test_a_shielded_childs_contacts_never_appear(
+    kept, live_deployment, eager, tmp_path, real_run, lookups
+):
     """Children shielded in the index are found but never show who is involved with them."""
     _, log = kept
     deployment, tables = live_deployment
-    looked_up = _lookups(log, "contactpoint_kept").filter(pl.col("found"))["child_id"].unique()
+    looked_up = lookups(log, "contactpoint_kept").filter(pl.col("found"))["child_id"].unique()
     copy = working_copy(deployment, tmp_path / "copy")
     store = SqliteStore.open(copy / "index" / "index.db")
     at = dt.datetime(2010, 2, 1, 9)
@@ -72,7 +55,7 @@ def test_a_shielded_childs_contacts_never_appear(kept, live_deployment, eager, t
         request = store.add_shielding_request(child_id, "domestic abuse refuge", "m1", at)
         store.decide_shielding_request(request, True, "m2", at)
     store.close()
-    shielded = _lookups(_run(tables, copy, tmp_path / "run", eager), "contactpoint_kept").filter(
+    shielded = lookups(real_run(tables, copy, tmp_path / "run", eager), "contactpoint_kept").filter(
         pl.col("child_id").is_in(looked_up.implode())
     )
     assert shielded.height > 0 and shielded["found"].any()
