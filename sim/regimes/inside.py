@@ -137,6 +137,7 @@ class LiveRun:
                     "feed_seconds": round(index.feed.seconds, 3),
                     "lookups": index.lookups,
                     "lookup_seconds": round(index.lookup_seconds, 3),
+                    "retention": dict(index.retention),
                 }
                 for arm, index in self._indexes.items()
             },

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.index.lifecycle import run_retention
 from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
 from sim.index.store.sqlite_live import authorities_of, scratch
@@ -72,10 +73,20 @@ class DeploymentIndex:
         self.switch_off_at, self.evidence = switch_off, evidence
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
+        self.start, self.retention_days = start, regime_params().retention_run_days.value
+        self.retention: dict[str, int] = {"runs": 0, "archived": 0, "purged": 0, "blocked": 0}
 
     def start_day(self, date: dt.date) -> None:
-        """The feed updates due today arrive before the day's lookups."""
+        """The feed updates due today arrive before the day's lookups; on retention days the
+        operator's retention run archives who reached 18 (or 25) or died a year ago, and purges
+        six years on (SI 2007/2182 reg 7), audited by the index, until the switch-off."""
         self.feed.deliver(date)
+        if self.switched_off is None and (date - self.start).days % self.retention_days == 0:
+            report = run_retention(self.service, date, now=dt.datetime.combine(date, dt.time(6)))
+            self.retention["runs"] += 1
+            self.retention["archived"] += sum(report.archived.values())
+            self.retention["purged"] += len(report.purged)
+            self.retention["blocked"] += len(report.purge_blocked)
 
     def end_day(self, date: dt.date) -> None:
         """A switch-off due today happens, even on a day without lookups after it."""

@@ -60,6 +60,7 @@ class RegimeParams(ParamFile):
     signposting_users: Param[Annotated[int, Field(ge=0)]]
     local_users: Param[Annotated[int, Field(ge=0)]]
     practitioner_accounts: Param[Annotated[int, Field(ge=1, le=1000)]]
+    retention_run_days: Param[Annotated[int, Field(ge=1, le=366)]]
 
     _kinds = field_validator("contactpoint_kinds", "signposting_kinds", "local_kinds")(_known_kinds)
 

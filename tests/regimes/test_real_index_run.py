@@ -3,12 +3,14 @@ up through the facade and switched off by the decommissioning runbook."""
 
 import datetime as dt
 import json
+import sqlite3
 
 import polars as pl
 import pytest
 
 from sim.index.store import SqliteStore
 from sim.regimes.deployment import working_copy
+from sim.regimes.parameters import regime_params
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,29 @@ def test_the_manifest_records_the_real_index(kept):
     fed = manifest["index"]["arms"]["contactpoint_kept"]["feed_updates"]
     assert fed["births"] > 0 and fed["moves"] > 0 and fed["services"] > 0
     assert not (out / ".live-indexes").exists()  # the working copies are gone
+
+
+def test_the_live_index_archives_who_reach_18_on_its_retention_runs(kept, live_deployment):
+    """The operator's retention runs inside the run archive every child the deployment held who
+    reached 18 by the last run (none had consent to stay to 25), and no one else."""
+    out, _ = kept
+    deployment, _ = live_deployment
+    start, end = dt.date(2010, 1, 1), dt.date(2010, 10, 31)
+    every = regime_params().retention_run_days.value
+    last = start + dt.timedelta(days=((end - start).days // every) * every)
+    born_by = last.replace(year=last.year - 18).isoformat()
+    with sqlite3.connect(f"file:{deployment / 'index' / 'index.db'}?mode=ro", uri=True) as db:
+        due = db.execute(
+            "SELECT count(*) FROM child WHERE archived_on IS NULL AND date_of_birth <= ?",
+            (born_by,),
+        ).fetchone()[0]
+        consented = db.execute("SELECT count(*) FROM retention_consent").fetchone()[0]
+    retention = json.loads((out / "manifest.json").read_text())["index"]["arms"][
+        "contactpoint_kept"
+    ]["retention"]
+    assert consented == 0 and due > 0
+    assert retention["runs"] == (end - start).days // every + 1
+    assert retention["archived"] == due and retention["purged"] == 0
 
 
 def test_the_same_seed_gives_the_same_event_and_regime_logs(
