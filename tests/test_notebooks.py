@@ -5,7 +5,6 @@ with TMPDIR pointing into it, so nothing is written into the repository or left 
 """
 
 import ast
-import time
 from pathlib import Path
 
 import nbformat
@@ -33,7 +32,6 @@ LOGIC = {  # what a notebook cell may not hold: it calls the public API and disp
     ast.comprehension: "has a loop inside a comprehension",
 }
 CELL_TIMEOUT_SECONDS = 300
-NOTEBOOK_BUDGET_SECONDS = 120  # issue 6: each runs in <= 2 minutes at its defaults
 
 
 def test_every_teaching_notebook_is_there():
@@ -43,7 +41,7 @@ def test_every_teaching_notebook_is_there():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
-    """Every cell runs without an exception, within the time budget, writing only to tmp."""
+    """Every cell runs without an exception, writing only to tmp (run times: bench_notebooks)."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(path, as_version=4)
@@ -53,10 +51,7 @@ def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    started = time.perf_counter()
     client.execute()  # raises CellExecutionError on the first failing cell
-    seconds = time.perf_counter() - started
-    assert seconds <= NOTEBOOK_BUDGET_SECONDS, f"{path.name} took {seconds:.0f} s"
     figures = [
         output
         for cell in notebook.cells

@@ -1,7 +1,6 @@
 """Monitoring: rate limits and enumeration before each lookup; alert rules over the audit log."""
 
 import datetime as dt
-import time
 
 import polars as pl
 import pytest
@@ -132,14 +131,6 @@ def test_scattered_ids_are_not_sequential(log):
         )
     assert events(log).height == 0
 
-
-def test_guard_check_costs_microseconds(log):
-    """A guard check costs far less than the 2 ms search budget."""
-    guard = UsageGuard(log)
-    started = time.perf_counter()
-    for i in range(5_000):
-        guard.check_search(f"user{i % 500}", MONDAY + dt.timedelta(seconds=i // 50), "Smith")
-    assert (time.perf_counter() - started) / 5_000 < 50e-6
 
 
 def test_views_outside_authority_alert(log):
