@@ -196,7 +196,6 @@ def test_reader_gives_a_typed_frame(tmp_path):
     assert frame["child_id"].null_count() == 5
 
 
-
 # -- properties -------------------------------------------------------------------------
 
 

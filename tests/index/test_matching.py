@@ -17,11 +17,13 @@ from sim.index.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_li
 from sim.index.matching.blocking import candidate_pairs, with_fields
 from sim.index.matching.comparison import CLOSE, DIFFERENT, EXACT, MISSING, compare, within_one_edit
 from sim.index.matching.evaluate import tally
+from sim.index.matching.linking import link_to_spine
 from sim.index.matching.merge import merge_records
 from sim.index.matching.parameters import MatchingParams, matching_params
 from sim.index.matching.resolve import MatchResult
 from sim.index.matching.standardise import COMPARED, standardise
 from sim.index.matching.update import ShieldError, check_shields_kept, merge_update
+from sim.index.matching.weights import MatchWeights, estimate_weights
 from sim.population.identifiers import is_valid_index_id
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.params import read_toml
@@ -172,13 +174,74 @@ def test_comparison_levels() -> None:
     assert levels["gender_level"] == EXACT
 
 
-def test_weights_reward_agreement(result: MatchResult) -> None:
+@pytest.fixture(scope="module")
+def two_authority_weights() -> MatchWeights:
+    """Weights estimated on Bolton and Bury at 1% scale, so records in two authorities meet."""
+    people = synthesise(
+        SynthRequest(seed=1, scale=0.01, authority_codes=("E08000001", "E08000002"))
+    )
+    feeds = make_feeds(people, seed=3, as_of=AS_OF)
+    return estimate_weights(standardise(feeds), matching_params(), seed=3)
+
+
+def test_weights_reward_agreement(two_authority_weights: MatchWeights) -> None:
     """Estimated from the truth, agreement is evidence for a match and disagreement against."""
     for field in COMPARED:
-        factors = result.weights.bayes_factors(field)
+        factors = two_authority_weights.bayes_factors(field)
         assert factors[EXACT] > 0 > factors[DIFFERENT]
         assert factors[MISSING] == 0.0
-    assert result.weights.prior_log2_odds < 0
+    assert two_authority_weights.prior_log2_odds < 0
+
+
+def test_an_unseen_level_is_no_evidence(result: MatchResult) -> None:
+    """In one authority no pair of records has postcodes in two authorities: that level,
+    seen in neither sample, weighs nothing rather than what smoothing alone would give it."""
+    assert result.weights.bayes_factors("postcode")[DIFFERENT] == 0.0
+    assert result.weights.bayes_factors("postcode")[CLOSE] != 0.0
+
+
+NAMESAKE = {
+    "forename": "Oliver",
+    "middle_names": None,
+    "surname": "Smith",
+    "gender": "male",
+    "date_of_birth": dt.date(2005, 6, 1),
+}
+
+
+def standardised(*rows: dict) -> pl.DataFrame:
+    """Feed-shaped rows (NAMESAKE plus each row's own fields), standardised."""
+    frame = pl.DataFrame([{**NAMESAKE, **row} for row in rows])
+    return standardise(frame.cast({c: FEED_SCHEMA[c] for c in frame.columns}))
+
+
+def test_postcode_in_the_same_authority_is_close() -> None:
+    """Another district of the child's own authority (where most moves end, facts.md s3) is
+    CLOSE; a postcode in another authority is DIFFERENT."""
+    std = standardised(
+        {"postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {"postcode": "BL3 6PY", "authority_code": "E08000001"},
+        {"postcode": "BL9 0AA", "authority_code": "E08000002"},
+    )
+    pairs = pl.DataFrame({"key_l": [0, 0], "key_r": [1, 2]}).cast(pl.UInt32)
+    levels = compare(with_fields(pairs, std, std))["postcode_level"].to_list()
+    assert levels == [CLOSE, DIFFERENT]
+
+
+def test_stale_address_beats_a_namesake_elsewhere(two_authority_weights: MatchWeights) -> None:
+    """Issue 3: a record with a stale address in its child's authority links to that child,
+    though a child with the same names, birthday and gender lives in another authority (the
+    national exact-name pass finds both; before, both scored alike, so neither led by
+    `min_margin_bits` and the record was held for review)."""
+    spine = standardised(
+        {"postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {"postcode": "BL9 0AA", "authority_code": "E08000002"},
+    ).with_columns(shielded=pl.lit(False))
+    record = standardised({"postcode": "BL3 6PY", "authority_code": "E08000001"})
+    params = matching_params()
+    both = link_to_spine(record, spine, two_authority_weights, params)
+    assert both.links.rows() == [(0, 0)]
+    assert both.review.height == 0
 
 
 @settings(max_examples=200, deadline=None)

@@ -132,7 +132,6 @@ def test_scattered_ids_are_not_sequential(log):
     assert events(log).height == 0
 
 
-
 def test_views_outside_authority_alert(log):
     """Many views of another authority's children in a day alert; a few do not."""
     many = RULES.outside_authority_views.value

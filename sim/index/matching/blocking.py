@@ -10,7 +10,7 @@ import polars as pl
 
 from sim.index.matching.standardise import COMPARED
 
-CARRIED = (*COMPARED, "district", "forename_code", "surname_code")
+CARRIED = (*COMPARED, "district", "authority_code", "forename_code", "surname_code")
 
 
 def _blocks(frame: pl.DataFrame, keys: list[str], max_block_size: int) -> pl.DataFrame:

@@ -1,8 +1,9 @@
 """Comparison levels for a pair of records, field by field, as Fellegi-Sunter needs them.
 
 Levels: EXACT, CLOSE (a Soundex match, one keying slip, a known short form, a swapped day and
-month, the same postcode district), DIFFERENT, and MISSING (either side blank), which carries no
-evidence either way. Fuzzy tests run once per distinct pair of values, vectorised in numpy.
+month, the same postcode district or the same authority), DIFFERENT, and MISSING (either side
+blank), which carries no evidence either way. Fuzzy tests run once per distinct pair of values,
+vectorised in numpy.
 """
 
 import numpy as np
@@ -123,6 +124,16 @@ def _simple_level(field: str, close: pl.Expr | None = None) -> pl.Expr:
     return level.otherwise(DIFFERENT)
 
 
+def _same_area() -> pl.Expr:
+    """A postcode is CLOSE in the same district or the same authority: most children who move
+    stay in their authority (about 60%, facts.md s3), so a stale address is usually nearby,
+    while a namesake found by the national exact-name pass is usually elsewhere. Without this,
+    a stale address and a namesake at the far end of England scored alike, and as England's
+    cohorts grew the falling prior held the stale addresses for review (issue 3)."""
+    district = pl.col("district_l") == pl.col("district_r")
+    return district | (pl.col("authority_code_l") == pl.col("authority_code_r"))
+
+
 def compare(pairs: pl.DataFrame) -> pl.DataFrame:
     """Add one level column per compared field to pairs carrying `<field>_l`/`<field>_r`."""
     nicknames = nickname_pairs()
@@ -138,7 +149,7 @@ def compare(pairs: pl.DataFrame) -> pl.DataFrame:
         "surname": _name_level("surname"),
         "gender": _simple_level("gender"),
         "date_of_birth": _date_level(),
-        "postcode": _simple_level("postcode", pl.col("district_l") == pl.col("district_r")),
+        "postcode": _simple_level("postcode", _same_area()),
     }
     return pairs.with_columns(levels[f].cast(pl.Int8).alias(f"{f}_level") for f in COMPARED).drop(
         "forename_edit", "surname_edit"

@@ -75,13 +75,21 @@ class LevelCounts:
         )
 
     def weights(self) -> MatchWeights:
-        """m and u smoothed by one per level, and the prior odds of a match."""
+        """m and u smoothed by one per level, and the prior odds of a match.
+
+        A level neither sample saw is no evidence either way, so its u is set to its m: in a
+        population of one authority no pair has postcodes in two authorities, and smoothing
+        alone would make that unseen disagreement count for a match."""
         prior = max(self.true_pairs, 1.0) / max(self.all_pairs - self.true_pairs, 1.0)
-        return MatchWeights(
-            m={f: _distribution(self.m[f]) for f in COMPARED},
-            u={f: _distribution(self.u[f]) for f in COMPARED},
-            prior_log2_odds=math.log2(prior),
-        )
+        m = {f: _distribution(self.m[f]) for f in COMPARED}
+        u = {
+            f: tuple(
+                m[f][level] if self.m[f][level] == self.u[f][level] == 0 else p
+                for level, p in enumerate(_distribution(self.u[f]))
+            )
+            for f in COMPARED
+        }
+        return MatchWeights(m=m, u=u, prior_log2_odds=math.log2(prior))
 
 
 def _distribution(counts: tuple[int, ...]) -> tuple[float, ...]:
