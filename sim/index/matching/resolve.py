@@ -11,7 +11,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from sim.index.matching.issue import issue_ids
-from sim.index.matching.linking import REVIEW_COLUMNS, cluster_leftovers, link_to_spine
+from sim.index.matching.linking import (
+    REVIEW_COLUMNS,
+    Linking,
+    cluster_leftovers,
+    link_to_spine,
+)
 from sim.index.matching.merge import deaths, merge_records
 from sim.index.matching.parameters import MatchingParams, matching_params
 from sim.index.matching.standardise import standardise
@@ -100,6 +105,40 @@ def review_frame(review: pl.DataFrame, feeds: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """Records linked to spine children, and the rest clustered into new children."""
+
+    linking: Linking
+    linked: pl.DataFrame  # record_key -> child_id of the spine record it links to
+    fresh: pl.DataFrame  # record_key -> child_id newly issued
+    possible: pl.DataFrame  # near pairs among the new children (possible duplicates)
+    issuers: pl.DataFrame
+    pairs_compared: int
+
+
+def assign_children(
+    records: pl.DataFrame,
+    spine: pl.DataFrame,
+    spine_ids: pl.DataFrame,
+    feeds: pl.DataFrame,
+    issuers: pl.DataFrame,
+    weights: MatchWeights,
+    params: MatchingParams,
+) -> Assignment:
+    """Link standardised `records` to the `spine` (`spine_ids`: spine record_key -> child_id),
+    then cluster what links to no one into new children with IDs from their authority. The
+    first build and every later update resolve records this way."""
+    linking = link_to_spine(records, spine, weights, params)
+    linked = linking.links.join(
+        spine_ids.rename({"record_key": "spine_key"}), on="spine_key"
+    ).select("record_key", "child_id")
+    leftovers = records.filter(pl.col("record_key").is_in(linking.leftover.implode()))
+    components, possible, compared = cluster_leftovers(leftovers, weights, params)
+    fresh, issuers = new_children(feeds, components, issuers)
+    return Assignment(linking, linked, fresh, possible, issuers, linking.pairs_compared + compared)
+
+
 def build_index(
     feeds: pl.DataFrame,
     issuers: pl.DataFrame,
@@ -128,21 +167,17 @@ def build_index(
         shielded=pl.lit(False)
     )
     rest = std.filter(~pl.col("record_key").is_in(with_crn["record_key"].implode()))
-    linking = link_to_spine(rest, spine, weights, params)
-    linked = linking.links.join(
-        spine_keys.rename({"record_key": "spine_key"}), on="spine_key"
-    ).select("record_key", "child_id")
+    found = assign_children(rest, spine, spine_keys, feeds, issuers, weights, params)
+    fresh = found.fresh
 
-    leftovers = std.filter(pl.col("record_key").is_in(linking.leftover.implode()))
-    components, possible, compared = cluster_leftovers(leftovers, weights, params)
-    fresh, issuers = new_children(feeds, components, issuers)
-
-    assigned = pl.concat([by_crn, linked, fresh])
+    assigned = pl.concat([by_crn, found.linked, fresh])
     published = feeds.join(assigned, on="record_key")
     index = merge_records(published, params.source_priority.value)
 
-    duplicates = possible_duplicates(possible, fresh)
-    named = with_candidate(pl.concat([linking.review, duplicates]), pl.concat([spine_keys, fresh]))
+    duplicates = possible_duplicates(found.possible, fresh)
+    named = with_candidate(
+        pl.concat([found.linking.review, duplicates]), pl.concat([spine_keys, fresh])
+    )
     review = review_frame(named, feeds)
     links = feeds.join(assigned, on="record_key", how="left").select(
         "source", "record_id", "child_id", "truth_child_id"
@@ -152,7 +187,7 @@ def build_index(
         review=review,
         links=links,
         deaths=deaths(published),
-        issuers=issuers,
+        issuers=found.issuers,
         weights=weights,
-        pairs_compared=linking.pairs_compared + compared,
+        pairs_compared=found.pairs_compared,
     )

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from sim.errors import WorkbenchError
-from sim.index.matching.linking import cluster_leftovers, link_to_spine
 from sim.index.matching.merge import INDEX_SCHEMA, merge_records
 from sim.index.matching.parameters import MatchingParams, matching_params
 from sim.index.matching.resolve import (
-    new_children,
+    assign_children,
     possible_duplicates,
     review_frame,
     with_candidate,
@@ -124,28 +123,22 @@ def merge_update(
         ~pl.col("record_key").is_in(by_crn["record_key"].implode())
     )
     spine = standardise(index.select(list(INDEX_SCHEMA))).with_columns(index["shielded"])
-    linking = link_to_spine(records, spine, weights, params)
-    linked = linking.links.join(
-        spine_ids.rename({"record_key": "spine_key"}), on="spine_key"
-    ).select("record_key", "child_id")
+    found = assign_children(records, spine, spine_ids, update, issuers, weights, params)
+    fresh = found.fresh
 
-    leftovers = records.filter(pl.col("record_key").is_in(linking.leftover.implode()))
-    components, possible, compared = cluster_leftovers(leftovers, weights, params)
-    fresh, issuers = new_children(update, components, issuers)
-
-    known = pl.concat([by_crn, linked])
+    known = pl.concat([by_crn, found.linked])
     updated = apply_updates(index, update.join(known, on="record_key"))
     added = merge_records(update.join(fresh, on="record_key"), params.source_priority.value)
     added = added.with_columns(shielded=pl.lit(False))
     result = pl.concat([updated, added], how="diagonal").sort("child_id")
     check_shields_kept(index, result)
 
-    duplicates = possible_duplicates(possible, fresh)
+    duplicates = possible_duplicates(found.possible, fresh)
     named = pl.concat(
-        [with_candidate(linking.review, spine_ids), with_candidate(duplicates, fresh)]
+        [with_candidate(found.linking.review, spine_ids), with_candidate(duplicates, fresh)]
     )
     review = review_frame(named, update)
     links = update.join(pl.concat([known, fresh]), on="record_key", how="left").select(
         "source", "record_id", "child_id", "truth_child_id"
     )
-    return UpdateResult(result, review, links, issuers, linking.pairs_compared + compared)
+    return UpdateResult(result, review, links, found.issuers, found.pairs_compared)
