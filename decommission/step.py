@@ -10,6 +10,7 @@ step wrote, the in-memory state later steps need.
 import datetime as dt
 import errno
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ class Context:
     disk: Disk = field(default_factory=Disk)
 
 
-class Step:
+class Step(ABC):
     """Base class: subclasses set `kind` and implement the three hooks."""
 
     kind: ClassVar[str]
@@ -91,20 +92,21 @@ class Step:
     def __init__(self, step_id: str) -> None:
         self.id = step_id
 
+    @abstractmethod
     def plan(self, ctx: Context) -> list[str]:
         """What `run` would do, as sentences; must change nothing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def run(self, ctx: Context) -> dict[str, Any]:
         """Do the step; return its evidence (JSON-serialisable, no personal data)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
         """Raise NoGo unless the step's checks hold."""
-        raise NotImplementedError
 
     def restore(self, ctx: Context, evidence: dict[str, Any]) -> None:
         """On resume, rebuild from the step's written evidence what later steps need from it."""
+        return  # most steps leave nothing that later steps read
 
     def no_go(self, reason: str) -> NoGo:
         return NoGo(self.id, reason)

@@ -5,7 +5,7 @@ from an iterable, so a generator (sim/index/feed_build.py) bounds the memory to 
 """
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -23,11 +23,9 @@ class SqliteBulkLoad:
     _db: sqlite3.Connection
     path: Path
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    _transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]  # SqliteStore's
 
-    def table_counts(self) -> dict[str, int]:
-        raise NotImplementedError
+    table_counts: Callable[[], dict[str, int]]  # SqliteStore's
 
     def bulk_load(self, frames: Mapping[str, pl.DataFrame]) -> None:
         """Load index frames (schema.BULK_TABLES) into a new, empty index in one pass."""

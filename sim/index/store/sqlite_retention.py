@@ -11,7 +11,7 @@ images (decommissioning standards s5.1).
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 
 from sim.errors import InputError
@@ -83,8 +83,7 @@ class SqliteRetention:
 
     _db: sqlite3.Connection
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    _transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]  # SqliteStore's
 
     def _child_key(self, db: sqlite3.Connection, child_id: str) -> int:
         row = db.execute("SELECT child_key FROM child WHERE child_id = ?", (child_id,)).fetchone()
