@@ -57,3 +57,15 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
 
 def write_json(path: Path, document: dict) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_private(path: Path, content: str | bytes, what: str = "file") -> None:
+    """Create a file readable by its owner only (mode 0600), refusing to overwrite one: keys,
+    credentials and secrets are written once and destroyed by decommissioning, never replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path}: {what} exists; refusing to overwrite") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content.encode() if isinstance(content, str) else content)

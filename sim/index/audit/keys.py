@@ -5,13 +5,13 @@ holds it can sign checkpoints, so it is written owner-only and never overwritten
 decommissioning must destroy it. The public key is what an independent verifier needs.
 """
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sim.errors import InputError
+from sim.outputs import write_private
 
 PublicKeyLike = Ed25519PublicKey | bytes | str
 
@@ -29,12 +29,7 @@ def create_key_store(path: Path, seed: bytes | None = None) -> Ed25519PublicKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputError(f"{path}: key store exists; refusing to overwrite a signing key") from None
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    write_private(path, pem, "key store (a signing key)")
     return key.public_key()
 
 

@@ -30,13 +30,12 @@ from sim.index.deployment.layout import (
     StoreEntry,
     inventory_text,
     write_keystore,
-    write_private,
 )
 from sim.index.deployment.settings import deployment_settings, profile_rules
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
-from sim.outputs import check_output_dir, staged_directory
+from sim.outputs import check_output_dir, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
 

@@ -7,7 +7,6 @@ standards s5.3: crypto-erase is only as good as the destruction of the key).
 """
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sim.errors import InputError
+from sim.outputs import write_private
 
 AUDIT_KEY_ID = "audit-signing"
 STORE_KINDS = (
@@ -85,17 +85,6 @@ class StoreEntry:
     description: str
     encrypted: bool = False
     key_id: str | None = None
-
-
-def write_private(path: Path, text: str) -> None:
-    """Create a file readable by its owner only; refuse to overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputError(f"{path}: exists; refusing to overwrite") from None
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
 
 
 def write_keystore(path: Path, audit_key: Ed25519PrivateKey, data_keys: dict[str, bytes]) -> None:
