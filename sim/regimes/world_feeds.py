@@ -1,10 +1,11 @@
 """The world's events as the index's feed updates (sim.index.live_feed), for every live index.
 
-Births become birth registrations (a name drawn by frequency from the population's names; the
-family's surname where the family is already on the index), moves become address changes (a
-home drawn from the destination's households), deaths become death registrations, and school
-and GP changes replace an involvement. Each is queued on every live index's feed, which
-applies it after the feed's lag. Every draw comes from the 'feeds' stream, never the world's.
+Births become birth registrations (a name drawn as the synthetic population's were,
+sim.population.names; the family's surname where the family is already on the index),
+moves become address changes (a home drawn from the destination's households), deaths
+become death registrations, and school and GP changes replace an involvement. Each is queued
+on every live index's feed, which applies it after the feed's lag. Every draw comes from the
+'feeds' stream, never the world's.
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from sim.index.live_feed import LiveFeed
+from sim.population.names import sample_forenames, sample_surnames
 from sim.reference.authorities import load_authorities
 from sim.streams import stream
 from sim.world.calendar import to_date
@@ -42,12 +44,10 @@ class WorldFeeds:
         tables = {
             name: frame.collect() if isinstance(frame, pl.LazyFrame) else frame
             for name, frame in population.items()
-            if name in ("children", "households", "schools", "gp_practices")
+            if name in ("households", "schools", "gp_practices")
         }
         # Donor addresses: a movers' new home is the address of one of (at most) HOMES
-        # households of the destination in the population; names for newborns are drawn by
-        # frequency. Distinct values and counts only: England's 11 M names would not fit as
-        # Python strings.
+        # households of the destination in the population.
         homes = (
             tables["households"]
             .sort("household_id")
@@ -64,12 +64,6 @@ class WorldFeeds:
         self.homes = {name: homes[name].to_numpy() for name in ("address_line", "town", "postcode")}
         counts = np.bincount(homes["o"].to_numpy(), minlength=len(self.codes))
         self.home_start, self.home_count = np.r_[0, np.cumsum(counts)[:-1]], counts
-        children = tables["children"]
-        self.forenames = {
-            gender: _frequencies(children.filter(pl.col("gender") == gender)["forename"])
-            for gender in ("male", "female")
-        }
-        self.surnames = _frequencies(children["surname"])
         # Names by catalogue row: the world's catalogues are sorted by URN and practice code.
         self.names = {
             "school": _names_by_code(
@@ -82,11 +76,6 @@ class WorldFeeds:
             ),
         }
         world.subscribe(self.on_batch)
-
-    def _draw(self, names: tuple[np.ndarray, np.ndarray], count: int) -> np.ndarray:
-        values, cumulative = names
-        picked = np.searchsorted(cumulative, self.rng.random(count), side="right")
-        return values[np.minimum(picked, len(values) - 1)]
 
     def _addresses(self, authority: np.ndarray) -> dict[str, np.ndarray]:
         """A home in each authority: the address of a household drawn from the population."""
@@ -123,10 +112,8 @@ class WorldFeeds:
         rows = batch.child
         authority = c.authority[rows].astype(np.int64)
         male = c.male[rows]
-        forename = np.empty(len(rows), dtype=object)
-        for gender, mask in (("male", male), ("female", ~male)):
-            forename[mask] = self._draw(self.forenames[gender], int(mask.sum()))
-        surname = self._draw(self.surnames, len(rows))
+        forename = sample_forenames(self.rng, male)
+        surname = sample_surnames(self.rng, len(rows))
         return pl.DataFrame(
             {
                 "child_id": self._ids(rows),
@@ -178,13 +165,6 @@ class WorldFeeds:
             },
             strict=False,
         )
-
-
-def _frequencies(names: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct names (sorted) and their cumulative shares, for drawing by frequency."""
-    counts = names.value_counts(sort=False).sort(names.name)
-    shares = counts["count"].to_numpy().cumsum() / max(names.len(), 1)
-    return counts[names.name].to_numpy(), np.minimum(shares, 1.0)
 
 
 def _names_by_code(codes: np.ndarray, names: pl.DataFrame) -> np.ndarray:
