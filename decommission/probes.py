@@ -49,6 +49,12 @@ def _users(deployment: Path) -> dict[str, dict]:
     return json.loads(path.read_text())["users"]
 
 
+def demo_user(deployment: Path, role: str) -> dict:
+    """The first demonstration user (by username) with `role`, from the credentials `cpw
+    deploy` writes beside the deployment."""
+    return _first(_users(deployment), role)
+
+
 def _first(users: dict[str, dict], role: str) -> dict:
     found = sorted((u for u in users.values() if u["role"] == role), key=lambda u: u["username"])
     if not found:

@@ -8,7 +8,6 @@ credentials, which are written beside the deployment, never inside it.
 
 import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -26,18 +25,6 @@ def deployment_summary(report: DeployReport) -> str:
         f"{report.path.name}: {report.children} children, {report.stores} stores in the "
         f"inventory; {len(report.unlisted)} extracts nobody listed: {', '.join(report.unlisted)}"
     )
-
-
-def demo_user(deployment: Path, role: str) -> dict[str, Any]:
-    """The first demonstration user with `role`, from the credentials beside the deployment."""
-    users = json.loads(Path(f"{deployment}.credentials.json").read_text())["users"]
-    return next(user for user in users.values() if user["role"] == role)
-
-
-def sample_identifiers(population: Path, count: int) -> list[str]:
-    """The first `count` real (synthetic) index IDs: the verifier searches every byte left
-    for them as well as for the planted canaries."""
-    return pl.read_parquet(population / "children")["child_id"].head(count).to_list()
 
 
 class RehearsalPrinter:

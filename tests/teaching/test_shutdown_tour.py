@@ -14,7 +14,7 @@ from decommission.figures import (
     runbook_calendar_figure,
     step_states,
 )
-from decommission.probes import SystemSwitch, facade_probes
+from decommission.probes import SystemSwitch, demo_user, facade_probes, sample_identifiers
 from decommission.rehearsal import Outcome, Rehearsal, rehearse
 from decommission.runbook import load_runbook
 from sim.index.deployment.deploy import deploy
@@ -25,12 +25,10 @@ from sim.teaching.shutdown_tour import (
     RehearsalPrinter,
     archive_table,
     certificate_table,
-    demo_user,
     deployment_summary,
     faults_table,
     files_left,
     outcome_text,
-    sample_identifiers,
 )
 
 OPERATOR = Person(name="A", title="lead", organization="C", location="D", phone="020 7946 0000")
@@ -49,7 +47,7 @@ def run(work: Path, name: str, faults: list[str]) -> tuple[Outcome, Path, Rehear
         sanitizer=OPERATOR,
         verifier=VERIFIER,
         verifier_key=Ed25519PrivateKey.generate(),
-        sample_identifiers=sample_identifiers(work / "pop", 10),
+        sample_identifiers=sample_identifiers(report.path, 10),
     )
     outcome = rehearse(
         report.path, work / f"{name}-evidence", setup, faults=faults, progress=printer
