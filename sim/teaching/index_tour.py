@@ -23,8 +23,9 @@ from sim.index.access import load_access_rules, token_code
 from sim.index.audit import checkpoints_path
 from sim.index.deployment.deploy import DeployReport, deploy
 from sim.index.deployment.layout import Layout
+from sim.index.lifecycle import progress_request
 from sim.index.records import ChildRecord
-from sim.index.sar import SarOutcome, disclose, receive_request, record_fee, record_identity
+from sim.index.sar import SarOutcome
 from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
@@ -106,32 +107,20 @@ class IndexTour:
         return {**record, **extra}
 
     def subject_access_request(
-        self, child_id: str, requester: str, actor: str, fee: Decimal, days_to_disclose: int
+        self, child_id: str, requester: str, fee: Decimal, days_to_disclose: int
     ) -> SarOutcome:
-        """A request under DPA 1998 s7 from receipt to disclosure: received today, the fee
-        and proof of identity recorded, the pack disclosed `days_to_disclose` days later.
-        Every step goes into the audit trail. Returns the disclosure."""
+        """A request under DPA 1998 s7 from receipt to disclosure, as `cpw index sar` runs it:
+        received today, the fee and proof of identity recorded, the pack disclosed
+        `days_to_disclose` days later. Every step goes into the audit trail."""
         received = self.now.date()
-        first = receive_request(
-            self.service.store, child_id, requester, received, actor=actor, at=self.tick()
+        first = self.service.receive_subject_access_request(
+            child_id, requester, received, now=self.tick()
         )
         number = first.request.request_id
-        steps = [
-            first,
-            record_fee(self.service.store, number, received, fee, actor=actor, at=self.tick()),
-            record_identity(self.service.store, number, received, actor=actor, at=self.tick()),
-            disclose(
-                self.service.store,
-                number,
-                received + dt.timedelta(days=days_to_disclose),
-                actor=actor,
-                at=self.tick(),
-                audit_log=self.layout.audit,
-            ),
-        ]
-        for step in steps:
-            self.service.audit.append(step.event)
-        return steps[-1]
+        progress_request(self.service, "fee", number, received, now=self.tick(), amount_gbp=fee)
+        progress_request(self.service, "identity", number, received, now=self.tick())
+        disclosed_on = received + dt.timedelta(days=days_to_disclose)
+        return progress_request(self.service, "disclose", number, disclosed_on, now=self.tick())
 
     def audit_public_key(self) -> str:
         """The audit log's public key: all anyone needs to check the log was not edited."""

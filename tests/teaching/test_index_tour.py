@@ -92,7 +92,7 @@ def test_a_subject_access_request_is_disclosed(tour):
     and the request is due within the statutory period."""
     child = tour.example_child()
     outcome = tour.subject_access_request(
-        child["child_id"], "parent", manager(1), Decimal("10.00"), days_to_disclose=3
+        child["child_id"], "parent", Decimal("10.00"), days_to_disclose=3
     )
     assert outcome.pack is not None and outcome.pack.record["index_id"] == child["child_id"]
     assert outcome.request.due_on() > tour.start.date()
