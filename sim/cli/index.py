@@ -192,6 +192,34 @@ def shield_decide(
     typer.echo(f"{event.action}: request {event.request_id}, {event.child_id}")
 
 
+# STATUS -> (intends to return within three years, or None to clear; what the command prints)
+LEAVING: dict[str, tuple[bool | None, str]] = {
+    "returning": (True, "left England, intends to return within three years"),
+    "for-good": (False, "left England, does not intend to return within three years"),
+    "clear": (None, "leaving-England status cleared"),
+}
+
+
+def leaving_england(
+    deployment: Deployment,
+    child_id: Annotated[str, typer.Argument(help="The child's index ID.")],
+    status: Annotated[str, typer.Argument(help="returning, for-good or clear.")],
+    user: User, password: Password = "", pin: Pin = "", code: Code = "", demo: Demo = None,
+    network: Network = "GCSx", at: At = None,
+) -> None:  # fmt: skip
+    """Record that a child has left England, intending to return within three years or not,
+    or clear it (SI 2007/2182 Sch 1 para 2(d); the child's own management team)."""
+    if status not in LEAVING:
+        raise InputError(f"STATUS: {status!r} is not returning, for-good or clear")
+    with _signed_in(deployment, user, password, pin, code, network, at, demo) as (
+        service,
+        session,
+        now,
+    ):
+        service.set_leaving_england(session, child_id, LEAVING[status][0], now=now)
+    typer.echo(f"{child_id}: {LEAVING[status][1]}")
+
+
 def switch_off(deployment: Deployment, at: At = None) -> None:
     """Switch the service off: every account revoked, every login refused after (operator)."""
     with ContactPoint.open(deployment) as service:
@@ -212,5 +240,6 @@ app.command("login-check")(login_check)
 app.command("search")(search)
 app.command("view")(view)
 app.add_typer(shield, name="shield")
+app.command("leaving-england")(leaving_england)
 app.command("switch-off")(switch_off)
 app.add_typer(audit, name="audit")
