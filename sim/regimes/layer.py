@@ -16,7 +16,7 @@ from sim.regimes.parameters import PathParams
 from sim.regimes.regimes import NEVER, Schedule
 from sim.world.encounters import DueEncounters, Encounters
 from sim.world.sampling import Agenda
-from sim.world.state import NONE
+from sim.world.state import NONE, UNBORN
 
 PATHS = ("records_transfer", "lookup", "notification", "phone_round")
 TRANSFER = PATHS.index("records_transfer")
@@ -72,6 +72,7 @@ class RegimeLayer:
         waiting = (self.planned[due.case] > day) & ((path == -1) | (path == TRANSFER))
         authority = self.encounters.cases.to_authority[due.case].astype(np.int64)
         step = self.schedule.index_at(day, due.minute)
+        status = self.encounters.state.children.status[self.encounters.cases.child[due.case]]
         shown = np.zeros(len(due), dtype=bool)
         for index, regime in enumerate(self.schedule.regimes):
             here = waiting & (step == index)
@@ -81,6 +82,8 @@ class RegimeLayer:
             looks = regime.access(part, authority[here]) & (
                 part.u_look < self.propensity[part.kind]
             )
+            if not regime.holds_unborn:
+                looks &= status[here] != UNBORN
             if not looks.any():
                 continue
             asked = _subset(part, looks)

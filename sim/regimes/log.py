@@ -4,7 +4,8 @@ phone-round or reconnection; written to parquet beside the world's event log.
 Columns (REGIME_SCHEMA): `scenario`; `date`; `event` (case_open, lookup, phone_round,
 reconnection); `regime` in force (lookups); `case` and `child_id`; `authority` (the new
 authority) and `from_authority`; `care` (the involvement at the move: caf, child_in_need,
-child_protection_plan, looked_after, lead_professional); `opened` (the move's date); `kind` of
+child_protection_plan, looked_after, lead_professional); `unborn` (the child was not yet born
+at the move, on a pre-birth plan); `opened` (the move's date); `kind` of
 encounter; `found`, `contacts_shown`, `stale` (the index still had the old address), `shielded`
 and `refused` for lookups; `path` of a reconnection; `hours` of practitioner time.
 """
@@ -32,6 +33,7 @@ REGIME_SCHEMA = pl.Schema(
         "authority": pl.String,
         "from_authority": pl.String,
         "care": pl.Enum(CARE),
+        "unborn": pl.Boolean,
         "opened": pl.Date,
         "kind": pl.Enum(KINDS),
         "found": pl.Boolean,
@@ -104,6 +106,7 @@ class RegimeLog:
                         "authority": self._codes[k.to_authority[cases]],
                         "from_authority": self._codes[k.from_authority[cases]],
                         "care": np.array(CARE, dtype=object)[care],
+                        "unborn": k.unborn[cases],
                         "opened": pl.Series(k.opened[cases]).cast(pl.Int32).cast(pl.Date),
                         "kind": _labels(chunk.get("kind"), KINDS, n),
                         "found": _flags(chunk.get("found"), n),

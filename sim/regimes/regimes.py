@@ -8,9 +8,13 @@ regime, so all regimes run on the same world (common random numbers).
 - none: no index; records transfers and phone-rounds only.
 - contactpoint: every child; practitioners in an authority once it is live (early adopters
   from 12 May 2009, the rest from the national deployment; data/rollout/groups.toml).
-- signposting: CP-IS-like flags for children on a protection plan or looked after, kept
-  `flag_days_after_end` after the episode; seen by unscheduled care; a view notifies the owning
-  authority, which then gets in touch (NHS Digital SCRa guide, facts.md 7b).
+- signposting: CP-IS-like flags for children on a protection plan (unborn children on a
+  pre-birth plan included) or looked after, kept `flag_days_after_end` after the episode; seen
+  by unscheduled care; a view notifies the owning authority, which then gets in touch (NHS
+  Digital SCRa guide, facts.md 7b).
+
+A regime that does not hold unborn children (`holds_unborn`) cannot be asked about one: the
+practitioner has no record to look for until the child is born and reaches the index.
 - local: trailblazer-style indexes that stop at the authority border: a lookup in the new
   authority cannot show who was involved in the old one.
 """
@@ -51,6 +55,7 @@ def _kind_mask(names: list[str]) -> np.ndarray:
 
 class NoIndex:
     name = "none"
+    holds_unborn = False
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
         return np.zeros(len(due), dtype=bool)
@@ -63,6 +68,7 @@ class ContactPointRegime:
     """The national index, rolled out by phase, answered by an IndexLookup."""
 
     name = "contactpoint"
+    holds_unborn = False  # children from birth only (facts.md s5a)
 
     def __init__(self, lookup: IndexLookup, contact_days: float, params: RegimeParams) -> None:
         self.lookup, self.contact_days = lookup, contact_days
@@ -117,6 +123,7 @@ class Signposting:
     """Flags for children at risk; a view notifies the authority that owns the flag."""
 
     name = "signposting"
+    holds_unborn = True  # on the pregnant woman's record (facts.md s7b)
 
     def __init__(self, response_days: float, params: RegimeParams) -> None:
         self.response_days = response_days
@@ -127,7 +134,8 @@ class Signposting:
         return self.kinds[due.kind]
 
     def flagged(self, child: np.ndarray, day: int, encounters: Encounters) -> np.ndarray:
-        """On a plan or looked after now, or either ended within the keep period."""
+        """On a plan (before birth too) or looked after now, or either ended within the keep
+        period."""
         care = encounters.state.children.care[child]
         ended = encounters.flag_ended[child]
         recent = (ended != NONE) & (day - ended <= self.keep_days)
@@ -145,6 +153,7 @@ class LocalIndexes:
     """One index per authority: it knows only its own authority's involvement."""
 
     name = "local"
+    holds_unborn = False
 
     def __init__(self, params: RegimeParams) -> None:
         self.kinds = _kind_mask(params.local_kinds.value)

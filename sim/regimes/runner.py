@@ -20,7 +20,7 @@ from sim.regimes.parameters import PathParams, path_params, regime_params
 from sim.regimes.regimes import ContactPointRegime, LocalIndexes, Schedule, Signposting
 from sim.world.calendar import day_number
 from sim.world.encounters import Encounters
-from sim.world.state import PRESENT
+from sim.world.state import PRESENT, UNBORN
 
 EXPOSURE_SCHEMA = pl.Schema(
     {
@@ -88,7 +88,9 @@ class RegimeRunner:
                 records = children * live
                 users = params.contactpoint_users.value * share * live
             elif isinstance(regime, Signposting):
-                flagged = present[regime.flagged(present, day, self.encounters)]
+                unborn = np.flatnonzero(c.status[: c.size] == UNBORN)
+                flaggable = np.r_[present, unborn]
+                flagged = flaggable[regime.flagged(flaggable, day, self.encounters)]
                 records = np.bincount(c.authority[flagged].astype(np.int64), minlength=size)
                 users = params.signposting_users.value * share
             elif isinstance(regime, LocalIndexes):

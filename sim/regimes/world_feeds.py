@@ -19,7 +19,7 @@ from sim.reference.authorities import load_authorities
 from sim.streams import stream
 from sim.world.calendar import to_date
 from sim.world.events import Event, EventBatch
-from sim.world.state import NONE
+from sim.world.state import NONE, UNBORN
 
 LIVE_FEED_STREAM = 900  # key under the 'feeds' stream, clear of the feed builder's keys
 HOMES = 5000  # donor addresses kept per authority (England: 0.8 M of 6 M households)
@@ -100,6 +100,17 @@ class WorldFeeds:
         if made is None:
             return
         feed_name, build, group = made
+        if batch.event == Event.MOVE:  # no feed knows an unborn child (sim.world.pregnancy)
+            born = self.state.children.status[batch.child] != UNBORN
+            if not born.all():
+                batch = EventBatch(
+                    batch.event,
+                    batch.day,
+                    batch.child[born],
+                    {name: values[born] for name, values in batch.columns.items()},
+                )
+            if not len(batch.child):
+                return
         updates = build(batch)
         for feed in self.feeds:
             feed.submit(feed_name, to_date(batch.day), updates, group)

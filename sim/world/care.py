@@ -39,6 +39,7 @@ class SocialCare:
         self.endings = Agenda(context.last_day)
         self.referral_rng = context.rng("referrals")
         self.caf_rng = context.rng("caf")
+        self.plan_rng = context.rng("pre_birth_plans")
 
     def warm_start(self) -> None:
         """Open on the first day the stocks of that day, each with its elapsed duration."""
@@ -101,6 +102,12 @@ class SocialCare:
         lead = rng.random(len(rows)) < self.rates.lead_professional_share
         started = np.full(len(rows), day, dtype=np.int64)
         self._open_caf(rows, started, ends, lead, Event.EPISODE_START, day)
+
+    def open_plans(self, rows: np.ndarray, started: np.ndarray, event: Event, day: int) -> None:
+        """Put `rows` on a protection plan that began on `started` (a pre-birth plan, made for
+        unborn children by sim.world.pregnancy); it ends after the plan's own duration."""
+        ends = day + exponential_days(self.plan_rng, self.rates.mean_days["plan"], len(rows))
+        self._open_need(rows, PROTECTION_PLAN, started.astype(np.int64), ends, event, day)
 
     def close_due(self, day: int) -> None:
         """Close the episodes that end today (unless closed earlier, by death or age)."""

@@ -1,7 +1,8 @@
 """Social-care rates by Little's law: starts, stocks and mean durations of 2009-10 (facts.md s4).
 
 Stock = starts x mean time in the stock. Referral outcomes are shared so that the starts of
-plans and care match; the longer episodes of need take the rest of the CIN stock; the care
+plans and care match (less the plans made before birth, which sim.world.pregnancy starts for
+unborn children); the longer episodes of need take the rest of the CIN stock; the care
 stock grows over 2009-10 (more starts than endings), so its level on any day follows
 dS/dt = starts - ceasing x S through the reference figure.
 """
@@ -22,13 +23,16 @@ class CareRates:
     Stocks are England's, on the day they are computed for.
     """
 
-    referral_daily: float  # per child not in need
+    referral_daily: float  # per born child not in need
     outcome_shares: dict[int, float]  # referral outcome: kind -> share (short/long: IN_NEED)
     short_share: float
     mean_days: dict[str, float]  # own durations: short, long, plan, care, caf
     caf_daily: float  # per child with no involvement
     lead_professional_share: float
-    stocks: dict[str, float]  # short, long, plan, care, caf
+    stocks: dict[str, float]  # short, long, plan, care, caf (of born children)
+    pre_birth_daily: float  # pre-birth plans started a day, England
+    pre_birth_lead_days: float  # mean days from a pre-birth plan to the due date
+    unborn_stock: float  # unborn children on a plan on any day, England
 
 
 def _own_days(mean_years: float) -> float:
@@ -46,8 +50,14 @@ def care_rates(on_day: int, params: CareParams | None = None) -> CareRates:
     """Rates and the stocks open on `on_day`, by Little's law from the 2009-10 figures."""
     p = params or care_params()
     england = population_params().children_england.value
-    referrals = p.referrals_per_year.value
-    plan_share = p.protection_plan_starts_per_year.value / referrals
+    # Pre-birth plans are counted among the referrals and plan starts (the CIN census counts
+    # unborn children); the referrals of born children make the rest.
+    plan_starts = p.protection_plan_starts_per_year.value
+    pre_birth = plan_starts * p.pre_birth_plan_share.value
+    lead_days = p.pre_birth_plan_lead_days.value
+    unborn_stock = pre_birth * lead_days / DAYS_PER_YEAR
+    referrals = p.referrals_per_year.value - pre_birth
+    plan_share = (plan_starts - pre_birth) / referrals
     care_share = p.looked_after_starts_per_year.value / referrals
     short_share = p.short_episode_share.value
     long_share = 1.0 - short_share - plan_share - care_share
@@ -85,8 +95,11 @@ def care_rates(on_day: int, params: CareParams | None = None) -> CareRates:
         stocks={
             "short": short_stock,
             "long": long_stock,
-            "plan": p.protection_plan_stock.value,
+            "plan": p.protection_plan_stock.value - unborn_stock,
             "care": care_now,
             "caf": caf_stock,
         },
+        pre_birth_daily=pre_birth / DAYS_PER_YEAR,
+        pre_birth_lead_days=lead_days,
+        unborn_stock=unborn_stock,
     )

@@ -19,6 +19,8 @@ SUBSYSTEMS = {
     "referrals": 6,
     "caf": 7,
     "warm_start": 8,
+    "pre_birth": 9,
+    "pre_birth_plans": 10,
 }
 
 

@@ -83,13 +83,21 @@ class IdPool:
 
 
 class Births:
-    """About 1,840 births a day in England; a share join a family already on the index."""
+    """About 1,840 births a day in England; a share join a family already on the index.
 
-    def __init__(self, context: Context, authorities: pl.DataFrame) -> None:
+    Children on a pre-birth plan are made months ahead by sim.world.pregnancy through `place`
+    and born through `deliver`; `pre_birth_daily` of England's births are theirs, so the rest
+    are drawn here.
+    """
+
+    def __init__(
+        self, context: Context, authorities: pl.DataFrame, pre_birth_daily: float = 0.0
+    ) -> None:
         self.context = context
         self.params = demography_params()
         self.rng = context.rng("births")
-        self.daily = self.params.births_per_year.value * context.scale / DAYS_PER_YEAR
+        england_daily = self.params.births_per_year.value / DAYS_PER_YEAR
+        self.daily = (england_daily - pre_birth_daily) * context.scale
         h = context.state.households
         ordinal = authorities["ordinal"].to_numpy()
         size = int(ordinal.max()) + 1
@@ -98,7 +106,11 @@ class Births:
         weights = census[self.ordinals]  # births by authority follow its children (census)
         expected = np.zeros(size)
         expected[self.ordinals] = (
-            weights / weights.sum() * self.daily * (context.last_day - context.first_day + 1)
+            weights
+            / weights.sum()
+            * england_daily
+            * context.scale
+            * (context.last_day - context.first_day + 1)
         )
         self.ids = IdPool(authorities, expected)
         self.new_household_weights = np.cumsum(weights) / weights.sum()
@@ -112,9 +124,17 @@ class Births:
         self._register_gps(day)
         if not count:
             return
-        rng, state = self.rng, self.context.state
+        rows, sibling = self.place(self.rng, count, day, np.full(count, day), PRESENT)
+        self.deliver(rows, sibling, day)
+
+    def place(
+        self, rng: np.random.Generator, count: int, day: int, born: np.ndarray, status: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`count` new children (born, or due, on `born`) in a family already on the index or
+        a new household; returns their rows and each one's elder sibling (NONE if none)."""
+        state = self.context.state
         joins = rng.random(count) < self.params.sibling_birth_share.value
-        siblings = self._siblings(day, int(joins.sum()))
+        siblings = self._siblings(rng, day, int(joins.sum()))
         joins[np.flatnonzero(joins)[len(siblings) :]] = False
         fresh = int((~joins).sum())
         picked = np.searchsorted(self.new_household_weights, rng.random(fresh), side="right")
@@ -137,21 +157,32 @@ class Births:
         authority = h.authority[households]
         c.authority[rows] = authority
         c.household[rows] = households
-        c.born[rows] = day
+        c.born[rows] = born
         c.male[rows] = rng.random(count) < population_params().male_share.value
-        c.status[rows] = PRESENT
+        c.status[rows] = status
         for name in ("school", "gp", "care_started", "plan_started", "care_ends", "next_sibling"):
             getattr(c, name)[rows] = NONE
         c.child_id[rows] = self.ids.issue(authority)
         state.link_children(rows.astype(np.int32))
         state.recount(households)
-        self.context.log.record(Event.BIRTH, day, rows, authority=authority)
+        return rows, sibling
 
-        registers = rng.random(count) < service_params().gp_registered_share.value
-        lag = exponential_days(rng, self.params.newborn_gp_lag_days.value, int(registers.sum()))
+    def deliver(self, rows: np.ndarray, sibling: np.ndarray, day: int) -> None:
+        """Children born today: on the index from today (through the birth feed), and
+        registered with a GP after a lag."""
+        if not len(rows):
+            return
+        c = self.context.state.children
+        c.born[rows] = day
+        c.status[rows] = PRESENT
+        self.context.log.record(Event.BIRTH, day, rows, authority=c.authority[rows])
+        registers = self.rng.random(len(rows)) < service_params().gp_registered_share.value
+        lag = exponential_days(
+            self.rng, self.params.newborn_gp_lag_days.value, int(registers.sum())
+        )
         self.gp_agenda.add(day + lag, rows[registers], sibling[registers])
 
-    def _siblings(self, day: int, wanted: int) -> np.ndarray:
+    def _siblings(self, rng: np.random.Generator, day: int, wanted: int) -> np.ndarray:
         """Children to whose families newborns are added: present, young, living at home."""
         state, found = self.context.state, []
         c = state.children
@@ -159,7 +190,7 @@ class Births:
         for _ in range(20):
             if wanted <= 0 or c.size == 0:
                 break
-            candidates = self.rng.integers(0, c.size, 4 * wanted + 8)
+            candidates = rng.integers(0, c.size, 4 * wanted + 8)
             ok = (c.status[candidates] == PRESENT) & (c.care[candidates] != LOOKED_AFTER)
             ok &= approximate_ages(c.born[candidates], day) < limit
             chosen = candidates[ok][:wanted]

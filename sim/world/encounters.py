@@ -2,9 +2,11 @@
 
 A child with open social-care involvement (child in need, protection plan, looked after, CAF
 or a lead professional) who moves to another authority opens a *case* (ARCHITECTURE.md, the
-lost child). For `follow_days` the case meets practitioners: school admissions and GP
-registrations are the world's own school_change and gp_change events; unscheduled care, police
-and health visitors are Poisson processes at the rates of data/regimes/encounters.toml.
+lost child); so does an unborn child on a pre-birth plan whose family moves, whose encounters
+until birth are the mother's (unscheduled care, police, antenatal health visits). For
+`follow_days` the case meets practitioners: school admissions and GP registrations are the
+world's own school_change and gp_change events; unscheduled care, police and health visitors
+are Poisson processes at the rates of data/regimes/encounters.toml.
 
 Every random number a regime may need is drawn here, for every case and encounter, whatever
 any regime later does with it (common random numbers, ARCHITECTURE.md): so every regime sees
@@ -26,10 +28,10 @@ from sim.streams import stream
 from sim.world.calendar import DAYS_PER_YEAR, approximate_ages
 from sim.world.events import Episode, Event, EventBatch
 from sim.world.sampling import Agenda, exponential_days
-from sim.world.state import NO_CARE, NONE, PRESENT, Columns
+from sim.world.state import NO_CARE, NONE, PRESENT, UNBORN, Columns
 
 ENCOUNTERS_FILE = "regimes/encounters.toml"
-ENCOUNTER_STREAM = 101  # key under the 'world' stream, clear of the world's subsystems (1-8)
+ENCOUNTER_STREAM = 101  # key under the 'world' stream, clear of the world's subsystems (1-10)
 PATHS_FILE = "regimes/paths.toml"
 
 
@@ -94,6 +96,7 @@ CASE_COLUMNS = {
     "address_known": np.int32,  # day the new address reaches the index (national feeds)
     "transfer": np.int32,  # day the old authority's records arrive, NONE if never
     "shielded": bool,  # for a modelled index; a real index knows its own shields
+    "unborn": bool,  # unborn at the move, on a pre-birth plan (sim.world.pregnancy)
 }
 
 
@@ -191,6 +194,7 @@ class Encounters:
         delay = exponential_days(self.rng, d.records_transfer_days.value, n)
         self.cases.transfer[cases] = np.where(transfer, day + delay, NONE)
         self.cases.shielded[cases] = self.rng.random(n) < d.shield_share.value
+        self.cases.unborn[cases] = c.status[rows] == UNBORN
         self.case_of[rows] = cases
         self.opened_today.append(cases)
         self._draw_encounters(day, cases, rows)
@@ -228,12 +232,13 @@ class Encounters:
     # --- what the regimes read -----------------------------------------------------------
 
     def followed(self, cases: np.ndarray, day: int) -> np.ndarray:
-        """True for cases still followed on `day`: the child is present, has not moved on,
-        and the follow-up has not run out."""
+        """True for cases still followed on `day`: the child is present (or unborn, or born
+        since the move), has not moved on, and the follow-up has not run out."""
         c, k = self.state.children, self.cases
         child = k.child[cases]
+        status = c.status[child]
         return (
-            (c.status[child] == PRESENT)
+            ((status == PRESENT) | (status == UNBORN))
             & (c.moves[child] == k.token[cases])
             & (day - k.opened[cases] <= self.params.follow_days.value)
         )

@@ -1,7 +1,8 @@
 """Household moves within and between authorities, and the school and GP changes that follow.
 
-A household moves together: its children who live at home move on the same day to the same
-place (looked-after children live in placements and stay). Each child contributes its age's
+A household moves together: its children who live at home, unborn children on a pre-birth plan
+included, move on the same day to the same place (looked-after children live in placements and
+stay). Each child contributes its age's
 rate divided by the household's movers, so a household moves at the mean of its children's
 rates and children move at the by-age rates of data/world/moves.toml on average.
 """
@@ -14,7 +15,7 @@ from sim.world.destinations import destinations_for
 from sim.world.events import Event
 from sim.world.parameters import move_params, service_change_params
 from sim.world.sampling import Agenda, exponential_days, thinned
-from sim.world.state import LOOKED_AFTER, NONE, PRESENT
+from sim.world.state import NONE
 
 ADULT_RATE_AGE = 17
 
@@ -46,7 +47,7 @@ class Moves:
         def share(rows: np.ndarray) -> np.ndarray:
             movers = np.maximum(h.movers[c.household[rows]], 1)
             rate = self.moves[self._ages(rows, day)] / float(self.moves.max()) / movers
-            return rate * ((c.status[rows] == PRESENT) & (c.care[rows] != LOOKED_AFTER))
+            return rate * state.at_home(rows)
 
         chosen = thinned(self.rng, c.size, self.highest, share)
         households, first = np.unique(c.household[chosen], return_index=True)
@@ -65,7 +66,7 @@ class Moves:
         h.authority[households] = destination
 
         members = state.members(households)
-        members = members[(c.status[members] == PRESENT) & (c.care[members] != LOOKED_AFTER)]
+        members = members[state.at_home(members)]
         where = np.searchsorted(households, c.household[members])
         before = c.authority[members].astype(np.int64)
         c.authority[members] = destination[where]

@@ -96,6 +96,8 @@ class CareParams(ParamFile):
     short_episode_days: Param[Positive]
     protection_plan_starts_per_year: Param[Count]
     protection_plan_stock: Param[Count]
+    pre_birth_plan_share: Param[Share]
+    pre_birth_plan_lead_days: Param[Positive]
     looked_after_starts_per_year: Param[Count]
     looked_after_ceased_per_year: Param[Count]
     looked_after_stock: Param[Count]

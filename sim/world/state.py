@@ -17,6 +17,7 @@ PRESENT = 0
 KEPT_WITH_CONSENT = 1  # past 18, still on the index with consent (SI 2007/2182)
 DIED = 2
 LEFT = 3  # reached the adult age: leaves the index
+UNBORN = 4  # on a pre-birth protection plan: lives with the household, not on the index
 
 # Social-care involvement, one at a time; a plan or care implies an open child-in-need episode.
 NO_CARE = 0
@@ -47,7 +48,7 @@ HOUSEHOLD_COLUMNS = {
     "household_id": np.int64,
     "authority": np.int16,
     "head": np.int32,  # first child row of the household's sibling list
-    "movers": np.int32,  # children who move with the household (present, not looked after)
+    "movers": np.int32,  # children who move with the household (see WorldState.at_home)
 }
 
 
@@ -165,13 +166,19 @@ class WorldState:
             h.head[households[take]] = rows[take]
             remaining[take] = False
 
+    def at_home(self, rows: np.ndarray) -> np.ndarray:
+        """True for children who live with their household and move with it: present or
+        unborn, and not looked after (a looked-after child lives in a placement)."""
+        c = self.children
+        status = c.status[rows]
+        return ((status == PRESENT) | (status == UNBORN)) & (c.care[rows] != LOOKED_AFTER)
+
     def recount(self, households: np.ndarray) -> None:
         """Recount the movers of these households after births, deaths, exits or care."""
         households = np.unique(households)
-        c = self.children
         rows = self.members(households)
-        mover = (c.status[rows] == PRESENT) & (c.care[rows] != LOOKED_AFTER)
-        position = np.searchsorted(households, c.household[rows])
+        mover = self.at_home(rows)
+        position = np.searchsorted(households, self.children.household[rows])
         counts = np.bincount(position, weights=mover, minlength=len(households))
         self.households.movers[households] = counts.astype(np.int32)
 

@@ -4,8 +4,9 @@
     world.subscribe(listener)          # optional: sees every EventBatch as it happens
     summary = world.run()
 
-Each subsystem is one SimPy process that wakes once a day (births, deaths, adulthood, moves,
-social care); children are rows of numpy arrays, never processes (ARCHITECTURE.md, scale).
+Each subsystem is one SimPy process that wakes once a day (births, pre-birth plans, deaths,
+adulthood, moves, social care); children are rows of numpy arrays, never processes
+(ARCHITECTURE.md, scale).
 Processes are created in a fixed order, and SimPy runs same-time events first in, first out,
 so a day always runs in that order; later layers add their own processes to `world.env`.
 """
@@ -29,6 +30,7 @@ from sim.world.demography import Adulthood, Births, Deaths
 from sim.world.events import EVENTS, EventLog, Listener
 from sim.world.moves import Moves
 from sim.world.parameters import demography_params
+from sim.world.pregnancy import PreBirthPlans
 from sim.world.state import PRESENT, WorldState
 
 TABLES = ("children", "schools", "gp_practices", "authorities")
@@ -113,8 +115,11 @@ class World:
         )
         ordinals = np.sort(tables["authorities"]["ordinal"].to_numpy())
         self.care = SocialCare(self.context)
+        births = Births(self.context, tables["authorities"], self.care.rates.pre_birth_daily)
+        self.pre_birth = PreBirthPlans(self.context, births, self.care)
         self.steps: list[tuple[str, Callable[[int], None]]] = [
-            ("births", Births(self.context, tables["authorities"]).step),
+            ("births", births.step),
+            ("pre_birth_plans", self.pre_birth.step),
             ("deaths", Deaths(self.context, self.care.end_care).step),
             ("adulthood", Adulthood(self.context, self.care.end_care).step),
             ("moves", Moves(self.context, ordinals).step),
@@ -144,6 +149,7 @@ class World:
         """Run from start to end (inclusive) and close the log; `on_day` reports progress."""
         started = time.perf_counter()
         self.care.warm_start()
+        self.pre_birth.warm_start()
         for _, step in self.steps:
             self.env.process(self._daily(step))
         if on_day is not None:

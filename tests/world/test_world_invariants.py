@@ -18,13 +18,18 @@ CODES = np.array([a.code for a in load_authorities()])
 
 
 def _replayed(population: dict[str, pl.DataFrame], log: pl.DataFrame) -> pl.DataFrame:
-    """Each event with the authority the child was in just before it, replayed from the log."""
-    start = pl.concat(
-        [
-            population["children"].select("child_id", start=pl.col("authority_code")),
-            log.filter(pl.col("event") == "birth").select("child_id", start=pl.col("authority")),
-        ]
+    """Each event with the authority the child was in just before it, replayed from the log.
+
+    A child of the population starts in its authority; a child made during the run starts
+    where its first event happened (its birth, or an unborn child's pre-birth plan)."""
+    known = population["children"].select("child_id", start=pl.col("authority_code"))
+    first_where = pl.when(pl.col("event") == "move").then("from_authority").otherwise("authority")
+    made = (
+        log.filter(~pl.col("child_id").is_in(known["child_id"].implode()))
+        .group_by("child_id", maintain_order=True)
+        .agg(start=first_where.first())
     )
+    start = pl.concat([known, made])
     moved_to = pl.when(pl.col("event") == "move").then(pl.col("authority"))
     return (
         log.with_row_index("order")

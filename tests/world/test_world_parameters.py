@@ -5,14 +5,20 @@ import datetime as dt
 import pytest
 
 from sim.errors import ReferenceDataError
+from sim.population.parameters import population_params
 from sim.reference.params import load_params
 from sim.reference.paths import data_path
 from sim.world import care_params, demography_params, move_params, service_change_params
 from sim.world.calendar import DAYS_PER_YEAR, day_number
 from sim.world.care_rates import care_rates
 from sim.world.parameters import MoveParams
+from sim.world.state import PROTECTION_PLAN
 
 REFERENCE_DAY = day_number(dt.date(2010, 3, 31))
+
+
+def population_england() -> int:
+    return population_params().children_england.value
 
 
 def test_every_world_file_loads_with_provenance():
@@ -38,11 +44,33 @@ def test_between_authority_rates_above_address_rates_are_refused(tmp_path, monke
 
 
 def test_stocks_at_the_reference_day_add_up_to_children_in_need():
-    """Quick, long, plan and care stocks sum to the CIN stock on 31 March 2010."""
+    """Quick, long, plan and care stocks of born children, and the unborn children on a plan,
+    sum to the CIN stock on 31 March 2010 (the CIN census counts unborn children)."""
     rates = care_rates(REFERENCE_DAY)
     in_need = sum(rates.stocks[k] for k in ("short", "long", "plan", "care"))
-    assert in_need == pytest.approx(care_params().children_in_need_stock.value)
+    assert in_need + rates.unborn_stock == pytest.approx(care_params().children_in_need_stock.value)
     assert rates.stocks["care"] == pytest.approx(care_params().looked_after_stock.value)
+    plans = rates.stocks["plan"] + rates.unborn_stock
+    assert plans == pytest.approx(care_params().protection_plan_stock.value)
+
+
+def test_pre_birth_plans_are_part_of_the_referrals_and_plan_starts():
+    """Referrals of born children plus pre-birth plans give the year's referrals, and their
+    plan outcomes plus pre-birth plans the year's plan starts: nothing is counted twice."""
+    p = care_params()
+    rates = care_rates(REFERENCE_DAY)
+    not_in_need = p.children_in_need_stock.value
+    born_referrals = rates.referral_daily * DAYS_PER_YEAR * (population_england() - not_in_need)
+    pre_birth = rates.pre_birth_daily * DAYS_PER_YEAR
+    assert pre_birth == pytest.approx(
+        p.protection_plan_starts_per_year.value * p.pre_birth_plan_share.value
+    )
+    assert born_referrals + pre_birth == pytest.approx(p.referrals_per_year.value)
+    plan_starts = born_referrals * rates.outcome_shares[PROTECTION_PLAN] + pre_birth
+    assert plan_starts == pytest.approx(p.protection_plan_starts_per_year.value)
+    assert rates.unborn_stock == pytest.approx(
+        pre_birth * p.pre_birth_plan_lead_days.value / DAYS_PER_YEAR
+    )
 
 
 def test_durations_follow_littles_law_net_of_ageing_out():
