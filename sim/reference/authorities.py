@@ -3,6 +3,7 @@
 from functools import cache
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.errors import InputError
@@ -66,3 +67,16 @@ def select_authorities(
             raise InputError(f"--authorities: unknown authority {name!r} (use a name or GSS code)")
         chosen.add(by_key[key].code)
     return tuple(a for a in everyone if a.code in chosen)
+
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def centroid_distances(authorities: tuple[Authority, ...]) -> np.ndarray:
+    """Great-circle distances in km between the authorities' centroids (haversine)."""
+    lat = np.radians([a.lat for a in authorities])
+    lon = np.radians([a.lon for a in authorities])
+    dlat = lat[:, None] - lat[None, :]
+    dlon = lon[:, None] - lon[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))

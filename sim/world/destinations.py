@@ -11,21 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.reference.authorities import Authority, load_authorities
+from sim.reference.authorities import Authority, centroid_distances, load_authorities
 from sim.world.parameters import MoveParams, move_params
 
-EARTH_RADIUS_KM = 6371.0
 LONDON = "London"
-
-
-def centroid_distances(authorities: tuple[Authority, ...]) -> np.ndarray:
-    """Great-circle distances in km between the authorities' centroids (haversine)."""
-    lat = np.radians([a.lat for a in authorities])
-    lon = np.radians([a.lon for a in authorities])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def _rows_to_one(weights: np.ndarray) -> np.ndarray:

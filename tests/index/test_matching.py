@@ -15,12 +15,20 @@ from sim.index.feeds.sources import base_frame
 from sim.index.feeds.views import death_registrations
 from sim.index.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_links
 from sim.index.matching.blocking import candidate_pairs, with_fields
-from sim.index.matching.comparison import CLOSE, DIFFERENT, EXACT, MISSING, compare, within_one_edit
+from sim.index.matching.comparison import (
+    CLOSE,
+    DIFFERENT,
+    EXACT,
+    MISSING,
+    NEARBY,
+    compare,
+    within_one_edit,
+)
 from sim.index.matching.evaluate import tally
 from sim.index.matching.linking import link_to_spine
 from sim.index.matching.merge import merge_records
 from sim.index.matching.parameters import MatchingParams, matching_params
-from sim.index.matching.resolve import MatchResult
+from sim.index.matching.resolve import MatchResult, second_chance
 from sim.index.matching.standardise import COMPARED, standardise
 from sim.index.matching.update import ShieldError, check_shields_kept, merge_update
 from sim.index.matching.weights import MatchWeights, estimate_weights
@@ -185,10 +193,13 @@ def two_authority_weights() -> MatchWeights:
 
 
 def test_weights_reward_agreement(two_authority_weights: MatchWeights) -> None:
-    """Estimated from the truth, agreement is evidence for a match and disagreement against."""
+    """Estimated from the truth, agreement is evidence for a match and disagreement against.
+    Bolton and Bury are neighbours, so a postcode in the other authority is NEARBY (no pair of
+    their records is further apart)."""
     for field in COMPARED:
         factors = two_authority_weights.bayes_factors(field)
-        assert factors[EXACT] > 0 > factors[DIFFERENT]
+        disagreement = NEARBY if field == "postcode" else DIFFERENT
+        assert factors[EXACT] > 0 > factors[disagreement]
         assert factors[MISSING] == 0.0
     assert two_authority_weights.prior_log2_odds < 0
 
@@ -217,15 +228,17 @@ def standardised(*rows: dict) -> pl.DataFrame:
 
 def test_postcode_in_the_same_authority_is_close() -> None:
     """Another district of the child's own authority (where most moves end, facts.md s3) is
-    CLOSE; a postcode in another authority is DIFFERENT."""
+    CLOSE; one in a neighbouring authority (Bury, next to Bolton) is NEARBY; one at the far
+    end of England (Cornwall) is DIFFERENT."""
     std = standardised(
         {"postcode": "BL1 4QT", "authority_code": "E08000001"},
         {"postcode": "BL3 6PY", "authority_code": "E08000001"},
         {"postcode": "BL9 0AA", "authority_code": "E08000002"},
+        {"postcode": "TR1 1AA", "authority_code": "E06000052"},
     )
-    pairs = pl.DataFrame({"key_l": [0, 0], "key_r": [1, 2]}).cast(pl.UInt32)
-    levels = compare(with_fields(pairs, std, std))["postcode_level"].to_list()
-    assert levels == [CLOSE, DIFFERENT]
+    pairs = pl.DataFrame({"key_l": [0, 0, 0, 2], "key_r": [1, 2, 3, 0]}).cast(pl.UInt32)
+    compared = compare(with_fields(pairs, std, std)).sort("key_l", "key_r")
+    assert compared["postcode_level"].to_list() == [CLOSE, NEARBY, DIFFERENT, NEARBY]
 
 
 def test_stale_address_beats_a_namesake_elsewhere(two_authority_weights: MatchWeights) -> None:
@@ -242,6 +255,77 @@ def test_stale_address_beats_a_namesake_elsewhere(two_authority_weights: MatchWe
     both = link_to_spine(record, spine, two_authority_weights, params)
     assert both.links.rows() == [(0, 0)]
     assert both.review.height == 0
+
+
+def test_a_record_links_through_another_record_of_the_child(
+    two_authority_weights: MatchWeights,
+) -> None:
+    """Errors chain: the spine (Child Benefit) record has the old surname and a Bolton
+    address; the health record the new surname at that address; the census record the new
+    surname at a new address in Bury. The census record matches no spine record well enough,
+    but it matches the health record, so it joins the same child (issue 3: without the second
+    chance it became a duplicate child)."""
+    spine = standardised(
+        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"}
+    ).with_columns(shielded=pl.lit(False))
+    spine_ids = pl.DataFrame({"record_key": [0], "child_id": ["AB1234567"]}).cast(
+        {"record_key": pl.UInt32}
+    )
+    records = standardised(
+        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {"surname": "Ward", "postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {"surname": "Ward", "postcode": "BL9 0AA", "authority_code": "E08000002"},
+    ).filter(pl.col("record_key") > 0)
+    params = matching_params()
+    first = link_to_spine(records, spine, two_authority_weights, params)
+    assert first.links["record_key"].to_list() == [1]
+    assert first.leftover.to_list() == [2]
+    linked = pl.DataFrame({"record_key": [1], "child_id": ["AB1234567"]}).cast(
+        {"record_key": pl.UInt32}
+    )
+    both, children = second_chance(
+        records, first, linked, spine, spine_ids, two_authority_weights, params
+    )
+    assert sorted(both.links.rows()) == [(1, 0), (2, 0)]
+    assert both.leftover.len() == 0
+    assert sorted(children.rows()) == [(1, "AB1234567"), (2, "AB1234567")]
+
+
+def test_the_second_chance_keeps_the_shielded_hold(two_authority_weights: MatchWeights) -> None:
+    """A record that comes close to a shielded child only through one of the child's linked
+    records is held for review as close to a shielded child, not made a new (unshielded)
+    child: the shield is the child's, whichever record stands for it (facts.md s5e)."""
+    spine = standardised(
+        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"}
+    ).with_columns(shielded=pl.lit(True))
+    spine_ids = pl.DataFrame({"record_key": [0], "child_id": ["AB1234567"]}).cast(
+        {"record_key": pl.UInt32}
+    )
+    records = standardised(
+        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {"surname": "Ward", "postcode": "BL1 4QT", "authority_code": "E08000001"},
+        {
+            "gender": "female",
+            "surname": "Ward",
+            "postcode": "BL9 0AA",
+            "authority_code": "E08000002",
+        },
+    ).filter(pl.col("record_key") > 0)
+    params = matching_params()
+    first = link_to_spine(records, spine, two_authority_weights, params)
+    assert first.leftover.to_list() == [2]
+    linked = pl.DataFrame({"record_key": [1], "child_id": ["AB1234567"]}).cast(
+        {"record_key": pl.UInt32}
+    )
+    both, children = second_chance(
+        records, first, linked, spine, spine_ids, two_authority_weights, params
+    )
+    assert both.links.rows() == [(1, 0)]
+    held = both.review.filter(pl.col("record_key") == 2)
+    assert held["reason"].to_list() == ["close to a shielded child"]
+    assert held["candidate_key"].to_list() == [0]
+    assert both.leftover.len() == 0
+    assert children.height == 1
 
 
 @settings(max_examples=200, deadline=None)

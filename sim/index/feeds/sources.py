@@ -17,8 +17,11 @@ from sim.index.feeds import corruption, identifiers
 from sim.index.feeds.parameters import ErrorRates, nickname_frame
 from sim.population.addresses import sample_addresses
 from sim.population.names import sample_surnames
+from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.streams import stream
+from sim.world.destinations import destinations_for
+from sim.world.parameters import move_params
 
 SOURCES = (
     "dwp_child_benefit",
@@ -121,24 +124,72 @@ def duplicate(frame: pl.DataFrame, rng: np.random.Generator, rate: float) -> pl.
 
 
 def previous_addresses(population: dict[str, pl.DataFrame], seed: int) -> pl.DataFrame:
-    """One earlier address per household in its own authority (most moves stay local, facts.md
-    s3): every feed that has not caught up with a move shows the same old address."""
-    rng = stream(seed, "feeds", PREVIOUS_ADDRESS_STREAM)
+    """One earlier address per household: every feed that has not caught up with a move shows
+    the same old address, and the authority it lay in.
+
+    The old address lies in another authority as often as a child's move crosses one: the
+    world's between-authority share of moves at the age of the household's youngest child
+    (data/world/moves.toml, about 40%, facts.md s3), with the old authority drawn from the
+    world's destination kernel (moves are treated as symmetric: the kernel from the current
+    authority stands for the flows into it). As in the world, a population of some authorities
+    is closed: only the kernel's mass on its own authorities is kept, so every old address lies
+    in an authority the index covers. The rest lie in the household's own authority.
+    """
     households = population["households"].sort("household_id")
+    share = _other_authority_share(population).select("household_id", "share")
+    households = households.join(share, on="household_id", how="left").with_columns(
+        pl.col("share").fill_null(0.0)
+    )
+    codes = [a.code for a in load_authorities()]
+    present = sorted(set(households["authority_code"].unique()) & set(codes), key=codes.index)
+    ordinals = np.array([codes.index(c) for c in present], dtype=np.int64)
+    position = {code: i for i, code in enumerate(present)}
+    origins = np.array([position[c] for c in households["authority_code"]], dtype=np.int64)
+    kernel = destinations_for(ordinals)
+    rng = stream(seed, "feeds", PREVIOUS_ADDRESS_STREAM)
+    chance = households["share"].to_numpy() * kernel.retained[origins]
+    moved = rng.random(households.height) < chance
+    previous = ordinals[origins]
+    previous[moved] = kernel.draw(rng, origins[moved])
+    households = households.with_columns(
+        previous_authority_code=pl.Series(np.array(codes, dtype=object)[previous], dtype=pl.String)
+    )
     parts = []
-    for (code,), part in households.group_by("authority_code", maintain_order=True):
+    for (code,), part in households.group_by("previous_authority_code", maintain_order=True):
         old = sample_addresses(rng, str(code), part.height).select(
             *(pl.col(c).alias(f"previous_{c}") for c in ADDRESS)
         )
-        parts.append(part.select("household_id").hstack(old))
-    return pl.concat(parts)
+        parts.append(part.select("household_id", "previous_authority_code").hstack(old))
+    return pl.concat(parts).sort("household_id")
+
+
+def _other_authority_share(population: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """household_id and the share of its moves that cross an authority, at the age of its
+    youngest child on the population's snapshot date."""
+    params = move_params()
+    crossing = [
+        between / moves if moves else 0.0
+        for between, moves in zip(
+            params.between_authority_moves_by_age.value,
+            params.address_moves_by_age.value,
+            strict=True,
+        )
+    ]
+    snapshot = population_params().snapshot_date.value
+    age = (snapshot.year - 1 - pl.col("date_of_birth").dt.year()).clip(0, len(crossing) - 1)
+    youngest = population["children"].group_by("household_id").agg(age.min().alias("age"))
+    return youngest.with_columns(
+        share=pl.col("age").replace_strict(list(range(len(crossing))), crossing)
+    )
 
 
 def stale_addresses(frame: pl.DataFrame, mask: np.ndarray) -> pl.DataFrame:
-    """Masked rows show the household's previous address instead of the current one."""
+    """Masked rows show the household's previous address, and its authority, instead of the
+    current one."""
     stale = pl.lit(pl.Series(mask))
     return frame.with_columns(
-        pl.when(stale).then(pl.col(f"previous_{c}")).otherwise(pl.col(c)).alias(c) for c in ADDRESS
+        pl.when(stale).then(pl.col(f"previous_{c}")).otherwise(pl.col(c)).alias(c)
+        for c in (*ADDRESS, "authority_code")
     )
 
 

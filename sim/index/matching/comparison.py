@@ -1,18 +1,23 @@
 """Comparison levels for a pair of records, field by field, as Fellegi-Sunter needs them.
 
 Levels: EXACT, CLOSE (a Soundex match, one keying slip, a known short form, a swapped day and
-month, the same postcode district or the same authority), DIFFERENT, and MISSING (either side
-blank), which carries no evidence either way. Fuzzy tests run once per distinct pair of values,
-vectorised in numpy.
+month, the same postcode district or the same authority), NEARBY (postcodes only: in another
+authority whose centroid lies within `nearby_authority_km`, where most moves that leave an
+authority end), DIFFERENT, and MISSING (either side blank), which carries no evidence either
+way. Fuzzy tests run once per distinct pair of values, vectorised in numpy.
 """
+
+from functools import cache
 
 import numpy as np
 import polars as pl
 
+from sim.index.matching.parameters import matching_params
 from sim.index.matching.standardise import COMPARED, nickname_pairs
+from sim.reference.authorities import centroid_distances, load_authorities
 
-MISSING, DIFFERENT, CLOSE, EXACT = 0, 1, 2, 3
-LEVELS = 4
+MISSING, DIFFERENT, CLOSE, EXACT, NEARBY = 0, 1, 2, 3, 4
+LEVELS = 5
 WIDTH = 32
 
 
@@ -134,8 +139,39 @@ def _same_area() -> pl.Expr:
     return district | (pl.col("authority_code_l") == pl.col("authority_code_r"))
 
 
+@cache
+def nearby_authorities(km: float) -> pl.DataFrame:
+    """Pairs of different authorities whose centroids are at most `km` apart, both ways."""
+    authorities = load_authorities()
+    codes = np.array([a.code for a in authorities])
+    distance = centroid_distances(authorities)
+    left, right = np.nonzero((distance <= km) & ~np.eye(len(codes), dtype=bool))
+    return pl.DataFrame(
+        {"authority_code_l": codes[left], "authority_code_r": codes[right], "nearby": True}
+    )
+
+
+def _postcode_level() -> pl.Expr:
+    left, right = pl.col("postcode_l"), pl.col("postcode_r")
+    return (
+        pl.when(left.is_null() | right.is_null())
+        .then(MISSING)
+        .when(left == right)
+        .then(EXACT)
+        .when(_same_area())
+        .then(CLOSE)
+        .when(pl.col("nearby").fill_null(False))
+        .then(NEARBY)
+        .otherwise(DIFFERENT)
+    )
+
+
 def compare(pairs: pl.DataFrame) -> pl.DataFrame:
     """Add one level column per compared field to pairs carrying `<field>_l`/`<field>_r`."""
+    nearby = nearby_authorities(matching_params().nearby_authority_km.value)
+    pairs = pairs.join(
+        nearby, on=["authority_code_l", "authority_code_r"], how="left", maintain_order="left"
+    )
     nicknames = nickname_pairs()
     for field in ("forename", "surname"):
         flags = _close_names(pairs, field, nicknames if field == "forename" else None)
@@ -149,8 +185,8 @@ def compare(pairs: pl.DataFrame) -> pl.DataFrame:
         "surname": _name_level("surname"),
         "gender": _simple_level("gender"),
         "date_of_birth": _date_level(),
-        "postcode": _simple_level("postcode", _same_area()),
+        "postcode": _postcode_level(),
     }
     return pairs.with_columns(levels[f].cast(pl.Int8).alias(f"{f}_level") for f in COMPARED).drop(
-        "forename_edit", "surname_edit"
+        "forename_edit", "surname_edit", "nearby"
     )

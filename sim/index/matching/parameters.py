@@ -35,6 +35,7 @@ class MatchingParams(ParamFile):
     min_margin_bits: Param[Annotated[float, Field(ge=0.0)]]
     shielded_hold_probability: Param[Probability]
     source_priority: Param[list[str]]
+    nearby_authority_km: Param[Annotated[float, Field(ge=0.0, le=1000.0)]]
 
     @field_validator("blocking_rules")
     @classmethod

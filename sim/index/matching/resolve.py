@@ -117,6 +117,61 @@ class Assignment:
     pairs_compared: int
 
 
+def second_chance(
+    records: pl.DataFrame,
+    linking: Linking,
+    linked: pl.DataFrame,
+    spine: pl.DataFrame,
+    spine_ids: pl.DataFrame,
+    weights: MatchWeights,
+    params: MatchingParams,
+) -> tuple[Linking, pl.DataFrame]:
+    """Link what matched no spine record to another record already linked to a spine child.
+
+    Errors chain: the Child Benefit record may carry a stale address in another authority and
+    the census a new surname at the new address, while the health record, with the new address
+    and the old surname, links to the spine. The census record then matches the health record,
+    not the spine one. A linked record stands for its child here, with the child's shield, so
+    the shielded hold applies as in the first pass; links and review rows name the child's
+    spine record, as first-pass ones do."""
+    leftovers = records.filter(pl.col("record_key").is_in(linking.leftover.implode()))
+    if not leftovers.height or not linked.height:
+        return linking, linked
+    spine_of = spine_ids.group_by("child_id").agg(pl.col("record_key").min().alias("spine_key"))
+    shields = (
+        spine.select("record_key", "shielded")
+        .join(spine_ids, on="record_key")
+        .group_by("child_id")
+        .agg(pl.col("shielded").any())
+    )
+    via = (
+        records.join(linked, on="record_key")
+        .join(shields, on="child_id", how="left")
+        .with_columns(pl.col("shielded").fill_null(True))  # unknown means shielded
+    )
+    second = link_to_spine(leftovers, via.drop("child_id"), weights, params)
+    to_spine = (
+        via.select(pl.col("record_key").alias("via_key"), "child_id")
+        .join(spine_of, on="child_id")
+        .select("via_key", "spine_key", "child_id")
+    )
+    links = second.links.join(to_spine, left_on="spine_key", right_on="via_key").select(
+        "record_key", pl.col("spine_key_right").alias("spine_key"), "child_id"
+    )
+    review = (
+        second.review.join(to_spine, left_on="candidate_key", right_on="via_key")
+        .with_columns(pl.col("spine_key").alias("candidate_key"))
+        .select(linking.review.columns)
+    )
+    combined = Linking(
+        links=pl.concat([linking.links, links.select("record_key", "spine_key")]),
+        review=pl.concat([linking.review, review]).sort("record_key"),
+        leftover=second.leftover,
+        pairs_compared=linking.pairs_compared + second.pairs_compared,
+    )
+    return combined, pl.concat([linked, links.select("record_key", "child_id")])
+
+
 def assign_children(
     records: pl.DataFrame,
     spine: pl.DataFrame,
@@ -133,6 +188,7 @@ def assign_children(
     linked = linking.links.join(
         spine_ids.rename({"record_key": "spine_key"}), on="spine_key"
     ).select("record_key", "child_id")
+    linking, linked = second_chance(records, linking, linked, spine, spine_ids, weights, params)
     leftovers = records.filter(pl.col("record_key").is_in(linking.leftover.implode()))
     components, possible, compared = cluster_leftovers(leftovers, weights, params)
     fresh, issuers = new_children(feeds, components, issuers)
