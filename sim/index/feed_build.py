@@ -141,6 +141,7 @@ def spill_feeds(made: CohortFeeds, spill: Path, stats: FeedBuildStats) -> MatchW
             stream(made.seed, "feeds", MATCHING_STREAM, 1, year),
             math.ceil(params.labelled_children.value * share[year]),
             math.ceil(params.random_pairs.value * share[year]),
+            tuple(params.term_frequency_fields.value),
         )
         counts = cohort if counts is None else counts + cohort
         stats.feeds_seconds += fed - started

@@ -49,9 +49,23 @@ def link_to_spine(
     weights: MatchWeights,
     params: MatchingParams,
 ) -> Linking:
-    """Link standardised `records` to standardised `spine` rows (which carry `shielded`)."""
+    """Link standardised `records` to standardised `spine` rows (which carry `shielded`).
+
+    Spine rows may carry `stands_for`, the key of the spine record of the child they belong
+    to (several records of one child): candidates are then children, each scored by its best
+    record, so two records of one child never count as rivals."""
     scored = scored_pairs(records, spine, weights, params)
     shielded = spine.select(pl.col("record_key").alias("key_r"), "shielded")
+    if "stands_for" in spine.columns:
+        child = spine.select(pl.col("record_key").alias("key_r"), "stands_for")
+        scored = (
+            scored.join(child, on="key_r")
+            .sort("key_l", "stands_for", "match_weight", descending=[False, False, True])
+            .group_by("key_l", "stands_for", maintain_order=True)
+            .agg(pl.col("match_weight").first(), pl.col("match_probability").first())
+            .rename({"stands_for": "key_r"})
+        )
+        shielded = spine.group_by(pl.col("stands_for").alias("key_r")).agg(pl.col("shielded").any())
     ranked = (
         scored.join(shielded, on="key_r", how="left")
         .sort("key_l", "match_weight", "key_r", descending=[False, True, False])

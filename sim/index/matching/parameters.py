@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, field_validator
 
 from sim.index.feeds.sources import SOURCES
+from sim.index.matching.standardise import COMPARED
 from sim.reference.params import Param, ParamFile, load_params
 
 MATCHING_FILE = "index/matching.toml"
@@ -36,6 +37,15 @@ class MatchingParams(ParamFile):
     shielded_hold_probability: Param[Probability]
     source_priority: Param[list[str]]
     nearby_authority_km: Param[Annotated[float, Field(ge=0.0, le=1000.0)]]
+    term_frequency_fields: Param[list[str]]
+
+    @field_validator("term_frequency_fields")
+    @classmethod
+    def _compared(cls, param: Param[list[str]]) -> Param[list[str]]:
+        unknown = sorted(set(param.value) - set(COMPARED))
+        if unknown:
+            raise ValueError(f"{unknown}: fields must be among {COMPARED}")
+        return param
 
     @field_validator("blocking_rules")
     @classmethod

@@ -132,7 +132,8 @@ def second_chance(
     the census a new surname at the new address, while the health record, with the new address
     and the old surname, links to the spine. The census record then matches the health record,
     not the spine one. A linked record stands for its child here, with the child's shield, so
-    the shielded hold applies as in the first pass; links and review rows name the child's
+    the shielded hold applies as in the first pass; a child is one candidate however many of
+    its records match (so they are never rivals), and links and review rows name the child's
     spine record, as first-pass ones do."""
     leftovers = records.filter(pl.col("record_key").is_in(linking.leftover.implode()))
     if not leftovers.height or not linked.height:
@@ -149,23 +150,13 @@ def second_chance(
         .join(shields, on="child_id", how="left")
         .with_columns(pl.col("shielded").fill_null(True))  # unknown means shielded
     )
+    via = via.join(spine_of.rename({"spine_key": "stands_for"}), on="child_id")
     second = link_to_spine(leftovers, via.drop("child_id"), weights, params)
-    to_spine = (
-        via.select(pl.col("record_key").alias("via_key"), "child_id")
-        .join(spine_of, on="child_id")
-        .select("via_key", "spine_key", "child_id")
-    )
-    links = second.links.join(to_spine, left_on="spine_key", right_on="via_key").select(
-        "record_key", pl.col("spine_key_right").alias("spine_key"), "child_id"
-    )
-    review = (
-        second.review.join(to_spine, left_on="candidate_key", right_on="via_key")
-        .with_columns(pl.col("spine_key").alias("candidate_key"))
-        .select(linking.review.columns)
-    )
+    spine_child = spine_of.select("spine_key", "child_id")
+    links = second.links.join(spine_child, on="spine_key")
     combined = Linking(
-        links=pl.concat([linking.links, links.select("record_key", "spine_key")]),
-        review=pl.concat([linking.review, review]).sort("record_key"),
+        links=pl.concat([linking.links, second.links]),
+        review=pl.concat([linking.review, second.review]).sort("record_key"),
         leftover=second.leftover,
         pairs_compared=linking.pairs_compared + second.pairs_compared,
     )

@@ -11,13 +11,13 @@ are smoothed by one per level, so no level has a zero probability.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from sim.index.matching.blocking import with_fields
-from sim.index.matching.comparison import LEVELS, MISSING, compare
+from sim.index.matching.comparison import EXACT, LEVELS, MISSING, compare
 from sim.index.matching.parameters import MatchingParams
 from sim.index.matching.standardise import COMPARED
 from sim.streams import stream
@@ -27,11 +27,19 @@ MATCHING_STREAM = 100  # key under the "feeds" subsystem, apart from the feeds' 
 
 @dataclass(frozen=True)
 class MatchWeights:
-    """m and u per field and level, and the prior log2 odds that two records match."""
+    """m and u per field and level, and the prior log2 odds that two records match.
+
+    `frequencies` holds, for the term-frequency fields, each value's share of the records: two
+    records that agree exactly on a rare name are likelier the same child than two that agree
+    on a common one, so their EXACT agreement weighs log2(m / share of that value) instead of
+    the field's average (Winkler's frequency-based matching; Splink's term-frequency
+    adjustment). Without it, at England scale, a stale address in a far authority held every
+    exact name-and-birthday match for review, however rare the name (issue 3)."""
 
     m: dict[str, tuple[float, ...]]
     u: dict[str, tuple[float, ...]]
     prior_log2_odds: float
+    frequencies: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def bayes_factors(self, field: str) -> list[float]:
         """log2(m/u) per level; a MISSING level carries no evidence."""
@@ -42,13 +50,30 @@ class MatchWeights:
 
     def score(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """Add `match_weight` (posterior log2 odds) and `match_probability`."""
-        terms = [
-            pl.lit(pl.Series(self.bayes_factors(f))).get(pl.col(f"{f}_level").cast(pl.Int64))
-            for f in COMPARED
-        ]
+        terms = []
+        for f in COMPARED:
+            level = pl.col(f"{f}_level").cast(pl.Int64)
+            term = pl.lit(pl.Series(self.bayes_factors(f))).get(level)
+            if f in self.frequencies:
+                share = f"{f}_share"
+                pairs = pairs.join(
+                    self.frequencies[f].rename({"value": f"{f}_l", "share": share}),
+                    on=f"{f}_l",
+                    how="left",
+                )
+                exact = math.log2(self.m[f][EXACT])
+                term = (
+                    pl.when((level == EXACT) & pl.col(share).is_not_null())
+                    .then(exact - pl.col(share).log(2))
+                    .otherwise(term)
+                )
+            terms.append(term)
         weight = pl.sum_horizontal(terms) + self.prior_log2_odds
-        return pairs.with_columns(match_weight=weight).with_columns(
-            match_probability=1.0 / (1.0 + (2.0 ** -pl.col("match_weight")))
+        shares = [f"{f}_share" for f in self.frequencies if f"{f}_share" in pairs.columns]
+        return (
+            pairs.with_columns(match_weight=weight)
+            .with_columns(match_probability=1.0 / (1.0 + (2.0 ** -pl.col("match_weight"))))
+            .drop(shares)
         )
 
 
@@ -62,16 +87,22 @@ class LevelCounts:
     u: dict[str, tuple[int, ...]]
     true_pairs: float
     all_pairs: float
+    values: dict[str, pl.DataFrame] = field(default_factory=dict)  # value, count
 
     def __add__(self, other: "LevelCounts") -> "LevelCounts":
         def add(a: dict[str, tuple[int, ...]], b: dict[str, tuple[int, ...]]) -> dict:
             return {f: tuple(x + y for x, y in zip(a[f], b[f], strict=True)) for f in COMPARED}
 
+        values = {
+            f: pl.concat([self.values[f], other.values[f]]).group_by("value").agg(pl.sum("count"))
+            for f in self.values
+        }
         return LevelCounts(
             add(self.m, other.m),
             add(self.u, other.u),
             self.true_pairs + other.true_pairs,
             self.all_pairs + other.all_pairs,
+            values,
         )
 
     def weights(self) -> MatchWeights:
@@ -89,7 +120,13 @@ class LevelCounts:
             )
             for f in COMPARED
         }
-        return MatchWeights(m=m, u=u, prior_log2_odds=math.log2(prior))
+        frequencies = {
+            f: counts.select(
+                "value", (pl.col("count") / pl.col("count").sum()).alias("share")
+            ).sort("value")
+            for f, counts in self.values.items()
+        }
+        return MatchWeights(m=m, u=u, prior_log2_odds=math.log2(prior), frequencies=frequencies)
 
 
 def _distribution(counts: tuple[int, ...]) -> tuple[float, ...]:
@@ -110,10 +147,15 @@ def _pairs_of(records: pl.DataFrame, keys_l: np.ndarray, keys_r: np.ndarray) -> 
 
 
 def count_levels(
-    records: pl.DataFrame, rng: np.random.Generator, labelled_children: int, random_pairs: int
+    records: pl.DataFrame,
+    rng: np.random.Generator,
+    labelled_children: int,
+    random_pairs: int,
+    frequency_fields: tuple[str, ...] = (),
 ) -> LevelCounts:
     """Level counts from standardised records that carry `truth_child_id`: every pair of
-    records of up to `labelled_children` children, and `random_pairs` random record pairs."""
+    records of up to `labelled_children` children, and `random_pairs` random record pairs;
+    and how often each value of the `frequency_fields` occurs."""
     sizes = records.group_by("truth_child_id").len()
     children = sizes.filter(pl.col("len") > 1)["truth_child_id"].sort()
     take = min(labelled_children, len(children))
@@ -137,11 +179,23 @@ def count_levels(
         u={f: _levels(randoms, f) for f in COMPARED},
         true_pairs=float((sizes["len"].cast(pl.Float64) * (sizes["len"] - 1) / 2).sum()),
         all_pairs=n * (n - 1) / 2,
+        values={
+            f: records.drop_nulls(f)
+            .group_by(pl.col(f).alias("value"))
+            .agg(pl.len().cast(pl.Int64).alias("count"))
+            for f in frequency_fields
+        },
     )
 
 
 def estimate_weights(records: pl.DataFrame, params: MatchingParams, seed: int) -> MatchWeights:
     """m, u and prior from standardised records that carry `truth_child_id`."""
     rng = stream(seed, "feeds", MATCHING_STREAM, 0)
-    counts = count_levels(records, rng, params.labelled_children.value, params.random_pairs.value)
+    counts = count_levels(
+        records,
+        rng,
+        params.labelled_children.value,
+        params.random_pairs.value,
+        tuple(params.term_frequency_fields.value),
+    )
     return counts.weights()
