@@ -100,17 +100,6 @@ class WorldFeeds:
         if made is None:
             return
         feed_name, build, group = made
-        if batch.event == Event.MOVE:  # no feed knows an unborn child (sim.world.pregnancy)
-            born = self.state.children.status[batch.child] != UNBORN
-            if not born.all():
-                batch = EventBatch(
-                    batch.event,
-                    batch.day,
-                    batch.child[born],
-                    {name: values[born] for name, values in batch.columns.items()},
-                )
-            if not len(batch.child):
-                return
         updates = build(batch)
         for feed in self.feeds:
             feed.submit(feed_name, to_date(batch.day), updates, group)
@@ -141,13 +130,15 @@ class WorldFeeds:
 
     def _moves(self, batch: EventBatch) -> pl.DataFrame:
         c, h = self.state.children, self.state.households
-        household = c.household[batch.child]
-        destination = batch.column("authority").astype(np.int64)
+        born = c.status[batch.child] != UNBORN  # no feed knows an unborn child
+        rows = batch.child[born]
+        household = c.household[rows]
+        destination = batch.column("authority").astype(np.int64)[born]
         _, first, inverse = np.unique(household, return_index=True, return_inverse=True)
         homes = self._addresses(destination[first])
         return pl.DataFrame(
             {
-                "child_id": self._ids(batch.child),
+                "child_id": self._ids(rows),
                 "authority_code": self.codes[destination],
                 "household_key": h.household_id[household],
                 **{name: values[inverse] for name, values in homes.items()},

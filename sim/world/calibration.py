@@ -7,6 +7,7 @@ feeds back into the run.
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from sim.population.parameters import population_params
@@ -16,8 +17,9 @@ YEAR_START = dt.date(2009, 4, 1)
 YEAR_END = dt.date(2010, 3, 31)
 
 
-def stock_on(log: pl.LazyFrame, episode: str, day: dt.date) -> int:
-    """Episodes of this kind open at the end of `day`: open at the start, plus starts, less ends."""
+def stocks_on(log: pl.LazyFrame, episode: str, days: list[dt.date]) -> list[int]:
+    """Episodes of this kind open at the end of each of `days` (open at the start, plus
+    starts, less ends), from one pass over the log."""
     sign = (
         pl.when(pl.col("event").is_in(["episode_open", "episode_start"]))
         .then(1)
@@ -25,13 +27,22 @@ def stock_on(log: pl.LazyFrame, episode: str, day: dt.date) -> int:
         .then(-1)
         .otherwise(0)
     )
-    total = (
-        log.filter((pl.col("episode") == episode) & (pl.col("date") <= day))
-        .select(sign.sum())
+    changes = (
+        log.filter(pl.col("episode") == episode)
+        .group_by("date")
+        .agg(sign.sum().alias("change"))
+        .sort("date")
         .collect()
-        .item()
     )
-    return int(total or 0)
+    running = np.r_[0, np.cumsum(changes["change"].to_numpy())]
+    dates = changes["date"].to_numpy().astype("datetime64[D]")
+    wanted = np.array(days, dtype="datetime64[D]")
+    return [int(n) for n in running[np.searchsorted(dates, wanted, side="right")]]
+
+
+def stock_on(log: pl.LazyFrame, episode: str, day: dt.date) -> int:
+    """Episodes of this kind open at the end of `day`."""
+    return stocks_on(log, episode, [day])[0]
 
 
 def year_counts(log: pl.LazyFrame, start: dt.date = YEAR_START, end: dt.date = YEAR_END) -> dict:

@@ -173,7 +173,6 @@ class Births:
         if not len(rows):
             return
         c = self.context.state.children
-        c.born[rows] = day
         c.status[rows] = PRESENT
         self.context.log.record(Event.BIRTH, day, rows, authority=c.authority[rows])
         registers = self.rng.random(len(rows)) < service_params().gp_registered_share.value

@@ -11,7 +11,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from sim.reference.authorities import load_authorities
-from sim.world.calibration import stock_on
+from sim.world.calibration import stocks_on
 from sim.world.world import RunSummary
 
 EPISODES = {
@@ -108,7 +108,7 @@ def open_episodes_figure(log: pl.LazyFrame, start: dt.date, end: dt.date, scale:
     figure = Figure(figsize=(10, 4.5), layout="constrained")
     axes = figure.subplots()
     for episode, label in EPISODES.items():
-        axes.plot(months, [stock_on(log, episode, day) for day in months], marker=".", label=label)
+        axes.plot(months, stocks_on(log, episode, months), marker=".", label=label)
     _month_axis(axes)
     axes.set_xlabel("date (first of the month)")
     axes.set_ylabel("episodes open on the day (number)")

@@ -257,6 +257,28 @@ def test_stale_address_beats_a_namesake_elsewhere(two_authority_weights: MatchWe
     assert both.review.height == 0
 
 
+CHILD = "AB1234567"
+BOLTON = {"postcode": "BL1 4QT", "authority_code": "E08000001"}
+
+
+def _chain(weights: MatchWeights, shielded: bool, third: dict):
+    """The spine record (old surname, Bolton) of one child, the health record linked to it
+    (new surname, same address) and a `third` record; the first pass, then the second chance.
+    Returns (first-pass linking, second-pass linking, record -> child)."""
+    spine = standardised({"surname": "Steele", **BOLTON}).with_columns(shielded=pl.lit(shielded))
+    spine_ids = pl.DataFrame({"record_key": [0], "child_id": [CHILD]}).cast(
+        {"record_key": pl.UInt32}
+    )
+    records = standardised(
+        {"surname": "Steele", **BOLTON}, {"surname": "Ward", **BOLTON}, third
+    ).filter(pl.col("record_key") > 0)
+    params = matching_params()
+    first = link_to_spine(records, spine, weights, params)
+    linked = pl.DataFrame({"record_key": [1], "child_id": [CHILD]}).cast({"record_key": pl.UInt32})
+    both, children = second_chance(records, first, linked, spine, spine_ids, weights, params)
+    return first, both, children
+
+
 def test_a_record_links_through_another_record_of_the_child(
     two_authority_weights: MatchWeights,
 ) -> None:
@@ -265,61 +287,27 @@ def test_a_record_links_through_another_record_of_the_child(
     surname at a new address in Bury. The census record matches no spine record well enough,
     but it matches the health record, so it joins the same child (issue 3: without the second
     chance it became a duplicate child)."""
-    spine = standardised(
-        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"}
-    ).with_columns(shielded=pl.lit(False))
-    spine_ids = pl.DataFrame({"record_key": [0], "child_id": ["AB1234567"]}).cast(
-        {"record_key": pl.UInt32}
-    )
-    records = standardised(
-        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"},
-        {"surname": "Ward", "postcode": "BL1 4QT", "authority_code": "E08000001"},
-        {"surname": "Ward", "postcode": "BL9 0AA", "authority_code": "E08000002"},
-    ).filter(pl.col("record_key") > 0)
-    params = matching_params()
-    first = link_to_spine(records, spine, two_authority_weights, params)
+    census = {"surname": "Ward", "postcode": "BL9 0AA", "authority_code": "E08000002"}
+    first, both, children = _chain(two_authority_weights, False, census)
     assert first.links["record_key"].to_list() == [1]
     assert first.leftover.to_list() == [2]
-    linked = pl.DataFrame({"record_key": [1], "child_id": ["AB1234567"]}).cast(
-        {"record_key": pl.UInt32}
-    )
-    both, children = second_chance(
-        records, first, linked, spine, spine_ids, two_authority_weights, params
-    )
     assert sorted(both.links.rows()) == [(1, 0), (2, 0)]
     assert both.leftover.len() == 0
-    assert sorted(children.rows()) == [(1, "AB1234567"), (2, "AB1234567")]
+    assert sorted(children.rows()) == [(1, CHILD), (2, CHILD)]
 
 
 def test_the_second_chance_keeps_the_shielded_hold(two_authority_weights: MatchWeights) -> None:
     """A record that comes close to a shielded child only through one of the child's linked
     records is held for review as close to a shielded child, not made a new (unshielded)
     child: the shield is the child's, whichever record stands for it (facts.md s5e)."""
-    spine = standardised(
-        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"}
-    ).with_columns(shielded=pl.lit(True))
-    spine_ids = pl.DataFrame({"record_key": [0], "child_id": ["AB1234567"]}).cast(
-        {"record_key": pl.UInt32}
-    )
-    records = standardised(
-        {"surname": "Steele", "postcode": "BL1 4QT", "authority_code": "E08000001"},
-        {"surname": "Ward", "postcode": "BL1 4QT", "authority_code": "E08000001"},
-        {
-            "gender": "female",
-            "surname": "Ward",
-            "postcode": "BL9 0AA",
-            "authority_code": "E08000002",
-        },
-    ).filter(pl.col("record_key") > 0)
-    params = matching_params()
-    first = link_to_spine(records, spine, two_authority_weights, params)
+    census = {
+        "gender": "female",
+        "surname": "Ward",
+        "postcode": "BL9 0AA",
+        "authority_code": "E08000002",
+    }
+    first, both, children = _chain(two_authority_weights, True, census)
     assert first.leftover.to_list() == [2]
-    linked = pl.DataFrame({"record_key": [1], "child_id": ["AB1234567"]}).cast(
-        {"record_key": pl.UInt32}
-    )
-    both, children = second_chance(
-        records, first, linked, spine, spine_ids, two_authority_weights, params
-    )
     assert both.links.rows() == [(1, 0)]
     held = both.review.filter(pl.col("record_key") == 2)
     assert held["reason"].to_list() == ["close to a shielded child"]

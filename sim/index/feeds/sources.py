@@ -141,10 +141,10 @@ def previous_addresses(population: dict[str, pl.DataFrame], seed: int) -> pl.Dat
         pl.col("share").fill_null(0.0)
     )
     codes = [a.code for a in load_authorities()]
-    present = sorted(set(households["authority_code"].unique()) & set(codes), key=codes.index)
-    ordinals = np.array([codes.index(c) for c in present], dtype=np.int64)
-    position = {code: i for i, code in enumerate(present)}
-    origins = np.array([position[c] for c in households["authority_code"]], dtype=np.int64)
+    ordinal = households["authority_code"].replace_strict(
+        codes, range(len(codes)), return_dtype=pl.Int64
+    )
+    ordinals, origins = np.unique(ordinal.to_numpy(), return_inverse=True)  # the population's
     kernel = destinations_for(ordinals)
     rng = stream(seed, "feeds", PREVIOUS_ADDRESS_STREAM)
     chance = households["share"].to_numpy() * kernel.retained[origins]
