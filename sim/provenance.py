@@ -71,8 +71,8 @@ def lock_pins(text: str) -> dict[str, str]:
 
 def lock_record(lock: Path = LOCK_FILE) -> dict:
     """The lock's sha256, and every pinned package that is not installed at its pinned version
-    (installed version, or None when missing): an empty `mismatches` means this environment is
-    exactly the lock's."""
+    (installed version, or None when missing): `mismatches` is empty when every package the lock
+    pins is installed at its pin, as `make` installs it."""
     if not lock.is_file():
         return {"file": None, "sha256": None, "environment_matches": False, "mismatches": {}}
     pins = lock_pins(lock.read_text())
