@@ -1,4 +1,7 @@
-"""Same seed and options, same population, bit for bit; authorities do not depend on each other."""
+"""Same seed and options, same tables within a process; authorities do not depend on each other.
+
+Byte-identical files across processes: tests/test_cross_process.py.
+"""
 
 import os
 from pathlib import Path
@@ -9,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from sim.cli.population import make_population
 from sim.population.summary import summary_by_region
 from sim.population.synth import (
     TABLES,
@@ -22,16 +24,6 @@ from sim.reference import select_authorities
 
 GOLDEN = Path(__file__).parent / "golden" / "population_summary_north_east.csv"
 NORTH_EAST = ("E06000001", "E06000047", "E08000021")
-
-
-def test_same_seed_gives_byte_identical_tables(tmp_path):
-    """Two runs with the same seed and options write identical parquet files."""
-    first = make_population(tmp_path / "a", scale=0.005, regions=["North East"], seed=11)
-    second = make_population(tmp_path / "b", scale=0.005, regions=["North East"], seed=11)
-    assert first["files"] == second["files"]
-    assert len(first["files"]) == len(TABLES) * 12
-    for relative in first["files"]:
-        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes()
 
 
 def test_different_seeds_give_different_children():

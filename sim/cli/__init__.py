@@ -1,4 +1,11 @@
-"""`cpw`: a thin command-line layer over the workbench's public API."""
+"""`cpw`: a thin command-line layer over the workbench's public API.
+
+Start-up stays light (`cpw --help` well under half a second): a module in sim/cli imports only
+the standard library, typer, sim.errors and other sim/cli modules at its top; a command imports
+the rest (polars, the index, the simulation, decommissioning, plotting) inside its function,
+and a type it needs only for hints is imported under `if TYPE_CHECKING:` and quoted.
+tests/test_install.py checks which modules `--help` loads.
+"""
 
 import os
 import sys

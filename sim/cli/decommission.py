@@ -6,30 +6,30 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from decommission import journal
-from decommission.archive import ArchiveKeys
-from decommission.certificate import Person
-from decommission.custody import custodian_key
-from decommission.evidence import verify_evidence
-from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
-from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
-from decommission.rehearsal import Rehearsal, dry_run, rehearse
-from decommission.runbook import load_runbook
 from sim.cli.console import stdout_console
 from sim.errors import InputError
-from sim.index.deployment.layout import Layout
-from sim.index.service import ContactPoint
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    from decommission.certificate import Person
+    from decommission.rehearsal import Rehearsal
+    from sim.index.service import ContactPoint
 
 CRASH_EXIT = 3
 """Exit status of a simulated crash (`--fault crash-...`): neither success (0), a stop (1) nor
 a refused request (2)."""
-FAULT_HELP = f"Inject a fault: {', '.join(FAULTS)}, or {', '.join(f'{k}:STEP' for k in PER_STEP)}."
+FAULT_HELP = (
+    "Inject a fault: probe-gets-in, corrupt-archive, unlisted-extract, missing-backup, "
+    "inventory-only, key-not-erased, key-copy-left, extract-not-returned, canary-in-wal, "
+    "or crash-after:STEP, crash-during:STEP, disk-full:STEP."
+)
+"""Written out so that `--help` need not import the decommissioning code; a test checks that it
+names every fault in decommission.faults."""
 
 app = typer.Typer(help="Decommissioning: verified shutdown, archive, destruction, certificates.",
                   no_args_is_help=True)  # fmt: skip
@@ -41,7 +41,9 @@ OPERATOR = (
 VERIFIER = "Rehearsal verifier; Independent verifier; Audit partner; London; 020 7946 0001"
 
 
-def _person(text: str, option: str) -> Person:
+def _person(text: str, option: str) -> "Person":
+    from decommission.certificate import Person
+
     parts = [p.strip() for p in text.split(";")]
     if len(parts) != 5 or not all(parts):
         raise InputError(f"{option}: give 'name; title; organisation; location; phone'")
@@ -52,6 +54,8 @@ def _person(text: str, option: str) -> Person:
 @app.command("plan")
 def plan(deployment: DeploymentArg) -> None:
     """Print the runbook's steps and the stores they act on; changes nothing."""
+    from decommission.rehearsal import dry_run
+
     typer.echo(dry_run(deployment))
 
 
@@ -89,6 +93,10 @@ def rehearse_command(
     where and why, and the command that resumes it; nothing is destroyed before the archive
     validates), 3 when a `crash-...` fault killed it (resume with --resume).
     """
+    from decommission.custody import custodian_key
+    from decommission.faults import Crash, fault_named
+    from decommission.rehearsal import dry_run, rehearse
+
     if dry_run_only:
         typer.echo(dry_run(deployment))
         return
@@ -137,7 +145,7 @@ class LiveIndex:
     """The deployment's index opened through the facade for a rehearsal, closed as soon as the
     switch-off step shows it shut (so destruction finds its files free) or when the run ends."""
 
-    def __init__(self, service: ContactPoint | None, shutdown_step: str) -> None:
+    def __init__(self, service: "ContactPoint | None", shutdown_step: str) -> None:
         self.service, self.shutdown_step = service, shutdown_step
 
     def progress(self, step: str, status: str) -> None:
@@ -153,17 +161,27 @@ class LiveIndex:
 def rehearsal_setup(
     deployment: Path,
     out: Path,
-    sanitizer: Person,
-    verifier: Person,
+    sanitizer: "Person",
+    verifier: "Person",
     *,
     resume: bool = False,
-    custodian: X25519PublicKey | None = None,
+    custodian: "X25519PublicKey | None" = None,
     clock: Callable[[], dt.datetime] | None = None,
     sample_children: int = 50,
-) -> tuple[Rehearsal, LiveIndex]:
+) -> tuple["Rehearsal", LiveIndex]:
     """What `cpw decommission rehearse` rehearses with (and bench/bench_decommission.py): the
     real facade and its probes, real identifiers sampled from the live index while it exists, a
     fresh verifier key and fresh archive keys. Close the LiveIndex when the run ends."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from decommission import journal
+    from decommission.archive import ArchiveKeys
+    from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
+    from decommission.rehearsal import Rehearsal
+    from decommission.runbook import load_runbook
+    from sim.index.deployment.layout import Layout
+    from sim.index.service import ContactPoint
+
     runbook = load_runbook()
     shutdown = next(step for step in runbook.steps if step.kind == "shutdown")
     events = journal.read(out / journal.JOURNAL_FILE) if resume else []
@@ -224,6 +242,8 @@ def verify_command(
     ] = None,
 ) -> None:
     """Independently re-check the evidence: signatures, hashes, and no residue left anywhere."""
+    from decommission.evidence import verify_evidence
+
     key_path = Path(public_key)
     key = key_path.read_text().strip() if key_path.is_file() else public_key.strip()
     if not evidence.is_dir():

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from sim.errors import InputError
-from sim.index.deployment.deploy import deploy as make_deployment
 
 
 def deploy(
@@ -27,6 +26,8 @@ def deploy(
     force: Annotated[bool, typer.Option(help="Replace an existing deployment.")] = False,
 ) -> None:
     """Build a deployment: index, replica, encrypted backups, extracts, audit, keys, accounts."""
+    from sim.index.deployment.deploy import deploy as make_deployment
+
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:

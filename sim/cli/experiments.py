@@ -1,17 +1,13 @@
 """`cpw compare` (scenarios or regimes side by side on identical worlds) and `cpw sweep`."""
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
-import polars as pl
 import typer
 
 from sim.cli.console import stdout_console
 from sim.cli.simulate import print_tables, run_with_progress
 from sim.errors import InputError
-from sim.experiments.compare import combine, regimes_throughout
-from sim.experiments.scenario import load_scenario
-from sim.experiments.sweep import Method, parse_range, run_sweep
 
 
 def compare(
@@ -29,6 +25,9 @@ def compare(
     force: Annotated[bool, typer.Option(help="Replace a non-empty run directory.")] = False,
 ) -> None:
     """Run the arms of several scenarios (or several regimes) on the same worlds and compare."""
+    from sim.experiments.compare import combine, regimes_throughout
+    from sim.experiments.scenario import load_scenario
+
     if workers < 1:
         raise InputError(f"--workers: must be at least 1, got {workers}")
     combined = combine([load_scenario(s) for s in scenarios])
@@ -66,6 +65,13 @@ def sweep(
 ) -> None:
     """Vary parameters over a Latin hypercube or one at a time (tornado chart); every point runs
     the scenario's replications and arms on the same worlds."""
+    from typing import cast
+
+    import polars as pl
+
+    from sim.experiments.scenario import load_scenario
+    from sim.experiments.sweep import Method, parse_range, run_sweep
+
     if method not in ("lhs", "tornado"):
         raise InputError(f"--method: {method!r} is not 'lhs' or 'tornado'")
     if not 2 <= points <= 1000:

@@ -8,11 +8,12 @@ The clock is the simulation's: `--at` (or CPW_AT), naive local time.
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.index_accounts import login_check, tokens, users
+from sim.cli.index_audit import audit_alerts, audit_verify
 from sim.cli.index_options import (
     At,
     Code,
@@ -27,12 +28,10 @@ from sim.cli.index_options import (
     _signed_in,
 )
 from sim.errors import InputError
-from sim.index.audit.commands import audit_alerts, audit_verify
-from sim.index.build import build_index
-from sim.index.feed_build import build_index_from_feeds
-from sim.index.search import SearchResult
-from sim.index.service import ContactPoint
-from sim.index.view import RecordView, view_reasons
+
+if TYPE_CHECKING:
+    from sim.index.search import SearchResult
+    from sim.index.view import RecordView
 
 __all__ = ["At", "Deployment", "Profile", "_clock", "app"]
 
@@ -51,6 +50,9 @@ def build(
     seed: Annotated[int, typer.Option(help="Seed for the feeds' errors (--from-feeds).")] = 1,
 ) -> None:
     """Build an index (SQLite) from a synthetic population, or from its source feeds."""
+    from sim.index.build import build_index
+    from sim.index.feed_build import build_index_from_feeds
+
     if not population.is_dir():
         raise InputError(f"{population}: no population directory (make one with `cpw synth`)")
     if not from_feeds:
@@ -73,11 +75,13 @@ def build(
 
 def reasons() -> None:
     """List the reasons a user may state to open a record."""
+    from sim.index.view import view_reasons
+
     for reason in view_reasons():
         typer.echo(reason)
 
 
-def _print_result(result: SearchResult) -> None:
+def _print_result(result: "SearchResult") -> None:
     capped = f" (first {len(result.hits)} shown)" if result.capped else ""
     typer.echo(f"{result.matched} match(es){capped}")
     for hit in result.hits:
@@ -118,7 +122,7 @@ def search(
     _print_result(result)
 
 
-def _print_view(shown: RecordView) -> None:
+def _print_view(shown: "RecordView") -> None:
     typer.echo(
         f"index ID: {shown.index_id}" + ("  [SHIELDED: identity only]" if shown.shielded else "")
     )
@@ -222,6 +226,8 @@ def leaving_england(
 
 def switch_off(deployment: Deployment, at: At = None) -> None:
     """Switch the service off: every account revoked, every login refused after (operator)."""
+    from sim.index.service import ContactPoint
+
     with ContactPoint.open(deployment) as service:
         revoked = service.switch_off(by=None, now=_clock(at))
     typer.echo(f"service switched off: {revoked} account(s) revoked")

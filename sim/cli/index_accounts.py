@@ -19,8 +19,6 @@ from sim.cli.index_options import (
     _signed_in,
 )
 from sim.errors import InputError
-from sim.index.access import NewAccount, load_access_rules, token_code
-from sim.index.service import ContactPoint
 
 users = typer.Typer(help="Accounts: add a user.", no_args_is_help=True)
 
@@ -49,6 +47,9 @@ def user_add(
     profile: Profile = "production",
 ) -> None:
     """Add a user as the operator (audited as "system"); --vetted-on records vetting too."""
+    from sim.index.access import NewAccount
+    from sim.index.service import ContactPoint
+
     now = _clock(at)
     vetted = dt.date.fromisoformat(vetted_on) if vetted_on else now.date()
     new = NewAccount(
@@ -71,6 +72,8 @@ def token_issue(
     at: At = None,
 ) -> None:
     """Issue a token and print its secret once (for an authenticator app, or `token code`)."""
+    from sim.index.service import ContactPoint
+
     with ContactPoint.open(deployment) as service:
         secret = service.issue_token(username, by=None, now=_clock(at))
     typer.echo(secret)
@@ -82,6 +85,8 @@ def token_code_command(
     at: At = None,
 ) -> None:
     """Print the code a token shows at --at (what the key fob would display)."""
+    from sim.index.access import load_access_rules, token_code
+
     try:
         typer.echo(token_code(secret, _clock(at), load_access_rules()))
     except (ValueError, TypeError):

@@ -3,15 +3,15 @@
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.index import At, Deployment, _clock
+from sim.cli.index_options import At, Deployment, _clock
 from sim.errors import InputError
-from sim.index.lifecycle import open_requests, progress_request, run_retention
-from sim.index.sar import Requester
-from sim.index.service import ContactPoint
+
+if TYPE_CHECKING:
+    from sim.index.sar import Requester
 
 retention = typer.Typer(help="Retention: archive at 18 (25 with consent), purge after six years.",
                         no_args_is_help=True)  # fmt: skip
@@ -34,6 +34,9 @@ def retention_run(
     at: At = None,
 ) -> None:
     """Archive and purge what is due at --as-of; every change is audited."""
+    from sim.index.lifecycle import run_retention
+    from sim.index.service import ContactPoint
+
     day = _day(as_of, "--as-of")
     with ContactPoint.open(deployment) as service:
         report = run_retention(service, day, now=_clock(at))
@@ -52,6 +55,8 @@ def sar_receive(
     at: At = None,
 ) -> None:
     """Log a written request; prints its number, the fee due and the 40-day clock."""
+    from sim.index.service import ContactPoint
+
     if requester not in ("child", "parent"):
         raise InputError(f"--requester: {requester!r} is neither child nor parent")
     now = _clock(at)
@@ -75,6 +80,9 @@ def sar_step(
     at: At = None,
 ) -> None:
     """Record a fee or identity evidence, disclose, or refuse; audited either way."""
+    from sim.index.lifecycle import progress_request
+    from sim.index.service import ContactPoint
+
     if step not in ("fee", "identity", "disclose", "refuse"):
         raise InputError(f"STEP: {step!r} is not fee, identity, disclose or refuse")
     try:
@@ -98,6 +106,9 @@ def sar_pending(
     as_of: Annotated[str, typer.Option(help="Day to judge the 40-day clock, YYYY-MM-DD.")],
 ) -> None:
     """Requests not yet answered, with their deadlines."""
+    from sim.index.lifecycle import open_requests
+    from sim.index.service import ContactPoint
+
     day = _day(as_of, "--as-of")
     with ContactPoint.open(deployment) as service:
         requests = open_requests(service, day)

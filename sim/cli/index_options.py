@@ -5,13 +5,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.errors import InputError
-from sim.index.access import load_access_rules, token_code
-from sim.index.service import ContactPoint
+
+if TYPE_CHECKING:
+    from sim.index.service import ContactPoint
 
 Deployment = Annotated[Path, typer.Argument(help="A deployment directory made by `cpw deploy`.")]
 At = Annotated[
@@ -47,6 +48,8 @@ def _clock(at: str | None) -> dt.datetime:
 
 def _demo_user(path: Path, user: str, now: dt.datetime) -> tuple[str, str, str, str]:
     """Password, PIN, token code and network of a demo user (`cpw deploy` credentials file)."""
+    from sim.index.access import load_access_rules, token_code
+
     try:
         entry = json.loads(path.read_text())["users"][user]
     except (OSError, ValueError, KeyError, TypeError):
@@ -65,8 +68,10 @@ def _signed_in(
     network: str,
     at: str | None,
     demo: Path | None = None,
-) -> Iterator[tuple[ContactPoint, str, dt.datetime]]:
+) -> Iterator[tuple["ContactPoint", str, dt.datetime]]:
     """Open the deployment, log in, yield (service, session, now), log out and close."""
+    from sim.index.service import ContactPoint
+
     now = _clock(at)
     if demo is not None:
         password, pin, code, network = _demo_user(demo, user, now)

@@ -4,21 +4,15 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from sim.cli.console import stdout_console
 from sim.errors import InputError
-from sim.outputs import check_output_dir
-from sim.population.checks import check_population
-from sim.population.output import MANIFEST, read_population, write_population
-from sim.population.summary import summary_by_region
-from sim.population.synth import SynthRequest
-from sim.reference.authorities import select_authorities
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_SEED = 20090106
 
@@ -36,9 +30,24 @@ def make_population(
     seed: int = DEFAULT_SEED,
     workers: int = 1,
     force: bool = False,
-    console: Console | None = None,
+    console: "Console | None" = None,
 ) -> dict:
     """Synthesise and write a population; the API behind `cpw synth`. Returns the manifest."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from sim.outputs import check_output_dir
+    from sim.population.output import write_population
+    from sim.population.summary import summary_by_region
+    from sim.population.synth import SynthRequest
+    from sim.reference.authorities import select_authorities
+
     if not 0 < scale <= 1:
         raise InputError(f"--scale: must be in (0, 1], got {scale:g}")
     if seed < 0:
@@ -73,7 +82,9 @@ def make_population(
     return manifest
 
 
-def print_summary(manifest: dict, out: Path, console: Console) -> None:
+def print_summary(manifest: dict, out: Path, console: "Console") -> None:
+    from rich.table import Table
+
     summary = manifest["summary"]
     table = Table(title=f"Synthetic England, seed {manifest['seed']}, scale {manifest['scale']:g}")
     for column in summary.columns:
@@ -111,6 +122,11 @@ def check_population_dir(
     population: Annotated[Path, typer.Argument(help="A directory written by `cpw synth`.")],
 ) -> None:
     """Check a population against the acceptance rules: counts, ages, IDs, households, schools."""
+    from rich.table import Table
+
+    from sim.population.checks import check_population
+    from sim.population.output import MANIFEST, read_population
+
     directory = population
     tables = read_population(directory)
     scale = json.loads((directory / MANIFEST).read_text())["scale"]

@@ -2,19 +2,16 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from sim.cli.console import stdout_console
 from sim.errors import InputError
-from sim.experiments.report import write_report
-from sim.experiments.run import ExperimentResult, run_experiment
-from sim.experiments.scenario import IndexSpec, Scenario, load_scenario
-from sim.experiments.stats import HEADLINE, LABELS
+
+if TYPE_CHECKING:
+    from sim.experiments.run import ExperimentResult
+    from sim.experiments.scenario import Scenario
 
 
 def _workers(workers: int) -> int:
@@ -24,9 +21,20 @@ def _workers(workers: int) -> int:
 
 
 def run_with_progress(
-    scenario: Scenario, out: Path, workers: int, force: bool, scheduler: str | None = None
-) -> ExperimentResult:
+    scenario: "Scenario", out: Path, workers: int, force: bool, scheduler: str | None = None
+) -> "ExperimentResult":
     """Run with a progress bar (simulated days, with an ETA) on the terminal."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from sim.experiments.report import write_report
+    from sim.experiments.run import run_experiment
+
     days = (scenario.period.end - scenario.period.start).days + 1
     with Progress(
         TextColumn("simulating {task.description}"),
@@ -59,8 +67,13 @@ def _cell(mean: float, low: float, high: float) -> str:
     return f"{mean:,.1f} ({low:,.1f} to {high:,.1f})"
 
 
-def print_tables(result: ExperimentResult) -> None:
+def print_tables(result: "ExperimentResult") -> None:
     """Figures by arm with 95% CIs, then paired differences from the first arm."""
+    import polars as pl
+    from rich.table import Table
+
+    from sim.experiments.stats import HEADLINE, LABELS
+
     console = stdout_console()
     arms = result.figures["arm"].unique(maintain_order=True).to_list()
     table = Table(title="Mean across replications (95% confidence interval)")
@@ -123,6 +136,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Run a scenario's replications; print means with 95% CIs and paired differences."""
+    from sim.experiments.scenario import IndexSpec, load_scenario
+
     loaded = load_scenario(scenario)
     changes: dict[str, object] = {}
     if deployment is not None:
@@ -152,6 +167,8 @@ def demo(
     out: Annotated[Path, typer.Option(help="Run directory (replaced).")] = Path("runs/demo"),
 ) -> None:
     """The main job on the embedded default: the North West scenario, three regimes, compared."""
+    from sim.experiments.scenario import load_scenario
+
     loaded = load_scenario("north-west")
     result = run_with_progress(loaded, out, _workers(os.cpu_count() or 1), True)
     print_tables(result)

@@ -40,7 +40,7 @@ from sim.experiments.replication import population, run_replication
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import confidence_table, paired_differences
 from sim.outputs import check_output_dir, staged_directory, write_json
-from sim.provenance import data_file_hashes, package_versions
+from sim.provenance import data_file_hashes, lock_record, package_versions
 from sim.regimes.deployment import check_deployment
 from sim.regimes.inside import population_label
 
@@ -181,6 +181,7 @@ def run_experiment(
                 "workers": workers,
                 "wall_seconds": round(wall, 3),
                 "versions": package_versions(),
+                "lock": lock_record(),
                 "data": data_file_hashes(),
             },
         )

@@ -19,7 +19,7 @@ from sim.population.synth import (
     ordinals_of,
     synthesise_authority,
 )
-from sim.provenance import data_file_hashes, package_versions, sha256_file
+from sim.provenance import data_file_hashes, lock_record, package_versions, sha256_file
 
 MANIFEST = "manifest.json"
 
@@ -71,6 +71,7 @@ def write_population(
             "rows": {name: int(counts[name].sum()) for name in TABLES if name in counts.columns},
             "files": {path: digest for r in results for path, digest in r["files"].items()},
             "versions": package_versions(),
+            "lock": lock_record(),
             "data_files": data_file_hashes(),
         }
         write_json(staging / MANIFEST, manifest)

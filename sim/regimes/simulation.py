@@ -31,7 +31,7 @@ from sim.errors import InputError
 from sim.metrics.lost import case_outcomes, reconnection_times
 from sim.metrics.table import metrics_table, summary
 from sim.outputs import check_output_dir, staged_directory, write_json
-from sim.provenance import data_file_hashes, package_versions
+from sim.provenance import data_file_hashes, lock_record, package_versions
 from sim.reference.authorities import load_authorities
 from sim.regimes.inside import LiveRun, uses_contactpoint
 from sim.regimes.lookup import IndexLookup
@@ -188,6 +188,7 @@ def run_simulation(
                 "vulnerable_movers": cases,
                 "wall_seconds": round(wall, 3),
                 "versions": package_versions(),
+                "lock": lock_record(),
                 "data": data_file_hashes(),
             },
         )

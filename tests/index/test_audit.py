@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from sim.cli.index_audit import audit_verify
 from sim.errors import InputError
 from sim.index.audit import (
     AuditEvent,
@@ -26,7 +27,6 @@ from sim.index.audit import (
     read_audit,
     verify,
 )
-from sim.index.audit.commands import audit_verify
 from sim.index.audit.event import canonical, digest
 
 T0 = dt.datetime(2009, 5, 12, 9, 0)

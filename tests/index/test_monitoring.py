@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from sim.cli.index_audit import audit_alerts
 from sim.index.access import AccessRefused, UsageGuard
 from sim.index.audit import (
     AuditEvent,
@@ -19,7 +20,6 @@ from sim.index.audit import (
     read_audit,
     scan_alerts,
 )
-from sim.index.audit.commands import audit_alerts
 
 MONDAY = dt.datetime(2009, 11, 30, 10, 0)
 RULES = load_monitoring_rules()

@@ -8,6 +8,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.metrics import TABLE_SCHEMA
+from sim.provenance import LOCK_FILE, sha256_file
 from sim.regimes import SimulationConfig, run_simulation
 
 FILES = {
@@ -45,6 +46,7 @@ def test_writes_logs_metrics_and_manifest(run):
     assert manifest["scenarios"] == ["none", "contactpoint", "signposting"]
     assert "regimes/paths.toml" in manifest["data"] and manifest["lookup_backend"] == "modelled"
     assert manifest["vulnerable_movers"] == summary.vulnerable_movers > 0
+    assert manifest["lock"]["sha256"] == sha256_file(LOCK_FILE)
     table = pl.read_parquet(out / "metrics.parquet")
     assert table.schema == TABLE_SCHEMA
     assert set(table["level"]) == {"authority", "region", "all"}

@@ -1,15 +1,11 @@
-"""Command functions for `cpw index audit ...` (registered by sim/cli): thin over the API."""
+"""`cpw index audit verify|alerts`: re-check an audit trail and run the monitoring rules."""
 
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from sim.errors import InputError
-from sim.index.audit.monitoring import scan_alerts
-from sim.index.audit.reader import read_audit
-from sim.index.audit.verify import verify
 
 LogArg = Annotated[Path, typer.Argument(help="The audit log (JSON lines), e.g. audit.jsonl.")]
 
@@ -30,6 +26,8 @@ def audit_verify(
     ],
 ) -> None:
     """Re-check every entry and signed checkpoint; exit 1 and name the first bad entry if any."""
+    from sim.index.audit.verify import verify
+
     if not log.is_file():
         raise InputError(f"{log}: no such audit log")
     report = verify(log, _public_key(public_key))
@@ -45,6 +43,11 @@ def audit_alerts(
     ],
 ) -> None:
     """Run the monitoring rules (data/index/monitoring.toml) over the log and list the alerts."""
+    import polars as pl
+
+    from sim.index.audit.monitoring import scan_alerts
+    from sim.index.audit.reader import read_audit
+
     if not log.is_file() or not accounts.is_file():
         raise InputError(f"{log if not log.is_file() else accounts}: file not found")
     users = pl.read_parquet(accounts) if accounts.suffix == ".parquet" else pl.read_csv(accounts)
