@@ -43,7 +43,7 @@ class Administration(ServiceCore):
         self, child_id: str, requester: Requester, received_on: dt.date, *, now: dt.datetime
     ) -> SarOutcome:
         """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
-        off, when the regulations ceased to apply (facts.md 5h)."""
+        off, when the regulations ceased to apply (docs/reference.md 5h)."""
         if self._state.closed:
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
