@@ -22,7 +22,7 @@ class LowConfidenceFigure(BaseModel):
     """One docs/reference.md row graded low: the parameters that carry it, or why none does."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    section: str = Field(pattern=r"^facts\.md \d")
+    section: str = Field(pattern=r"^docs/reference\.md \d")
     item: str = Field(min_length=1)
     confidence: Literal["low", "low-medium", "medium-low"]
     parameters: list[str]

@@ -56,7 +56,9 @@ class Administration(ServiceCore):
         return outcome
 
     def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
-        """Every account revoked and every session ended; every later login refused (facts 5h)."""
+        """Every account revoked and every session ended; every later login refused.
+
+        The 2010 switch-off: docs/reference.md 5h."""
         revoked = self.access.close_service(by=by, now=now)
         self._state.close_service(now)
         return revoked

@@ -1,4 +1,7 @@
-"""The strict BagIt 1.0 validator catches what bagit-python lets through (standards 3.3)."""
+"""The strict BagIt 1.0 validator catches what bagit-python lets through.
+
+The leniencies, by row: docs/decommissioning-standards.md 3.3.
+"""
 
 import shutil
 import tempfile
