@@ -1,4 +1,6 @@
-"""The regimes (docs/architecture.md): who may look a child up, and what the lookup can tell them.
+"""The regimes: who may look a child up, and what the lookup can tell them.
+
+Overview: docs/architecture.md, "Regimes".
 
 Each regime answers two vectorised questions about a day's encounters: which practitioners
 have access (`access`), and what a lookup by them returns (`answer`). A regime draws no random
