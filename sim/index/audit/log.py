@@ -8,7 +8,7 @@ Storage: JSON lines in one file, plus a checkpoints file beside it (`audit.jsonl
   JSON parser, and a disclosure or an inquiry can read it without the workbench;
 - one flat schema per line lets polars read the whole log natively for analysis;
 - a flat file leaves no freelist pages or WAL residue for decommissioning to chase
-  (docs/decommissioning-standards.md section 6).
+  (docs/decommissioning-standards.md 5.2).
 
 Each entry carries its sequence number, the sha256 of the previous entry (`prev`) and its own
 (`hash`). Every `audit_checkpoint_every` entries, and on close, the head hash is signed with

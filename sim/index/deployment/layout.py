@@ -1,4 +1,4 @@
-"""Where each store of a deployment lives, its key store, and its inventory (docs/index-design.md).
+"""Where each store of a deployment lives, its key store, its inventory (docs/index-design.md 13).
 
 The key store is JSON: the audit signing key (Ed25519, PEM) and one AES-256 data key per backup
 generation, each under its key_id. It is written owner-only; whoever holds it can sign audit
