@@ -33,6 +33,9 @@ FORBIDDEN: dict[str, re.Pattern[str]] = {
     "a document the repository does not ship": re.compile(
         r"\b(?:" + "|".join(re.escape(name + ".md") for name in _UNSHIPPED) + r")"
     ),
+    "the Commons Library note cited as the seed file": re.compile(
+        r"Library\s+(?:#\s*)?note \(" + r"seed\)|\bSeed \(Commons"
+    ),
     "the standards document outside docs/": re.compile(
         r"(?<![\w/.-])" + re.escape(_STANDARDS + ".md")
     ),
@@ -208,6 +211,9 @@ PLANTED_BAD = [
     "see " + "ARCHITECTURE" + ".md",
     "see " + "STYLE" + ".md",
     "read ../" + "shared/reference",
+    "Seed" + " (Commons Library note): WMS",
+    "Commons Library note (" + "seed) s1",
+    "Commons Library\n# note (" + "seed)",
     "as issue" + " 3 item 4 asks",
     "(Issue" + " 7)",
     "fixed in (" + "#141)",
