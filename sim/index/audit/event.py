@@ -1,7 +1,7 @@
 """One audited act, and its canonical form in the hash-chained log.
 
 Every login, search, view, refusal and administrative action becomes an `AuditEvent`
-(docs/reference.md 5f: "every access is logged in a reviewed audit trail"). Times are the
+(docs/reference.md 5f: every access is logged in an audit trail that is reviewed). Times are the
 simulation's clock: naive datetimes in England's local time, so that "out of hours" means what it
 meant to the practitioner.
 
