@@ -9,8 +9,8 @@ rehearsed with a stand-in index: quick. With it, a copy of a `cpw deploy` output
 beside it (credentials, canaries), or DIR itself with --in-place (it is destroyed), is rehearsed
 exactly as `cpw decommission rehearse` does: the real facade and probes (the CLI's own
 `rehearsal_setup`), and real identifiers (index IDs, full names and postcodes of
---sample-children children read from the live index) scanned for beside the canaries. Target
-(issue 7): a full-England deployment (~11 M records) end to end in <= 15 minutes. Before
+--sample-children children read from the live index) scanned for beside the canaries. Target:
+a full-England deployment (~11 M records) end to end in <= 15 minutes. Before
 destruction the verifier's scan of the tree is timed against `grep -r` on the same tree: for
 one canary surname, and for every UTF-8 pattern at once (`-F -f`); the verifier looks for every
 pattern in every encoding.

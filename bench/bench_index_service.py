@@ -6,8 +6,8 @@ Each facade figure includes what a practitioner's request costs in service: the 
 the usage guard (rate limits, enumeration), the work in the data core and the audit write
 (hash-chained, with signed checkpoints every data/index/monitoring.toml entries). Beside them,
 in the same run and on the same queries: the data core alone (bench_index.py's figures) and a
-plain indexed SQLite lookup, so the cost of each layer of safeguards is visible. Issue 3 targets
-at England: search p50 <= 2 ms, p99 <= 20 ms, view p50 <= 2 ms.
+plain indexed SQLite lookup, so the cost of each layer of safeguards is visible. The targets at
+England (docs/index-design.md, "Performance"): search p50 <= 2 ms, p99 <= 20 ms, view p50 <= 2 ms.
 
 Users: the queries are spread over many practitioners, each well inside the usage guard's
 limits, as a national service's load would be; accounts use the "simulation" hashing profile

@@ -1,4 +1,4 @@
-"""Each teaching notebook's run time at its defaults, against the 2-minute budget (issue 6).
+"""Each teaching notebook's run time at its defaults, against the 2-minute budget.
 
     .venv/bin/python bench/bench_notebooks.py [NOTEBOOK ...]
 

@@ -11,7 +11,7 @@ the regime layers and metrics is the difference. Lookups use the modelled index.
 `--deployed` writes the population (`cpw synth`), deploys it (`cpw deploy`, 'simulation'
 hashing) and runs the contactpoint scenario with the real index inside (world feeds, facade
 lookups, the runbook's switch-off), then the same run with the modelled index: wall time,
-peak memory, lookups/s and feed updates/s of each (issue 4 target for all England: <= 10 min
+peak memory, lookups/s and feed updates/s of each (target for all England: <= 10 min
 and <= 12 GB for the run). `--region England` means every authority; `--workdir` should be on
 disk, not a RAM-backed /tmp, at England scale (the deployment is several GB);
 `--deployment DIR --population DIR` reuse a deployment and the `cpw synth` output it came from.

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_synth.py [--scale 1.0] [--workers 2] [--faker-sample 5000]
 
-Targets (issue 2): England in <= 60 s wall and <= 8 GB peak on 2 cores; >= 100x over Faker.
+Targets: England in <= 60 s wall and <= 8 GB peak on 2 cores; >= 100x over Faker.
 The Faker baseline is measured in the same run on a sample and extrapolated. The population's
 acceptance checks (sim.population.checks) then run on what was written.
 """

@@ -5,7 +5,7 @@
 Runs England at `--scale` from 2009-01-01 to 2011-03-31 (population-level processes in daily
 batches, sim.world), prints wall time, events/s, peak memory and the 2009-10 calibration
 table; then, in the same run, a naive model with one SimPy process per child (the design
-ARCHITECTURE.md rules out) on `--baseline-children` children with the same hazards.
+docs/architecture.md, "Scale", rules out) on `--baseline-children` children with the same hazards.
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """Decommissioning a ContactPoint deployment: verified shutdown, archive, certified destruction.
 
 The 2010 runbook is data (data/decommission/runbook-2010.toml); `rehearse` runs it over a
-deployment directory (ARCHITECTURE.md, "A deployment") with go/no-go gates and writes an
+deployment directory (docs/architecture.md, "A deployment") with go/no-go gates and writes an
 evidence directory (resumable from its journal); `verify_evidence` re-checks it independently.
 """
 

@@ -6,7 +6,7 @@ subjects of pending subject access requests (DPA 1998 s7, s8(6): a pending reque
 on the data held when it arrived), encrypted under a key held apart from the archive, aggregate
 statistics with no identifiers, and the decommissioning evidence so far. Any other child's record
 in the archive would be a copy that escaped destruction, so `held_problems` checks there is none
-(decommissioning-standards.md 3.4 and 9.C.7).
+(docs/decommissioning-standards.md 3.4 and 9.C.7).
 """
 
 import datetime as dt

@@ -1,10 +1,11 @@
 """A strict BagIt 1.0 validator, run on top of bagit-python's own full validation.
 
-bagit-python accepts bags that RFC 8493 or our profile refuses (decommissioning-standards.md
-3.3): a payload file missing from one of two manifests, a tag manifest that omits a payload
-manifest, no tag manifests at all, unlisted tag files, version 0.97, and `fast` validation on
-Payload-Oxum alone. The archive is what survives destruction, so it must be complete and intact
-before anything is destroyed: this checks every rule and recomputes every digest itself.
+bagit-python accepts bags that RFC 8493 or our profile refuses
+(docs/decommissioning-standards.md 3.3): a payload file missing from one of two manifests, a tag
+manifest that omits a payload manifest, no tag manifests at all, unlisted tag files, version 0.97,
+and `fast` validation on Payload-Oxum alone. The archive is what survives destruction, so it must be
+complete and intact before anything is destroyed: this checks every rule and recomputes every digest
+itself.
 """
 
 import hashlib
@@ -136,7 +137,8 @@ def file_digest(path: Path, alg: str) -> str:
 
 
 def write_tag_manifests(bag_dir: Path) -> None:
-    """Declare BagIt 1.0 (bagit-python writes 0.97, issue #141) and list every tag file."""
+    """Declare BagIt 1.0 and list every tag file (bagit-python 1.9 still writes 0.97:
+    docs/decommissioning-standards.md 3.3 row 1)."""
     root = Path(bag_dir)
     (root / "bagit.txt").write_bytes(BAGIT_TXT)
     for stale in root.glob("tagmanifest-*.txt"):

@@ -4,7 +4,7 @@ One certificate per holder of a copy and one for the deployment. Each carries th
 blocks (person performing sanitization, media information, sanitization details, media
 destination, validation by a different person) for every logical item destroyed, the digests of
 the evidence it rests on, and the digest of the certificate before it, so the set forms a chain
-from the audit log's final checkpoint (decommissioning-standards.md 1.5, 1.6, 9.F). The body is
+from the audit log's final checkpoint (docs/decommissioning-standards.md 1.5, 1.6, 9.F). The body is
 canonical JSON (sorted keys, no spaces, UTF-8) signed with Ed25519. No certificate is issued
 while verification reports any residue, or when the verifier is the person who sanitized.
 `verify_certificate` re-checks the signature and whatever it can re-run from the evidence or the

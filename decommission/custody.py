@@ -6,7 +6,8 @@ They live only in the rehearsal's memory and leave it once: wrapped for the arch
 X25519 public key (`--custodian-key`: an ephemeral X25519 agreement, HKDF-SHA256, AES-256-GCM,
 as in ECIES) and bagged as data/keys/archive-keys.wrapped.json, so only the custodian's private
 key opens the archive; with no custodian key the CLI prints them once, when the archive has
-validated, and writes them nowhere (decommissioning-standards.md 6.1: every key copy accounted).
+validated, and writes them nowhere (docs/decommissioning-standards.md 6.1: every key copy
+accounted).
 """
 
 import json

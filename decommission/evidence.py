@@ -4,7 +4,7 @@ It shares nothing with the run that wrote the evidence: it takes the verifier's 
 the caller (a key read from the evidence itself would prove only self-consistency), re-validates
 the archive strictly, re-checks every certificate's signature, chain and evidence digests, and,
 given the deployment, re-scans it for residue, canaries and copies of the erased keys (by the
-fingerprints the inventory step recorded; decommissioning-standards.md 9.E.13).
+fingerprints the inventory step recorded; docs/decommissioning-standards.md 9.E.13).
 """
 
 import json

@@ -1,7 +1,7 @@
 """Finding copies of erased keys without keeping the keys: a short prefix and a digest per form.
 
 After cryptographic erase the data keys must exist nowhere (NIST SP 800-88 Rev. 1 2.6;
-decommissioning-standards.md 6.1), yet the verification has to search for copies of them, and a
+docs/decommissioning-standards.md 6.1), yet the verification has to search for copies of them, and a
 run resumed after a crash, or `cpw decommission verify` run later, no longer holds them. So the
 inventory step keeps, for each key in each written form (raw, hex, base64), only its first
 PREFIX bytes, its length and its sha256: the scan finds every place a prefix occurs and confirms

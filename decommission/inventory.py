@@ -4,7 +4,7 @@ Decommissioning works from both: the inventory names stores and holders, the sca
 file, listed or not. In real life copies escape inventories (extracts made by management teams,
 WAL and journal files beside a database, temp files left by VACUUM), so anything the scan finds
 and the inventory does not list is classified and destroyed with the rest
-(decommissioning-standards.md 5.4 item 1; 9.A.1).
+(docs/decommissioning-standards.md 5.4 item 1; 9.A.1).
 """
 
 import os

@@ -110,10 +110,11 @@ def facade_probes(
 
 
 def sample_identifiers(deployment: Path, children: int = 50) -> list[str]:
-    """Real identifiers from the live index for the residue scan beside the canaries: the index
-    ID, current full name and postcode of `children` children spread evenly over the index
-    (issue 7 item 5: 'a sample of real identifiers (names, IDs, postcodes)'). Read-only, and by
-    key: a handful of indexed look-ups at any scale."""
+    """Real identifiers from the live index for the residue scan beside the canaries: the index ID,
+    current full name and postcode of `children` children spread evenly over the index (canaries
+    are a handful of records, so a copy of part of the index holding none of them would pass a
+    canary-only scan; docs/decommissioning-standards.md 5.4).
+    Read-only, and by key: a handful of indexed look-ups at any scale."""
     path = Layout(Path(deployment)).index
     # closing(): a sqlite3 connection used as a context manager only commits, and a connection
     # left open would hold the index while destruction needs it.

@@ -7,7 +7,7 @@ Rev. 1 4.8, records of sanitization; ICO accountability framework, 'Destruction'
 what was destroyed). It gives counts, paths, methods and digests, never a record. Free text that
 came from the index or a failure (a probe's answer, a stop reason) is redacted of the verifier's
 needles and of anything shaped like an index ID, so the report carries no canary or real
-identifier (decommissioning-standards.md 9.C.7: no canaries outside the deployment).
+identifier (docs/decommissioning-standards.md 9.C.7: no canaries outside the deployment).
 """
 
 import re

@@ -2,7 +2,7 @@
 
 Each section reads the evidence its step wrote and says plainly what it shows; a step the run
 never reached says so. Counts and paths only: the archive is described by its manifest and its
-summary, never by the records it holds (decommissioning-standards.md 9.C.7).
+summary, never by the records it holds (docs/decommissioning-standards.md 9.C.7).
 """
 
 import hashlib

@@ -2,7 +2,7 @@
 
 Two engines give the same verdict: GNU grep -F (Aho-Corasick over all patterns at once, in the
 C locale so bytes are bytes) where it is installed, else Python's `re`. Patterns are reported by
-label, never by value, so a report holds no personal data (decommissioning-standards.md 5.4).
+label, never by value, so a report holds no personal data (docs/decommissioning-standards.md 5.4).
 """
 
 import base64

@@ -3,7 +3,7 @@
 In 2010 logins were deleted at noon on 6 August (ZDNet, 6 Aug 2010); nothing published shows
 that every other path (the API, feeds, exports, the subject-access portal) was tested. Here the
 switch-off is followed by one probe per path; a probe that gets in stops the run, so nothing is
-archived or destroyed while the index is still reachable (decommissioning-standards.md 9.B.5).
+archived or destroyed while the index is still reachable (docs/decommissioning-standards.md 9.B.5).
 
 The step knows the index only through `Switchable` and plain callables, so the real facade
 (`sim.index.service.ContactPoint`) or a test double can be passed in.

@@ -1,6 +1,6 @@
 """A small deployment in the agreed layout, for tests and benchmarks without `cpw deploy`.
 
-It has every kind of store the real deployment has (ARCHITECTURE.md, "A deployment"): a live
+It has every kind of store the real deployment has (docs/architecture.md, "A deployment"): a live
 SQLite index in WAL mode with a -wal file left beside it, a replica made with the backup API,
 two AES-256-GCM backup generations keyed from a JSON key store, authority extracts (one not in
 the inventory), an audit log with checkpoints, accounts with token secrets, pending subject access

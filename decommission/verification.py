@@ -1,14 +1,14 @@
 """Independent verification: a byte-level scan for everything that should be gone.
 
-The check looks at outcomes, not at what the destruction step says it did (NIST SP 800-88
-Rev. 1 section 4.7; decommissioning-standards.md 9.E). Carvers under-report (standards 5.2:
-sqlite_dissect found 18 of 2,000 canaries), so every byte of every file left under the
-deployment, and of the archive, is searched for each canary (ID, names, date of birth, postcode)
-and each sampled identifier, in UTF-8, UTF-16LE and UTF-16BE and in upper and lower case, and
-for every erased data key (raw, hex, base64; by fingerprint, decommission.fingerprints, so the
-keys themselves need not be held). Remaining WAL, journal, shm or temp files, rows
-left in any SQLite file and keys left in a key store are residue too. Patterns are reported by
-label and digest, never by value, so the report itself holds no personal data.
+The check looks at outcomes, not at what the destruction step says it did (NIST SP 800-88 Rev. 1
+section 4.7; docs/decommissioning-standards.md 9.E). Carvers under-report
+(docs/decommissioning-standards.md 5.2: sqlite_dissect found 18 of 2,000 canaries), so every byte of
+every file left under the deployment, and of the archive, is searched for each canary (ID, names,
+date of birth, postcode) and each sampled identifier, in UTF-8, UTF-16LE and UTF-16BE and in upper
+and lower case, and for every erased data key (raw, hex, base64; by fingerprint,
+decommission.fingerprints, so the keys themselves need not be held). Remaining WAL, journal, shm or
+temp files, rows left in any SQLite file and keys left in a key store are residue too. Patterns are
+reported by label and digest, never by value, so the report itself holds no personal data.
 """
 
 import datetime as dt

@@ -70,7 +70,7 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     ),
     "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
     "experiments/low-confidence.toml": (
-        "low-confidence figures of facts.md and their parameters",
+        "low-confidence figures of docs/reference.md and their parameters",
         low_confidence_figures,
     ),
 }

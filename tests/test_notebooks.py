@@ -35,7 +35,7 @@ CELL_TIMEOUT_SECONDS = 300
 
 
 def test_every_teaching_notebook_is_there():
-    """The five notebooks of issue 6 exist (a renamed or deleted one fails here)."""
+    """The five teaching notebooks exist (a renamed or deleted one fails here)."""
     assert {path.name for path in NOTEBOOKS} >= EXPECTED
 
 
@@ -95,7 +95,7 @@ def logic_in(source: str) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_cells_hold_no_logic(path):
-    """Issue 6: notebooks only call the public API. No cell defines a function or class or
+    """Notebooks only call the public API. No cell defines a function or class or
     loops; figures and tables come from tested functions (sim.teaching and the figures
     modules), so each cell is a call and a display."""
     notebook = nbformat.read(path, as_version=4)

@@ -1,11 +1,11 @@
 """The published claims about ContactPoint beside what the model says, both for England.
 
-Published (facts.md 5a-5b; data/metrics/costs.toml): GBP 224 m to set up, just under GBP 44 m a
-year to run, 5 million practitioner hours a year saved, records of 11 million children, 390,000
-planned users (almost 15,000 at closure). The model's figures come from a run of part of
-England, scaled up by England's children over the simulated children (costing.england_factor)
-and, for totals over the run, divided by its length in years. Each carries the run's 95%
-interval across replications (hours saved: the paired difference, same worlds).
+Published (docs/reference.md 5a-5b; data/metrics/costs.toml): GBP 224 m to set up, just under
+GBP 44 m a year to run, 5 million practitioner hours a year saved, records of 11 million children,
+390,000 planned users (almost 15,000 at closure). The model's figures come from a run of part of
+England, scaled up by England's children over the simulated children (costing.england_factor) and,
+for totals over the run, divided by its length in years. Each carries the run's 95% interval across
+replications (hours saved: the paired difference, same worlds).
 """
 
 import math

@@ -9,7 +9,7 @@ hours...) still need a sweep (sim.experiments.sweep).
 
 A run simulates a share of England's children: `scale` of the chosen authorities. Figures
 are scaled to England by England's children over the simulated children, and to a year by
-the length of the period, so they can be set beside the national claims (facts.md 5a-5b).
+the length of the period, so they can be set beside the national claims (docs/reference.md 5a-5b).
 """
 
 import json

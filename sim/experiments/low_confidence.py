@@ -1,9 +1,9 @@
-"""The low-confidence figures of facts.md and the parameters that carry them.
+"""The low-confidence figures of docs/reference.md and the parameters that carry them.
 
-facts.md grades each figure high, medium or low, and asks that every low one be a parameter
-to vary, not a constant (issue 5, item 4). data/experiments/low-confidence.toml maps each
-such figure to the key paths a scenario or a sweep uses, or says why it is not a model input
-(a certificate that was never published is not a number). This loader checks every key is an
+docs/reference.md grades each figure high, medium or low, and asks that every low one be a parameter
+to vary, not a constant (docs/reference.md, "Confidence"). data/experiments/low-confidence.toml maps
+each such figure to the key paths a scenario or a sweep uses, or says why it is not a model input (a
+certificate that was never published is not a number). This loader checks every key is an
 overridable parameter; tests/experiments/test_low_confidence.py checks each can be swept.
 """
 
@@ -19,10 +19,10 @@ LOW_CONFIDENCE_FILE = "experiments/low-confidence.toml"
 
 
 class LowConfidenceFigure(BaseModel):
-    """One facts.md row graded low: the parameters that carry it, or why none does."""
+    """One docs/reference.md row graded low: the parameters that carry it, or why none does."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    section: str = Field(pattern=r"^facts\.md \d")
+    section: str = Field(pattern=r"^docs/reference\.md \d")
     item: str = Field(min_length=1)
     confidence: Literal["low", "low-medium", "medium-low"]
     parameters: list[str]

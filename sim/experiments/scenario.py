@@ -3,7 +3,8 @@
 A scenario names its period, population (scale and regions or authorities), seed, number of
 replications, parameter overrides, and one or more *arms*: each arm is a regime schedule, the
 regimes it runs and the dates they switch (the engine holds no policy; the dates are here).
-Every arm of every replication runs on the same world (common random numbers, ARCHITECTURE.md).
+Every arm of every replication runs on the same world (docs/architecture.md,
+"Common random numbers").
 
 Errors name the file, the key path and what was expected, e.g.
 `data/scenarios/x.toml: arms[0].regimes[1].start: 2010-13-01 is not a date`.

@@ -7,8 +7,8 @@ A range is `KEY=LOW:HIGH` for a single number, or `KEY=0.8x:1.2x` for a multipli
 of the parameter (the scenario's own, or the default from data/) times 0.8 up to times 1.2.
 Multipliers are how list-valued parameters are varied, such as the address moves by age
 (`world.moves.address_moves_by_age=0.8x:1.2x` scales the whole age profile, keeping its shape):
-facts.md asks that every low-confidence figure be a parameter to vary, and several are lists.
-Each point is checked by the parameter file's own model before anything runs, so a multiplier
+docs/reference.md asks that every low-confidence figure be a parameter to vary, and several are
+lists. Each point is checked by the parameter file's own model before anything runs, so a multiplier
 that pushes a share above 1 is refused with a one-line error naming the key.
 
 Each point is the scenario with some parameters overridden (sim.experiments.parameters), run

@@ -1,4 +1,5 @@
-"""Build the index from the source feeds, as the real one was loaded (facts.md s5c), in batches.
+"""Build the index from the source feeds, as the real one was loaded (docs/reference.md s5c), in
+batches.
 
 England's feeds hold ~33 M records; made, matched and loaded all at once they need ~23 GiB.
 So the build streams by birth cohort, the one partition no pair of a child's records crosses:

@@ -75,5 +75,7 @@ def progress_request(
 
 
 def open_requests(service: ContactPoint, as_of: dt.date) -> list[SubjectAccessRequest]:
-    """Requests not yet answered at `as_of`: what decommissioning must keep (facade.md)."""
+    """Requests not yet answered at `as_of`: what decommissioning must keep.
+
+    Why: docs/index-design.md, "Subject access"."""
     return pending_requests(service.store, as_of)

@@ -3,7 +3,7 @@
 A change in a child's life (a birth, a move, a death, a new school or GP practice) is known to
 the index only when the feed that carries it arrives: the GRO birth and death registrations,
 the DWP Child Benefit and NHS PDS address changes (whichever arrives first), the School
-Census, and PDS for GP registrations (facts.md s5c). Lags are the feeds' mean lags in
+Census, and PDS for GP registrations (docs/reference.md s5c). Lags are the feeds' mean lags in
 data/index/feeds.toml, drawn exponentially per change (one draw per household for a move, so a
 family moves together in the index too). Updates are applied in daily batches
 (sim.index.store.sqlite_live). Once the index is switched off the feeds stop: pending updates

@@ -1,14 +1,14 @@
 """Retention: a record is held to 18 (25 with consent), archived for six years, then purged.
 
-SI 2007/2182 reg 7 and the written answer of 21 Apr 2009 (facts.md 5g): the index holds a child
-to the 18th birthday, or to the 25th with the young person's consent for a permitted reason; a
-child's record is kept one year after death; the record then moves to the archive for six
-years, readable by data managers for the first year and afterwards only by the supplier for
-s47 enquiries, serious case reviews and child death reviews; then it is purged. A standing
-child-protection investigation hold keeps it from the purge (the reg 7 exception), and so, here,
-does an unanswered subject access request (DPA 1998 s8(6)). Every period is data
-(data/index/retention.toml); the backend applies them in set-based SQL, so a pass over England
-costs a few indexed statements, and a pass repeated at the same date changes nothing.
+SI 2007/2182 reg 7 and the written answer of 21 Apr 2009 (docs/reference.md 5g): the index holds a
+child to the 18th birthday, or to the 25th with the young person's consent for a permitted reason; a
+child's record is kept one year after death; the record then moves to the archive for six years,
+readable by data managers for the first year and afterwards only by the supplier for s47 enquiries,
+serious case reviews and child death reviews; then it is purged. A standing child-protection
+investigation hold keeps it from the purge (the reg 7 exception), and so, here, does an unanswered
+subject access request (DPA 1998 s8(6)). Every period is data (data/index/retention.toml); the
+backend applies them in set-based SQL, so a pass over England costs a few indexed statements, and a
+pass repeated at the same date changes nothing.
 """
 
 import datetime as dt

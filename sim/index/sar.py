@@ -1,10 +1,10 @@
 """Subject access requests to the index: the steps that answer one (DPA 1998 s7, as in 2009-10).
 
 The right is the child's; a parent may ask for a child who lacks understanding, and from about
-12 the child's consent is expected (facts.md s8). The request, its fee and its 40-day clock are
-in sim.index.sar_request (re-exported here); the pack (sim.index.sar_pack) holds what s7(1)
-asks: the data, purposes, recipients, sources, and (better than 1998) who has looked at the
-record, from the audit log.
+12 the child's consent is expected (docs/reference.md s8). The request, its fee and its 40-day clock
+are in sim.index.sar_request (re-exported here); the pack (sim.index.sar_pack) holds what s7(1)
+asks: the data, purposes, recipients, sources, and (better than 1998) who has looked at the record,
+from the audit log.
 
 A shield protects a child whose whereabouts could put them at risk, often from a parent. So a
 parent's request about a shielded child is answered with the fields a shielded record shows,

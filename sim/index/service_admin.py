@@ -43,7 +43,7 @@ class Administration(ServiceCore):
         self, child_id: str, requester: Requester, received_on: dt.date, *, now: dt.datetime
     ) -> SarOutcome:
         """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
-        off, when the regulations ceased to apply (facts.md 5h)."""
+        off, when the regulations ceased to apply (docs/reference.md 5h)."""
         if self._state.closed:
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
@@ -56,7 +56,9 @@ class Administration(ServiceCore):
         return outcome
 
     def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
-        """Every account revoked and every session ended; every later login refused (facts 5h)."""
+        """Every account revoked and every session ended; every later login refused.
+
+        The 2010 switch-off: docs/reference.md 5h."""
         revoked = self.access.close_service(by=by, now=now)
         self._state.close_service(now)
         return revoked

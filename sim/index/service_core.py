@@ -1,7 +1,7 @@
 """The facade's common ground: its parts, and the audit of every allowed or refused act.
 
 Every call writes one audit event; a refusal is audited before its typed error propagates
-(facts.md 5f: "every access is logged"). The acting user's role and authority come from the
+(docs/reference.md 5f: every access is logged). The acting user's role and authority come from the
 session, never from the caller.
 """
 

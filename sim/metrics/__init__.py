@@ -1,4 +1,4 @@
-"""Metrics of a simulation run, as lazy polars queries over its logs (ARCHITECTURE.md)."""
+"""Metrics of a simulation run, as lazy polars queries over its logs (docs/architecture.md)."""
 
 from sim.metrics.costs import COMPONENTS, monthly_costs
 from sim.metrics.lost import THRESHOLDS, case_outcomes, lost_counts, reconnection_times

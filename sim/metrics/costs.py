@@ -1,7 +1,7 @@
 """Costs by scenario, authority and month, every unit cost from data/metrics/costs.toml.
 
-- set-up (GBP 224 m, facts.md 5b): shared by the children an authority holds, charged in the
-  first month ContactPoint is in force there (a sunk cost by 2009, shown so totals compare);
+- set-up (GBP 224 m, docs/reference.md 5b): shared by the children an authority holds, charged
+  in the first month ContactPoint is in force there (a sunk cost by 2009, shown so totals compare);
 - running (just under GBP 44 m a year for ContactPoint; the CP-IS budget for signposting):
   shared by children, for each month the regime is in force (a local index has no located
   figure and is left at zero);

@@ -1,4 +1,6 @@
-"""The lost child (ARCHITECTURE.md): vulnerable movers not reconnected within a threshold.
+"""The lost child: vulnerable movers not reconnected within a threshold.
+
+The measure in words: docs/architecture.md, "The lost child".
 
 A case is *eligible* at T days if it was followed for T days: the run went on that long and the
 child did not move on, die or leave the index first (a case cut short by the world is censored,

@@ -1,5 +1,6 @@
-"""Typed view of data/metrics/costs.toml: every unit cost with its source (facts.md 5b), and
-the published claims (hours saved, users) the model's figures are set beside (facts.md 5a)."""
+"""Typed view of data/metrics/costs.toml: every unit cost with its source (docs/reference.md 5b),
+and the published claims (hours saved, users) the model's figures are set beside
+(docs/reference.md 5a)."""
 
 from collections.abc import Mapping
 from functools import cache

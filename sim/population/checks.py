@@ -135,7 +135,7 @@ def schools_match_age(tables: Tables) -> Check:
 
 
 def check_population(tables: Tables, scale: float) -> list[Check]:
-    """Every acceptance check of issue 2, in order."""
+    """Every acceptance check of a synthetic population (`cpw check-population`), in order."""
     return [
         children_per_authority(tables, scale),
         ages_per_region(tables),

@@ -13,7 +13,9 @@ AUTHORITIES_FILE = "reference/authorities.csv"
 
 
 class Authority(BaseModel):
-    """One authority; `children_0_17` is the 2011 Census count (see authorities_SOURCES.md)."""
+    """One authority; `children_0_17` is the 2011 Census count.
+
+    How it was made: data/reference/authorities_SOURCES.md."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -4,7 +4,7 @@ reconnections, and writes them to the regime log (sim.regimes.log).
 A case is *reconnected* on the first day practitioners in the new authority know who was
 involved before: the old authority's records arrive, a lookup shows the previous contacts (and
 the practitioner reaches one), a signposting notification is answered, or a phone-round
-succeeds (ARCHITECTURE.md, the lost child). Once a reconnection is under way no one looks
+succeeds (docs/architecture.md, "The lost child"). Once a reconnection is under way no one looks
 further. Delays are exponential quantiles of the encounter's own uniform, so a regime never
 draws a random number (common random numbers).
 """

@@ -1,10 +1,10 @@
 """How a regime asks an index about children: one protocol, the real facade or a model of it.
 
 `FacadeLookup` drives the real index through the agreed facade (sim.index.service.ContactPoint,
-see facade.md): a practitioner logs in once a day with username, password, PIN and the token's
-current code from an accredited network, searches by name and date of birth, and opens the
-child's record with a stated reason; every step is audited by the index itself. A shielded
-child's record shows no contacts (SI 2007/2182 reg 6(5)-(6)), so such a lookup cannot reconnect.
+see docs/index-design.md): a practitioner logs in once a day with username, password, PIN and the
+token's current code from an accredited network, searches by name and date of birth, and opens the
+child's record with a stated reason; every step is audited by the index itself. A shielded child's
+record shows no contacts (SI 2007/2182 reg 6(5)-(6)), so such a lookup cannot reconnect.
 
 `ModelledIndex` answers the same questions from parameters (a search miss rate and the share of
 shielded records, data/regimes/paths.toml) when no deployment is given: fast at England scale,
@@ -71,7 +71,7 @@ class ModelledIndex:
 
 
 class ContactPointService(Protocol):
-    """The part of the facade (facade.md) a simulated practitioner uses."""
+    """The part of the facade (docs/index-design.md) a simulated practitioner uses."""
 
     def login(
         self,

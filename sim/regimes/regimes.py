@@ -1,4 +1,6 @@
-"""The regimes (ARCHITECTURE.md): who may look a child up, and what the lookup can tell them.
+"""The regimes: who may look a child up, and what the lookup can tell them.
+
+Overview: docs/architecture.md, "Regimes".
 
 Each regime answers two vectorised questions about a day's encounters: which practitioners
 have access (`access`), and what a lookup by them returns (`answer`). A regime draws no random
@@ -11,7 +13,7 @@ regime, so all regimes run on the same world (common random numbers).
 - signposting: CP-IS-like flags for children on a protection plan (unborn children on a
   pre-birth plan included) or looked after, kept `flag_days_after_end` after the episode; seen
   by unscheduled care; a view notifies the owning authority, which then gets in touch (NHS
-  Digital SCRa guide, facts.md 7b).
+  Digital SCRa guide, docs/reference.md 7b).
 
 A regime that does not hold unborn children (`holds_unborn`) cannot be asked about one: the
 practitioner has no record to look for until the child is born and reaches the index.
@@ -68,7 +70,7 @@ class ContactPointRegime:
     """The national index, rolled out by phase, answered by an IndexLookup."""
 
     name = "contactpoint"
-    holds_unborn = False  # children from birth only (facts.md s5a)
+    holds_unborn = False  # children from birth only (docs/reference.md s5a)
 
     def __init__(self, lookup: IndexLookup, contact_days: float, params: RegimeParams) -> None:
         self.lookup, self.contact_days = lookup, contact_days
@@ -123,7 +125,7 @@ class Signposting:
     """Flags for children at risk; a view notifies the authority that owns the flag."""
 
     name = "signposting"
-    holds_unborn = True  # on the pregnant woman's record (facts.md s7b)
+    holds_unborn = True  # on the pregnant woman's record (docs/reference.md s7b)
 
     def __init__(self, response_days: float, params: RegimeParams) -> None:
         self.response_days = response_days

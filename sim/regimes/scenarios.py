@@ -1,8 +1,8 @@
-"""Named scenarios: which regime is in force from when (ARCHITECTURE.md, regimes).
+"""Named scenarios: which regime is in force from when (docs/architecture.md, "Regimes").
 
 - `none`: no index throughout.
 - `contactpoint`: history: ContactPoint rolled out by phase through 2009, switched off at
-  noon on 6 August 2010 (facts.md 5h), then none.
+  noon on 6 August 2010 (docs/reference.md 5h), then none.
 - `contactpoint_kept`: the counterfactual in which ContactPoint was never switched off.
 - `signposting`, `local`: those regimes throughout.
 - `signposting_from_2011`: history, then CP-IS-like signposting from 1 January 2011.

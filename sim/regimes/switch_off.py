@@ -1,14 +1,14 @@
 """The simulated 6 August 2010: the decommissioning runbook's shutdown step, run on a live index.
 
-At the switch-off (noon on 6 August 2010 in history; facts.md 5h) the simulation does what the
-rehearsal does (issue 7 item 9): decommission's `ShutdownStep` revokes every account and token
-and ends every session through the facade, then probes every path (login, search, view, API,
-feed, export, subject-access portal) and requires each to be refused. The simulation's own
-feeds bypass the facade (they write in batches), so the switch used here also stops them.
-A probe that gets in is a no-go: the run stops with the step's message.
+At the switch-off (noon on 6 August 2010 in history; docs/reference.md 5h) the simulation does what
+the rehearsal does: decommission's `ShutdownStep` revokes every account and token
+and ends every session through the facade, then probes every path (login, search, view, API, feed,
+export, subject-access portal) and requires each to be refused. The simulation's own feeds bypass
+the facade (they write in batches), so the switch used here also stops them. A probe that gets in is
+a no-go: the run stops with the step's message.
 
 decommission is imported when a switch-off runs, not with sim.regimes: runs without a
-deployment never need it (ARCHITECTURE.md: the experiments layer composes decommission).
+deployment never need it (docs/architecture.md: the experiments layer composes decommission).
 """
 
 import datetime as dt

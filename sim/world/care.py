@@ -4,8 +4,8 @@ A referral of a child not already in need opens a child-in-need episode (the CIN
 definition); its outcome is a quick closure, a longer episode of need, a child protection plan
 or care, in the shares that give 2009-10's starts. A plan or care keeps the episode of need
 open until it ends. Durations are exponential with means from Little's law (stock = starts x
-mean duration, facts.md s4), so the stocks at 31 March 2010 come out right; the run starts with
-the stocks open on its first day, each with an elapsed duration (a warm start).
+mean duration, docs/reference.md s4), so the stocks at 31 March 2010 come out right; the run starts
+with the stocks open on its first day, each with an elapsed duration (a warm start).
 """
 
 import numpy as np

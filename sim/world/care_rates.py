@@ -1,4 +1,5 @@
-"""Social-care rates by Little's law: starts, stocks and mean durations of 2009-10 (facts.md s4).
+"""Social-care rates by Little's law: starts, stocks and mean durations of 2009-10
+(docs/reference.md s4).
 
 Stock = starts x mean time in the stock. Referral outcomes are shared so that the starts of
 plans and care match (less the plans made before birth, which sim.world.pregnancy starts for

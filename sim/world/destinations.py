@@ -1,10 +1,10 @@
 """Where a household moving to another authority goes: a gravity kernel over authority centroids.
 
-P(j | i) mixes a gravity term, children_j * max(d_ij, floor)^-beta, with moves drawn by
-population alone, and weighs moves out of London up and into London down (facts.md s3
-modelling note: a gravity kernel with a London outflow bias reproduces the ONS net flows).
-The same-authority term is not in the kernel: how many moves stay inside an authority is set
-by the by-age rates in data/world/moves.toml.
+P(j | i) mixes a gravity term, children_j * max(d_ij, floor)^-beta, with moves drawn by population
+alone, and weighs moves out of London up and into London down (docs/reference.md s3 modelling note:
+a gravity kernel with a London outflow bias reproduces the ONS net flows). The same-authority term
+is not in the kernel: how many moves stay inside an authority is set by the by-age rates in
+data/world/moves.toml.
 """
 
 from dataclasses import dataclass
@@ -111,8 +111,8 @@ def target_band_shares(params: MoveParams | None = None) -> tuple[list[float], n
     """Long-distance bands (50 km and over) as shares of moves that leave the authority.
 
     Taken from the all-age bands and the all-age share of moves that stay inside an authority
-    (facts.md s3); the short bands mix moves within and between authorities, so only the first
-    band below 50 km is kept, as the remainder.
+    (docs/reference.md s3); the short bands mix moves within and between authorities, so only the
+    first band below 50 km is kept, as the remainder.
     """
     params = params or move_params()
     bounds = params.distance_band_shares.categories or []

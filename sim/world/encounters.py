@@ -1,15 +1,15 @@
 """Vulnerable movers and the practitioners they meet in their new authority.
 
 A child with open social-care involvement (child in need, protection plan, looked after, CAF
-or a lead professional) who moves to another authority opens a *case* (ARCHITECTURE.md, the
-lost child); so does an unborn child on a pre-birth plan whose family moves, whose encounters
+or a lead professional) who moves to another authority opens a *case* (docs/architecture.md, "The
+lost child"); so does an unborn child on a pre-birth plan whose family moves, whose encounters
 until birth are the mother's (unscheduled care, police, antenatal health visits). For
 `follow_days` the case meets practitioners: school admissions and GP registrations are the
 world's own school_change and gp_change events; unscheduled care, police and health visitors
 are Poisson processes at the rates of data/regimes/encounters.toml.
 
 Every random number a regime may need is drawn here, for every case and encounter, whatever
-any regime later does with it (common random numbers, ARCHITECTURE.md): so every regime sees
+any regime later does with it (docs/architecture.md, "Common random numbers"): so every regime sees
 the same cases, the same encounters and the same uniforms, and only what it decides differs.
 The draws come from their own stream, beside the world's subsystems, and never shift them.
 """

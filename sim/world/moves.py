@@ -21,7 +21,7 @@ ADULT_RATE_AGE = 17
 
 
 class Moves:
-    """About 10% of children move address a year, 4% to another authority (facts.md s3)."""
+    """About 10% of children move address a year, 4% to another authority (docs/reference.md s3)."""
 
     def __init__(self, context: Context, ordinals: np.ndarray) -> None:
         self.context = context

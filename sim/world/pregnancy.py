@@ -2,10 +2,10 @@
 
 An authority may make a child protection plan before a child is born (a pre-birth conference).
 CP-IS flags the unborn child on the pregnant woman's record until 28 days after the due date
-(facts.md s7b); ContactPoint held children from birth only (facts.md s5a). So an unborn child
-is a row of the state with status UNBORN: it lives, and moves, with its household, is on a plan
-from the day it is made, and is born on its due date, when it joins the index through the birth
-feed like any newborn; its plan runs on after birth for the plan's own duration.
+(docs/reference.md s7b); ContactPoint held children from birth only (docs/reference.md s5a). So an
+unborn child is a row of the state with status UNBORN: it lives, and moves, with its household, is
+on a plan from the day it is made, and is born on its due date, when it joins the index through the
+birth feed like any newborn; its plan runs on after birth for the plan's own duration.
 
 The plans are a share of 2009-10's plan starts and their referrals (data/world/care.toml); the
 world's other births and referrals are reduced by as many (sim.world.care_rates), so births,

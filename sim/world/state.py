@@ -1,6 +1,6 @@
 """The world's hot state: one row per child and per household in numpy arrays, updated in place.
 
-Columns, never objects (ARCHITECTURE.md, scale): England's 11 M children are ~50 bytes each.
+Columns, never objects (docs/architecture.md, "Scale"): England's 11 M children are ~50 bytes each.
 Rows are never removed: a child who dies or leaves the index keeps its row with a status.
 Arrays may be replaced when they grow, so read them through the object every time.
 """

@@ -6,7 +6,7 @@
 
 Each subsystem is one SimPy process that wakes once a day (births, pre-birth plans, deaths,
 adulthood, moves, social care); children are rows of numpy arrays, never processes
-(ARCHITECTURE.md, scale).
+(docs/architecture.md, "Scale").
 Processes are created in a fixed order, and SimPy runs same-time events first in, first out,
 so a day always runs in that order; later layers add their own processes to `world.env`.
 """

@@ -1,4 +1,7 @@
-"""The strict BagIt 1.0 validator catches what bagit-python lets through (standards 3.3)."""
+"""The strict BagIt 1.0 validator catches what bagit-python lets through.
+
+The leniencies, by row: docs/decommissioning-standards.md 3.3.
+"""
 
 import shutil
 import tempfile
@@ -50,7 +53,9 @@ def test_fresh_bag_is_valid_and_declares_1_0(bag):
 
 
 def test_file_missing_from_one_manifest_only(bag):
-    """bagit-python accepts a file absent from manifest-sha512 (issue 2); strict does not."""
+    """bagit-python accepts a file absent from manifest-sha512; strict does not.
+
+    docs/decommissioning-standards.md 3.3 row 2."""
     manifest = bag / "manifest-sha512.txt"
     manifest.write_text("".join(manifest.read_text().splitlines(True)[1:]))
     write_tag_manifests(bag)
@@ -59,7 +64,7 @@ def test_file_missing_from_one_manifest_only(bag):
 
 
 def test_tag_manifests_deleted(bag):
-    """Without tag manifests bagit-python still says valid (issue 4); strict requires them."""
+    """Without tag manifests bagit-python still says valid (3.3 row 4); strict requires them."""
     for path in bag.glob("tagmanifest-*.txt"):
         path.unlink()
     assert bagit_accepts(bag)
@@ -67,14 +72,16 @@ def test_tag_manifests_deleted(bag):
 
 
 def test_unlisted_tag_file(bag):
-    """An extra tag file outside every tag manifest is refused (issue 8)."""
+    """An extra tag file outside every tag manifest is refused.
+
+    docs/decommissioning-standards.md 3.3 row 8."""
     (bag / "notes.txt").write_text("hello")
     assert bagit_accepts(bag)
     assert any("notes.txt: on disk but not listed" in p for p in strict_problems(bag))
 
 
 def test_same_size_tamper_caught_where_fast_validation_misses(bag):
-    """A same-size change passes bagit's Oxum-only `fast` check (issue 5), never ours."""
+    """A same-size change passes bagit's Oxum-only `fast` check (3.3 row 5), never ours."""
     target = bag / "data" / "statistics.json"
     target.write_text(target.read_text().replace("205", "206"))
     assert bagit.Bag(str(bag)).is_valid(fast=True)

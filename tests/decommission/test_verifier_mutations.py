@@ -1,4 +1,4 @@
-"""Mutation tests for the verifier (issue 7 acceptance): `cpw decommission verify` must refuse a
+"""Mutation tests for the verifier: `cpw decommission verify` must refuse a
 completed evidence directory and destroyed deployment into which one flaw has been planted.
 
 Each test starts from a rehearsal that completed and verifies clean, plants one mutation, and
@@ -39,7 +39,7 @@ def wal_file(deployment: Path, evidence: Path, canary: dict, key: bytes) -> None
 
 def freelist_page(deployment: Path, evidence: Path, canary: dict, key: bytes) -> None:
     """A database whose rows were deleted without secure_delete: zero rows, but the canary is
-    still on its freelist pages (decommissioning-standards.md 5.2)."""
+    still on its freelist pages (docs/decommissioning-standards.md 5.2)."""
     (deployment / "replica").mkdir()
     db = sqlite3.connect(deployment / "replica/index.db")
     db.execute("PRAGMA secure_delete = OFF")

@@ -1,4 +1,4 @@
-"""Every low-confidence figure of facts.md is a parameter a sweep can vary (issue 5, item 4)."""
+"""Every low-confidence figure of docs/reference.md is a parameter a sweep can vary."""
 
 import pytest
 
@@ -28,8 +28,8 @@ def test_every_figure_carries_parameters_or_a_reason():
         assert bool(figure.parameters) != bool(figure.not_applicable), figure.item
 
 
-def test_the_table_covers_the_lists_facts_md_grades_low():
-    """The two list-valued figures of facts.md s3 (moves by age) are in the table."""
+def test_the_table_covers_the_list_valued_figures_graded_low():
+    """The two list-valued figures of docs/reference.md s3 (moves by age) are in the table."""
     keys = TABLE.parameter_keys()
     assert "world.moves.address_moves_by_age" in keys
     assert "world.moves.between_authority_moves_by_age" in keys

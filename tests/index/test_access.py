@@ -1,4 +1,4 @@
-"""Accounts, vetting, tokens, logins, sessions and roll-out gates (issue 3 item 3)."""
+"""Accounts, vetting, tokens, logins, sessions and roll-out gates."""
 
 import datetime as dt
 import sqlite3

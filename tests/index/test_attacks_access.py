@@ -322,7 +322,7 @@ def test_attacks_do_not_lock_out_other_users(world):
 
 
 def test_the_suite_is_large():
-    """Issue 3 asks for at least 40 attack cases across the project; this file holds 35+."""
+    """The project keeps at least 40 attack cases across its suites; this file holds 35+."""
     assert len(ATTACKS) >= 35
 
 

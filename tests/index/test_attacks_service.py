@@ -396,7 +396,7 @@ def test_no_response_for_a_shielded_child_holds_a_hidden_field(world, fields, fu
 
 
 def test_the_two_suites_hold_at_least_forty_attacks():
-    """Issue 3 asks for 40+ attack cases: this file's cases plus the access suite's."""
+    """The project keeps 40+ attack cases: this file's cases plus the access suite's."""
     from test_attacks_access import ATTACKS as ACCESS_ATTACKS
 
     here = [ATTACKS, SEARCH_FIELDS, OTHER_FIELDS, HIDDEN_FIELDS, TAMPERING]

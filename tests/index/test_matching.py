@@ -227,7 +227,7 @@ def standardised(*rows: dict) -> pl.DataFrame:
 
 
 def test_postcode_in_the_same_authority_is_close() -> None:
-    """Another district of the child's own authority (where most moves end, facts.md s3) is
+    """Another district of the child's own authority (where most moves end, docs/reference.md s3) is
     CLOSE; one in a neighbouring authority (Bury, next to Bolton) is NEARBY; one at the far
     end of England (Cornwall) is DIFFERENT."""
     std = standardised(
@@ -242,7 +242,7 @@ def test_postcode_in_the_same_authority_is_close() -> None:
 
 
 def test_stale_address_beats_a_namesake_elsewhere(two_authority_weights: MatchWeights) -> None:
-    """Issue 3: a record with a stale address in its child's authority links to that child,
+    """A record with a stale address in its child's authority links to that child,
     though a child with the same names, birthday and gender lives in another authority (the
     national exact-name pass finds both; before, both scored alike, so neither led by
     `min_margin_bits` and the record was held for review)."""
@@ -285,7 +285,7 @@ def test_a_record_links_through_another_record_of_the_child(
     """Errors chain: the spine (Child Benefit) record has the old surname and a Bolton
     address; the health record the new surname at that address; the census record the new
     surname at a new address in Bury. The census record matches no spine record well enough,
-    but it matches the health record, so it joins the same child (issue 3: without the second
+    but it matches the health record, so it joins the same child (without the second
     chance it became a duplicate child)."""
     census = {"surname": "Ward", "postcode": "BL9 0AA", "authority_code": "E08000002"}
     first, both, children = _chain(two_authority_weights, False, census)
@@ -299,7 +299,7 @@ def test_a_record_links_through_another_record_of_the_child(
 def test_the_second_chance_keeps_the_shielded_hold(two_authority_weights: MatchWeights) -> None:
     """A record that comes close to a shielded child only through one of the child's linked
     records is held for review as close to a shielded child, not made a new (unshielded)
-    child: the shield is the child's, whichever record stands for it (facts.md s5e)."""
+    child: the shield is the child's, whichever record stands for it (docs/reference.md s5e)."""
     census = {
         "gender": "female",
         "surname": "Ward",
@@ -409,7 +409,7 @@ def test_feed_record_updates_shielded_child_in_place(
     result: MatchResult, shielded_index: pl.DataFrame
 ) -> None:
     """A feed record for a shielded child updates that record, which stays shielded: no new,
-    unshielded duplicate (the 2009 failure, facts.md s5e)."""
+    unshielded duplicate (the 2009 failure, docs/reference.md s5e)."""
     child = shielded_index.filter("shielded").row(0, named=True)
     moved = feed_record(child, address_line="1 New Street", postcode="BL1 1ZZ")
     update = merge_update(shielded_index, moved, result.weights, result.issuers)

@@ -189,7 +189,7 @@ def test_parent_request_needs_consent_of_a_child_of_12(
     index_store, make_record, new_ids, born, consent, allowed
 ):
     """From the 12th birthday a parent's request needs the child's consent; before it the parent
-    may act for the child alone (facts.md s8)."""
+    may act for the child alone (docs/reference.md s8)."""
     child_id = new_ids(1, start=946_000)[0]
     index_store.write_records([parse_record(make_record(child_id, date_of_birth=born))])
     number = _answerable(index_store, child_id, "parent", consent)

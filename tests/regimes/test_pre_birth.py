@@ -101,7 +101,7 @@ def test_an_unborn_child_moves_with_its_family(unborn_run):
 
 
 def test_contactpoint_never_looks_up_an_unborn_child(unborn_run):
-    """ContactPoint held children from birth (facts.md s5a): an unborn mover's encounters
+    """ContactPoint held children from birth (docs/reference.md s5a): an unborn mover's encounters
     before birth bring no lookup, though practitioners ring round for them as under none."""
     world, log, _, _ = unborn_run
     for scenario in ("contactpoint_kept", "none"):

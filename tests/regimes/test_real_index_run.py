@@ -1,4 +1,4 @@
-"""Runs with the real index inside (issue 4 acceptance): a deployment fed by the world, looked
+"""Runs with the real index inside : a deployment fed by the world, looked
 up through the facade and switched off by the decommissioning runbook."""
 
 import datetime as dt

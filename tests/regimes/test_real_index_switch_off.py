@@ -1,5 +1,5 @@
 """Switch-off by the decommissioning runbook inside a run, and runs that must change nothing
-(issue 4 acceptance; issue 7 item 9), with the real index fed by the world."""
+, with the real index fed by the world."""
 
 import datetime as dt
 import json

@@ -1,4 +1,4 @@
-"""What each regime lets practitioners find, by construction (ARCHITECTURE.md, regimes)."""
+"""What each regime lets practitioners find, by construction (docs/architecture.md, "Regimes")."""
 
 import datetime as dt
 from types import SimpleNamespace
@@ -18,7 +18,9 @@ from sim.world.state import CAF, IN_NEED, LOOKED_AFTER, NONE, PROTECTION_PLAN
 
 
 def test_signposting_flags_plans_and_care_for_365_days_after():
-    """CP-IS flags: on a plan or looked after, or either ended within 365 days (facts.md 7b)."""
+    """CP-IS flags: on a plan or looked after, or either ended within 365 days.
+
+    docs/reference.md 7b."""
     regime = Signposting(3.0, regime_params())
     day = 20_000
     care = np.array([PROTECTION_PLAN, LOOKED_AFTER, IN_NEED, IN_NEED, IN_NEED, CAF])

@@ -23,7 +23,9 @@ def test_kernel_rows_are_probabilities_without_staying_put():
 
 
 def test_long_distance_bands_within_three_points_of_the_census():
-    """Shares of between-authority moves under 50, 50-99, 100-199 and 200+ km (facts.md s3)."""
+    """Shares of between-authority moves under 50, 50-99, 100-199 and 200+ km.
+
+    The census distances: docs/reference.md s3."""
     bounds, target = target_band_shares()
     simulated = band_shares(_kernel(move_params()), bounds)
     assert np.abs(simulated - target).max() < 0.03

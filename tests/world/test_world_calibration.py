@@ -1,7 +1,8 @@
 """Calibration: England at 5% through 2009-10 reproduces the year's published figures (scaled).
 
-The figures come out of the model's rates; none is forced. Within 10% is the acceptance bar of
-issue 4; at 5% of England the sampling noise on the smallest count (plan stock, ~2,000) is ~2%.
+The figures come out of the model's rates; none is forced. Within 10% is the acceptance bar (the
+figures' own uncertainty is of that order); at 5% of England the sampling noise on the smallest
+count (plan stock, ~2,000) is ~2%.
 """
 
 import datetime as dt

@@ -25,7 +25,7 @@ __all__ = ["SYSTEM", "AccessControl"]
 class AccessControl(LoginControl):
     """Accounts, tokens, logins and sessions over one accounts.db, audited to one AuditLog."""
 
-    # -- administration (issue 3 item 3) -------------------------------------------------
+    # -- administration: accounts, vetting, tokens, revocation ----------------------------
 
     def _administrator(
         self, by: str | None, action: str, target: NewAccount | None, now: dt.datetime
@@ -137,8 +137,8 @@ class AccessControl(LoginControl):
         return self._store.frame()
 
     def close_service(self, *, by: str | None, now: dt.datetime) -> int:
-        """Switch-off (noon, 6 Aug 2010: "logins deleted and access ends", facts.md 5h): revoke
-        every account and end every session; returns the number of accounts revoked."""
+        """Switch-off (noon, 6 Aug 2010: "logins deleted and access ends", docs/reference.md 5h):
+        revoke every account and end every session; returns the number of accounts revoked."""
         actor = self._administrator(by, "service.close", None, now) if by else SYSTEM
         revoked = self._store.revoke_all(now)
         self._sessions.end_all("session_revoked")

@@ -1,6 +1,6 @@
 """Logging in and sessions: four factors, lockout, the conditions of access, every step audited.
 
-Login needs four things (facts.md 5f: "minimum of two-factor authentication", in practice
+Login needs four things (docs/reference.md 5f: at least two factors, in practice
 username + password + a physical token with a PIN): username, password, PIN and the token's
 current code, from an accredited network. Repeated failures lock the account and a used token
 code cannot be replayed (data/index/access.toml). Every success and every refusal is audited;

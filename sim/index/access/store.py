@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 @dataclass(frozen=True)
 class NewAccount:
-    """Who the account is for: a practitioner in an organisation, in a role (issue 3 item 3)."""
+    """Who the account is for: a practitioner in an organisation, in a role.
+
+    Roles and what each may do: docs/index-design.md 1."""
 
     username: str
     forename: str

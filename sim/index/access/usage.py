@@ -1,13 +1,13 @@
 """The usage guard: per-user rate limits and enumeration detection, before every search or view.
 
-ContactPoint had no bulk export for practitioners (issue 3 item 6): the only way to copy it was
-one lookup at a time, so the guard bounds lookups per minute and per day and refuses the
-patterns of someone walking the index rather than looking for a child: many distinct surnames
-in a short window, or views of neighbouring index IDs in a row (IDs are issued through a
-permutation, data/rules/identifiers.toml, so real work never opens consecutive serials).
-Every refusal is audited; the first of each rule per user and day also writes an "alert"
-entry for the management team. All thresholds: data/index/monitoring.toml. State is in memory
-and costs a few microseconds per check.
+ContactPoint had no bulk export for practitioners (Commons Library note SN/SP/5171 s1.2): the only
+way to copy it was one lookup at a time, so the guard bounds lookups per minute and per day and
+refuses the patterns of someone walking the index rather than looking for a child: many distinct
+surnames in a short window, or views of neighbouring index IDs in a row (IDs are issued through a
+permutation, data/rules/identifiers.toml, so real work never opens consecutive serials). Every
+refusal is audited; the first of each rule per user and day also writes an "alert" entry for the
+management team. All thresholds: data/index/monitoring.toml. State is in memory and costs a few
+microseconds per check.
 """
 
 import datetime as dt

@@ -1,9 +1,9 @@
 """One audited act, and its canonical form in the hash-chained log.
 
-Every login, search, view, refusal and administrative action becomes an `AuditEvent` (issue 3
-item 5; facts.md 5f: "every access is logged in a reviewed audit trail"). Times are the
-simulation's clock: naive datetimes in England's local time, so that "out of hours" means what
-it meant to the practitioner.
+Every login, search, view, refusal and administrative action becomes an `AuditEvent`
+(docs/reference.md 5f: every access is logged in an audit trail that is reviewed). Times are the
+simulation's clock: naive datetimes in England's local time, so that "out of hours" means what it
+meant to the practitioner.
 
 Conventional `detail` keys, read by the monitoring rules: `surname` (the surname searched for,
 or of the child viewed), `child_authority` (the viewed child's authority code), `authority`

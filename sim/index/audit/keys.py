@@ -1,7 +1,7 @@
 """The audit signing key: an Ed25519 key pair, the private half in a key-store file.
 
-The key store is one of the deployment's named stores (ARCHITECTURE.md, "A deployment"): whoever
-holds it can sign checkpoints, so it is written owner-only and never overwritten, and
+The key store is one of the deployment's named stores (docs/architecture.md, "A deployment"):
+whoever holds it can sign checkpoints, so it is written owner-only and never overwritten, and
 decommissioning must destroy it. The public key is what an independent verifier needs.
 """
 

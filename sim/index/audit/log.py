@@ -8,13 +8,14 @@ Storage: JSON lines in one file, plus a checkpoints file beside it (`audit.jsonl
   JSON parser, and a disclosure or an inquiry can read it without the workbench;
 - one flat schema per line lets polars read the whole log natively for analysis;
 - a flat file leaves no freelist pages or WAL residue for decommissioning to chase
-  (decommissioning-standards.md section 6).
+  (docs/decommissioning-standards.md 5.2).
 
 Each entry carries its sequence number, the sha256 of the previous entry (`prev`) and its own
 (`hash`). Every `audit_checkpoint_every` entries, and on close, the head hash is signed with
 Ed25519: truncation and wholesale rewriting are caught against the last signed checkpoint.
 Entries are buffered and written every `audit_flush_every` entries and at each checkpoint, so an
-append costs microseconds (the search budget is 2 ms, issue 3 "Performance").
+append costs microseconds (a search's whole budget is 2 ms at the median;
+docs/index-design.md, "Performance").
 """
 
 import datetime as dt

@@ -1,1 +1,1 @@
-"""A deployment of the index: its layout, key store, copies and settings (facade.md)."""
+"""A deployment of the index: stores, key store, copies and settings (docs/index-design.md 13)."""

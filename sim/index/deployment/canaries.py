@@ -2,9 +2,9 @@
 
 Each canary has a distinctive name (data/index/deployment.toml), a real-looking address in its
 authority and the school and GP practice of a neighbour, so it travels into every copy a real
-child would: the index, replica, backups, extracts. After destruction a byte scan for any
-canary's name or ID must find nothing (decommissioning standards s7). The list of canaries is
-kept outside the deployment, or the scan would find the list itself.
+child would: the index, replica, backups, extracts. After destruction a byte scan for any canary's
+name or ID must find nothing (docs/decommissioning-standards.md 5.4 and 9.A.2). The list of canaries
+is kept outside the deployment, or the scan would find the list itself.
 """
 
 import datetime as dt

@@ -1,12 +1,12 @@
 """`cpw deploy`: a whole deployment of the index from a synthetic population, at any scale.
 
-Makes every store a real deployment had (facade.md; ARCHITECTURE.md "A deployment"): the live
-index, a disaster-recovery replica, encrypted backup generations, authority extracts (some that
-nobody put in the inventory), the audit log with signed checkpoints and a day of activity, the
-key store, the accounts and token register, pending subject access requests and
-child-protection holds, with canaries planted throughout. Written atomically: staged in a
-hidden directory and renamed into place when complete. Canaries, demo credentials and the audit
-public key go beside the deployment, outside its tree.
+Makes every store a real deployment had (docs/index-design.md; docs/architecture.md "A deployment"):
+the live index, a disaster-recovery replica, encrypted backup generations, authority extracts (some
+that nobody put in the inventory), the audit log with signed checkpoints and a day of activity, the
+key store, the accounts and token register, pending subject access requests and child-protection
+holds, with canaries planted throughout. Written atomically: staged in a hidden directory and
+renamed into place when complete. Canaries, demo credentials and the audit public key go beside the
+deployment, outside its tree.
 """
 
 import datetime as dt

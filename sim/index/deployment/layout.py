@@ -1,9 +1,10 @@
-"""Where each store of a deployment lives, its key store, and its inventory (facade.md).
+"""Where each store of a deployment lives, its key store, its inventory (docs/index-design.md 13).
 
 The key store is JSON: the audit signing key (Ed25519, PEM) and one AES-256 data key per backup
 generation, each under its key_id. It is written owner-only; whoever holds it can sign audit
-checkpoints and read every backup, so decommissioning must destroy it last (decommissioning
-standards s5.3: crypto-erase is only as good as the destruction of the key).
+checkpoints and read every backup, so decommissioning must destroy it last
+(docs/decommissioning-standards.md 1.3 and 6.1: crypto-erase is only as good as the destruction of
+the key).
 """
 
 import json
@@ -137,7 +138,7 @@ def inventory_text(header: dict[str, object], stores: list[StoreEntry]) -> str:
     unknown = sorted({s.kind for s in stores} - set(STORE_KINDS))
     if unknown:
         raise ValueError(f"unknown store kinds {unknown}")
-    lines = ["# Every store of this deployment (facade.md). Made by `cpw deploy`.", ""]
+    lines = ["# Every store of this deployment (docs/index-design.md). Made by `cpw deploy`.", ""]
     lines += [f"{key} = {_toml(value)}" for key, value in header.items()]
     for store in stores:
         lines += ["", "[[stores]]"]

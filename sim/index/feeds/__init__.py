@@ -1,4 +1,7 @@
-"""Source feeds: each source's own, imperfect and late view of the children (facts.md s5c)."""
+"""Source feeds: each source's own, imperfect and late view of the children.
+
+The sources and what each covered: docs/reference.md s5c.
+"""
 
 from sim.index.feeds.parameters import feed_params, nicknames
 from sim.index.feeds.sources import FEED_SCHEMA, SOURCES

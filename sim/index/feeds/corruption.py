@@ -2,8 +2,8 @@
 
 Each function takes a boolean mask of the rows to corrupt and leaves every other row as it was,
 so a rate in data/index/feeds.toml is the share of records that carry that error. No published
-error rates for the 2009 feeds were located; facts.md s6 records only that duplicates arose and
-that data administration was 'resource intensive'.
+error rates for the 2009 feeds were located; docs/reference.md s6 records only that duplicates arose
+and that data administration was 'resource intensive'.
 """
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Each source's own record identifier: none of them is the index ID (facts.md s5c).
+"""Each source's own record identifier: none of them is the index ID (docs/reference.md s5c).
 
 NHS numbers are ten digits whose last is a modulus 11 check digit (a base whose check would be
 10 is never issued); England's numbers start 4xx (NHS Data Dictionary, NHS Number). UPNs are 13

@@ -1,4 +1,4 @@
-"""Each source's own view of the children, as the index was fed (facts.md s5c).
+"""Each source's own view of the children, as the index was fed (docs/reference.md s5c).
 
 Four national feeds (DWP Child Benefit with the Child Reference Number, the NHS Personal
 Demographics Service, the School Census, GRO birth and death registrations) and the
@@ -129,7 +129,7 @@ def previous_addresses(population: dict[str, pl.DataFrame], seed: int) -> pl.Dat
 
     The old address lies in another authority as often as a child's move crosses one: the
     world's between-authority share of moves at the age of the household's youngest child
-    (data/world/moves.toml, about 40%, facts.md s3), with the old authority drawn from the
+    (data/world/moves.toml, about 40%, docs/reference.md s3), with the old authority drawn from the
     world's destination kernel (moves are treated as symmetric: the kernel from the current
     authority stands for the flows into it). As in the world, a population of some authorities
     is closed: only the kernel's mass on its own authorities is kept, so every old address lies

@@ -101,7 +101,7 @@ def birth_registrations(
 def death_registrations(
     base: pl.DataFrame, seed: int, as_of: dt.date, params: FeedParams, cohort: int = 0
 ) -> pl.DataFrame:
-    """Deaths in the window before `as_of` at the child death rate (facts.md s2)."""
+    """Deaths in the window before `as_of` at the child death rate (docs/reference.md s2)."""
     feed = params.gro_deaths
     window = feed.window_days.value
     rng = rng_for(seed, "gro_deaths", "select", cohort)

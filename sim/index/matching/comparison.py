@@ -131,10 +131,10 @@ def _simple_level(field: str, close: pl.Expr | None = None) -> pl.Expr:
 
 def _same_area() -> pl.Expr:
     """A postcode is CLOSE in the same district or the same authority: most children who move
-    stay in their authority (about 60%, facts.md s3), so a stale address is usually nearby,
+    stay in their authority (about 60%, docs/reference.md s3), so a stale address is usually nearby,
     while a namesake found by the national exact-name pass is usually elsewhere. Without this,
     a stale address and a namesake at the far end of England scored alike, and as England's
-    cohorts grew the falling prior held the stale addresses for review (issue 3)."""
+    cohorts grew the falling prior held the stale addresses for review."""
     district = pl.col("district_l") == pl.col("district_r")
     return district | (pl.col("authority_code_l") == pl.col("authority_code_r"))
 

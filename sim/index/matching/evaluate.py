@@ -1,8 +1,8 @@
 """How good the matching is, against the synthetic truth, and the exact-key baseline.
 
 Precision and recall count record pairs (Christen 2012, ch. 7): a pair put in one child is a
-true positive when both records are of the same true child. The duplicate rate counts index
-records beyond one per true child, the failure that unshielded children in 2009 (facts.md s6).
+true positive when both records are of the same true child. The duplicate rate counts index records
+beyond one per true child, the failure that unshielded children in 2009 (docs/reference.md s6).
 """
 
 from dataclasses import astuple, dataclass

@@ -3,8 +3,8 @@
 A record links when its best candidate reaches `match_probability` and leads the next by
 `min_margin_bits`; it is held for clerical review when the best reaches
 `review_probability`, or when the best is a shielded child above the far lower
-`shielded_hold_probability` (2009: national update feeds duplicated shielded children, facts.md
-s5e). Everything else is left over, to be clustered into new children.
+`shielded_hold_probability` (2009: national update feeds duplicated shielded children,
+docs/reference.md s5e). Everything else is left over, to be clustered into new children.
 """
 
 from dataclasses import dataclass

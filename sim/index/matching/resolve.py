@@ -1,9 +1,9 @@
 """Loading the index: feed records merged into one record per child.
 
-The Child Benefit records carry the Child Reference Number and form the spine (facts.md s5c);
-every other record is linked to the spine by blocking and Fellegi-Sunter scoring; records that
-link to no spine child are clustered among themselves and issued new IDs; uncertain records are
-held in a review queue, not published.
+The Child Benefit records carry the Child Reference Number and form the spine
+(docs/reference.md s5c); every other record is linked to the spine by blocking and Fellegi-Sunter
+scoring; records that link to no spine child are clustered among themselves and issued new IDs;
+uncertain records are held in a review queue, not published.
 """
 
 from dataclasses import dataclass

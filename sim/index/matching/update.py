@@ -1,12 +1,13 @@
 """Keeping the index current: a feed update merged into existing records, never unshielding.
 
 In 2009 the national update feeds created new, unshielded records for children whose existing
-records were shielded, so the feeds were paused (Hansard 23 Mar and 12 May 2009; facts.md s5e,
-s6). Here a feed record either updates the child it links to, in place, keeping the shield; or
-is held for review when it comes anywhere near a shielded child (`shielded_hold_probability`);
-or, only when it is close to no one, becomes a new child. The `shielded` column of existing
-records is carried through untouched and checked again before returning: if any shielded child
-were missing or unshielded, `ShieldError` is raised and nothing is returned.
+records were shielded, so the feeds were paused (Hansard 23 Mar and 12 May 2009;
+docs/reference.md s5e, s6). Here a feed record either updates the child it links to, in place,
+keeping the shield; or is held for review when it comes anywhere near a shielded child
+(`shielded_hold_probability`); or, only when it is close to no one, becomes a new child. The
+`shielded` column of existing records is carried through untouched and checked again before
+returning: if any shielded child were missing or unshielded, `ShieldError` is raised and nothing is
+returned.
 """
 
 from dataclasses import dataclass

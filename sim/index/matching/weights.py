@@ -34,7 +34,7 @@ class MatchWeights:
     on a common one, so their EXACT agreement weighs log2(m / share of that value) instead of
     the field's average (Winkler's frequency-based matching; Splink's term-frequency
     adjustment). Without it, at England scale, a stale address in a far authority held every
-    exact name-and-birthday match for review, however rare the name (issue 3)."""
+    exact name-and-birthday match for review, however rare the name."""
 
     m: dict[str, tuple[float, ...]]
     u: dict[str, tuple[float, ...]]

@@ -1,7 +1,7 @@
 """The embedded SQLite backend (WAL mode), with every value bound as a parameter.
 
 secure_delete is set on every connection and the WAL is truncated on close, so deleted rows do
-not linger in free pages or the -wal file (decommissioning standards s5.1).
+not linger in free pages or the -wal file (docs/decommissioning-standards.md 5.1).
 """
 
 import datetime as dt
@@ -198,7 +198,7 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
 
 def _connect(path: Path) -> sqlite3.Connection:
     """temp_store = MEMORY keeps index sorts out of etilqs_* files in /tmp, which no inventory
-    lists (decommissioning standards s5.2); it costs some build time at England scale."""
+    lists (docs/decommissioning-standards.md 5.2); it costs some build time at England scale."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in (
         "journal_mode = WAL",

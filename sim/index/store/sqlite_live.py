@@ -1,13 +1,13 @@
 """A day's feed updates applied to a live SQLite index: a few executemany calls in one transaction.
 
-The source feeds (facts.md s5c) keep the index current while it runs: birth registrations add
-records, address changes move a household (and its children's authority), deaths are noted for
+The source feeds (docs/reference.md s5c) keep the index current while it runs: birth registrations
+add records, address changes move a household (and its children's authority), deaths are noted for
 the retention clock (SI 2007/2182 reg 7), and school and GP changes replace an involvement. At
-England scale that is millions of updates over a run, so the day's rows of each kind are
-staged in an in-memory temporary table and applied by a few set-based statements on the
-store's own connection (several times faster than a statement per row). Each staged row
-finds its child through the index on the ID (see `_KEY`): a scan of England's child table a
-day would cost minutes. No record is built in Python.
+England scale that is millions of updates over a run, so the day's rows of each kind are staged in
+an in-memory temporary table and applied by a few set-based statements on the store's own connection
+(several times faster than a statement per row). Each staged row finds its child through the index
+on the ID (see `_KEY`): a scan of England's child table a day would cost minutes. No record is built
+in Python.
 
 No statement here touches `shield`: a shielded child stays shielded whatever a feed says (in
 2009 national feed updates unshielded records; Hansard 12 May 2009).

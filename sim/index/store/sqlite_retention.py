@@ -6,7 +6,7 @@ children turning 18 that day and the few held to 25, however large the archive. 
 collects the due keys in a temporary table and deletes from every child table by index, then
 removes households, carers and contacts left pointing at no one. secure_delete is on for the
 connection and the WAL is truncated after a purge, so purged rows leave no readable page
-images (decommissioning standards s5.1).
+images (docs/decommissioning-standards.md 5.1).
 """
 
 import datetime as dt
