@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from decommission import journal
 from decommission.archive import ArchiveKeys
 from decommission.bagcheck import file_digest
 from decommission.certificate import Person, public_key_hex
+from decommission.custody import Recipient
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
@@ -52,7 +52,7 @@ class Rehearsal:
     archive_keys: ArchiveKeys = field(default_factory=ArchiveKeys.generate)
     sample_identifiers: Sequence[str] = ()
     canaries: Sequence[dict[str, str]] | None = None
-    custodian: X25519PublicKey | None = None
+    custodian: Recipient | None = None
     clock: Callable[[], dt.datetime] | None = None
     """The wall clock (given by the caller: library code reads no clock), for the report's
     'ran at' and 'took'; without it only the 2010 schedule is reported."""

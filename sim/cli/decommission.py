@@ -10,12 +10,11 @@ from typing import Annotated
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from decommission import journal
 from decommission.archive import ArchiveKeys
 from decommission.certificate import Person
-from decommission.custody import custodian_key
+from decommission.custody import Recipient, custodian_key
 from decommission.evidence import verify_evidence
 from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
 from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
@@ -74,8 +73,8 @@ def rehearse_command(
         str | None,
         typer.Option(
             "--custodian-key",
-            help="The archive custodian's X25519 public key (64 hex digits or a file of them): "
-            "the archive keys are wrapped for it and bagged. Without it they are printed once.",
+            help="The archive custodian's age recipient (age1..., or a file holding it): the "
+            "archive keys are age-encrypted to it and bagged. Without it they are printed once.",
         ),
     ] = None,
     resume: Annotated[
@@ -157,7 +156,7 @@ def rehearsal_setup(
     verifier: Person,
     *,
     resume: bool = False,
-    custodian: X25519PublicKey | None = None,
+    custodian: Recipient | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     sample_children: int = 50,
 ) -> tuple[Rehearsal, LiveIndex]:
