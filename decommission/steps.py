@@ -130,9 +130,7 @@ class ArchiveStep(Step):
 
     kind = "archive"
 
-    def __init__(
-        self, step_id: str, keys: ArchiveKeys, custodian: Recipient | None = None
-    ) -> None:
+    def __init__(self, step_id: str, keys: ArchiveKeys, custodian: Recipient | None = None) -> None:
         super().__init__(step_id)
         self.keys, self.custodian = keys, custodian
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import get_args
 
+import pyrage
 import pytest
 from cryptography.exceptions import InvalidTag
-import pyrage
 
 from decommission.archive import (
     HELD_FILE,

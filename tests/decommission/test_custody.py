@@ -23,8 +23,7 @@ def keyfile(tmp_path, identity=CUSTODIAN):
     """An identity file as `age-keygen` writes it: comments, then the secret key."""
     path = tmp_path / "custodian.key"
     path.write_text(
-        "# created: 2010-08-06T12:00:00Z\n"
-        f"# public key: {identity.to_public()}\n{identity}\n"
+        f"# created: 2010-08-06T12:00:00Z\n# public key: {identity.to_public()}\n{identity}\n"
     )
     return path
 
