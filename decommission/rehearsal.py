@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from decommission import journal
 from decommission.archive import ArchiveKeys
 from decommission.bagcheck import file_digest
-from decommission.certificate import Person, public_key_hex
+from decommission.certificate import Person
 from decommission.custody import Recipient
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
@@ -135,8 +135,6 @@ def rehearse(
     log = _restore(ctx, steps, runbook, events)
     record = journal.JOURNAL_FILE
     journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
-    if "certify" not in ctx.done:  # the key that will sign; kept if certificates exist already
-        (out / "verifier-public-key.txt").write_text(public_key_hex(setup.verifier_key) + "\n")
     (out / "plan.txt").write_text(plan_text(runbook))
     attempt = 1 + sum(1 for e in events if e.get("event") == "attempt")
     run: dict[str, Any] = {
