@@ -17,7 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from decommission.archive import HELD_FILE, WRAPPED_KEYS, read_part
+from decommission.archive import (
+    HELD_FILE,
+    SUPPLEMENT_HELD,
+    SUPPLEMENT_KEYS,
+    WRAPPED_KEYS,
+    read_part,
+)
 from decommission.bagcheck import strict_problems
 from decommission.custody import Identity, unwrap_keys
 from decommission.held import held_store
@@ -25,9 +31,6 @@ from sim.errors import InputError
 from sim.index.audit import AuditEvent
 from sim.index.sar import SarOutcome, SarRefused, disclose, record_fee, record_identity
 from sim.index.store import IndexStore
-
-SUPPLEMENT_HELD = "data/holds/supplement-{number:02d}.json.enc"
-SUPPLEMENT_KEYS = "data/keys/archive-keys.supplement-{number:02d}.age"
 
 
 def bag_of(path: Path) -> Path:

@@ -37,6 +37,8 @@ from decommission.inventory import Inventory
 
 HELD_FILE = "data/holds/held-records.json.enc"
 WRAPPED_KEYS = "keys/archive-keys.age"
+SUPPLEMENT_HELD = "data/holds/supplement-{number:02d}.json.enc"
+SUPPLEMENT_KEYS = "data/keys/archive-keys.supplement-{number:02d}.age"
 Write = Callable[[Path, bytes], None]
 
 
@@ -180,6 +182,50 @@ def _canonical(document: Any) -> bytes:
 def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
+
+
+def add_to_bag(bag_dir: Path, files: Mapping[str, bytes], write: Write | None = None) -> None:
+    """Add payload files (`data/...` names) to a valid bag: each written, then listed in every
+    payload manifest, Payload-Oxum recounted and the tag manifests remade."""
+    root = Path(bag_dir)
+    for name, content in files.items():
+        (write or _write_file)(root / name, content)
+    _relist(root, add=list(files), drop=[])
+
+
+def drop_from_bag(bag_dir: Path, names: list[str]) -> None:
+    """Remove payload files (and their manifest lines) that a dead attempt left behind."""
+    root = Path(bag_dir)
+    for name in names:
+        (root / name).unlink(missing_ok=True)
+    _relist(root, add=[], drop=names)
+
+
+def _relist(root: Path, add: list[str], drop: list[str]) -> None:
+    for manifest in sorted(root.glob("manifest-*.txt")):
+        alg = manifest.stem.removeprefix("manifest-")
+        gone = set(add) | set(drop)
+        lines = [
+            line
+            for line in manifest.read_text().splitlines()
+            if line.split(None, 1)[-1].strip() not in gone
+        ]
+        lines += [f"{file_digest(root / name, alg)}  {name}" for name in add]
+        _replace(manifest, "".join(f"{line}\n" for line in lines).encode())
+    payload = [p for p in (root / "data").rglob("*") if p.is_file()]
+    oxum = f"Payload-Oxum: {sum(p.stat().st_size for p in payload)}.{len(payload)}"
+    info = root / "bag-info.txt"
+    lines = [
+        oxum if line.startswith("Payload-Oxum:") else line for line in info.read_text().splitlines()
+    ]
+    _replace(info, "".join(f"{line}\n" for line in lines).encode())
+    write_tag_manifests(root)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
 
 
 def remove_archive(bag_dir: Path) -> None:

@@ -73,7 +73,7 @@ def held_now(deployment: Path, inventory: Inventory) -> tuple[list[str], dict[st
                 coverage[f"{REQUEST_PREFIX}{store.name}:{number}"] = entry[CHILD_COLUMN]
     for store in inventory.of_kind("live-index"):
         path = deployment / store.path
-        if _is_sqlite(path):
+        if is_sqlite(path):
             coverage |= _held_in_index(path, store.name)
     return sorted(set(coverage.values())), coverage
 
@@ -95,7 +95,7 @@ def _held_in_index(path: Path, name: str) -> dict[str, str]:
     return coverage
 
 
-def _is_sqlite(path: Path) -> bool:
+def is_sqlite(path: Path) -> bool:
     if not path.is_file():
         return False
     with path.open("rb") as handle:

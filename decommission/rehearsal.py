@@ -24,6 +24,7 @@ from decommission import journal
 from decommission.archive import ArchiveKeys
 from decommission.bagcheck import file_digest
 from decommission.certificate import Person
+from decommission.coverage import recheck_coverage
 from decommission.custody import Recipient
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
@@ -150,6 +151,7 @@ def rehearse(
     }
     _write_run(out, run)
     stopped: NoGo | None = None
+    archive_id = next((s.id for s in runbook.steps if s.kind == "archive"), "archive")
     for entry in runbook.steps:
         if entry.id in ctx.done:
             continue
@@ -157,6 +159,8 @@ def rehearse(
         journal.append(out / record, {"event": "start", "step": entry.id})
         started = setup.clock() if setup.clock else None
         try:
+            if entry.kind == "destroy" and archive_id in ctx.done:  # holds and requests as now
+                recheck_coverage(ctx, entry.id, archive_id, setup.archive_keys, setup.custodian)
             _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
         except NoGo as gate:
             stopped = gate

@@ -35,7 +35,11 @@ REDACTED = "[redacted]"
 _ID_SHAPE = re.compile(r"[A-Z]{2}\d{6}[0-9A-Z]")
 EXTRA_EVIDENCE = {
     "notice": ["notices/{id}.md"],
-    "archive": ["archive/bag-info.txt", "archive/manifest-sha512.txt"],
+    "archive": [
+        "archive/bag-info.txt",
+        "archive/manifest-sha512.txt",
+        "steps/{id}-supplements.json",
+    ],
     "destroy": ["steps/{id}.journal.jsonl"],
     "verify": ["verification.json"],
     "certify": ["certificates/"],

@@ -16,6 +16,7 @@ from decommission import journal
 from decommission.answer import answer_request, bag_of, log_event
 from decommission.archive import ArchiveKeys
 from decommission.certificate import Person
+from decommission.coverage import SUPPLEMENT_NOTE
 from decommission.custody import Recipient, custodian_identity, custodian_key
 from decommission.evidence import signer_keys, verify_evidence
 from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
@@ -121,7 +122,8 @@ def rehearse_command(
     def report(step: str, status: str, message: str) -> None:
         console.print(f"[bold]{step}[/bold] {status}: {message}")
         index.progress(step, status)
-        if step == "archive" and status == "go" and custodian is None:
+        new_part = status == "info" and SUPPLEMENT_NOTE in message
+        if ((step == "archive" and status == "go") or new_part) and custodian is None:
             console.print(f"archive keys, shown once and written nowhere: hold {keys.holds.hex()}")
             console.print(f"                                              audit {keys.audit.hex()}")
 
