@@ -19,7 +19,6 @@ from decommission.archive import ArchiveKeys
 from sim.errors import InputError
 
 WRAPPED_FILE = "data/keys/archive-keys.age"
-SCHEME = "age-encryption.org/v1 (X25519 recipient)"
 Recipient = pyrage.x25519.Recipient
 Identity = pyrage.x25519.Identity
 

@@ -168,3 +168,39 @@ def test_a_forged_re_signed_certificate_fails_verify_as_the_report_says(rehearse
     assert inside.returncode == 2 and len(inside.stderr.strip().splitlines()) == 1
     assert "inside the evidence folder" in inside.stderr
     assert cpw("decommission", "verify", str(evidence), "--fingerprint", printed).returncode == 1
+
+
+def test_a_request_and_a_hold_placed_in_the_index_while_the_run_is_down(deployment, tmp_path, cpw):
+    """crash-after:archive; while the run is down a hold and a request are recorded in the live
+    index itself (no list exported); the printed resume command archives both children before
+    destroying anything, and the new request is answered from the archive afterwards."""
+    identity = pyrage.x25519.Identity.generate()
+    (tmp_path / "custodian.key").write_text(f"{identity}\n")
+    evidence = tmp_path / "evidence"
+    recipient = str(identity.to_public())
+    crashed = cpw("decommission", "rehearse", str(deployment), "--out", str(evidence),
+                  "--custodian-key", recipient, "--fault", "crash-after:archive")  # fmt: skip
+    assert crashed.returncode == 3, crashed.stdout + crashed.stderr
+    store = SqliteStore.open(Layout(deployment).index)
+    try:
+        held = {h.child_id for h in store.read_holds()}
+        held |= {r["child_id"] for r in store.read_subject_access_requests()}
+        with closing(sqlite3.connect(f"file:{Layout(deployment).index}?mode=ro", uri=True)) as db:
+            ids = [r[0] for r in db.execute("SELECT child_id FROM child ORDER BY child_key")]
+        asked, placed = [c for c in ids if c not in held][:2]
+        store.place_hold(placed, "s47 enquiry opened while the run was down", "lead", AT)
+        late = receive_request(store, asked, "child", AT.date(), fee_gbp=0, actor="a", at=AT)
+        before = store.read_record(asked, include_archived=True)
+    finally:
+        store.close()
+    command = shlex.split(crashed.stderr.split("resume with: ", 1)[1].strip())
+    resumed = cpw(*command[1:])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "supplementary archive part 1" in resumed.stdout
+    parts = open_parts(evidence / "archive", identity)
+    assert len(parts) == 2 and set(parts[1]["child_ids"]) == {asked, placed}
+    done = cpw("decommission", "answer-sar", str(evidence), str(late.request.request_id),
+               "--custodian-key", str(tmp_path / "custodian.key"), "--on", "2010-09-01",
+               "--identity-verified-on", "2010-08-01")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["record"] == before.record.model_dump(mode="json")
