@@ -93,9 +93,23 @@ def archive_section(evidence: Path, step_id: str, by_step: dict[str, dict[str, A
             f"{_bytes(summary.get('audit_entries', 0))} audit entries sealed; "
             f"statistics kept: {tables or 'none'}.",
             f"Archive keys: {summary['archive_keys']}.",
+            *_supplements(evidence, step_id),
             (["archived file", "bytes", "why it is kept"], rows),
         ],
     )
+
+
+def _supplements(evidence: Path, step_id: str) -> list[Block]:
+    """The parts added immediately before destruction, for holds and requests that arrived
+    after the archive step (decommission.coverage)."""
+    parts = read_json(evidence / f"steps/{step_id}-supplements.json").get("parts", [])
+    return [
+        f"Supplementary part {p['number']} ([archive/{p['file']}](archive/{p['file']})), added "
+        f"before destruction for {len(p['covers'])} hold(s) or request(s) that arrived after "
+        f"the archive step: {p['held_children']} child(ren), {p['held_rows']} row(s), "
+        f"validated; archive keys: {p['archive_keys']}."
+        for p in parts
+    ]
 
 
 def destruction_section(

@@ -56,6 +56,10 @@ def test_a_hold_or_request_arriving_after_the_archive_is_archived_before_destruc
     assert late not in children_in(first)
     recorded = json.loads((evidence / PARTS_FILE).read_text())["parts"]
     assert [p["held_children"] for p in recorded] == [1]
+    assert (
+        "Supplementary part 1 ([archive/data/holds/supplement-01.json.enc]"
+        in (evidence / "report.md").read_text()
+    )
     assert strict_problems(evidence / "archive") == []
     public = public_key_hex(resumed.verifier_key)
     assert verify_evidence(evidence, public, specimen.deployment) == []
