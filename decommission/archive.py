@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from decommission.bagcheck import file_digest, write_tag_manifests
 from decommission.held import (
     HOLD_PREFIX,
+    REQUEST_PREFIX,
     held_now,
     held_records,
     read_only,
@@ -67,8 +68,14 @@ def unseal(key: bytes, sealed: bytes, label: str) -> bytes:
 def held_children(deployment: Path, inventory: Inventory) -> tuple[list[str], int, int]:
     """Child IDs that must be kept now (under a hold or subject of a pending SAR), both counts."""
     held, coverage = held_now(deployment, inventory)
+    return held, *kept_for(coverage)
+
+
+def kept_for(coverage: Mapping[str, str]) -> tuple[int, int]:
+    """Children under a hold, and children with a pending request (a child may be in both)."""
     holds = {c for key, c in coverage.items() if key.startswith(HOLD_PREFIX)}
-    return held, len(holds), len(set(coverage.values()) - holds)
+    pending = {c for key, c in coverage.items() if key.startswith(REQUEST_PREFIX)}
+    return len(holds), len(pending)
 
 
 def build_archive(
@@ -90,7 +97,7 @@ def build_archive(
     deployment = Path(deployment)
     payload = Path(bag_dir)
     held, coverage = held_now(deployment, inventory)
-    holds = {c for key, c in coverage.items() if key.startswith(HOLD_PREFIX)}
+    holds, pending = kept_for(coverage)
     records = held_records(deployment, inventory, held)
     put(payload / HELD_FILE.removeprefix("data/"), seal(keys.holds, _canonical(records), HELD_FILE))
     seal_doc, entries = {}, 0
@@ -125,8 +132,8 @@ def build_archive(
     write_tag_manifests(payload)
     return {
         "held_children": len(held),
-        "holds": len(holds),
-        "pending_sars": len(set(coverage.values()) - holds),
+        "holds": holds,
+        "pending_sars": pending,
         "covers": sorted(coverage),
         "audit_entries": entries,
         "held_rows": held_rows(records),
