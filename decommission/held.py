@@ -19,6 +19,7 @@ the live index's own disclosure code (sim.index.sar).
 """
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +32,7 @@ from sim.index.sar import SubjectAccessRequest
 from sim.index.store import SqliteStore
 
 CHILD_COLUMN = "child_id"
+_CHILD_ID = re.compile(r'"child_id": ?"([^"\\]+)"')
 HOLD_PREFIX = "hold:"
 REQUEST_PREFIX = "request:"
 
@@ -238,11 +240,9 @@ def _entries(path: Path) -> list[dict[str, Any]]:
 
 
 def _child_of(line: str) -> str | None:
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
-    return entry.get(CHILD_COLUMN) if isinstance(entry, dict) else None
+    """The entry's own child_id (a key inside `detail` is JSON-escaped, so never matches)."""
+    found = _CHILD_ID.search(line)
+    return found[1] if found else None
 
 
 def _tables(db: sqlite3.Connection) -> list[str]:
