@@ -80,6 +80,8 @@ def trusted_key(text: str, evidence: Path) -> str:
     the custodian's record; a file inside the evidence folder is refused."""
     path = Path(text)
     if not path.is_file():
+        if path.suffix or "/" in text:
+            raise InputError(f"--public-key: {text}: no such file")
         return _hex(text.strip(), "--public-key")
     if path.resolve().is_relative_to(Path(evidence).resolve()):
         raise InputError(

@@ -173,3 +173,14 @@ def test_a_stop_prints_its_resume_command_and_a_custodian_gets_the_keys(deployme
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "archive keys" not in stopped.stdout + resumed.stdout
     assert (evidence / "archive/data/keys/archive-keys.age").is_file()
+
+
+def test_a_refused_rehearsal_pins_no_key(deployment, tmp_path, cpw):
+    """A rehearsal refused before it starts (its --out holds something else) leaves no signing
+    key and no custodian's record behind."""
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("not evidence")
+    refused = cpw("decommission", "rehearse", str(deployment), "--out", str(out))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("busy")) == ["busy"]
