@@ -44,10 +44,9 @@ def bag_of(path: Path) -> Path:
 def parts_of(bag: Path) -> list[tuple[str, str]]:
     """(held records, wrapped keys) of each archived part, the first part then supplements."""
     parts = [(HELD_FILE, f"data/{WRAPPED_KEYS}")]
-    number = 1
-    while (bag / SUPPLEMENT_HELD.format(number=number)).is_file():
+    for held in sorted((bag / "data/holds").glob("supplement-*.json.enc")):
+        number = int(held.name.removeprefix("supplement-").split(".")[0])
         parts.append((SUPPLEMENT_HELD.format(number=number), SUPPLEMENT_KEYS.format(number=number)))
-        number += 1
     return parts
 
 

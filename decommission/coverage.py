@@ -15,6 +15,7 @@ import json
 import os
 from typing import Any
 
+from decommission import journal
 from decommission.archive import (
     SUPPLEMENT_HELD,
     SUPPLEMENT_KEYS,
@@ -57,13 +58,15 @@ def recheck_coverage(
         for store in inventory.of_kind("live-index")
         if not is_sqlite(ctx.deployment / store.path)
     ]
+    children = sorted(set(gap.values()))
+    if unreadable and set(unreadable) <= _destroyed(ctx, step_id):
+        return _too_late(ctx, archive_id, parts, gap, children)
     if unreadable:
         raise NoGo(
             step_id,
             f"{len(gap)} hold(s) or request(s) arrived that the archive does not cover, and "
             f"{', '.join(unreadable)} can no longer be read to archive them: restore it, resume",
         )
-    children = sorted(set(gap.values()))
     records = held_records(ctx.deployment, inventory, children)
     number = len(parts) + 1
     held_name, keys_name = (
@@ -93,6 +96,35 @@ def recheck_coverage(
         "info",
         f"{SUPPLEMENT_NOTE} {number}: {len(gap)} hold(s) or request(s) that arrived after the "
         f"archive, {len(children)} child(ren), validated",
+    )
+    return part
+
+
+def _destroyed(ctx: Context, step_id: str) -> set[str]:
+    """Files this run's destruction announced or finished (its journal, decommission.journal)."""
+    events = journal.read(ctx.evidence / "steps" / f"{step_id}.journal.jsonl")
+    return {e[k]["path"] for e in events for k in ("intent", "done") if k in e}
+
+
+def _too_late(
+    ctx: Context, archive_id: str, parts: list[dict[str, Any]], gap: dict, children: list[str]
+) -> dict[str, Any]:
+    """Holds or requests that arrived after this run had destroyed the live index: there is no
+    record left to keep. Recorded (so a later resume does not stop on them), never hidden."""
+    part = {
+        "number": len(parts) + 1,
+        "file": None,
+        "covers": sorted(gap),
+        "held_children": len(children),
+        "held_rows": 0,
+        "too_late": "arrived after this run had destroyed the live index: no record left",
+    }
+    _write_parts(ctx, [*parts, part])
+    ctx.progress(
+        archive_id,
+        "info",
+        f"{len(gap)} hold(s) or request(s) arrived after the live index was destroyed: "
+        "recorded, nothing left to archive",
     )
     return part
 

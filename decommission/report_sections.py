@@ -108,6 +108,9 @@ def _supplements(evidence: Path, step_id: str) -> list[Block]:
         f"before destruction for {len(p['covers'])} hold(s) or request(s) that arrived after "
         f"the archive step: {p['held_children']} child(ren), {p['held_rows']} row(s), "
         f"validated; archive keys: {p['archive_keys']}."
+        if p.get("file")
+        else f"{len(p['covers'])} hold(s) or request(s), for {p['held_children']} child(ren), "
+        f"{p['too_late']} (recorded as part {p['number']}, nothing archived)."
         for p in parts
     ]
 

@@ -6,6 +6,7 @@ import json
 import pytest
 
 import decommission.coverage as coverage
+import decommission.destroy_steps as destroy_steps
 from decommission.archive import SUPPLEMENT_HELD, read_part
 from decommission.bagcheck import strict_problems
 from decommission.certificate import public_key_hex
@@ -118,3 +119,37 @@ def test_a_hold_that_cannot_be_archived_stops_the_run(specimen, setup, new_setup
     assert "can no longer be read to archive them" in outcome.reason
     assert (specimen.deployment / "keys/keystore.json").exists()
     assert not (evidence / "steps/destroy.journal.jsonl").exists()
+
+
+def test_a_request_arriving_after_the_index_was_destroyed_is_recorded_not_lost(
+    specimen, setup, new_setup, tmp_path, monkeypatch
+):
+    """The run dies during destruction, just after the live index was destroyed; a request then
+    arrives for a child whose record is gone. The resume says so in the evidence (nothing left
+    to archive), does not stop on it, and completes."""
+    real = destroy_steps.destroy_files
+
+    def dies_after_the_index(deployment, found, keystore, passes, erase, note):
+        def noting(event):
+            note(event)
+            if event.get("done", {}).get("path") == "index/index.db":
+                raise Crash("killed just after the index was destroyed")
+
+        return real(deployment, found, keystore, passes, erase, noting)
+
+    evidence = tmp_path / "evidence"
+    monkeypatch.setattr(destroy_steps, "destroy_files", dies_after_the_index)
+    with pytest.raises(Crash):
+        rehearse(specimen.deployment, evidence, setup)
+    monkeypatch.undo()
+    assert not (specimen.deployment / "index/index.db").exists()
+    (specimen.deployment / "sar").mkdir(exist_ok=True)
+    arrive(specimen, "request", specimen.child_ids[-9])
+    outcome = rehearse(specimen.deployment, evidence, new_setup(specimen, 3), resume=True)
+    assert outcome.status == "completed", outcome.reason
+    parts = json.loads((evidence / PARTS_FILE).read_text())["parts"]
+    assert [(p["file"], p["held_children"]) for p in parts] == [(None, 1)]
+    assert (
+        "arrived after this run had destroyed the live index"
+        in (evidence / "report.md").read_text()
+    )
