@@ -1,12 +1,14 @@
 """What survives: a BagIt 1.0 archive of what must be kept, and nothing else.
 
 Kept (standards.toml `kept_kinds`): the audit log, sealed (encrypted, with its plaintext
-checkpoints and a seal of its digests), records of children under a child-protection hold and
-subjects of pending subject access requests (DPA 1998 s7, s8(6): a pending request is answered
-on the data held when it arrived), encrypted under a key held apart from the archive, aggregate
-statistics with no identifiers, and the decommissioning evidence so far. Any other child's record
-in the archive would be a copy that escaped destruction, so `held_problems` checks there is none
-(docs/decommissioning-standards.md 3.4 and 9.C.7).
+checkpoints and a seal of its digests), the whole record of every child under a child-protection
+hold or with a pending subject access request (decommission.held: every table the schema
+connects to them, their hold and request entries, their audit entries; DPA 1998 s7, s8(6)),
+encrypted under a key held apart from the archive, aggregate statistics with no identifiers, and
+the decommissioning evidence so far. Any other child's record in the archive would be a copy
+that escaped destruction, so `held_problems` checks there is none (docs/decommissioning-standards.md
+3.4 and 9.C.7). Holds and requests that arrive later go into supplementary parts
+(decommission.coverage), each sealed and wrapped like the first.
 """
 
 import datetime as dt
@@ -16,31 +18,29 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import bagit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from decommission.bagcheck import file_digest, write_tag_manifests
+from decommission.held import (
+    HOLD_PREFIX,
+    REQUEST_PREFIX,
+    held_now,
+    held_records,
+    read_only,
+    stray_problems,
+)
 from decommission.inventory import Inventory
-from sim.index.sar import SubjectAccessRequest
 
 HELD_FILE = "data/holds/held-records.json.enc"
-WRAPPED_KEYS = "keys/archive-keys.wrapped.json"
+WRAPPED_KEYS = "keys/archive-keys.age"
+SUPPLEMENT_HELD = "data/holds/supplement-{number:02d}.json.enc"
+SUPPLEMENT_KEYS = "data/keys/archive-keys.supplement-{number:02d}.age"
 Write = Callable[[Path, bytes], None]
-
-
-@cache
-def closed_sar_statuses() -> frozenset[str]:
-    """Statuses of a request that needs nothing more: the outcomes sim.index.sar closes a request
-    with (DPA 1998 s7: disclosed, or refused on a ground). Any other status, or one this list
-    does not know, is pending and its child's record is kept."""
-    outcome = SubjectAccessRequest.model_fields["outcome"].annotation  # Literal[...] | None
-    literal = next(arg for arg in get_args(outcome) if get_args(arg))
-    return frozenset(get_args(literal))
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,16 @@ def unseal(key: bytes, sealed: bytes, label: str) -> bytes:
 
 
 def held_children(deployment: Path, inventory: Inventory) -> tuple[list[str], int, int]:
-    """Child IDs that must be kept: under a hold or subject of a pending SAR; and both counts."""
-    holds, pending = set(), set()
-    for store in inventory.of_kind("child-protection-holds", "subject-access-requests"):
-        for line in (deployment / store.path).read_text().splitlines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            if store.kind == "child-protection-holds":
-                holds.add(entry["child_id"])
-            elif str(entry.get("status", "pending")).lower() not in closed_sar_statuses():
-                pending.add(entry["child_id"])
-    return sorted(holds | pending), len(holds), len(pending)
+    """Child IDs that must be kept now (under a hold or subject of a pending SAR), both counts."""
+    held, coverage = held_now(deployment, inventory)
+    return held, *kept_for(coverage)
+
+
+def kept_for(coverage: Mapping[str, str]) -> tuple[int, int]:
+    """Children under a hold, and children with a pending request (a child may be in both)."""
+    holds = {c for key, c in coverage.items() if key.startswith(HOLD_PREFIX)}
+    pending = {c for key, c in coverage.items() if key.startswith(REQUEST_PREFIX)}
+    return len(holds), len(pending)
 
 
 def build_archive(
@@ -88,7 +86,7 @@ def build_archive(
     evidence: Mapping[str, Any],
     bagging_date: dt.date,
     write: Write | None = None,
-    wrapped_keys: dict[str, Any] | None = None,
+    wrapped_keys: bytes | None = None,
 ) -> dict[str, Any]:
     """Write the archive as a bag at `bag_dir`; return a summary without identifiers.
 
@@ -98,8 +96,9 @@ def build_archive(
     put = write or _write_file
     deployment = Path(deployment)
     payload = Path(bag_dir)
-    held, hold_count, sar_count = held_children(deployment, inventory)
-    records = _records_of(deployment, inventory, held)
+    held, coverage = held_now(deployment, inventory)
+    holds, pending = kept_for(coverage)
+    records = held_records(deployment, inventory, held)
     put(payload / HELD_FILE.removeprefix("data/"), seal(keys.holds, _canonical(records), HELD_FILE))
     seal_doc, entries = {}, 0
     for store in inventory.of_kind("audit-log"):
@@ -122,7 +121,7 @@ def build_archive(
     for name, document in evidence.items():
         put(payload / "evidence" / f"{name}.json", _canonical(document))
     if wrapped_keys is not None:
-        put(payload / WRAPPED_KEYS, _canonical(wrapped_keys))
+        put(payload / WRAPPED_KEYS, wrapped_keys)
     info = {
         "Source-Organization": "ContactPoint decommissioning rehearsal",
         "External-Description": "Kept at decommissioning: sealed audit log, held records, "
@@ -133,35 +132,41 @@ def build_archive(
     write_tag_manifests(payload)
     return {
         "held_children": len(held),
-        "holds": hold_count,
-        "pending_sars": sar_count,
+        "holds": holds,
+        "pending_sars": pending,
+        "covers": sorted(coverage),
         "audit_entries": entries,
-        "held_rows": sum(len(t["rows"]) for t in records["tables"].values()),
+        "held_rows": held_rows(records),
         "tagmanifest_sha512": file_digest(payload / "tagmanifest-sha512.txt", "sha512"),
     }
 
 
-def held_problems(bag_dir: Path, keys: ArchiveKeys, held: set[str]) -> list[str]:
-    """Records in the archive that are not under a hold (or that cannot be read back)."""
+def held_problems(
+    bag_dir: Path, keys: ArchiveKeys, held: set[str], name: str = HELD_FILE
+) -> list[str]:
+    """Records in an archived part (`name`) that are not under a hold, held children it lacks,
+    or that it cannot be read back."""
     try:
-        sealed = (Path(bag_dir) / HELD_FILE).read_bytes()
-        records = json.loads(unseal(keys.holds, sealed, HELD_FILE))
+        records = read_part(bag_dir, keys, name)
     except (OSError, InvalidTag, ValueError) as exc:
-        return [f"{HELD_FILE}: cannot be read back with the hold key ({type(exc).__name__})"]
-    problems = []
-    for table, content in records["tables"].items():
-        column = content["columns"].index("child_id")
-        stray = {row[column] for row in content["rows"]} - held
-        if stray:
-            problems.append(f"{table}: {len(stray)} record(s) not under a hold")
-    return problems
+        return [f"{name}: cannot be read back with the hold key ({type(exc).__name__})"]
+    return stray_problems(records, held)
+
+
+def read_part(bag_dir: Path, keys: ArchiveKeys, name: str = HELD_FILE) -> dict[str, Any]:
+    """One archived part of held records, decrypted with its hold key."""
+    return json.loads(unseal(keys.holds, (Path(bag_dir) / name).read_bytes(), name))
+
+
+def held_rows(records: dict[str, Any]) -> int:
+    return sum(len(t["rows"]) for i in records["indexes"].values() for t in i["tables"].values())
 
 
 def aggregate_statistics(deployment: Path, inventory: Inventory) -> dict[str, Any]:
     """Row counts per table and children per authority: figures, never identifiers."""
     result: dict[str, Any] = {}
     for store in inventory.of_kind("live-index"):
-        with _read_only(deployment / store.path) as db:
+        with read_only(deployment / store.path) as db:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             counts = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
             by_authority = {}
@@ -173,38 +178,8 @@ def aggregate_statistics(deployment: Path, inventory: Inventory) -> dict[str, An
     return result
 
 
-def _records_of(deployment: Path, inventory: Inventory, held: list[str]) -> dict[str, Any]:
-    tables: dict[str, Any] = {}
-    for store in inventory.of_kind("live-index"):
-        with _read_only(deployment / store.path) as db:
-            db.execute("CREATE TEMP TABLE held (child_id TEXT PRIMARY KEY)")
-            db.executemany("INSERT INTO held VALUES (?)", [(c,) for c in held])
-            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            for table in names:
-                columns = _columns(db, table)
-                if "child_id" in columns:
-                    sql = f'SELECT t.* FROM "{table}" t JOIN held USING (child_id) ORDER BY 1'
-                    rows = [list(r) for r in db.execute(sql)]
-                    tables[f"{store.name}.{table}"] = {"columns": columns, "rows": rows}
-    return {"child_ids": held, "tables": tables}
-
-
 def _columns(db: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
-
-
-class _read_only:
-    """A read-only connection whose temp tables stay in memory (never a file beside the db)."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        self.db.execute("PRAGMA temp_store = MEMORY")
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
-
-    def __exit__(self, *_: object) -> None:
-        self.db.close()
 
 
 def _canonical(document: Any) -> bytes:
@@ -214,6 +189,50 @@ def _canonical(document: Any) -> bytes:
 def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
+
+
+def add_to_bag(bag_dir: Path, files: Mapping[str, bytes], write: Write | None = None) -> None:
+    """Add payload files (`data/...` names) to a valid bag: each written, then listed in every
+    payload manifest, Payload-Oxum recounted and the tag manifests remade."""
+    root = Path(bag_dir)
+    for name, content in files.items():
+        (write or _write_file)(root / name, content)
+    _relist(root, add=list(files), drop=[])
+
+
+def drop_from_bag(bag_dir: Path, names: list[str]) -> None:
+    """Remove payload files (and their manifest lines) that a dead attempt left behind."""
+    root = Path(bag_dir)
+    for name in names:
+        (root / name).unlink(missing_ok=True)
+    _relist(root, add=[], drop=names)
+
+
+def _relist(root: Path, add: list[str], drop: list[str]) -> None:
+    for manifest in sorted(root.glob("manifest-*.txt")):
+        alg = manifest.stem.removeprefix("manifest-")
+        gone = set(add) | set(drop)
+        lines = [
+            line
+            for line in manifest.read_text().splitlines()
+            if line.split(None, 1)[-1].strip() not in gone
+        ]
+        lines += [f"{file_digest(root / name, alg)}  {name}" for name in add]
+        _replace(manifest, "".join(f"{line}\n" for line in lines).encode())
+    payload = [p for p in (root / "data").rglob("*") if p.is_file()]
+    oxum = f"Payload-Oxum: {sum(p.stat().st_size for p in payload)}.{len(payload)}"
+    info = root / "bag-info.txt"
+    lines = [
+        oxum if line.startswith("Payload-Oxum:") else line for line in info.read_text().splitlines()
+    ]
+    _replace(info, "".join(f"{line}\n" for line in lines).encode())
+    write_tag_manifests(root)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
 
 
 def remove_archive(bag_dir: Path) -> None:

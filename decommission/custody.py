@@ -1,73 +1,69 @@
-"""Handing the archive's keys to its custodian, never writing them down in the clear.
+"""Handing the archive's keys to its custodian in a standard format, never in the clear.
 
 The held records and the audit log in the archive are encrypted under two AES-256 keys made for
 the run (`ArchiveKeys`), held apart from the archive (DPA 1998 s7, s8(6); SI 2007/2182 holds).
-They live only in the rehearsal's memory and leave it once: wrapped for the archive custodian's
-X25519 public key (`--custodian-key`: an ephemeral X25519 agreement, HKDF-SHA256, AES-256-GCM,
-as in ECIES) and bagged as data/keys/archive-keys.wrapped.json, so only the custodian's private
-key opens the archive; with no custodian key the CLI prints them once, when the archive has
-validated, and writes them nowhere (docs/decommissioning-standards.md 6.1: every key copy
-accounted).
+They live only in the rehearsal's memory and leave it once: encrypted with age (age-encryption.org
+v1, through pyrage) to the custodian's age recipient (`--custodian-key age1...`) and bagged as
+data/keys/archive-keys.age, so the custodian opens them with any age implementation (`age -d -i
+KEYFILE`, rage, pyrage) and no code of this project (docs/custodian.md). With no custodian key
+the CLI prints them once, when the archive has validated, and writes them nowhere
+(docs/decommissioning-standards.md 6.1: every key copy accounted for).
 """
 
 import json
-import os
 from pathlib import Path
-from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+import pyrage
 
 from decommission.archive import ArchiveKeys
 from sim.errors import InputError
 
-WRAPPED_FILE = "data/keys/archive-keys.wrapped.json"
-SCHEME = "X25519-HKDF-SHA256-AES-256-GCM"
-_INFO = b"contactpoint archive keys"
+WRAPPED_FILE = "data/keys/archive-keys.age"
+Recipient = pyrage.x25519.Recipient
+Identity = pyrage.x25519.Identity
 
 
-def custodian_key(text: str) -> X25519PublicKey:
-    """The custodian's X25519 public key from 64 hex digits, or from a file holding them."""
+def _text_of(text: str) -> str:
+    """The key itself: `text`, or the first line of the file it names that is not a comment."""
     path = Path(text)
-    value = path.read_text().strip() if path.is_file() else text.strip()
+    if path.is_file():
+        lines = [line.strip() for line in path.read_text().splitlines()]
+        return next((line for line in lines if line and not line.startswith("#")), "")
+    return text.strip()
+
+
+def custodian_key(text: str) -> Recipient:
+    """The custodian's age recipient (age1...), given as itself or as a file holding it."""
     try:
-        return X25519PublicKey.from_public_bytes(bytes.fromhex(value))
-    except ValueError:
-        raise InputError("--custodian-key: give an X25519 public key as 64 hex digits") from None
+        return Recipient.from_str(_text_of(text))
+    except pyrage.RecipientError:
+        raise InputError(
+            "--custodian-key: give the custodian's age recipient (age1..., from age-keygen) "
+            "or a file holding it"
+        ) from None
 
 
-def raw_hex(key: X25519PublicKey | X25519PrivateKey) -> str:
-    public = key.public_key() if isinstance(key, X25519PrivateKey) else key
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+def custodian_identity(text: str) -> Identity:
+    """The custodian's age identity (AGE-SECRET-KEY-1...), as itself or an age-keygen file."""
+    try:
+        return Identity.from_str(_text_of(text))
+    except pyrage.IdentityError:
+        raise InputError(
+            "--custodian-key: give the custodian's age identity file (AGE-SECRET-KEY-1..., "
+            "as age-keygen writes it)"
+        ) from None
 
 
-def _wrapping_key(shared: bytes, ephemeral: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, salt=ephemeral, info=_INFO).derive(shared)
-
-
-def wrap_keys(keys: ArchiveKeys, custodian: X25519PublicKey) -> dict[str, Any]:
-    """Both archive keys encrypted for the custodian; the document holds no key in the clear."""
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = bytes.fromhex(raw_hex(ephemeral))
-    wrapping = _wrapping_key(ephemeral.exchange(custodian), ephemeral_public)
-    nonce = os.urandom(12)
+def wrap_keys(keys: ArchiveKeys, custodian: Recipient) -> bytes:
+    """Both archive keys as JSON ({"holds": hex, "audit": hex}), age-encrypted to the custodian."""
     plaintext = json.dumps({"holds": keys.holds.hex(), "audit": keys.audit.hex()}).encode()
-    return {
-        "scheme": SCHEME,
-        "custodian_public_key": raw_hex(custodian),
-        "ephemeral_public_key": ephemeral_public.hex(),
-        "nonce": nonce.hex(),
-        "ciphertext": AESGCM(wrapping).encrypt(nonce, plaintext, _INFO).hex(),
-    }
+    return pyrage.encrypt(plaintext, [custodian])
 
 
-def unwrap_keys(document: dict[str, Any], custodian: X25519PrivateKey) -> ArchiveKeys:
-    """The archive keys, for the custodian's private key only (InvalidTag for any other)."""
-    ephemeral = bytes.fromhex(document["ephemeral_public_key"])
-    shared = custodian.exchange(X25519PublicKey.from_public_bytes(ephemeral))
-    wrapping = _wrapping_key(shared, ephemeral)
-    nonce, ciphertext = bytes.fromhex(document["nonce"]), bytes.fromhex(document["ciphertext"])
-    keys = json.loads(AESGCM(wrapping).decrypt(nonce, ciphertext, _INFO))
-    return ArchiveKeys(bytes.fromhex(keys["holds"]), bytes.fromhex(keys["audit"]))
+def unwrap_keys(wrapped: bytes, custodian: Identity) -> ArchiveKeys:
+    """The archive keys, for the custodian's identity only (InputError for any other)."""
+    try:
+        document = json.loads(pyrage.decrypt(wrapped, [custodian]))
+    except pyrage.DecryptError:
+        raise InputError("--custodian-key: this identity does not open the archive keys") from None
+    return ArchiveKeys(bytes.fromhex(document["holds"]), bytes.fromhex(document["audit"]))

@@ -69,3 +69,19 @@ def _key_copies(evidence: Path, deployment: Path) -> list[str]:
         return ["steps/inventory.json: missing or unreadable (no key fingerprints to scan for)"]
     hits = find_keys(deployment, inventory.get("key_fingerprints", []))
     return [f"{hit['path']}: {hit['pattern']} at byte {hit['offset']}" for hit in hits]
+
+
+def signer_keys(evidence: Path) -> list[str]:
+    """The public keys the run's certificates say they are signed by (to match a pinned
+    fingerprint against; never trusted by themselves)."""
+    try:
+        names = json.loads((Path(evidence) / "run.json").read_text()).get("certificates", [])
+    except (OSError, ValueError):
+        return []
+    keys = []
+    for name in names:
+        try:
+            keys.append(json.loads((Path(evidence) / name).read_text())["signature"]["public_key"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return keys

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from decommission import journal
 from decommission.archive import ArchiveKeys
 from decommission.bagcheck import file_digest
-from decommission.certificate import Person, public_key_hex
+from decommission.certificate import Person
+from decommission.coverage import recheck_coverage
+from decommission.custody import Recipient
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
@@ -52,7 +53,7 @@ class Rehearsal:
     archive_keys: ArchiveKeys = field(default_factory=ArchiveKeys.generate)
     sample_identifiers: Sequence[str] = ()
     canaries: Sequence[dict[str, str]] | None = None
-    custodian: X25519PublicKey | None = None
+    custodian: Recipient | None = None
     clock: Callable[[], dt.datetime] | None = None
     """The wall clock (given by the caller: library code reads no clock), for the report's
     'ran at' and 'took'; without it only the 2010 schedule is reported."""
@@ -135,8 +136,6 @@ def rehearse(
     log = _restore(ctx, steps, runbook, events)
     record = journal.JOURNAL_FILE
     journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
-    if "certify" not in ctx.done:  # the key that will sign; kept if certificates exist already
-        (out / "verifier-public-key.txt").write_text(public_key_hex(setup.verifier_key) + "\n")
     (out / "plan.txt").write_text(plan_text(runbook))
     attempt = 1 + sum(1 for e in events if e.get("event") == "attempt")
     run: dict[str, Any] = {
@@ -152,6 +151,7 @@ def rehearse(
     }
     _write_run(out, run)
     stopped: NoGo | None = None
+    archive_id = next((s.id for s in runbook.steps if s.kind == "archive"), "archive")
     for entry in runbook.steps:
         if entry.id in ctx.done:
             continue
@@ -159,6 +159,8 @@ def rehearse(
         journal.append(out / record, {"event": "start", "step": entry.id})
         started = setup.clock() if setup.clock else None
         try:
+            if entry.kind == "destroy" and archive_id in ctx.done:  # holds and requests as now
+                recheck_coverage(ctx, entry.id, archive_id, setup.archive_keys, setup.custodian)
             _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
         except NoGo as gate:
             stopped = gate

@@ -25,6 +25,7 @@ from decommission.report_sections import (
     read_json,
 )
 from decommission.runbook import Runbook, RunbookStep, load_runbook
+from decommission.signing import RECORD_SUFFIX, beside
 from decommission.verification import canary_needles, identifier_needles
 from sim.population.identifiers import is_valid_index_id
 from sim.reporting import Block, Items, Section, Table, write_document
@@ -34,7 +35,11 @@ REDACTED = "[redacted]"
 _ID_SHAPE = re.compile(r"[A-Z]{2}\d{6}[0-9A-Z]")
 EXTRA_EVIDENCE = {
     "notice": ["notices/{id}.md"],
-    "archive": ["archive/bag-info.txt", "archive/manifest-sha512.txt"],
+    "archive": [
+        "archive/bag-info.txt",
+        "archive/manifest-sha512.txt",
+        "steps/{id}-supplements.json",
+    ],
     "destroy": ["steps/{id}.journal.jsonl"],
     "verify": ["verification.json"],
     "certify": ["certificates/"],
@@ -96,7 +101,7 @@ def _outcome(evidence: Path, run: dict[str, Any], runbook: Runbook, redact: Reda
         f"Evidence: `{evidence}`. Attempts: {run.get('attempts', 1)}. "
         f"Steps passed: {len(passed)} of {len(runbook.steps)}."
     )
-    key = str(evidence / "verifier-public-key.txt")
+    key = str(beside(evidence, RECORD_SUFFIX))
     words = ["cpw", "decommission", "verify", str(evidence), "--public-key", key]
     verify = f"`{shlex.join([*words, '--deployment', str(run.get('deployment'))])}`"
     if status == "completed":
@@ -105,7 +110,9 @@ def _outcome(evidence: Path, run: dict[str, Any], runbook: Runbook, redact: Reda
             f"The rehearsal **completed**: every step passed its gate and {count} signed "
             "certificate(s) were issued.",
             facts,
-            f"Anyone holding the verifier's public key can re-check it: {verify}.",
+            "Anyone holding the verifier's public key, pinned before the run in the custodian's "
+            f"record outside this folder, can re-check it: {verify}. A key found only in this "
+            "folder proves nothing: `verify` refuses it.",
         ]
     where = run.get("stopped_at")
     step = next((s for s in runbook.steps if s.id == where), None)

@@ -5,12 +5,12 @@ never reached says so. Counts and paths only: the archive is described by its ma
 summary, never by the records it holds (docs/decommissioning-standards.md 9.C.7).
 """
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from decommission.signing import RECORD_SUFFIX, beside, fingerprint
 from decommission.standards import load_standards
 from sim.reporting import Block, Section
 
@@ -25,11 +25,6 @@ def read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def key_fingerprint(public_key_hex: str) -> str:
-    """A short fingerprint of an Ed25519 public key: sha256 of its raw bytes, first 16 hex."""
-    return "sha256:" + hashlib.sha256(bytes.fromhex(public_key_hex)).hexdigest()[:16]
 
 
 def _bytes(count: int) -> str:
@@ -98,9 +93,26 @@ def archive_section(evidence: Path, step_id: str, by_step: dict[str, dict[str, A
             f"{_bytes(summary.get('audit_entries', 0))} audit entries sealed; "
             f"statistics kept: {tables or 'none'}.",
             f"Archive keys: {summary['archive_keys']}.",
+            *_supplements(evidence, step_id),
             (["archived file", "bytes", "why it is kept"], rows),
         ],
     )
+
+
+def _supplements(evidence: Path, step_id: str) -> list[Block]:
+    """The parts added immediately before destruction, for holds and requests that arrived
+    after the archive step (decommission.coverage)."""
+    parts = read_json(evidence / f"steps/{step_id}-supplements.json").get("parts", [])
+    return [
+        f"Supplementary part {p['number']} ([archive/{p['file']}](archive/{p['file']})), added "
+        f"before destruction for {len(p['covers'])} hold(s) or request(s) that arrived after "
+        f"the archive step: {p['held_children']} child(ren), {p['held_rows']} row(s), "
+        f"validated; archive keys: {p['archive_keys']}."
+        if p.get("file")
+        else f"{len(p['covers'])} hold(s) or request(s), for {p['held_children']} child(ren), "
+        f"{p['too_late']} (recorded as part {p['number']}, nothing archived)."
+        for p in parts
+    ]
 
 
 def destruction_section(
@@ -176,7 +188,7 @@ def certificates_section(evidence: Path, run: dict[str, Any]) -> Section:
                 str(len(body["items"])),
                 _bytes(sum(item["size_bytes"] for item in body["items"])),
                 body["date"],
-                key_fingerprint(signed["signature"]["public_key"]),
+                fingerprint(signed["signature"]["public_key"]),
             ]
         )
     return Section(
@@ -185,8 +197,10 @@ def certificates_section(evidence: Path, run: dict[str, Any]) -> Section:
             "One certificate per holder of a copy and one for the deployment, with the fields of "
             "NIST SP 800-88 Rev. 1 Appendix G, signed with Ed25519 by the verifier; each names "
             "the digest of the one before, the first the sealed audit log's seal "
-            "([archive/data/audit/seal.json](archive/data/audit/seal.json)). The public key is in "
-            "[verifier-public-key.txt](verifier-public-key.txt).",
+            "([archive/data/audit/seal.json](archive/data/audit/seal.json)). The signer key was "
+            "pinned before the run: its fingerprint was printed to the operator and is in the "
+            f"custodian's record, {beside(evidence, RECORD_SUFFIX).name}, beside this folder; "
+            "compare it with the fingerprints here.",
             (["certificate", "holder", "items", "bytes", "dated", "signer key"], rows),
         ],
     )

@@ -11,8 +11,6 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
 from decommission.archive import (
     WRAPPED_KEYS,
     ArchiveKeys,
@@ -22,7 +20,7 @@ from decommission.archive import (
     remove_archive,
 )
 from decommission.bagcheck import file_digest, strict_problems
-from decommission.custody import raw_hex, wrap_keys
+from decommission.custody import Recipient, wrap_keys
 from decommission.destruction import key_material, read_keys
 from decommission.fingerprints import key_fingerprints
 from decommission.inventory import Inventory, load_inventory, missing_stores, scan_deployment
@@ -132,9 +130,7 @@ class ArchiveStep(Step):
 
     kind = "archive"
 
-    def __init__(
-        self, step_id: str, keys: ArchiveKeys, custodian: X25519PublicKey | None = None
-    ) -> None:
+    def __init__(self, step_id: str, keys: ArchiveKeys, custodian: Recipient | None = None) -> None:
         super().__init__(step_id)
         self.keys, self.custodian = keys, custodian
 
@@ -161,7 +157,7 @@ class ArchiveStep(Step):
             wrapped_keys=wrapped,
         )
         summary["archive_keys"] = (
-            f"wrapped for custodian key {raw_hex(self.custodian)} in data/{WRAPPED_KEYS}"
+            f"age-encrypted to custodian {self.custodian} in data/{WRAPPED_KEYS}"
             if self.custodian
             else "given to the operator once when the archive validated; written nowhere"
         )

@@ -14,9 +14,11 @@ from sim.cli.console import stdout_console
 from sim.errors import InputError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from rich.console import Console
 
     from decommission.certificate import Person
+    from decommission.custody import Recipient
     from decommission.rehearsal import Rehearsal
     from sim.index.service import ContactPoint
 
@@ -78,8 +80,8 @@ def rehearse_command(
         str | None,
         typer.Option(
             "--custodian-key",
-            help="The archive custodian's X25519 public key (64 hex digits or a file of them): "
-            "the archive keys are wrapped for it and bagged. Without it they are printed once.",
+            help="The archive custodian's age recipient (age1..., or a file holding it): the "
+            "archive keys are age-encrypted to it and bagged. Without it they are printed once.",
         ),
     ] = None,
     resume: Annotated[
@@ -93,6 +95,7 @@ def rehearse_command(
     where and why, and the command that resumes it; nothing is destroyed before the archive
     validates), 3 when a `crash-...` fault killed it (resume with --resume).
     """
+    from decommission.coverage import SUPPLEMENT_NOTE
     from decommission.custody import custodian_key
     from decommission.faults import Crash, fault_named
     from decommission.rehearsal import dry_run, rehearse
@@ -112,11 +115,13 @@ def rehearse_command(
         clock=lambda: dt.datetime.now(dt.UTC),  # the report's "ran at"; the CLI owns the clock
     )  # fmt: skip
     keys = setup.archive_keys
+    setup.verifier_key, pinned_now = _pin(out, deployment, custodian_key_text, console)
 
     def report(step: str, status: str, message: str) -> None:
         console.print(f"[bold]{step}[/bold] {status}: {message}")
         index.progress(step, status)
-        if step == "archive" and status == "go" and custodian is None:
+        new_part = status == "info" and SUPPLEMENT_NOTE in message
+        if ((step == "archive" and status == "go") or new_part) and custodian is None:
             console.print(f"archive keys, shown once and written nowhere: hold {keys.holds.hex()}")
             console.print(f"                                              audit {keys.audit.hex()}")
 
@@ -125,6 +130,10 @@ def rehearse_command(
             deployment, out, setup, faults=faults, force=force, progress=report, resume=resume,
             resume_command=again,
         )  # fmt: skip
+    except InputError:
+        for path in pinned_now:  # a refused run changes nothing
+            path.unlink(missing_ok=True)
+        raise
     except Crash as crash:
         print(f"{crash}: the process dies here; resume with: {again}", file=sys.stderr, flush=True)
         sys.stdout.flush()
@@ -139,6 +148,25 @@ def rehearse_command(
     console.print(f"report: {outcome.report}", soft_wrap=True)
     if outcome.status != "completed":
         raise typer.Exit(1)
+
+
+def _pin(
+    out: Path, deployment: Path, custodian: str | None, console: "Console"
+) -> tuple["Ed25519PrivateKey", list[Path]]:
+    """The pinned signing key (decommission.signing), its fingerprint told to the operator."""
+    from decommission.custody import custodian_key
+    from decommission.signing import RECORD_SUFFIX, beside, fingerprint, pin_signing_key, public_hex
+
+    recipient = str(custodian_key(custodian)) if custodian else None
+    key, created = pin_signing_key(
+        out, deployment=deployment, custodian=recipient, now=dt.datetime.now(dt.UTC)
+    )
+    console.print(
+        f"certificates will be signed by the verifier key {fingerprint(public_hex(key))}, "
+        f"pinned in the custodian's record {beside(out, RECORD_SUFFIX)}",
+        soft_wrap=True,
+    )
+    return key, created
 
 
 class LiveIndex:
@@ -165,7 +193,7 @@ def rehearsal_setup(
     verifier: "Person",
     *,
     resume: bool = False,
-    custodian: "X25519PublicKey | None" = None,
+    custodian: "Recipient | None" = None,
     clock: Callable[[], dt.datetime] | None = None,
     sample_children: int = 50,
 ) -> tuple["Rehearsal", LiveIndex]:
@@ -235,22 +263,110 @@ def _resume_command(
 def verify_command(
     evidence: Annotated[Path, typer.Argument(help="An evidence directory from `rehearse`.")],
     public_key: Annotated[
-        str, typer.Option(help="The verifier's public key: 64 hex digits or a file of them.")
-    ],
+        str | None,
+        typer.Option(
+            help="The verifier's public key pinned before the rehearsal: the custodian's record "
+            "(EVIDENCE.custodian-record.json), 64 hex digits or a file of them; never a file "
+            "inside the evidence folder."
+        ),
+    ] = None,
+    fingerprint_text: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="Or the key's fingerprint (sha256:...) as printed."),
+    ] = None,
     deployment: Annotated[
         Path | None, typer.Option(help="Re-scan the deployment directory too.")
     ] = None,
 ) -> None:
-    """Independently re-check the evidence: signatures, hashes, and no residue left anywhere."""
-    from decommission.evidence import verify_evidence
+    """Independently re-check the evidence: signatures, hashes, and no residue left anywhere,
+    against the verifier key pinned before the rehearsal (from outside the evidence folder)."""
+    from decommission.evidence import signer_keys, verify_evidence
+    from decommission.signing import (
+        RECORD_SUFFIX,
+        beside,
+        fingerprint,
+        key_for_fingerprint,
+        trusted_key,
+    )
 
-    key_path = Path(public_key)
-    key = key_path.read_text().strip() if key_path.is_file() else public_key.strip()
     if not evidence.is_dir():
         raise InputError(f"{evidence}: no such evidence directory")
+    if public_key is None and fingerprint_text is None:
+        raise InputError(
+            "verify: give --public-key (the custodian's record, "
+            f"{beside(evidence, RECORD_SUFFIX)}) or --fingerprint, both pinned before the run"
+        )
+    if public_key is not None:
+        key = trusted_key(public_key, evidence)
+    else:
+        key = key_for_fingerprint(str(fingerprint_text), signer_keys(evidence))
+    if fingerprint_text is not None and fingerprint(key or "00" * 32) != fingerprint_text.lower():
+        typer.echo(f"problem: the certificates are not signed by the key {fingerprint_text}")
+        raise typer.Exit(1)
     problems = verify_evidence(evidence, key, deployment)
     for problem in problems:
         typer.echo(f"problem: {problem}")
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{evidence}: every certificate, hash and residue check holds")
+
+
+@app.command("answer-sar")
+def answer_sar_command(
+    archive: Annotated[
+        Path, typer.Argument(help="The archive (an evidence directory or its bag).")
+    ],
+    request_id: Annotated[int, typer.Argument(help="The subject access request's number.")],
+    custodian_key_text: Annotated[
+        str,
+        typer.Option(
+            "--custodian-key",
+            help="The custodian's age identity file (AGE-SECRET-KEY-1..., from age-keygen).",
+        ),
+    ],
+    on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Answered on this day (default: today)."),
+    ] = None,
+    fee_paid_on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Record the fee (the amount asked) paid."),
+    ] = None,
+    identity_verified_on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Record the requester's identity confirmed."),
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="The custodian's log (default: EVIDENCE.custodian-log.jsonl beside it)."),
+    ] = None,
+) -> None:
+    """Answer a pending subject access request from the archive, after destruction, with the
+    live index's disclosure rules (shielding included); prints the disclosure pack as JSON."""
+    from decommission.answer import answer_request, bag_of, log_event
+    from decommission.custody import custodian_identity
+    from sim.index.audit import AuditEvent
+    from sim.index.sar import SarRefused
+
+    bag = bag_of(archive)
+    identity = custodian_identity(custodian_key_text)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    day = on.date() if on else now.date()
+    log_path = (
+        log or bag.resolve().parent.parent / f"{bag.resolve().parent.name}.custodian-log.jsonl"
+    )
+    actor = "archive custodian"
+    try:
+        outcome = answer_request(
+            bag, request_id, identity, day, actor=actor, at=now,
+            fee_paid_on=fee_paid_on.date() if fee_paid_on else None,
+            identity_verified_on=identity_verified_on.date() if identity_verified_on else None,
+        )  # fmt: skip
+    except SarRefused as refused:
+        child = refused.detail.get("child_id")
+        detail = {"request_id": request_id, "why": str(refused)}
+        action = "subject access refused (archive)"
+        log_event(log_path, AuditEvent(now, actor, action, "refused", child, detail=detail))
+        raise
+    log_event(log_path, outcome.event)
+    typer.echo(outcome.pack.model_dump_json(indent=1) if outcome.pack else "{}")

@@ -7,21 +7,21 @@ import re
 from pathlib import Path
 from typing import get_args
 
+import pyrage
 import pytest
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from decommission.archive import (
     HELD_FILE,
     ArchiveKeys,
     build_archive,
-    closed_sar_statuses,
     held_children,
     held_problems,
     seal,
     unseal,
 )
 from decommission.bagcheck import strict_problems
+from decommission.held import closed_sar_statuses
 from decommission.inventory import load_inventory
 from decommission.rehearsal import rehearse
 from decommission.verification import canary_needles, load_canaries, scan_tree
@@ -62,7 +62,7 @@ def test_held_records_are_exactly_the_held_children(archived):
     specimen, bag, keys, summary = archived
     held, _, _ = held_children(specimen.deployment, load_inventory(specimen.deployment))
     records = json.loads(unseal(keys.holds, (bag / HELD_FILE).read_bytes(), HELD_FILE))
-    ids = {row[0] for row in records["tables"]["live-index.children"]["rows"]}
+    ids = {row[0] for row in records["indexes"]["live-index"]["tables"]["children"]["rows"]}
     assert ids == set(held) and summary["held_rows"] == len(held)
     assert held_problems(bag, keys, set(held)) == []
 
@@ -71,8 +71,10 @@ def test_a_record_not_under_a_hold_is_caught(archived):
     """If the hold list shrinks, the archive's extra record is reported."""
     specimen, bag, keys, _ = archived
     held, _, _ = held_children(specimen.deployment, load_inventory(specimen.deployment))
-    assert held_problems(bag, keys, set(held[1:])) == [
-        "live-index.children: 1 record(s) not under a hold"
+    problems = held_problems(bag, keys, set(held[1:]))
+    assert problems[0] == "live-index.children: 1 record(s) not under a hold"
+    assert held_problems(bag, keys, {*held, "CP0000000"}) == [
+        "1 held child(ren) missing from the archived records"
     ]
 
 
@@ -156,7 +158,7 @@ def manifest_layout(bag: Path) -> str:
 def test_golden_archive_manifest_layout(specimen, setup, tmp_path):
     """The archive of a completed rehearsal, with a custodian key, has exactly the golden layout:
     file list, manifest entries, bag-info labels (CPW_UPDATE_GOLDEN=1 rewrites the file)."""
-    setup.custodian = X25519PrivateKey.from_private_bytes(bytes(32)).public_key()
+    setup.custodian = pyrage.x25519.Identity.generate().to_public()
     outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
     layout = manifest_layout(outcome.evidence / "archive")
     if os.environ.get("CPW_UPDATE_GOLDEN"):

@@ -5,6 +5,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import pyrage
 import pytest
 
 from decommission.probes import sample_identifiers
@@ -59,7 +60,7 @@ def test_full_rehearsal_certifies_and_verifies(deployment, tmp_path, cpw):
         "verify",
         str(evidence),
         "--public-key",
-        str(evidence / "verifier-public-key.txt"),
+        f"{evidence}.custodian-record.json",
         "--deployment",
         str(deployment),
     )
@@ -146,7 +147,7 @@ def test_a_crash_then_the_printed_resume_command(deployment, tmp_path, cpw):
     resumed = cpw(*command[1:])
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "switch_off info: passed in an earlier attempt: not redone" in resumed.stdout
-    key = str(evidence / "verifier-public-key.txt")
+    key = f"{evidence}.custodian-record.json"  # pinned before the run, outside the evidence
     check = cpw("decommission", "verify", str(evidence), "--public-key", key,
                 "--deployment", str(deployment))  # fmt: skip
     assert check.returncode == 0, check.stdout
@@ -159,7 +160,7 @@ def test_a_stop_prints_its_resume_command_and_a_custodian_gets_the_keys(deployme
     """A stopped run prints `resume with: ...`; with --custodian-key the archive keys are bagged
     wrapped for the custodian and never printed."""
     evidence = tmp_path / "ev"
-    custodian = "ab" * 32
+    custodian = str(pyrage.x25519.Identity.generate().to_public())
     stopped = cpw(
         "decommission", "rehearse", str(deployment), "--out", str(evidence),
         "--fault", "corrupt-archive", "--custodian-key", custodian,
@@ -171,4 +172,15 @@ def test_a_stop_prints_its_resume_command_and_a_custodian_gets_the_keys(deployme
     resumed = cpw(*shlex.split(expected)[1:])
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "archive keys" not in stopped.stdout + resumed.stdout
-    assert (evidence / "archive/data/keys/archive-keys.wrapped.json").is_file()
+    assert (evidence / "archive/data/keys/archive-keys.age").is_file()
+
+
+def test_a_refused_rehearsal_pins_no_key(deployment, tmp_path, cpw):
+    """A rehearsal refused before it starts (its --out holds something else) leaves no signing
+    key and no custodian's record behind."""
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("not evidence")
+    refused = cpw("decommission", "rehearse", str(deployment), "--out", str(out))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("busy")) == ["busy"]

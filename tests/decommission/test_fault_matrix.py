@@ -51,8 +51,9 @@ def attempt(specimen: Specimen, evidence: Path, setup, faults, resume: bool) -> 
     return outcome.status
 
 
-def assert_safe(specimen: Specimen, evidence: Path, originals: set[str]) -> None:
-    """Nothing destroyed before the archive validated; certificates only after verification."""
+def assert_safe(specimen: Specimen, evidence: Path, originals: set[str], signers: list) -> None:
+    """Nothing destroyed before the archive validated; certificates only after verification
+    (signed by the key of one of the attempts, `signers`)."""
     passed = {event["step"] for event in journal.passed(journal.read(evidence / "journal.jsonl"))}
     run = json.loads((evidence / "run.json").read_text())
     if "certify" not in passed:
@@ -62,8 +63,8 @@ def assert_safe(specimen: Specimen, evidence: Path, originals: set[str]) -> None
     if gone:
         assert "archive" in passed and strict_problems(evidence / "archive") == []
     if run["status"] == "completed":
-        public = (evidence / "verifier-public-key.txt").read_text().strip()
-        assert verify_evidence(evidence, public, specimen.deployment) == []
+        checks = [verify_evidence(evidence, key, specimen.deployment) for key in signers]
+        assert [] in checks, checks
         canaries = load_canaries(specimen.canaries_path)
         assert scan_tree(specimen.deployment, canary_needles(canaries)).hits == []
         assert files(specimen.deployment) == set()
@@ -76,15 +77,16 @@ def fault_then_resume(root: Path, faults: list[str], seed: int, new_setup) -> tu
     originals = files(specimen.deployment)
     for name in faults:
         originals -= TAKEN_BY_FAULT.get(name, set())
+    signers = [public_key_hex(new_setup(specimen, s).verifier_key) for s in (seed, seed + 1)]
     first = attempt(specimen, evidence, new_setup(specimen, seed), faults, resume=False)
-    assert_safe(specimen, evidence, originals)
+    assert_safe(specimen, evidence, originals, signers)
     withheld = root / "deployment.withheld"
     for path in withheld.glob("*") if withheld.exists() else []:
         (specimen.deployment / "extracts").mkdir(parents=True, exist_ok=True)
         shutil.move(path, specimen.deployment / "extracts" / path.name)  # returned at last
     second = attempt(specimen, evidence, new_setup(specimen, seed + 1), [], resume=True)
     assert second != "crashed"
-    assert_safe(specimen, evidence, originals)
+    assert_safe(specimen, evidence, originals, signers)
     return first, second
 
 

@@ -27,7 +27,7 @@ def normalised(text: str, tmp_path: Path) -> str:
     text = text.replace(str(tmp_path), "<tmp>")
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "<ran at>", text)
     text = re.sub(r"\d+\.\d\d s\b", "<took>", text)
-    text = re.sub(r"sha256:[0-9a-f]{16}", "sha256:<key>", text)
+    text = re.sub(r"sha256:[0-9a-f]{64}", "sha256:<key>", text)
     text = re.sub(r"`[0-9a-f]{16}`", "`<digest>`", text)
     return re.sub(r"\(Python [\d.]+, SQLite [\d.]+\)", "(Python <v>, SQLite <v>)", text)
 

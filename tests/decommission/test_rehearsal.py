@@ -5,7 +5,7 @@ import json
 import pytest
 
 from decommission.bagcheck import strict_problems
-from decommission.certificate import verify_certificate
+from decommission.certificate import public_key_hex, verify_certificate
 from decommission.faults import FAULTS
 from decommission.rehearsal import rehearse
 from decommission.verification import canary_needles, load_canaries, scan_tree
@@ -32,7 +32,7 @@ def test_full_rehearsal_completes_and_leaves_nothing(specimen, setup, tmp_path):
     assert strict_problems(evidence / "archive") == []
     run = json.loads((evidence / "run.json").read_text())
     assert [s["step"] for s in run["steps"]][-1] == "duties_lapse"
-    public = (evidence / "verifier-public-key.txt").read_text().strip()
+    public = public_key_hex(setup.verifier_key)
     holders = json.loads((evidence / "steps/inventory.json").read_text())["holders"]
     assert "E08000002" in holders  # the holder of the extract the inventory did not list
     assert len(outcome.certificates) == len(holders) + 1  # one per holder, one for the deployment
@@ -51,7 +51,7 @@ def test_tampered_evidence_fails_independent_check(specimen, setup, tmp_path):
     outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
     evidence = outcome.evidence
     signed = json.loads((evidence / outcome.certificates[-1]).read_text())
-    public = (evidence / "verifier-public-key.txt").read_text().strip()
+    public = public_key_hex(setup.verifier_key)
     report = evidence / "verification.json"
     report.write_text(report.read_text().replace('"passed": true', '"passed": false'))
     assert "verification.json: digest does not match the certificate" in verify_certificate(

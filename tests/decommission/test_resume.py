@@ -56,7 +56,7 @@ def test_resume_does_not_redo_passed_steps(specimen, setup, new_setup, tmp_path)
     assert outcome.status == "completed"
     assert started == ["destroy", "verify", "certify", "duties_lapse"]
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
-    public = (evidence / "verifier-public-key.txt").read_text().strip()
+    public = public_key_hex(new_setup(specimen, 7).verifier_key)  # the attempt that certified
     assert verify_evidence(evidence, public, specimen.deployment) == []
 
 
@@ -87,7 +87,7 @@ def test_a_crash_half_way_through_destruction(specimen, setup, new_setup, tmp_pa
     assert outcome.status == "completed" and not list(specimen.deployment.iterdir())
     last = json.loads((evidence / outcome.certificates[-1]).read_text())["certificate"]
     assert {item["property_number"] for item in last["items"]} == set(inventory_files)
-    public = (evidence / "verifier-public-key.txt").read_text().strip()
+    public = public_key_hex(new_setup(specimen, 2).verifier_key)  # the attempt that certified
     assert verify_evidence(evidence, public, specimen.deployment) == []
 
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from decommission.certificate import Certificate, sign
+from decommission.certificate import Certificate, public_key_hex, sign
 from decommission.destruction import key_material, read_keys
 from decommission.rehearsal import rehearse
 from decommission.verification import load_canaries
@@ -103,18 +103,20 @@ def completed(specimen, setup, tmp_path):
     outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
     assert outcome.status == "completed"
     canary = load_canaries(specimen.canaries_path)[0]
-    return specimen.deployment, outcome.evidence, canary, key
+    return specimen.deployment, outcome.evidence, canary, key, public_key_hex(setup.verifier_key)
 
 
-def verify(deployment: Path, evidence: Path):
+def verify(deployment: Path, evidence: Path, public: str):
+    """`verify` with the verifier's key as pinned outside the evidence (the rehearsal's own)."""
     arguments = ["decommission", "verify", str(evidence), "--deployment", str(deployment)]
-    arguments += ["--public-key", str(evidence / "verifier-public-key.txt")]
+    arguments += ["--public-key", public]
     return CliRunner().invoke(app, arguments)
 
 
 def test_the_unmutated_run_verifies(completed):
     """The control: with nothing planted, `verify` passes (so a refusal below is the mutation's)."""
-    result = verify(*completed[:2])
+    deployment, evidence, _, _, public = completed
+    result = verify(deployment, evidence, public)
     assert result.exit_code == 0, result.output
     assert "every certificate, hash and residue check holds" in result.output
 
@@ -122,8 +124,8 @@ def test_the_unmutated_run_verifies(completed):
 @pytest.mark.parametrize(("mutate", "expected"), MUTATIONS, ids=[m.__name__ for m, _ in MUTATIONS])
 def test_each_mutation_is_caught(completed, mutate, expected):
     """One planted flaw makes `cpw decommission verify` exit 1 and name it."""
-    deployment, evidence, canary, key = completed
+    deployment, evidence, canary, key, public = completed
     mutate(deployment, evidence, canary, key)
-    result = verify(deployment, evidence)
+    result = verify(deployment, evidence, public)
     assert result.exit_code == 1
     assert expected in result.output, result.output
