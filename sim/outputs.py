@@ -69,3 +69,24 @@ def write_private(path: Path, content: str | bytes, what: str = "file") -> None:
         raise InputError(f"{path}: {what} exists; refusing to overwrite") from None
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(content.encode() if isinstance(content, str) else content)
+
+
+def private_file(path: Path) -> Path:
+    """Make sure `path` exists and is readable by its owner only, whatever the umask: for files
+    that hold child data, accounts or keys (SQLite copies the mode to its -wal and -shm files)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+    return path
+
+
+def private_directory(path: Path) -> Path:
+    """Create `path` (and its missing parents) with mode 0700, whatever the umask."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path

@@ -43,14 +43,19 @@ class ContactPoint(ManagementActions, Administration):
     service_management, administration in service_admin, audit helpers in service_core)."""
 
     @classmethod
-    def open(cls, deployment: Path, *, profile: str = "production") -> "ContactPoint":
-        """Open a deployment made by `cpw deploy`; its stores stay where they are."""
+    def open(
+        cls, deployment: Path, *, profile: str = "production", witness: Path | None = None
+    ) -> "ContactPoint":
+        """Open a deployment made by `cpw deploy`; its stores stay where they are. Each signed
+        audit checkpoint is also published to `witness` (default: DEPLOYMENT.audit-witness,
+        outside the tree), the operator's copy that `cpw index audit verify` checks against."""
         layout = Layout(Path(deployment))
         for needed in (layout.index, layout.keystore):
             if not needed.is_file():
                 raise InputError(f"{deployment}: not a deployment ({needed.name} missing)")
         rules = profile_rules(profile)
-        audit = AuditLog(layout.audit, audit_signing_key(layout.keystore))
+        witness = Path(witness) if witness else layout.beside("audit-witness")
+        audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
         store = SqliteStore.open(layout.index)
         return cls(
             store, AccessControl(layout.accounts, audit, rules=rules), audit, layout.accounts
@@ -94,7 +99,7 @@ class ContactPoint(ManagementActions, Administration):
                 "invalid_query",
                 fields=sorted(str(key)[:CLAIM_LIMIT] for key in query)[:20],
             )
-        self.guard.check_search(session.username, now, parsed.surname)
+        self.guard.check_search(session.username, now, parsed.surname, parsed.index_id)
         try:
             result = search(self.store, parsed)
         except SearchRefused as refused:

@@ -57,6 +57,6 @@ class Administration(ServiceCore):
 
     def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
         """Every account revoked and every session ended; every later login refused (facts 5h)."""
-        revoked = self.access.close_service(by=by, now=now)
-        self._state.close_service(now)
+        with self.audit.exclusive():  # no answer is logged between the closing and its entry
+            revoked = self.access.close_service(by=by, now=now)
         return revoked

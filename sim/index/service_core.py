@@ -27,7 +27,7 @@ class ServiceCore:
         self.store = store
         self.access = access
         self.audit = audit
-        self.guard = UsageGuard(audit)
+        self.guard = UsageGuard(audit, db=access.database)
         self.rules = service_rules()
         self._state = ServiceState(accounts_db)
 
@@ -45,9 +45,16 @@ class ServiceCore:
     ) -> None:
         outcome = "refused" if refused else "allowed"
         detail["authority"] = session.authority_code
-        self.audit.append(
-            AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
-        )
+        event = AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
+        if refused:
+            self.audit.append(event)
+            return
+        # Write-ahead: the act is logged before it is answered, and only if, under the log's
+        # lock, the session is still live and the service still open (a switch-off or a
+        # revocation by any process takes the same lock, so nothing is answered after it).
+        ended = self.audit.append_unless(event, lambda: self.access.still_live(session.session_id))
+        if ended:
+            raise AccessRefused(ended)
 
     def _refuse(
         self,

@@ -15,7 +15,6 @@ import polars as pl
 from sim.errors import InputError
 from sim.index.access.administration import credential_problem, may_administer
 from sim.index.access.login import SYSTEM, LoginControl
-from sim.index.access.sessions import session_hash
 from sim.index.access.store import Account, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
 
@@ -114,11 +113,12 @@ class AccessControl(LoginControl):
         self._set(username, "account.unlock", by, now, failed_logins=0, locked_until=None)
 
     def revoke(self, username: str, *, by: str | None, now: dt.datetime) -> None:
-        """End the account for good: its token is revoked and its live sessions end."""
-        self._set(username, "account.revoke", by, now, revoked_at=now)
-        self._store.revoke_tokens(username, now)
-        for session in self._sessions.end_for(username, "session_revoked"):
-            self._store.end_session(session_hash(session.session_id), now, "session_revoked")
+        """End the account for good: its token is revoked and its live sessions end (under the
+        audit log's lock: no answer to the account is logged after its revocation)."""
+        with self.audit.exclusive():
+            self._set(username, "account.revoke", by, now, revoked_at=now)
+            self._store.revoke_tokens(username, now)
+            self._sessions.end_for(username, now, "session_revoked")
 
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
         """Issue a security token (replacing any other); returns its secret for the device."""
@@ -141,6 +141,5 @@ class AccessControl(LoginControl):
         every account and end every session; returns the number of accounts revoked."""
         actor = self._administrator(by, "service.close", None, now) if by else SYSTEM
         revoked = self._store.revoke_all(now)
-        self._sessions.end_all("session_revoked")
         self._record(now, actor, "service.close", accounts=revoked)
         return revoked

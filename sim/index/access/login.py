@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sim.index.access.conditions import unmet_condition
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import Session, SessionTable, session_hash
+from sim.index.access.sessions import Session, SessionStore
 from sim.index.access.store import Account, AccountStore
 from sim.index.access.tokens import matching_step
 from sim.index.audit.event import AuditEvent
@@ -50,7 +50,8 @@ class LoginControl:
         self.rollout = rollout or load_rollout()
         self.audit = audit
         self._store = AccountStore(accounts_db)
-        self._sessions = SessionTable(self.rules)
+        self.database = self._store.db  # the shared security state (sim.index.access.database)
+        self._sessions = SessionStore(self.database, self.rules)
         self._random = random_bytes
         self._hasher = PasswordHasher(
             time_cost=self.rules.argon2_time_cost.value,
@@ -165,9 +166,12 @@ class LoginControl:
             surname=account.surname,
             started=now,
         )
-        self._sessions.add(session)
-        self._store.record_session(session_hash(session.session_id), username, now)
-        self._record(now, username, "login", **where)
+        self._sessions.start(session)
+        event = AuditEvent(now, username[:CLAIM_LIMIT], "login", "allowed", None, None, where)
+        ended = self.audit.append_unless(event, lambda: self.still_live(session.session_id))
+        if ended:  # switched off or revoked by another process while the factors were checked
+            self._sessions.end(session.session_id, now, ended)
+            raise AccessRefused(ended)
         return session
 
     # -- sessions --------------------------------------------------------------------------
@@ -178,16 +182,22 @@ class LoginControl:
         if ended is None:
             assert session is not None
             return session
-        if session is not None:
-            self._store.end_session(session_hash(session_id), now, ended)
         self._refuse(now, session.username if session else "unknown", "session", ended)
 
+    def still_live(self, session_id: str) -> str | None:
+        """None if the session may still be answered, else why not (read afresh)."""
+        return self._sessions.live_reason(session_id)
+
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
-        session = self._sessions.remove(session_id)
+        """End a session. One already ended (revoked, switched off, expired) stays ended: the
+        attempt is audited as refused with the reason, and the caller is not interrupted."""
+        session, ended = self._sessions.touch(session_id, now)
         if session is None:
             self._refuse(now, "unknown", "logout", "unknown_session")
-        self._store.end_session(session_hash(session_id), now, "logout")
-        self._record(now, session.username, "logout")
+        if ended is None and self._sessions.end(session_id, now, "logout"):
+            self._record(now, session.username, "logout")
+        else:
+            self._record(now, session.username, "logout", ended or "session_revoked", refused=True)
 
     def close(self) -> None:
         self._store.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sim.index.access.database import open_database
 from sim.index.access.rules import Role
 
 SCHEMA = """
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     failed_logins INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT,
     revoked_at TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    created_by TEXT
 );
 CREATE INDEX IF NOT EXISTS accounts_by_authority ON accounts (authority_code);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -49,10 +51,14 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL REFERENCES accounts (username),
     started_at TEXT NOT NULL,
+    last_seen TEXT,
     ended_at TEXT,
     end_reason TEXT
 );
+CREATE TABLE IF NOT EXISTS service_closed (closed_at TEXT NOT NULL);
 """
+# Columns added after the first deployments were made: added when an older accounts.db opens.
+_ADDED_COLUMNS = {("accounts", "created_by"): "TEXT", ("sessions", "last_seen"): "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Account(NewAccount):
     locked_until: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,7 @@ class AccountStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
 
     def insert(self, account: Account) -> None:
         """Add an account; raises sqlite3.IntegrityError if the username is taken."""
@@ -196,20 +198,14 @@ class AccountStore:
                 "WHERE ended_at IS NULL",
                 (stamp,),
             )
+            if self._db.execute("SELECT 1 FROM service_closed").fetchone() is None:
+                self._db.execute("INSERT INTO service_closed VALUES (?)", (stamp,))
         return cursor.rowcount
 
-    def record_session(self, session_hash: str, username: str, started: dt.datetime) -> None:
-        self._db.execute(
-            "INSERT INTO sessions (session_hash, username, started_at) VALUES (?, ?, ?)",
-            (session_hash, username, started.isoformat()),
-        )
-
-    def end_session(self, session_hash: str, ended: dt.datetime, reason: str) -> None:
-        self._db.execute(
-            "UPDATE sessions SET ended_at = ?, end_reason = ? "
-            "WHERE session_hash = ? AND ended_at IS NULL",
-            (ended.isoformat(), reason, session_hash),
-        )
+    def closed_at(self) -> str | None:
+        """When the service was switched off (read afresh: another process may have done it)."""
+        row = self._db.execute("SELECT min(closed_at) FROM service_closed").fetchone()
+        return row[0]
 
     def frame(self) -> pl.DataFrame:
         """Accounts without their secrets: for monitoring joins and management reports."""
