@@ -34,6 +34,7 @@ class SarRules(ParamFile):
     fee_gbp: Param[Money]
     response_days: Param[Annotated[int, Field(ge=1, le=366)]]
     child_consent_age: Param[Annotated[int, Field(ge=0, le=18)]]
+    child_request_age: Param[Annotated[int, Field(ge=0, le=18)]]
     refusal_grounds: Param[Words]
     purposes: Param[Words]
     recipients: Param[Words]

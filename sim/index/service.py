@@ -18,14 +18,24 @@ from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
 from sim.index.deployment.layout import Layout, audit_signing_key
 from sim.index.deployment.settings import profile_rules
+from sim.index.inputs import shown
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
 from sim.index.service_admin import Administration
 from sim.index.service_core import CLAIM_LIMIT
 from sim.index.service_management import ManagementActions
 from sim.index.store import SqliteStore, StoredRecord
+from sim.index.store.keys import normalise_name, phonetic_code
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
 __all__ = ["CLAIM_LIMIT", "ContactPoint"]
+
+
+def surname_keys(surname: str | None) -> dict[str, str]:
+    """The surname in the forms search matches it by, for the monitoring rules: punctuation,
+    case or a spelling variant does not hide a watched name."""
+    if not surname:
+        return {}
+    return {"surname_key": normalise_name(surname), "surname_code": phonetic_code(surname)}
 
 
 class _ReadOnce:
@@ -76,7 +86,7 @@ class ContactPoint(ManagementActions, Administration):
         """All four factors from an accredited network; returns the session id."""
         if self._state.closed:
             self.audit.append(
-                AuditEvent(now, username[:CLAIM_LIMIT], "login", "refused", None, "service_closed")
+                AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
             )
             raise AccessRefused("revoked")
         return self.access.login(
@@ -88,6 +98,8 @@ class ContactPoint(ManagementActions, Administration):
     ) -> SearchResult:
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
         session = self.access.session(session_id, now=now)
+        if not isinstance(query, Mapping):
+            self._require_text(now, session, "search", query=None)
         try:
             parsed = parse_query(dict(query))
         except SearchRefused as refused:
@@ -97,7 +109,7 @@ class ContactPoint(ManagementActions, Administration):
                 session,
                 "search",
                 "invalid_query",
-                fields=sorted(str(key)[:CLAIM_LIMIT] for key in query)[:20],
+                fields=sorted(shown(key) for key in query)[:20],
             )
         self.guard.check_search(session.username, now, parsed.surname, parsed.index_id)
         try:
@@ -113,13 +125,22 @@ class ContactPoint(ManagementActions, Administration):
                 fields=fields,
                 surname=parsed.surname,
             )
-        self._record(now, session, "search", surname=parsed.surname, **result.audit_detail())
+        self._record(
+            now,
+            session,
+            "search",
+            parsed.index_id.upper() if parsed.index_id else None,
+            surname=parsed.surname,
+            **surname_keys(parsed.surname),
+            **result.audit_detail(),
+        )
         return result
 
     def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> RecordView:
         """Open one record for a stated reason from the list (data/index/record.toml)."""
         session = self.access.session(session_id, now=now)
-        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._require_text(now, session, "view", child_id=child_id, reason=reason)
+        child_id = child_id[:CLAIM_LIMIT]
         if reason not in view_reasons():
             refused = ViewRefused(
                 "view refused: state one of the reasons for access (cpw index reasons)"
@@ -148,6 +169,7 @@ class ContactPoint(ManagementActions, Administration):
             child_id,
             reason,
             surname=surname,
+            **surname_keys(surname),
             child_authority=authority,
             shielded=shown.shielded,
             sections=shown.sections_shown(),

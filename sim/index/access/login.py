@@ -26,11 +26,11 @@ from sim.index.access.store import Account, AccountStore
 from sim.index.access.tokens import matching_step
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
+from sim.index.inputs import is_text, shown
 from sim.reference.rollout import RolloutGroups, load_rollout
 
 SYSTEM = "system"
 UNTIL_UNLOCKED = dt.datetime(9999, 12, 31)
-CLAIM_LIMIT = 64  # characters of an attacker-supplied username or network kept in the log
 
 
 class LoginControl:
@@ -72,9 +72,7 @@ class LoginControl:
         **detail: Any,
     ) -> None:
         outcome = "refused" if refused else "allowed"
-        self.audit.append(
-            AuditEvent(now, actor[:CLAIM_LIMIT], action, outcome, None, reason, detail)
-        )
+        self.audit.append(AuditEvent(now, shown(actor), action, outcome, None, reason, detail))
 
     def _refuse(
         self, now: dt.datetime, actor: str, action: str, reason: str, **detail: Any
@@ -130,9 +128,13 @@ class LoginControl:
         Password and PIN are verified even for unknown, locked or revoked accounts (against a
         decoy hash when there is no account) so that timing tells an attacker nothing either.
         """
-        where = {"network": network[:CLAIM_LIMIT]}
-        if network not in self.rules.accredited_networks.value:
+        where = {"network": shown(network)}
+        if not is_text(network) or network not in self.rules.accredited_networks.value:
             self._refuse(now, username, "login", "wrong_network", **where)
+        if not all(is_text(value) for value in (username, password, pin, token_code)):
+            self._verify(self._decoy, "")  # the same hashing cost as a real attempt
+            self._verify(self._decoy, "")
+            self._refuse(now, username, "login", "malformed_credentials", **where)
         account = self._store.get(username)
         if account is None:
             self._verify(self._decoy, password)
@@ -167,7 +169,7 @@ class LoginControl:
             started=now,
         )
         self._sessions.start(session)
-        event = AuditEvent(now, username[:CLAIM_LIMIT], "login", "allowed", None, None, where)
+        event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
         ended = self.audit.append_unless(event, lambda: self.still_live(session.session_id))
         if ended:  # switched off or revoked by another process while the factors were checked
             self._sessions.end(session.session_id, now, ended)

@@ -41,11 +41,14 @@ def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
 
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
     """The time step whose code equals `code`, within the drift allowance; None if none does."""
+    code = str(code)
+    if not (code.isascii() and code.isdigit() and len(code) == rules.token_digits.value):
+        return None  # not a code the token could show (e.g. non-ASCII digits): never compared
     totp = _totp(secret, rules)
     step = epoch_seconds(now) // rules.token_step_seconds.value
     drift = rules.token_drift_steps.value
     found = None
     for candidate in range(step - drift, step + drift + 1):
-        if hmac.compare_digest(totp.generate_otp(candidate), str(code)):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
             found = candidate
     return found
