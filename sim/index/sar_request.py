@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import WorkbenchError
 from sim.index.store import IndexStore, SqliteStore
+from sim.outputs import private_file
 from sim.reference.params import Param, ParamFile, load_params
 
 SAR_FILE = "index/sar.toml"
@@ -149,7 +150,7 @@ def export_requests(store: IndexStore, path: Path, as_of: dt.date) -> int:
             due_on=due.isoformat() if due else None,
         )
         lines.append(json.dumps(row, sort_keys=True) + "\n")
-    partial = path.with_name(path.name + ".partial")
+    partial = private_file(path.with_name(path.name + ".partial"))  # child data: owner-only
     partial.write_text("".join(lines))
     os.replace(partial, path)
     return len(lines)

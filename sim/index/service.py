@@ -16,7 +16,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.layout import Layout, audit_signing_key
+from sim.index.deployment.layout import Layout, audit_signing_key, token_key
 from sim.index.deployment.settings import profile_rules
 from sim.index.inputs import shown
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
@@ -67,9 +67,10 @@ class ContactPoint(ManagementActions, Administration):
         witness = Path(witness) if witness else layout.beside("audit-witness")
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
         store = SqliteStore.open(layout.index)
-        return cls(
-            store, AccessControl(layout.accounts, audit, rules=rules), audit, layout.accounts
+        access = AccessControl(
+            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
         )
+        return cls(store, access, audit, layout.accounts)
 
     # -- practitioners ---------------------------------------------------------------------
 

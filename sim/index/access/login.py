@@ -45,11 +45,12 @@ class LoginControl:
         rules: AccessRules | None = None,
         rollout: RolloutGroups | None = None,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        token_key: bytes | None = None,
     ) -> None:
         self.rules = rules or load_access_rules()
         self.rollout = rollout or load_rollout()
         self.audit = audit
-        self._store = AccountStore(accounts_db)
+        self._store = AccountStore(accounts_db, token_key)  # token secrets sealed under it
         self.database = self._store.db  # the shared security state (sim.index.access.database)
         self._sessions = SessionStore(self.database, self.rules)
         self._random = random_bytes

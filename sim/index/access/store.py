@@ -14,6 +14,7 @@ import polars as pl
 
 from sim.index.access.database import open_database
 from sim.index.access.rules import Role
+from sim.index.access.tokens import open_secret, seal_secret
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -122,8 +123,9 @@ def _account(row: sqlite3.Row) -> Account:
 class AccountStore:
     """Rows in, rows out; every write commits at once (logins are rare next to searches)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, token_key: bytes | None = None) -> None:
         self.path = Path(path)
+        self._token_key = token_key
         self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
 
     def insert(self, account: Account) -> None:
@@ -159,7 +161,7 @@ class AccountStore:
             )
             self._db.execute(
                 "INSERT INTO tokens (serial, username, secret, issued_at) VALUES (?, ?, ?, ?)",
-                (serial, username, secret, now.isoformat()),
+                (serial, username, self._seal(secret, serial), now.isoformat()),
             )
 
     def live_token(self, username: str) -> Token | None:
@@ -168,7 +170,14 @@ class AccountStore:
             "WHERE username = ? AND revoked_at IS NULL",
             (username,),
         ).fetchone()
-        return Token(**dict(row)) if row else None
+        if row is None:
+            return None
+        values = dict(row)
+        values["secret"] = open_secret(values["secret"], self._token_key, values["serial"])
+        return Token(**values)
+
+    def _seal(self, secret: str, serial: str) -> str:
+        return seal_secret(secret, self._token_key, serial) if self._token_key else secret
 
     def use_token_step(self, serial: str, step: int) -> bool:
         """Record a code's time step as used; False if that step (or a later one) already was."""

@@ -35,7 +35,7 @@ from sim.index.deployment.settings import deployment_settings, profile_rules
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
-from sim.outputs import check_output_dir, staged_directory, write_private
+from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
 
@@ -180,7 +180,7 @@ def deploy(
         raise InputError(f"{population}: the population has no children")
     staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in SIDE_FILES}
     try:
-        with staged_directory(final.root, force) as staging:
+        with staged_directory(final.root, force, private=True) as staging:
             entries, stores, unlisted, fingerprint = _make(
                 staging, final.root.name, tables, seed, canaries, users, on, profile, staged
             )
@@ -220,7 +220,7 @@ def _make(
     days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
-    write_keystore(layout.keystore, audit_key, data_keys)
+    write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
     for path in staged.values():
         path.unlink(missing_ok=True)
     service = ContactPoint.open(staging, profile=profile, witness=staged["audit-witness"])
@@ -250,7 +250,8 @@ def _make(
         "profile": profile,
     }
     write_private(layout.inventory, inventory_text(header, stores))
-    staged["canaries.json"].write_text(json.dumps(planted.to_dicts(), indent=1) + "\n")
+    owner_only_tree(staging)
+    write_private(staged["canaries.json"], json.dumps(planted.to_dicts(), indent=1) + "\n")
     write_private(staged["credentials.json"], json.dumps(credentials_document(demo), indent=1))
     staged["audit-public-key"].write_text(public_key_hex(audit_key) + "\n")
     fingerprint = key_fingerprint(audit_key)
