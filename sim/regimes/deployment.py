@@ -30,7 +30,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.lookup import Credential
 
 SAMPLE = 200  # children of the population looked for in the deployment's index
-SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key")
+SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key", "audit-witness")
 
 
 def _header(path: Path) -> dict:

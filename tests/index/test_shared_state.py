@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -254,3 +255,35 @@ def test_two_search_loops_and_a_switch_off_leave_one_chain_and_no_late_answer(de
     )
     assert answers == searches.height >= 4, results
     assert witness_ok(dep)
+
+
+def test_threads_of_one_process_share_a_facade(dep):
+    """A web server's threads share one facade: concurrent searches all answered, each audited,
+    and the chain verifies (one lock per shared connection, group commit in the audit log)."""
+    who = practitioners(dep)[0]
+    child = canary(dep)
+    query = {"surname": child["surname"], "date_of_birth": child["date_of_birth"]}
+    moments = iter(DAY + dt.timedelta(seconds=7 * n) for n in range(1, 41))
+    lock = threading.Lock()
+    answered, failed = [], []
+    with ContactPoint.open(dep) as service:
+        session = login(service, dep, who, DAY)
+
+        def work() -> None:
+            for _ in range(5):
+                with lock:
+                    now = next(moments)
+                try:
+                    answered.append(service.search(session, query, now=now).matched)
+                except Exception as error:
+                    failed.append(repr(error))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failed == [] and len(answered) == 40
+    log = read_audit(dep / "audit" / "audit.jsonl")
+    mine = log.filter((log["action"] == "search") & (log["actor"] == who) & (log["time"] >= DAY))
+    assert mine.height == 40 and witness_ok(dep)

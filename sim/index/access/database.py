@@ -8,11 +8,21 @@ writer; writers wait for each other (busy timeout) rather than fail. The file is
 """
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from sim.outputs import private_file
 
 BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
+
+
+class SharedConnection(sqlite3.Connection):
+    """A connection the threads of one process share (a web server's workers): `lock` keeps
+    one thread's transaction from interleaving with another's."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
 
 
 def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
@@ -23,6 +33,7 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         isolation_level=None,
         check_same_thread=False,
         timeout=BUSY_SECONDS,
+        factory=SharedConnection,
     )
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
@@ -42,10 +53,19 @@ class Transaction:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()
 
     def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
         return self._db
 
     def __exit__(self, kind: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if kind else "COMMIT")
+        try:
+            self._db.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            self._lock.release()

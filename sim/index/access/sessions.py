@@ -10,6 +10,7 @@ request. Only the sha256 of a session id is stored, so a copy of the file gives 
 import datetime as dt
 import hashlib
 import sqlite3
+import threading
 from dataclasses import dataclass
 
 from sim.index.access.rules import AccessRules, Role
@@ -54,6 +55,7 @@ class SessionStore:
 
     def __init__(self, db: sqlite3.Connection, rules: AccessRules) -> None:
         self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()  # threads share `db`
         self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
         self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
 
@@ -72,6 +74,10 @@ class SessionStore:
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
         """The session and None if it is live (its idle clock restarts), else why it is not
         (the session, when known, is then ended for good)."""
+        with self._lock:
+            return self._touch(session_id, now)
+
+    def _touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
         key = session_hash(session_id)
         row = self._db.execute(_LOOKUP, (key,)).fetchone()
         if row is None:

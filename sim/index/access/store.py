@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sim.index.access.database import open_database
+from sim.index.access.database import Transaction, open_database
 from sim.index.access.rules import Role
 from sim.index.access.tokens import open_secret, seal_secret
 
@@ -153,8 +153,7 @@ class AccountStore:
 
     def add_token(self, serial: str, username: str, secret: str, now: dt.datetime) -> None:
         """Issue a token to a user, revoking any token they held (one live token each)."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with Transaction(self._db):
             self._db.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
                 (now.isoformat(), username),
@@ -195,8 +194,7 @@ class AccountStore:
 
     def revoke_all(self, now: dt.datetime) -> int:
         """Revoke every live account and token; returns how many accounts were revoked."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with Transaction(self._db):
             stamp = now.isoformat()
             self._db.execute("UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,))
             cursor = self._db.execute(

@@ -19,7 +19,7 @@ import sqlite3
 from itertools import pairwise
 from typing import NoReturn
 
-from sim.index.access.database import Transaction
+from sim.index.access.database import SharedConnection, Transaction
 from sim.index.access.refusals import AccessRefused
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
@@ -63,7 +63,9 @@ class UsageGuard:
     ) -> None:
         self.audit = audit
         self.rules = rules or load_monitoring_rules()
-        self._db = db or sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._db = db or sqlite3.connect(
+            ":memory:", isolation_level=None, check_same_thread=False, factory=SharedConnection
+        )
         self._db.executescript(USAGE_SCHEMA)
         self._window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
         self._limits = {
@@ -71,20 +73,24 @@ class UsageGuard:
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
         }
 
-    def _count(self, db: sqlite3.Connection, actor: str, action: str, since: dt.datetime) -> int:
+    def _count(
+        self, db: sqlite3.Connection, actor: str, action: str, since: dt.datetime, now
+    ) -> int:
+        """Admitted uses in (since, now]: requests from several processes or threads may arrive
+        out of clock order, and a later one is no use yet at an earlier moment."""
         return db.execute(
-            "SELECT count(*) FROM usage WHERE username = ? AND action = ? AND at > ?",
-            (actor, action, _stamp(since)),
+            "SELECT count(*) FROM usage WHERE username = ? AND action = ? AND at > ? AND at <= ?",
+            (actor, action, _stamp(since), _stamp(now)),
         ).fetchone()[0]
 
     def _rate(
         self, db: sqlite3.Connection, actor: str, action: str, now: dt.datetime
     ) -> str | None:
         per_minute, per_day = self._limits[action]
-        if self._count(db, actor, action, now - MINUTE) >= per_minute:
+        if self._count(db, actor, action, now - MINUTE, now) >= per_minute:
             return f"{action}_per_minute"
         midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
-        if self._count(db, actor, action, midnight) >= per_day:
+        if self._count(db, actor, action, midnight, now) >= per_day:
             return f"{action}_per_day"
         return None
 
