@@ -2,10 +2,14 @@
 
 Every call checks the session (AccessControl), applies the usage guard (rate limits and
 enumeration), does the work through the data core (search, view, shielding) and writes one
-audit event; a refusal is audited before its typed error propagates (issue 3 items 4-7;
-facts.md 5f: "every access is logged"). View and search events carry `surname` and
-`child_authority` in their detail, which the monitoring rules read. Time comes only from the
-`now` arguments, so the simulation drives the clock exactly as it drives a practitioner.
+audit event; a refusal is audited before its typed error propagates (docs/reference.md 5f:
+"every access is logged"). The security state (sessions, counters, revocations, the switched-off
+state) lives in the deployment's accounts database and is read on every request, so any number
+of facades, in any processes, are one service; an answer is logged (write-ahead) before it is
+returned, and only while the session is still live. View and search events carry `surname`,
+its search keys and `child_authority` in their detail, which the monitoring rules read. Time
+comes only from the `now` arguments, so the simulation drives the clock exactly as it drives a
+practitioner.
 """
 
 import datetime as dt

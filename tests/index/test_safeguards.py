@@ -167,7 +167,8 @@ def test_a_child_too_young_to_ask_is_refused(service, dep, tmp_path, monkeypatch
 
 
 def second_account(service: ContactPoint, dep: Path, session: str) -> tuple[str, str]:
-    """A manager opens a second management-team account and gets its token secret."""
+    """A manager opens a second management-team account; its token secret is refused to them,
+    so (colluding, or by mistake) the other manager issues it."""
     new = NewAccount(
         "mo-second", "Mo", "Second", "social care", BOLTON, "local_authority", BOLTON,
         "management_team",
@@ -177,7 +178,10 @@ def second_account(service: ContactPoint, dep: Path, session: str) -> tuple[str,
         new, "another long passphrase", "13579", vetted_on=dt.date(2009, 11, 1), by=session,
         now=when,
     )  # fmt: skip
-    return new.username, service.issue_token(new.username, by=session, now=when)
+    with pytest.raises(AccessRefused):
+        service.issue_token(new.username, by=session, now=when)
+    other = login(service, dep, MANAGER2, when)
+    return new.username, service.issue_token(new.username, by=other, now=when)
 
 
 def test_no_one_approves_their_own_request_through_a_second_account(service, dep):

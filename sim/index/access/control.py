@@ -130,8 +130,16 @@ class AccessControl(LoginControl):
             self._sessions.end_for(username, now, "session_revoked")
 
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
-        """Issue a security token (replacing any other); returns its secret for the device."""
+        """Issue a security token (replacing any other); returns its secret for the device.
+
+        Whoever opened an account (directly, or through accounts they opened) may not issue its
+        token: the one who chose its password never also holds its secret, so no one can make a
+        working second account for themselves. Another administrator, or the operator, issues
+        it."""
         actor, _ = self._target(username, "token.issue", by, now)
+        if by is not None and actor in self.lineage(username)[1:]:
+            self._refuse(now, actor, "token.issue", "not_permitted", username=username,
+                         rule="opened_it")  # fmt: skip
         serial = self._random(6).hex().upper()
         secret = secret_from_bytes(self._random(SECRET_BYTES))
         self._store.add_token(serial, username, secret, now)
