@@ -37,7 +37,7 @@ def audit_verify(
     ],
     fingerprint: Annotated[
         str | None,
-        typer.Option(help="The key's fingerprint shown at deploy time (sha256:...).", envvar=None),
+        typer.Option(help="The key's fingerprint shown at deploy time (sha256:...)."),
     ] = None,
 ) -> None:
     """Re-check every entry, signed checkpoint and the witness; exit 1 naming the first bad
