@@ -29,8 +29,9 @@ def check_output_dir(out: Path, force: bool) -> None:
 
 
 @contextmanager
-def staged_directory(out: Path, force: bool) -> Iterator[Path]:
-    """Yield a hidden staging directory beside `out`; on success it replaces `out` atomically."""
+def staged_directory(out: Path, force: bool, private: bool = False) -> Iterator[Path]:
+    """Yield a hidden staging directory beside `out`; on success it replaces `out` atomically.
+    `private` keeps it owner-only (mode 0700) whatever the umask, for child data and keys."""
     check_output_dir(out, force)
     parent = out.resolve().parent
     try:
@@ -38,7 +39,7 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
         umask = os.umask(0)
         os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary files
+        staging.chmod(0o700 if private else 0o777 & ~umask)  # mkdtemp makes it private
     except OSError as exc:
         raise InputError(f"--out: cannot write in {parent}: {exc.strerror}") from None
     try:
@@ -69,3 +70,26 @@ def write_private(path: Path, content: str | bytes, what: str = "file") -> None:
         raise InputError(f"{path}: {what} exists; refusing to overwrite") from None
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(content.encode() if isinstance(content, str) else content)
+
+
+def private_file(path: Path) -> Path:
+    """Make sure `path` exists and is readable by its owner only, whatever the umask: for files
+    that hold child data, accounts or keys (SQLite copies the mode to its -wal and -shm files)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+    return path
+
+
+def owner_only_tree(root: Path) -> None:
+    """Every directory under `root` mode 0700 and every file 0600, whatever the umask was when
+    they were made (a deployment: child data, accounts and keys throughout)."""
+    root = Path(root)
+    root.chmod(0o700)
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o700 if path.is_dir() else 0o600)

@@ -51,4 +51,6 @@ def deploy(
     )
     side = report.path.parent / report.path.name
     typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "
-               f"{side}.audit-public-key")  # fmt: skip
+               f"{side}.audit-public-key, {side}.audit-witness (0600)")  # fmt: skip
+    typer.echo(f"audit key fingerprint: {report.audit_fingerprint}  (keep it: `cpw index audit "
+               "verify --fingerprint` checks the public key against it)")  # fmt: skip

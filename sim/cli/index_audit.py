@@ -10,13 +10,17 @@ from sim.errors import InputError
 LogArg = Annotated[Path, typer.Argument(help="The audit log (JSON lines), e.g. audit.jsonl.")]
 
 
-def _public_key(value: str) -> str:
-    """A public key given as 64 hex digits, or as a file that holds them."""
+def _public_key(value: str, fingerprint: str | None) -> str:
+    """A public key given as 64 hex digits, or as a file that holds them (then pinned by its
+    fingerprint)."""
     path = Path(value)
-    text = path.read_text().strip() if path.is_file() else value.strip()
+    from_file = path.is_file()
+    text = path.read_text().strip() if from_file else value.strip()
     if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
         raise InputError(f"--public-key: {value!r} is neither 64 hex digits nor a file of them")
-    return text
+    from sim.index.audit.keys import pinned_public_key
+
+    return pinned_public_key(text, from_file, fingerprint)
 
 
 def audit_verify(
@@ -24,13 +28,24 @@ def audit_verify(
     public_key: Annotated[
         str, typer.Option(help="Audit public key: 64 hex digits, or a file holding them.")
     ],
+    witness: Annotated[
+        Path,
+        typer.Option(help="The witness file: the signed head the service last published."),
+    ],
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(help="The key's fingerprint shown at deploy time (sha256:...)."),
+    ] = None,
 ) -> None:
-    """Re-check every entry and signed checkpoint; exit 1 and name the first bad entry if any."""
+    """Re-check every entry, signed checkpoint and the witness; exit 1 naming the first bad
+    entry. The key (or its fingerprint) must come from the operator, not from beside the log."""
     from sim.index.audit.verify import verify
 
     if not log.is_file():
         raise InputError(f"{log}: no such audit log")
-    report = verify(log, _public_key(public_key))
+    if not witness.is_file():
+        raise InputError(f"--witness: {witness}: no such file")
+    report = verify(log, _public_key(public_key, fingerprint), witness)
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)

@@ -35,7 +35,19 @@ NamePart = Annotated[
         strip_whitespace=True, min_length=1, max_length=35, pattern=r"^\p{L}[\p{L} .'’-]*$"
     ),
 ]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# Free text has a strict form, so no field can carry case notes: names are letters; an address
+# line or an organisation's name is at most eight words of letters, digits and , . ' / & ( ) -;
+# roles and relationships come from lists in data/index/record.toml.
+NAME_PATTERN = r"^\p{L}[\p{L} .'’-]*$"
+LINE_PATTERN = r"^[\p{L}\p{N}][\p{L}\p{N},.'’/&()-]*(?: [\p{L}\p{N},.'’/&()-]+){0,7}$"
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=LINE_PATTERN),
+]
+Names = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=70, pattern=NAME_PATTERN)
+]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z0-9]{1,20}$")]
 Postcode = Annotated[
     str,
     StringConstraints(
@@ -74,6 +86,8 @@ class RecordRules(ParamFile):
     shielding_four_eyes: Param[bool]
     shielded_visible_fields: Param[list[RecordField]]
     carer_relationships: Param[list[Annotated[str, Field(min_length=3)]]]
+    contact_roles: Param[list[Annotated[str, Field(min_length=2)]]]
+    account_sectors: Param[list[Annotated[str, Field(min_length=2)]]]
 
     @field_validator("shielded_visible_fields")
     @classmethod
@@ -118,7 +132,7 @@ class ScheduleModel(BaseModel):
 
 class PersonName(ScheduleModel):
     forename: NamePart
-    middle_names: Annotated[str, StringConstraints(max_length=70)] | None = None
+    middle_names: Names | None = None
     surname: NamePart
 
 
@@ -132,7 +146,7 @@ class Carer(ScheduleModel):
     """A parent or carer: name, relationship and contact details (Sch 1 para 3)."""
 
     forename: NamePart
-    middle_names: Annotated[str, StringConstraints(max_length=70)] | None = None
+    middle_names: Names | None = None
     surname: NamePart
     relationship: str
     phone: Phone | None = None
@@ -141,21 +155,28 @@ class Carer(ScheduleModel):
     @classmethod
     def _known_relationship(cls, relationship: str) -> str:
         if relationship not in record_rules().carer_relationships.value:
-            raise ValueError(f"{relationship!r} is not a relationship in data/{RECORD_FILE}")
+            raise ValueError(f"not a relationship in data/{RECORD_FILE}")
         return relationship
 
 
 class PractitionerContact(ScheduleModel):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=70)]
-    role: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    name: Names
+    role: str
     phone: Phone | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        if role not in record_rules().contact_roles.value:
+            raise ValueError(f"not a contact role in data/{RECORD_FILE}")
+        return role
 
 
 class ServiceInvolvement(ScheduleModel):
     """A service involved with the child, with its practitioner contact and the two flags."""
 
     kind: str
-    organisation_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    organisation_code: Code
     organisation_name: Line
     contact: PractitionerContact | None = None
     lead_professional: bool = False

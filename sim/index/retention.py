@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 from sim.errors import InputError, WorkbenchError
 from sim.index.audit import AuditEvent
 from sim.index.store import IndexStore, RetentionClock, StoredRecord
+from sim.outputs import private_file
 from sim.reference.params import Param, ParamFile, load_params
 
 RETENTION_FILE = "index/retention.toml"
@@ -284,7 +285,7 @@ def export_holds(store: IndexStore, path: Path) -> int:
         + "\n"
         for hold in store.read_holds()
     ]
-    partial = path.with_name(path.name + ".partial")
+    partial = private_file(path.with_name(path.name + ".partial"))  # child data: owner-only
     partial.write_text("".join(lines))
     os.replace(partial, path)
     return len(lines)

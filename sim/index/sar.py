@@ -189,6 +189,18 @@ def disclose(
             request_id=request_id,
             child_id=request.child_id,
         )
+    if (
+        stored is not None
+        and request.requester == "child"
+        and request.received_on
+        < add_years(stored.record.date_of_birth, rules.child_request_age.value)
+    ):
+        raise SarRefused(
+            f"subject access request {request_id}: the child is not of an age to make the "
+            "request; a person with parental responsibility may make it for the child",
+            request_id=request_id,
+            child_id=request.child_id,
+        )
     withhold = (
         stored is not None
         and stored.shield is not None
@@ -200,7 +212,13 @@ def disclose(
         request_id=request_id,
         child_id=request.child_id,
         prepared_on=on,
-        record=disclosed_record(stored, withhold),
+        record=disclosed_record(
+            stored,
+            withhold,
+            household=stored is not None
+            and stored.household_shielded
+            and request.requester == "parent",
+        ),
         purposes=list(rules.purposes.value),
         recipients=list(rules.recipients.value),
         sources=list(rules.record_sources.value),

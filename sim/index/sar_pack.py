@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sim.index.audit import scan_audit
 from sim.index.records import record_rules
 from sim.index.store import StoredRecord
-from sim.index.view import view_reasons
+from sim.index.view import HOUSEHOLD_SECTIONS, view_reasons
 
 
 class AccessEntry(BaseModel):
@@ -53,8 +53,11 @@ class DisclosurePack(BaseModel):
         }
 
 
-def disclosed_record(stored: StoredRecord | None, withhold: bool) -> dict[str, Any] | None:
-    """The record as the requester sees it: all of it, or a shielded record's fields only."""
+def disclosed_record(
+    stored: StoredRecord | None, withhold: bool, household: bool = False
+) -> dict[str, Any] | None:
+    """The record as the requester sees it: all of it, or a shielded record's fields only; with
+    `household`, without the address and carers a shielded sibling shares."""
     if stored is None:
         return None
     record = stored.record.model_dump(mode="json")
@@ -63,6 +66,8 @@ def disclosed_record(stored: StoredRecord | None, withhold: bool) -> dict[str, A
     if withhold:
         visible = set(record_rules().shielded_visible_fields.value)
         record = {key: value for key, value in record.items() if key in visible}
+    if household:
+        record = {key: value for key, value in record.items() if key not in HOUSEHOLD_SECTIONS}
     return record
 
 

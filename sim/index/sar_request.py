@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import WorkbenchError
 from sim.index.store import IndexStore, SqliteStore
+from sim.outputs import private_file
 from sim.reference.params import Param, ParamFile, load_params
 
 SAR_FILE = "index/sar.toml"
@@ -34,6 +35,7 @@ class SarRules(ParamFile):
     fee_gbp: Param[Money]
     response_days: Param[Annotated[int, Field(ge=1, le=366)]]
     child_consent_age: Param[Annotated[int, Field(ge=0, le=18)]]
+    child_request_age: Param[Annotated[int, Field(ge=0, le=18)]]
     refusal_grounds: Param[Words]
     purposes: Param[Words]
     recipients: Param[Words]
@@ -148,7 +150,7 @@ def export_requests(store: IndexStore, path: Path, as_of: dt.date) -> int:
             due_on=due.isoformat() if due else None,
         )
         lines.append(json.dumps(row, sort_keys=True) + "\n")
-    partial = path.with_name(path.name + ".partial")
+    partial = private_file(path.with_name(path.name + ".partial"))  # child data: owner-only
     partial.write_text("".join(lines))
     os.replace(partial, path)
     return len(lines)

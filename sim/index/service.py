@@ -2,10 +2,14 @@
 
 Every call checks the session (AccessControl), applies the usage guard (rate limits and
 enumeration), does the work through the data core (search, view, shielding) and writes one
-audit event; a refusal is audited before its typed error propagates (
-docs/reference.md 5f: every access is logged). View and search events carry `surname` and
-`child_authority` in their detail, which the monitoring rules read. Time comes only from the
-`now` arguments, so the simulation drives the clock exactly as it drives a practitioner.
+audit event; a refusal is audited before its typed error propagates (docs/reference.md 5f:
+"every access is logged"). The security state (sessions, counters, revocations, the switched-off
+state) lives in the deployment's accounts database and is read on every request, so any number
+of facades, in any processes, are one service; an answer is logged (write-ahead) before it is
+returned, and only while the session is still live. View and search events carry `surname`,
+its search keys and `child_authority` in their detail, which the monitoring rules read. Time
+comes only from the `now` arguments, so the simulation drives the clock exactly as it drives a
+practitioner.
 """
 
 import datetime as dt
@@ -16,16 +20,26 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.layout import Layout, audit_signing_key
+from sim.index.deployment.layout import Layout, audit_signing_key, token_key
 from sim.index.deployment.settings import profile_rules
+from sim.index.inputs import shown
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
 from sim.index.service_admin import Administration
 from sim.index.service_core import CLAIM_LIMIT
 from sim.index.service_management import ManagementActions
 from sim.index.store import SqliteStore, StoredRecord
+from sim.index.store.keys import normalise_name, phonetic_code
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
 __all__ = ["CLAIM_LIMIT", "ContactPoint"]
+
+
+def surname_keys(surname: str | None) -> dict[str, str]:
+    """The surname in the forms search matches it by, for the monitoring rules: punctuation,
+    case or a spelling variant does not hide a watched name."""
+    if not surname:
+        return {}
+    return {"surname_key": normalise_name(surname), "surname_code": phonetic_code(surname)}
 
 
 class _ReadOnce:
@@ -43,18 +57,24 @@ class ContactPoint(ManagementActions, Administration):
     service_management, administration in service_admin, audit helpers in service_core)."""
 
     @classmethod
-    def open(cls, deployment: Path, *, profile: str = "production") -> "ContactPoint":
-        """Open a deployment made by `cpw deploy`; its stores stay where they are."""
+    def open(
+        cls, deployment: Path, *, profile: str = "production", witness: Path | None = None
+    ) -> "ContactPoint":
+        """Open a deployment made by `cpw deploy`; its stores stay where they are. Each signed
+        audit checkpoint is also published to `witness` (default: DEPLOYMENT.audit-witness,
+        outside the tree), the operator's copy that `cpw index audit verify` checks against."""
         layout = Layout(Path(deployment))
         for needed in (layout.index, layout.keystore):
             if not needed.is_file():
                 raise InputError(f"{deployment}: not a deployment ({needed.name} missing)")
         rules = profile_rules(profile)
-        audit = AuditLog(layout.audit, audit_signing_key(layout.keystore))
+        witness = Path(witness) if witness else layout.beside("audit-witness")
+        audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
         store = SqliteStore.open(layout.index)
-        return cls(
-            store, AccessControl(layout.accounts, audit, rules=rules), audit, layout.accounts
+        access = AccessControl(
+            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
         )
+        return cls(store, access, audit, layout.accounts)
 
     # -- practitioners ---------------------------------------------------------------------
 
@@ -71,7 +91,7 @@ class ContactPoint(ManagementActions, Administration):
         """All four factors from an accredited network; returns the session id."""
         if self._state.closed:
             self.audit.append(
-                AuditEvent(now, username[:CLAIM_LIMIT], "login", "refused", None, "service_closed")
+                AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
             )
             raise AccessRefused("revoked")
         return self.access.login(
@@ -83,6 +103,8 @@ class ContactPoint(ManagementActions, Administration):
     ) -> SearchResult:
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
         session = self.access.session(session_id, now=now)
+        if not isinstance(query, Mapping):
+            self._require_text(now, session, "search", query=None)
         try:
             parsed = parse_query(dict(query))
         except SearchRefused as refused:
@@ -92,9 +114,9 @@ class ContactPoint(ManagementActions, Administration):
                 session,
                 "search",
                 "invalid_query",
-                fields=sorted(str(key)[:CLAIM_LIMIT] for key in query)[:20],
+                fields=sorted(shown(key) for key in query)[:20],
             )
-        self.guard.check_search(session.username, now, parsed.surname)
+        self.guard.check_search(session.username, now, parsed.surname, parsed.index_id)
         try:
             result = search(self.store, parsed)
         except SearchRefused as refused:
@@ -108,13 +130,22 @@ class ContactPoint(ManagementActions, Administration):
                 fields=fields,
                 surname=parsed.surname,
             )
-        self._record(now, session, "search", surname=parsed.surname, **result.audit_detail())
+        self._record(
+            now,
+            session,
+            "search",
+            parsed.index_id.upper() if parsed.index_id else None,
+            surname=parsed.surname,
+            **surname_keys(parsed.surname),
+            **result.audit_detail(),
+        )
         return result
 
     def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> RecordView:
         """Open one record for a stated reason from the list (data/index/record.toml)."""
         session = self.access.session(session_id, now=now)
-        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._require_text(now, session, "view", child_id=child_id, reason=reason)
+        child_id = child_id[:CLAIM_LIMIT]
         if reason not in view_reasons():
             refused = ViewRefused(
                 "view refused: state one of the reasons for access (cpw index reasons)"
@@ -143,6 +174,7 @@ class ContactPoint(ManagementActions, Administration):
             child_id,
             reason,
             surname=surname,
+            **surname_keys(surname),
             child_authority=authority,
             shielded=shown.shielded,
             sections=shown.sections_shown(),

@@ -5,6 +5,7 @@ import datetime as dt
 
 from sim.index.access import AccessRefused, Account, NewAccount
 from sim.index.audit import AuditEvent
+from sim.index.inputs import is_text
 from sim.index.sar import Requester, SarOutcome, SarRefused, receive_request
 from sim.index.service_core import ServiceCore
 
@@ -49,6 +50,13 @@ class Administration(ServiceCore):
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
             )
             raise SarRefused("the ContactPoint service is closed")
+        if not (is_text(child_id) and requester in ("child", "parent")) or not isinstance(
+            received_on, dt.date
+        ):
+            self.audit.append(
+                AuditEvent(now, "public", "sar.receive", "refused", None, "malformed_input")
+            )
+            raise SarRefused("request refused: give an index ID, child or parent, and a date")
         outcome = receive_request(
             self.store, child_id, requester, received_on, actor="public", at=now
         )
@@ -59,6 +67,6 @@ class Administration(ServiceCore):
         """Every account revoked and every session ended; every later login refused.
 
         The 2010 switch-off: docs/reference.md 5h."""
-        revoked = self.access.close_service(by=by, now=now)
-        self._state.close_service(now)
+        with self.audit.exclusive():  # no answer is logged between the closing and its entry
+            revoked = self.access.close_service(by=by, now=now)
         return revoked

@@ -13,9 +13,10 @@ from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
 from sim.index.deployment.settings import ServiceState, service_rules
+from sim.index.inputs import CLAIM_LIMIT, is_text, shown
 from sim.index.store import IndexStore
 
-CLAIM_LIMIT = 64  # characters of user-supplied text (a stated reason) kept in a refusal entry
+__all__ = ["CLAIM_LIMIT", "ServiceCore"]
 
 
 class ServiceCore:
@@ -27,7 +28,7 @@ class ServiceCore:
         self.store = store
         self.access = access
         self.audit = audit
-        self.guard = UsageGuard(audit)
+        self.guard = UsageGuard(audit, db=access.database)
         self.rules = service_rules()
         self._state = ServiceState(accounts_db)
 
@@ -45,9 +46,16 @@ class ServiceCore:
     ) -> None:
         outcome = "refused" if refused else "allowed"
         detail["authority"] = session.authority_code
-        self.audit.append(
-            AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
-        )
+        event = AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
+        if refused:
+            self.audit.append(event)
+            return
+        # Write-ahead: the act is logged before it is answered, and only if, under the log's
+        # lock, the session is still live and the service still open (a switch-off or a
+        # revocation by any process takes the same lock, so nothing is answered after it).
+        ended = self.audit.append_unless(event, lambda: self.access.still_live(session.session_id))
+        if ended:
+            raise AccessRefused(ended)
 
     def _refuse(
         self,
@@ -61,6 +69,18 @@ class ServiceCore:
     ) -> NoReturn:
         self._record(now, session, action, child_id, reason, True, **detail)
         raise error
+
+    def _require_text(
+        self, now: dt.datetime, session: Session, action: str, **values: object
+    ) -> None:
+        """Refuse (audited) any value that is not clean text: any bytes may arrive."""
+        bad = sorted(name for name, value in values.items() if not is_text(value))
+        if bad:
+            child_id = values.get("child_id")
+            self._refuse(
+                AccessRefused("malformed_input"), now, session, action, "malformed_input",
+                shown(child_id) if child_id is not None else None, fields=bad,
+            )  # fmt: skip
 
     def _permit(
         self,

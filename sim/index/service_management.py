@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from sim.index.inputs import shown
 from sim.index.records import RecordRefused, parse_record
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
 from sim.index.shielding import (
@@ -25,7 +26,8 @@ class ManagementActions(ServiceCore):
         """An authority's request to shield a child (SI 2007/2182 reg 6); decided separately."""
         session = self.access.session(session_id, now=now)
         action = "shielding.request"
-        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._require_text(now, session, action, child_id=child_id, criterion=criterion)
+        child_id = child_id[:CLAIM_LIMIT]
         self._permit(now, session, action, self.rules.shielding_request_roles.value, child_id)
         self._own_authority(now, session, action, child_id, self._child_authority(child_id))
         try:
@@ -50,6 +52,8 @@ class ManagementActions(ServiceCore):
         """A management-team member decides case by case; never the requester (four eyes)."""
         session = self.access.session(session_id, now=now)
         action = "shielding.decide"
+        if isinstance(request_id, bool) or not isinstance(request_id, int):
+            self._require_text(now, session, action, request_id=None)
         deciders = self.rules.shielding_decider_roles.value
         self._permit(now, session, action, list(deciders), None)
         pending = self.store.read_shielding_request(int(request_id))
@@ -57,6 +61,14 @@ class ManagementActions(ServiceCore):
             self._own_authority(
                 now, session, action, pending.child_id, self._child_authority(pending.child_id)
             )
+            if self.access.same_person(session.username, pending.requested_by):
+                refused = ShieldingRefused(
+                    f"shielding request {request_id}: the requester may not decide it"
+                )
+                self._refuse(
+                    refused, now, session, action, "own_request", pending.child_id,
+                    request_id=request_id,
+                )  # fmt: skip
         try:
             event = decide_shielding(
                 self.store, int(request_id), session.username, deciders[session.role], approve, now
@@ -80,7 +92,9 @@ class ManagementActions(ServiceCore):
         """Correct a record by hand; anything outside Sch 1 (case data) is refused."""
         session = self.access.session(session_id, now=now)
         action = "record.amend"
-        claimed = str(record.get("index_id", ""))[:CLAIM_LIMIT] or None
+        if not isinstance(record, Mapping):
+            self._require_text(now, session, action, record=None)
+        claimed = shown(record.get("index_id", "")) or None
         self._permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
         try:
             parsed = parse_record(record)
@@ -106,7 +120,10 @@ class ManagementActions(ServiceCore):
         management team (or a national administrator) only, audited."""
         session = self.access.session(session_id, now=now)
         action = "record.leaving_england"
-        child_id = str(child_id)[:CLAIM_LIMIT]
+        self._require_text(now, session, action, child_id=child_id)
+        if intends_to_return not in (True, False, None):
+            self._require_text(now, session, action, child_id=child_id, intends_to_return=None)
+        child_id = child_id[:CLAIM_LIMIT]
         self._permit(now, session, action, self.rules.record_maintainer_roles.value, child_id)
         authority = self._child_authority(child_id)
         if authority is None:

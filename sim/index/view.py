@@ -3,7 +3,8 @@
 Users had to state a reason for every access, which was audited (Every Child Matters site,
 ContactPoint access and security). A shielded record shows only name, date of birth, gender
 and ID (SI 2007/2182 reg 6(5)-(6)): no address (nor the leaving-England status of Sch 1
-para 2(d), part of the address paragraph), former names, carers or services. This module
+para 2(d), part of the address paragraph), former names, carers or services. A child who lives
+at a shielded child's address (a sibling) shows neither that address nor the carers. This module
 knows no users or sessions; a facade passes the acting user and audits `audit_detail()`.
 """
 
@@ -21,6 +22,9 @@ from sim.index.records import (
     record_rules,
 )
 from sim.index.store import IndexStore
+
+# The parts of a record that belong to the household, so to a shielded sibling as well.
+HOUSEHOLD_SECTIONS = ("address", "carers", "leaving_england")
 
 
 class ViewRefused(WorkbenchError):
@@ -96,6 +100,8 @@ def view_record(store: IndexStore, child_id: str, reason: str) -> RecordView:
     if stored.shield is not None:
         visible = set(rules.shielded_visible_fields.value)
         sections = {key: value for key, value in sections.items() if key in visible}
+    elif stored.household_shielded:  # a shielded sibling's address and carers, never shown
+        sections = {k: v for k, v in sections.items() if k not in HOUSEHOLD_SECTIONS}
     return RecordView(
         index_id=record.index_id, reason=reason, shielded=stored.shield is not None, **sections
     )

@@ -30,7 +30,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.lookup import Credential
 
 SAMPLE = 200  # children of the population looked for in the deployment's index
-SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key")
+SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key", "audit-witness")
 
 
 def _header(path: Path) -> dict:
@@ -107,6 +107,15 @@ def working_copy(deployment: Path, into: Path) -> Path:
     return copy.root
 
 
+def letters(number: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> Aa: a number as a name part (account names hold letters only)."""
+    out = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        out = chr(ord("a") + rest) + out
+    return out.capitalize()
+
+
 def provision_practitioners(
     service: ContactPoint, authorities: list[str], per_authority: int, now: dt.datetime
 ) -> dict[str, list[Credential]]:
@@ -119,7 +128,7 @@ def provision_practitioners(
             username = f"simulated{number}-{code.lower()}"
             password, pin = secrets.token_urlsafe(12), f"{secrets.randbelow(10**6):06d}"
             new = NewAccount(
-                username, "Simulated", f"Practitioner {number}", "social care", code,
+                username, "Simulated", f"Practitioner {letters(number)}", "social care", code,
                 "local_authority", code, "practitioner",
             )  # fmt: skip
             service.add_user(new, password, pin, vetted_on=now.date(), by=None, now=now)

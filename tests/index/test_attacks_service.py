@@ -239,7 +239,7 @@ ATTACKS: dict[str, tuple[Callable[[World], None], type[WorkbenchError], str]] = 
     "manager shields another authority's child": (
         request_for("manager1-e06000001", bolton_child), AccessRefused, "outside_authority"),
     "requester decides own shielding request": (
-        decide_as("manager1-e08000001"), ShieldingRefused, "refused"),
+        decide_as("manager1-e08000001"), ShieldingRefused, "own_request"),
     "national administrator decides shielding": (
         decide_as("national-admin"), AccessRefused, "not_permitted"),
     "practitioner outside roll-out logs in": (before_rollout, AccessRefused, "before_rollout"),

@@ -21,6 +21,7 @@ from sim.index.audit import (
     AuditLog,
     checkpoints_path,
     create_key_store,
+    key_fingerprint,
     load_monitoring_rules,
     load_signing_key,
     public_key_hex,
@@ -40,7 +41,9 @@ def rules_every(checkpoint: int, flush: int = 4):
             "audit_checkpoint_every": base.audit_checkpoint_every.model_copy(
                 update={"value": checkpoint}
             ),
-            "audit_flush_every": base.audit_flush_every.model_copy(update={"value": flush}),
+            "audit_checkpoint_seconds": base.audit_checkpoint_seconds.model_copy(
+                update={"value": 3600}
+            ),
         }
     )
 
@@ -62,7 +65,10 @@ def write_log(folder: Path, n: int, checkpoint: int = 5) -> tuple[Path, str]:
     key_path = folder / "audit.key"
     public = create_key_store(key_path, seed=bytes(32))
     log_path = folder / "audit.jsonl"
-    with AuditLog(log_path, load_signing_key(key_path), rules_every(checkpoint)) as log:
+    witness = folder / "witness.json"
+    with AuditLog(
+        log_path, load_signing_key(key_path), rules_every(checkpoint), witness=witness
+    ) as log:
         for i in range(n):
             log.append(event(i))
     return log_path, public_key_hex(public)
@@ -284,9 +290,13 @@ def test_verify_command_passes_then_fails_after_tampering(tmp_path):
     path, public = write_log(tmp_path, 8)
     (tmp_path / "audit.pub").write_text(public + "\n")
     runner = CliRunner()
-    ok = runner.invoke(app, [str(path), "--public-key", str(tmp_path / "audit.pub")])
+    witness = ["--witness", str(tmp_path / "witness.json")]
+    pinned = ["--fingerprint", key_fingerprint(public)]
+    ok = runner.invoke(
+        app, [str(path), "--public-key", str(tmp_path / "audit.pub"), *witness, *pinned]
+    )
     assert ok.exit_code == 0 and "intact: 8 entries" in ok.output
     lines = lines_of(path)
     save(path, lines[:3] + lines[4:])
-    bad = runner.invoke(app, [str(path), "--public-key", public])
+    bad = runner.invoke(app, [str(path), "--public-key", public, *witness])
     assert bad.exit_code == 1 and "entry 4" in bad.output

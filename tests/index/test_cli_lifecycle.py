@@ -21,9 +21,14 @@ def built(tmp_path_factory) -> Path:
 
 def test_a_request_runs_from_receipt_to_disclosure(deployment, tmp_path, cpw):
     """Receive, fee, identity, disclose: each step audited; the pack holds the child's record."""
-    child = json.loads(Path(f"{deployment}.canaries.json").read_text())[0]["child_id"]
+    canary = json.loads(Path(f"{deployment}.canaries.json").read_text())[0]
+    child = canary["child_id"]
+    # the child asks if of an age to (12, data/index/sar.toml child_request_age), else a parent
+    twelve = f"{int(canary['date_of_birth'][:4]) + 12}{canary['date_of_birth'][4:]}"
+    who = "child" if twelve <= "2010-02-01" else "parent"
     env = {"CPW_AT": "2010-02-01T10:00"}
-    received = cpw("index", "sar", "receive", str(deployment), child, "--on", "2010-02-01", env=env)
+    received = cpw("index", "sar", "receive", str(deployment), child, "--on", "2010-02-01",
+                   "--requester", who, env=env)  # fmt: skip
     assert received.returncode == 0, received.stderr
     number = received.stdout.split()[1].rstrip(":")
     for step, extra in [("fee", ["--amount", "10"]), ("identity", []), ("disclose", [])]:

@@ -109,7 +109,7 @@ def two_children(index_store, make_record, new_ids, tmp_path):
     for child_id, tag in zip(ids, tags, strict=True):
         record = make_record(
             child_id,
-            date_of_birth="2001-02-03",
+            date_of_birth="1996-02-03",  # 13: of an age to make a request of their own
             name={"forename": tag + "a", "surname": tag},
             address={"address_line": f"2 {tag} Close", "town": tag + "by", "postcode": "QZ1 1QZ"},
             carers=[{"forename": tag + "ma", "surname": tag, "relationship": "mother"}],
@@ -161,7 +161,7 @@ def test_shielded_child_pack_to_parent_withholds_hidden_fields(
     (mine, _), (tag, _), log_path = two_children
     shield_child(index_store, mine)
     later = DAY + dt.timedelta(days=5)
-    parent = _answerable(index_store, mine, "parent")
+    parent = _answerable(index_store, mine, "parent", consent=True)
     pack = disclose(index_store, parent, later, actor="la-1", at=AT, audit_log=log_path).pack
     assert set(pack.record) == {"index_id", "name", "gender", "date_of_birth"}
     text = pack.model_dump_json().lower()

@@ -15,9 +15,9 @@ import polars as pl
 from sim.errors import InputError
 from sim.index.access.administration import credential_problem, may_administer
 from sim.index.access.login import SYSTEM, LoginControl
-from sim.index.access.sessions import session_hash
 from sim.index.access.store import Account, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
+from sim.index.inputs import is_text, shown
 
 __all__ = ["SYSTEM", "AccessControl"]
 
@@ -35,23 +35,28 @@ class AccessControl(LoginControl):
             return SYSTEM
         admin = self.session(by, now=now)
         allowed = may_administer(admin, target, self.rules)
+        if allowed and target is not None and target.username in self.lineage(admin.username):
+            self._refuse(  # their own account, or one that made theirs (a second account)
+                now, admin.username, action, "not_permitted", username=target.username,
+                rule="own_account",
+            )  # fmt: skip
         if not allowed:
             self._refuse(
                 now,
                 admin.username,
                 action,
                 "not_permitted",
-                username=target.username if target else None,
+                username=shown(target.username) if target else None,
             )
         return admin.username
 
     def _target(
         self, username: str, action: str, by: str | None, now: dt.datetime
     ) -> tuple[str, Account]:
-        account = self._store.get(username)
+        account = self._store.get(username) if is_text(username) else None
         if account is None:
             actor = self._administrator(by, action, None, now) if by else SYSTEM
-            self._record(now, actor, action, "unknown_user", refused=True, username=username)
+            self._record(now, actor, action, "unknown_user", refused=True, username=shown(username))
             raise InputError(f"no account named {username!r}")
         return self._administrator(by, action, account, now), account
 
@@ -62,13 +67,16 @@ class AccessControl(LoginControl):
         actor = self._administrator(by, "account.create", new, now)
         problem = credential_problem(new, password, pin, self.rules)
         if problem:
-            self._record(now, actor, "account.create", "invalid", True, username=new.username)
+            self._record(
+                now, actor, "account.create", "invalid", True, username=shown(new.username)
+            )
             raise InputError(f"account {new.username!r}: {problem}")
         account = Account(
             **vars(new),
             password_hash=self._hasher.hash(password),
             pin_hash=self._hasher.hash(pin),
             created_at=now,
+            created_by=actor,
         )
         try:
             self._store.insert(account)
@@ -114,20 +122,43 @@ class AccessControl(LoginControl):
         self._set(username, "account.unlock", by, now, failed_logins=0, locked_until=None)
 
     def revoke(self, username: str, *, by: str | None, now: dt.datetime) -> None:
-        """End the account for good: its token is revoked and its live sessions end."""
-        self._set(username, "account.revoke", by, now, revoked_at=now)
-        self._store.revoke_tokens(username, now)
-        for session in self._sessions.end_for(username, "session_revoked"):
-            self._store.end_session(session_hash(session.session_id), now, "session_revoked")
+        """End the account for good: its token is revoked and its live sessions end (under the
+        audit log's lock: no answer to the account is logged after its revocation)."""
+        with self.audit.exclusive():
+            self._set(username, "account.revoke", by, now, revoked_at=now)
+            self._store.revoke_tokens(username, now)
+            self._sessions.end_for(username, now, "session_revoked")
 
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
-        """Issue a security token (replacing any other); returns its secret for the device."""
+        """Issue a security token (replacing any other); returns its secret for the device.
+
+        Whoever opened an account (directly, or through accounts they opened) may not issue its
+        token: the one who chose its password never also holds its secret, so no one can make a
+        working second account for themselves. Another administrator, or the operator, issues
+        it."""
         actor, _ = self._target(username, "token.issue", by, now)
+        if by is not None and actor in self.lineage(username)[1:]:
+            self._refuse(now, actor, "token.issue", "not_permitted", username=username,
+                         rule="opened_it")  # fmt: skip
         serial = self._random(6).hex().upper()
         secret = secret_from_bytes(self._random(SECRET_BYTES))
         self._store.add_token(serial, username, secret, now)
         self._record(now, actor, "token.issue", username=username, serial=serial)
         return secret
+
+    def lineage(self, username: str) -> list[str]:
+        """The account and every account that opened it, nearest first (the operator, SYSTEM,
+        ends the chain): one person acting through accounts they made is still one person."""
+        chain, current = [], username
+        while current and current != SYSTEM and current not in chain:
+            chain.append(current)
+            account = self._store.get(current)
+            current = account.created_by if account else None
+        return chain
+
+    def same_person(self, first: str, second: str) -> bool:
+        """Whether two usernames may be one person: the same, or one opened the other."""
+        return first in self.lineage(second) or second in self.lineage(first)
 
     def account(self, username: str) -> Account | None:
         return self._store.get(username)
@@ -141,6 +172,5 @@ class AccessControl(LoginControl):
         revoke every account and end every session; returns the number of accounts revoked."""
         actor = self._administrator(by, "service.close", None, now) if by else SYSTEM
         revoked = self._store.revoke_all(now)
-        self._sessions.end_all("session_revoked")
         self._record(now, actor, "service.close", accounts=revoked)
         return revoked

@@ -21,16 +21,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sim.index.access.conditions import unmet_condition
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import Session, SessionTable, session_hash
+from sim.index.access.sessions import Session, SessionStore
 from sim.index.access.store import Account, AccountStore
 from sim.index.access.tokens import matching_step
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
+from sim.index.inputs import is_text, shown
 from sim.reference.rollout import RolloutGroups, load_rollout
 
 SYSTEM = "system"
 UNTIL_UNLOCKED = dt.datetime(9999, 12, 31)
-CLAIM_LIMIT = 64  # characters of an attacker-supplied username or network kept in the log
 
 
 class LoginControl:
@@ -45,12 +45,14 @@ class LoginControl:
         rules: AccessRules | None = None,
         rollout: RolloutGroups | None = None,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        token_key: bytes | None = None,
     ) -> None:
         self.rules = rules or load_access_rules()
         self.rollout = rollout or load_rollout()
         self.audit = audit
-        self._store = AccountStore(accounts_db)
-        self._sessions = SessionTable(self.rules)
+        self._store = AccountStore(accounts_db, token_key)  # token secrets sealed under it
+        self.database = self._store.db  # the shared security state (sim.index.access.database)
+        self._sessions = SessionStore(self.database, self.rules)
         self._random = random_bytes
         self._hasher = PasswordHasher(
             time_cost=self.rules.argon2_time_cost.value,
@@ -71,9 +73,7 @@ class LoginControl:
         **detail: Any,
     ) -> None:
         outcome = "refused" if refused else "allowed"
-        self.audit.append(
-            AuditEvent(now, actor[:CLAIM_LIMIT], action, outcome, None, reason, detail)
-        )
+        self.audit.append(AuditEvent(now, shown(actor), action, outcome, None, reason, detail))
 
     def _refuse(
         self, now: dt.datetime, actor: str, action: str, reason: str, **detail: Any
@@ -129,9 +129,13 @@ class LoginControl:
         Password and PIN are verified even for unknown, locked or revoked accounts (against a
         decoy hash when there is no account) so that timing tells an attacker nothing either.
         """
-        where = {"network": network[:CLAIM_LIMIT]}
-        if network not in self.rules.accredited_networks.value:
+        where = {"network": shown(network)}
+        if not is_text(network) or network not in self.rules.accredited_networks.value:
             self._refuse(now, username, "login", "wrong_network", **where)
+        if not all(is_text(value) for value in (username, password, pin, token_code)):
+            self._verify(self._decoy, "")  # the same hashing cost as a real attempt
+            self._verify(self._decoy, "")
+            self._refuse(now, username, "login", "malformed_credentials", **where)
         account = self._store.get(username)
         if account is None:
             self._verify(self._decoy, password)
@@ -165,9 +169,12 @@ class LoginControl:
             surname=account.surname,
             started=now,
         )
-        self._sessions.add(session)
-        self._store.record_session(session_hash(session.session_id), username, now)
-        self._record(now, username, "login", **where)
+        self._sessions.start(session)
+        event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
+        ended = self.audit.append_unless(event, lambda: self.still_live(session.session_id))
+        if ended:  # switched off or revoked by another process while the factors were checked
+            self._sessions.end(session.session_id, now, ended)
+            raise AccessRefused(ended)
         return session
 
     # -- sessions --------------------------------------------------------------------------
@@ -178,16 +185,22 @@ class LoginControl:
         if ended is None:
             assert session is not None
             return session
-        if session is not None:
-            self._store.end_session(session_hash(session_id), now, ended)
         self._refuse(now, session.username if session else "unknown", "session", ended)
 
+    def still_live(self, session_id: str) -> str | None:
+        """None if the session may still be answered, else why not (read afresh)."""
+        return self._sessions.live_reason(session_id)
+
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
-        session = self._sessions.remove(session_id)
+        """End a session. One already ended (revoked, switched off, expired) stays ended: the
+        attempt is audited as refused with the reason, and the caller is not interrupted."""
+        session, ended = self._sessions.touch(session_id, now)
         if session is None:
             self._refuse(now, "unknown", "logout", "unknown_session")
-        self._store.end_session(session_hash(session_id), now, "logout")
-        self._record(now, session.username, "logout")
+        if ended is None and self._sessions.end(session_id, now, "logout"):
+            self._record(now, session.username, "logout")
+        else:
+            self._record(now, session.username, "logout", ended or "session_revoked", refused=True)
 
     def close(self) -> None:
         self._store.close()

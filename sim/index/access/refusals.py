@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "bad_token_code": CREDENTIALS,
     "replayed_token_code": CREDENTIALS,
     "no_token": CREDENTIALS,
+    "malformed_credentials": CREDENTIALS,
     "locked_out": CREDENTIALS,
     "revoked": CREDENTIALS,
     "wrong_network": NETWORK,
@@ -40,6 +41,7 @@ MESSAGES: dict[str, str] = {
     "session_expired": SESSION,
     "session_revoked": SESSION,
     "not_permitted": ROLE,
+    "malformed_input": "refused: a value given is not in an accepted form",
     "rate_limit": LIMIT,
     "enumeration": PATTERN,
 }

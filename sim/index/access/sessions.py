@@ -1,15 +1,30 @@
-"""Logged-in sessions: held in memory so that the check before every search costs microseconds.
+"""Logged-in sessions, held in accounts.db and checked there on every request.
 
 A session ends after `session_idle_minutes` without use or `session_absolute_hours` after login
-(data/index/access.toml), at logout, or when its account is revoked. Only the sha256 of a
-session id is written to accounts.db, so a copy of the file gives no live session.
+(data/index/access.toml), at logout, when its account is revoked, or when the service is switched
+off, whichever process did it: every check reads the session, its account and the service's
+state in one query, so a revocation or a switch-off made by another process refuses the very next
+request. Only the sha256 of a session id is stored, so a copy of the file gives no live session.
 """
 
 import datetime as dt
 import hashlib
+import sqlite3
+import threading
 from dataclasses import dataclass
 
 from sim.index.access.rules import AccessRules, Role
+
+# How an ended session's end is told to its holder (refusals.MESSAGES reason codes).
+_ENDED = {"logout": "unknown_session", "session_expired": "session_expired"}
+
+_LOOKUP = """
+SELECT s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
+       a.authority_code, a.organisation, a.organisation_kind, a.sector, a.surname, a.revoked_at,
+       (SELECT count(*) FROM service_closed) AS closed
+FROM sessions s JOIN accounts a ON a.username = s.username
+WHERE s.session_hash = ?
+"""
 
 
 @dataclass(frozen=True)
@@ -28,49 +43,99 @@ class Session:
 
 
 def session_hash(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
+    return hashlib.sha256(str(session_id).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class SessionTable:
-    """Live sessions and their last use; decides expiry from an explicit `now`."""
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
 
-    def __init__(self, rules: AccessRules) -> None:
+
+class SessionStore:
+    """Sessions in the shared accounts database; decides expiry from an explicit `now`."""
+
+    def __init__(self, db: sqlite3.Connection, rules: AccessRules) -> None:
+        self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()  # threads share `db`
         self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
         self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
-        self._live: dict[str, list] = {}
 
-    def add(self, session: Session) -> None:
-        self._live[session.session_id] = [session, session.started, None]
+    def start(self, session: Session) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
+            "VALUES (?, ?, ?, ?)",
+            (
+                session_hash(session.session_id),
+                session.username,
+                _stamp(session.started),
+                _stamp(session.started),
+            ),
+        )
 
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
-        """The session and None if it is live (its idle clock restarts), else why it is not."""
-        entry = self._live.get(session_id)
-        if entry is None:
+        """The session and None if it is live (its idle clock restarts), else why it is not
+        (the session, when known, is then ended for good)."""
+        with self._lock:
+            return self._touch(session_id, now)
+
+    def _touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
+        key = session_hash(session_id)
+        row = self._db.execute(_LOOKUP, (key,)).fetchone()
+        if row is None:
             return None, "unknown_session"
-        session, last_seen, ended = entry
-        if ended is None and (
-            now - last_seen > self._idle or now - session.started > self._absolute
-        ):
+        session = Session(
+            session_id=session_id,
+            username=row["username"],
+            role=row["role"],
+            authority_code=row["authority_code"],
+            organisation=row["organisation"],
+            organisation_kind=row["organisation_kind"],
+            sector=row["sector"],
+            surname=row["surname"],
+            started=dt.datetime.fromisoformat(row["started_at"]),
+        )
+        if row["ended_at"] is not None:
+            return session, _ENDED.get(row["end_reason"], "session_revoked")
+        ended = None
+        last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
+        if row["closed"] or row["revoked_at"] is not None:
+            ended = "session_revoked"
+        elif now - last_seen > self._idle or now - session.started > self._absolute:
             ended = "session_expired"
         if ended is not None:
-            del self._live[session_id]
+            self.end(session_id, now, ended)
             return session, ended
-        entry[1] = now
+        self._db.execute(
+            "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
+            (_stamp(max(now, last_seen)), key),
+        )
         return session, None
 
-    def end_for(self, username: str, reason: str) -> list[Session]:
-        """Mark every live session of a user as ended; the next use is refused with `reason`."""
-        ended = []
-        for entry in self._live.values():
-            if entry[0].username == username and entry[2] is None:
-                entry[2] = reason
-                ended.append(entry[0])
-        return ended
+    def live_reason(self, session_id: str) -> str | None:
+        """None if the session is still live (not ended, account not revoked, service open),
+        else the refusal reason: read under the audit lock, just before an answer is logged."""
+        row = self._db.execute(_LOOKUP, (session_hash(session_id),)).fetchone()
+        if row is None:
+            return "unknown_session"
+        if row["ended_at"] is not None:
+            return _ENDED.get(row["end_reason"], "session_revoked")
+        if row["closed"] or row["revoked_at"] is not None:
+            return "session_revoked"
+        return None
 
-    def end_all(self, reason: str) -> None:
-        for entry in self._live.values():
-            entry[2] = entry[2] or reason
+    def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
+        """End a live session; False if it was not live."""
+        cursor = self._db.execute(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? "
+            "WHERE session_hash = ? AND ended_at IS NULL",
+            (_stamp(ended), reason, session_hash(session_id)),
+        )
+        return cursor.rowcount == 1
 
-    def remove(self, session_id: str) -> Session | None:
-        entry = self._live.pop(session_id, None)
-        return entry[0] if entry else None
+    def end_for(self, username: str, ended: dt.datetime, reason: str) -> int:
+        """End every live session of a user; returns how many."""
+        cursor = self._db.execute(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? "
+            "WHERE username = ? AND ended_at IS NULL",
+            (_stamp(ended), reason, username),
+        )
+        return cursor.rowcount

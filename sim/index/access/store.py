@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
+from sim.index.access.database import Transaction, open_database
 from sim.index.access.rules import Role
+from sim.index.access.tokens import open_secret, seal_secret
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     failed_logins INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT,
     revoked_at TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    created_by TEXT
 );
 CREATE INDEX IF NOT EXISTS accounts_by_authority ON accounts (authority_code);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -49,10 +52,14 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL REFERENCES accounts (username),
     started_at TEXT NOT NULL,
+    last_seen TEXT,
     ended_at TEXT,
     end_reason TEXT
 );
+CREATE TABLE IF NOT EXISTS service_closed (closed_at TEXT NOT NULL);
 """
+# Columns added after the first deployments were made: added when an older accounts.db opens.
+_ADDED_COLUMNS = {("accounts", "created_by"): "TEXT", ("sessions", "last_seen"): "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Account(NewAccount):
     locked_until: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,14 +125,10 @@ def _account(row: sqlite3.Row) -> Account:
 class AccountStore:
     """Rows in, rows out; every write commits at once (logins are rare next to searches)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, token_key: bytes | None = None) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self._token_key = token_key
+        self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
 
     def insert(self, account: Account) -> None:
         """Add an account; raises sqlite3.IntegrityError if the username is taken."""
@@ -151,15 +155,14 @@ class AccountStore:
 
     def add_token(self, serial: str, username: str, secret: str, now: dt.datetime) -> None:
         """Issue a token to a user, revoking any token they held (one live token each)."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with Transaction(self._db):
             self._db.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
                 (now.isoformat(), username),
             )
             self._db.execute(
                 "INSERT INTO tokens (serial, username, secret, issued_at) VALUES (?, ?, ?, ?)",
-                (serial, username, secret, now.isoformat()),
+                (serial, username, self._seal(secret, serial), now.isoformat()),
             )
 
     def live_token(self, username: str) -> Token | None:
@@ -168,7 +171,14 @@ class AccountStore:
             "WHERE username = ? AND revoked_at IS NULL",
             (username,),
         ).fetchone()
-        return Token(**dict(row)) if row else None
+        if row is None:
+            return None
+        values = dict(row)
+        values["secret"] = open_secret(values["secret"], self._token_key, values["serial"])
+        return Token(**values)
+
+    def _seal(self, secret: str, serial: str) -> str:
+        return seal_secret(secret, self._token_key, serial) if self._token_key else secret
 
     def use_token_step(self, serial: str, step: int) -> bool:
         """Record a code's time step as used; False if that step (or a later one) already was."""
@@ -186,8 +196,7 @@ class AccountStore:
 
     def revoke_all(self, now: dt.datetime) -> int:
         """Revoke every live account and token; returns how many accounts were revoked."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with Transaction(self._db):
             stamp = now.isoformat()
             self._db.execute("UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,))
             cursor = self._db.execute(
@@ -198,20 +207,14 @@ class AccountStore:
                 "WHERE ended_at IS NULL",
                 (stamp,),
             )
+            if self._db.execute("SELECT 1 FROM service_closed").fetchone() is None:
+                self._db.execute("INSERT INTO service_closed VALUES (?)", (stamp,))
         return cursor.rowcount
 
-    def record_session(self, session_hash: str, username: str, started: dt.datetime) -> None:
-        self._db.execute(
-            "INSERT INTO sessions (session_hash, username, started_at) VALUES (?, ?, ?)",
-            (session_hash, username, started.isoformat()),
-        )
-
-    def end_session(self, session_hash: str, ended: dt.datetime, reason: str) -> None:
-        self._db.execute(
-            "UPDATE sessions SET ended_at = ?, end_reason = ? "
-            "WHERE session_hash = ? AND ended_at IS NULL",
-            (ended.isoformat(), reason, session_hash),
-        )
+    def closed_at(self) -> str | None:
+        """When the service was switched off (read afresh: another process may have done it)."""
+        row = self._db.execute("SELECT min(closed_at) FROM service_closed").fetchone()
+        return row[0]
 
     def frame(self) -> pl.DataFrame:
         """Accounts without their secrets: for monitoring joins and management reports."""

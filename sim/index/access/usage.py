@@ -1,135 +1,185 @@
 """The usage guard: per-user rate limits and enumeration detection, before every search or view.
 
-ContactPoint had no bulk export for practitioners (Commons Library note SN/SP/5171 s1.2): the only
-way to copy it was one lookup at a time, so the guard bounds lookups per minute and per day and
-refuses the patterns of someone walking the index rather than looking for a child: many distinct
-surnames in a short window, or views of neighbouring index IDs in a row (IDs are issued through a
-permutation, data/rules/identifiers.toml, so real work never opens consecutive serials). Every
-refusal is audited; the first of each rule per user and day also writes an "alert" entry for the
-management team. All thresholds: data/index/monitoring.toml. State is in memory and costs a few
-microseconds per check.
+ContactPoint had no bulk export for practitioners: the only way to copy it was one lookup at a
+time, so the guard bounds lookups per minute and per day and refuses the patterns of someone
+walking the index rather than looking for a child: many distinct surnames in a short window, or
+lookups of neighbouring index IDs in a row, by view or by search on the ID (IDs are issued
+through a permutation, data/rules/identifiers.toml, so real work never opens consecutive
+serials). Surnames are counted in the form search matches them (sim.index.store.keys), so
+punctuation or case does not make a surname "new". Every refusal is audited; the first of each
+rule per user and day also writes an "alert" entry for the management team. All thresholds:
+data/index/monitoring.toml.
+
+The counters live in the accounts database (table `usage`), and each check and its count are one
+IMMEDIATE transaction: a walk spread over many processes or commands is counted as one.
 """
 
 import datetime as dt
-from collections import Counter, deque
-from dataclasses import dataclass, field
+import sqlite3
 from itertools import pairwise
 from typing import NoReturn
 
+from sim.index.access.database import SharedConnection, Transaction
 from sim.index.access.refusals import AccessRefused
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
+from sim.index.store.keys import normalise_name
 
 MINUTE = dt.timedelta(minutes=1)
+USAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    username TEXT NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
+    surname TEXT, id_prefix TEXT, id_serial INTEGER
+);
+CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
+CREATE TABLE IF NOT EXISTS usage_alert (
+    username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
+    PRIMARY KEY (username, day, rule)
+);
+"""
 
 
-@dataclass
-class _Usage:
-    """One user's recent activity."""
-
-    recent: dict[str, deque] = field(default_factory=lambda: {"search": deque(), "view": deque()})
-    day: dt.date | None = None
-    today: Counter = field(default_factory=Counter)
-    surnames: deque = field(default_factory=deque)
-    surname_counts: Counter = field(default_factory=Counter)
-    views: deque = field(default_factory=deque)
-    alerted: set = field(default_factory=set)
-
-
-def _serial(child_id: str) -> tuple[str, int] | None:
+def _serial(child_id: str | None) -> tuple[str, int] | None:
+    if not child_id:
+        return None
     digits = child_id[2:8]
-    return (child_id[:2], int(digits)) if len(child_id) >= 8 and digits.isdigit() else None
+    ok = len(child_id) >= 8 and digits.isascii() and digits.isdigit()
+    return (child_id[:2].upper(), int(digits)) if ok else None
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
 
 
 class UsageGuard:
     """Call `check_search` / `check_view` before each search or view; they raise AccessRefused."""
 
-    def __init__(self, audit: AuditLog, rules: MonitoringRules | None = None) -> None:
+    def __init__(
+        self,
+        audit: AuditLog,
+        rules: MonitoringRules | None = None,
+        db: sqlite3.Connection | None = None,
+    ) -> None:
         self.audit = audit
         self.rules = rules or load_monitoring_rules()
-        self._users: dict[str, _Usage] = {}
+        self._db = db or sqlite3.connect(
+            ":memory:", isolation_level=None, check_same_thread=False, factory=SharedConnection
+        )
+        self._db.executescript(USAGE_SCHEMA)
         self._window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
         self._limits = {
             "search": (self.rules.searches_per_minute.value, self.rules.searches_per_day.value),
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
         }
 
-    def _usage(self, actor: str, now: dt.datetime) -> _Usage:
-        usage = self._users.setdefault(actor, _Usage())
-        if usage.day != now.date():
-            usage.day, usage.today, usage.alerted = now.date(), Counter(), set()
-        return usage
+    def _count(
+        self, db: sqlite3.Connection, actor: str, action: str, since: dt.datetime, now
+    ) -> int:
+        """Admitted uses in (since, now]: requests from several processes or threads may arrive
+        out of clock order, and a later one is no use yet at an earlier moment."""
+        return db.execute(
+            "SELECT count(*) FROM usage WHERE username = ? AND action = ? AND at > ? AND at <= ?",
+            (actor, action, _stamp(since), _stamp(now)),
+        ).fetchone()[0]
 
-    def _rate(self, usage: _Usage, action: str, now: dt.datetime) -> str | None:
-        recent = usage.recent[action]
-        while recent and now - recent[0] >= MINUTE:
-            recent.popleft()
+    def _rate(
+        self, db: sqlite3.Connection, actor: str, action: str, now: dt.datetime
+    ) -> str | None:
         per_minute, per_day = self._limits[action]
-        if len(recent) >= per_minute:
+        if self._count(db, actor, action, now - MINUTE, now) >= per_minute:
             return f"{action}_per_minute"
-        if usage.today[action] >= per_day:
+        midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
+        if self._count(db, actor, action, midnight, now) >= per_day:
             return f"{action}_per_day"
         return None
 
+    def _walking(self, db: sqlite3.Connection, actor: str, child_id: str | None, now) -> bool:
+        """Whether this lookup continues a run of neighbouring IDs (by view or ID search)."""
+        current = _serial(child_id)
+        if current is None:
+            return False
+        run = self.rules.enumeration_sequential_ids.value
+        gap = self.rules.enumeration_serial_gap.value
+        rows = db.execute(
+            "SELECT id_prefix, id_serial FROM usage WHERE username = ? AND at > ? "
+            "AND id_serial IS NOT NULL ORDER BY rowid DESC LIMIT ?",
+            (actor, _stamp(now - self._window), 4 * run),
+        ).fetchall()
+        chain = [current]
+        for prefix, serial in rows:  # newest first; a repeat of the same ID is one lookup
+            if (prefix, serial) != chain[-1]:
+                chain.append((prefix, serial))
+            if len(chain) == run:
+                break
+        return len(chain) >= run and all(
+            a[0] == b[0] and 0 < abs(a[1] - b[1]) <= gap for a, b in pairwise(chain)
+        )
+
     def _refuse(
-        self,
-        usage: _Usage,
-        actor: str,
-        action: str,
-        reason: str,
-        rule: str,
-        now: dt.datetime,
-        child_id: str | None,
+        self, actor: str, action: str, reason: str, rule: str, now: dt.datetime, child_id
     ) -> NoReturn:
         detail = {"rule": rule}
         self.audit.append(AuditEvent(now, actor, action, "refused", child_id, reason, detail))
-        if rule not in usage.alerted:
-            usage.alerted.add(rule)
+        first = self._db.execute(
+            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
+            (actor, now.date().isoformat(), rule),
+        ).rowcount
+        if first:
             self.audit.append(AuditEvent(now, actor, "alert", "refused", child_id, rule, detail))
         raise AccessRefused(reason)
 
-    def _admit(self, usage: _Usage, action: str, now: dt.datetime) -> None:
-        usage.recent[action].append(now)
-        usage.today[action] += 1
+    def _check(
+        self,
+        actor: str,
+        action: str,
+        now: dt.datetime,
+        surname: str | None,
+        child_id: str | None,
+    ) -> None:
+        refusal = None
+        with Transaction(self._db) as db:
+            rule = self._rate(db, actor, action, now)
+            if rule:
+                refusal = ("rate_limit", rule)
+            elif surname and self._new_surname_over_limit(db, actor, surname, now):
+                refusal = ("enumeration", "distinct_surnames")
+            elif self._walking(db, actor, child_id, now):
+                refusal = ("enumeration", "sequential_ids")
+            else:
+                serial = _serial(child_id)
+                db.execute(
+                    "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
+                    (actor, action, _stamp(now), surname, *(serial or (None, None))),
+                )
+        if refusal:
+            self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
-    def check_search(self, actor: str, now: dt.datetime, surname: str | None = None) -> None:
-        """Refuse a search over a rate limit or one more distinct surname than the window allows."""
-        usage = self._usage(actor, now)
-        rule = self._rate(usage, "search", now)
-        if rule:
-            self._refuse(usage, actor, "search", "rate_limit", rule, now, None)
-        if surname:
-            key = surname.strip().lower()
-            while usage.surnames and now - usage.surnames[0][0] >= self._window:
-                _, old = usage.surnames.popleft()
-                usage.surname_counts[old] -= 1
-                if not usage.surname_counts[old]:
-                    del usage.surname_counts[old]
-            limit = self.rules.enumeration_distinct_surnames.value
-            if key not in usage.surname_counts and len(usage.surname_counts) >= limit:
-                self._refuse(usage, actor, "search", "enumeration", "distinct_surnames", now, None)
-            usage.surnames.append((now, key))
-            usage.surname_counts[key] += 1
-        self._admit(usage, "search", now)
+    def _new_surname_over_limit(
+        self, db: sqlite3.Connection, actor: str, surname: str, now: dt.datetime
+    ) -> bool:
+        seen = {
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT surname FROM usage WHERE username = ? AND action = 'search' "
+                "AND at > ? AND surname IS NOT NULL",
+                (actor, _stamp(now - self._window)),
+            )
+        }
+        return surname not in seen and len(seen) >= self.rules.enumeration_distinct_surnames.value
+
+    def check_search(
+        self,
+        actor: str,
+        now: dt.datetime,
+        surname: str | None = None,
+        index_id: str | None = None,
+    ) -> None:
+        """Refuse a search over a rate limit, one more distinct surname than the window allows,
+        or a search by ID that continues a run of neighbouring IDs."""
+        key = normalise_name(surname) if surname else None
+        self._check(actor, "search", now, key or None, index_id)
 
     def check_view(self, actor: str, child_id: str, now: dt.datetime) -> None:
         """Refuse a view over a rate limit or one that continues a run of neighbouring IDs."""
-        usage = self._usage(actor, now)
-        rule = self._rate(usage, "view", now)
-        if rule:
-            self._refuse(usage, actor, "view", "rate_limit", rule, now, child_id)
-        run = self.rules.enumeration_sequential_ids.value
-        gap = self.rules.enumeration_serial_gap.value
-        current = _serial(child_id)
-        chain = [*list(usage.views)[-(run - 1) :], (now, current)]
-        recent = [serial for when, serial in chain if now - when < self._window]
-        if len(recent) >= run and all(
-            a is not None and b is not None and a[0] == b[0] and 0 < abs(a[1] - b[1]) <= gap
-            for a, b in pairwise(recent)
-        ):
-            self._refuse(usage, actor, "view", "enumeration", "sequential_ids", now, child_id)
-        usage.views.append((now, current))
-        if len(usage.views) > run:
-            usage.views.popleft()
-        self._admit(usage, "view", now)
+        self._check(actor, "view", now, None, child_id)

@@ -1,7 +1,13 @@
 """The audit trail: an append-only, hash-chained log with signed checkpoints, and its watchers."""
 
 from sim.index.audit.event import AuditEvent, Outcome
-from sim.index.audit.keys import create_key_store, load_signing_key, public_key_hex
+from sim.index.audit.keys import (
+    create_key_store,
+    key_fingerprint,
+    load_signing_key,
+    pinned_public_key,
+    public_key_hex,
+)
 from sim.index.audit.log import AuditLog, checkpoints_path
 from sim.index.audit.monitoring import ALERT_SCHEMA, scan_alerts
 from sim.index.audit.reader import detail_field, read_audit, scan_audit
@@ -19,8 +25,10 @@ __all__ = [
     "checkpoints_path",
     "create_key_store",
     "detail_field",
+    "key_fingerprint",
     "load_monitoring_rules",
     "load_signing_key",
+    "pinned_public_key",
     "public_key_hex",
     "read_audit",
     "scan_alerts",

@@ -5,6 +5,7 @@ whoever holds it can sign checkpoints, so it is written owner-only and never ove
 decommissioning must destroy it. The public key is what an independent verifier needs.
 """
 
+import hashlib
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -57,3 +58,27 @@ def as_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
         return key
     raw = bytes.fromhex(key) if isinstance(key, str) else key
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def key_fingerprint(key: PublicKeyLike | Ed25519PrivateKey) -> str:
+    """`sha256:<hex>` of the raw public key: what `cpw deploy` shows the operator to pin."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else as_public_key(key)
+    return "sha256:" + hashlib.sha256(bytes.fromhex(public_key_hex(public))).hexdigest()
+
+
+def pinned_public_key(key_text: str, from_file: bool, fingerprint: str | None) -> str:
+    """The public key (hex) a verifier may trust: typed by the operator, or read from a file
+    only when it matches the fingerprint pinned at deploy time (a key found beside the log is
+    never trusted on its own: whoever rewrote the log could have replaced it)."""
+    try:
+        as_public_key(key_text)
+    except ValueError:
+        raise InputError("--public-key: not an Ed25519 public key (64 hex digits)") from None
+    if fingerprint is None and from_file:
+        raise InputError(
+            "--fingerprint: required when the public key is read from a file "
+            "(give the fingerprint `cpw deploy` showed, or the key itself)"
+        )
+    if fingerprint is not None and fingerprint.strip().lower() != key_fingerprint(key_text):
+        raise InputError("--public-key: does not match the pinned --fingerprint")
+    return key_text

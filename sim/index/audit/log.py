@@ -1,26 +1,34 @@
-"""The append-only, hash-chained audit log with signed checkpoints.
+"""The append-only, hash-chained audit log: write-ahead, many writers, signed checkpoints.
 
 Storage: JSON lines in one file, plus a checkpoints file beside it (`audit.jsonl`,
-`audit.checkpoints.jsonl`). Chosen over SQLite because
-- appending is the only operation: a file opened for append has no UPDATE or DELETE to misuse,
-  and a batch costs one write call, where a SQLite commit costs a journal round-trip;
+`audit.checkpoints.jsonl`), both owner-only. Chosen over SQLite because
+- appending is the only operation: a file opened for append has no UPDATE or DELETE to misuse;
 - a line is the exact bytes that are hashed, so anyone can re-check the chain with sha256 and a
   JSON parser, and a disclosure or an inquiry can read it without the workbench;
 - one flat schema per line lets polars read the whole log natively for analysis;
 - a flat file leaves no freelist pages or WAL residue for decommissioning to chase
-  (docs/decommissioning-standards.md 5.2).
+  (docs/decommissioning-standards.md section 6).
 
 Each entry carries its sequence number, the sha256 of the previous entry (`prev`) and its own
-(`hash`). Every `audit_checkpoint_every` entries, and on close, the head hash is signed with
-Ed25519: truncation and wholesale rewriting are caught against the last signed checkpoint.
-Entries are buffered and written every `audit_flush_every` entries and at each checkpoint, so an
-append costs microseconds (a search's whole budget is 2 ms at the median;
-docs/index-design.md, "Performance").
+(`hash`). Write-ahead: `append` returns only once the entry is written (and, with `audit_sync =
+"fdatasync"`, on disk), so an answer is never given for an access the log could lose. Many
+writers, in any number of processes, share one chain: each write takes an exclusive lock on the
+log file (flock), re-reads the head if another process moved it, and appends; threads of one
+process queue their entries and one of them writes the whole queue with one sync (group commit).
+Every `audit_checkpoint_every` entries or `audit_checkpoint_seconds` of activity, and on close,
+the head hash is signed with Ed25519, and the signed head is also written to a witness file
+outside the deployment (the operator's copy): truncation and rewriting are caught against it.
 """
 
 import datetime as dt
+import fcntl
 import json
 import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -30,6 +38,11 @@ from sim.errors import InputError
 from sim.index.audit.event import GENESIS, AuditEvent, canonical, encode_entry
 from sim.index.audit.keys import load_signing_key
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
+from sim.outputs import private_file
+
+# A check run under the log's lock just before an entry is written: None to write the entry as
+# given, or a refusal reason, in which case a refusal is written in its place.
+StillAllowed = Callable[[], str | None]
 
 
 def checkpoints_path(log_path: Path) -> Path:
@@ -42,78 +55,207 @@ def checkpoint_body(seq: int, head: str, time: dt.datetime) -> dict[str, object]
     return {"seq": seq, "hash": head, "time": time.isoformat(timespec="microseconds")}
 
 
+@dataclass
+class _Pending:
+    event: AuditEvent
+    still_allowed: StillAllowed | None
+    seq: int = 0
+    refused: str | None = None
+    error: Exception | None = None
+    done: bool = False
+
+
 class AuditLog:
-    """Appends events to the log; reopening an existing log continues its chain."""
+    """Appends events to the log; any number of AuditLogs, in any processes, share one chain."""
 
     def __init__(
         self,
         path: Path,
         signing_key: Ed25519PrivateKey,
         rules: MonitoringRules | None = None,
+        *,
+        witness: Path | None = None,
     ) -> None:
         rules = rules or load_monitoring_rules()
         self.path = Path(path)
+        self.witness = Path(witness) if witness else None
         self._key = signing_key
         self._checkpoint_every = rules.audit_checkpoint_every.value
-        self._flush_every = rules.audit_flush_every.value
-        self._seq, self._head = _tail(self.path)
-        self._signed = self._seq
+        self._checkpoint_seconds = rules.audit_checkpoint_seconds.value
+        self._sync = os.fdatasync if rules.audit_sync.value == "fdatasync" else None
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self._fd = os.open(private_file(self.path), flags, 0o600)
+        self._cp_fd = os.open(private_file(checkpoints_path(self.path)), flags, 0o600)
+        self._size = self._cp_size = -1
+        self._seq, self._head, self._signed = 0, GENESIS, 0
         self._last_time: dt.datetime | None = None
-        self._buffer: list[str] = []
-        self._file = self.path.open("ab")
-        self._checkpoints = checkpoints_path(self.path).open("ab")
+        self._signed_clock = time.monotonic()
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writer: int | None = None  # the thread holding the file lock
+        self._depth = 0
+        self._closed = False
+        with self.exclusive():
+            pass  # reads the head and the last signed count
 
     @classmethod
-    def open(cls, path: Path, key_store: Path, rules: MonitoringRules | None = None) -> "AuditLog":
+    def open(
+        cls,
+        path: Path,
+        key_store: Path,
+        rules: MonitoringRules | None = None,
+        *,
+        witness: Path | None = None,
+    ) -> "AuditLog":
         """Open (or start) the log at `path`, signing with the key in `key_store`."""
-        return cls(path, load_signing_key(key_store), rules)
+        return cls(path, load_signing_key(key_store), rules, witness=witness)
 
     @property
     def entries(self) -> int:
-        """Entries appended so far, including those still buffered."""
-        return self._seq
+        """Entries in the log (all of them durable), whichever process wrote them."""
+        with self.exclusive():
+            return self._seq
+
+    # -- the lock --------------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the log: no other thread or process appends until the block ends. Appends made
+        inside it (by this thread) are written at once; a switch-off uses it so that no answer
+        can be logged between its state change and its own entry."""
+        me = threading.get_ident()
+        with self._cond:
+            while self._writer not in (None, me):
+                self._cond.wait()
+            self._writer = me
+            self._depth += 1
+        try:
+            if self._depth == 1:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                self._refresh()
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    self._writer = None
+                    self._cond.notify_all()
+
+    def _refresh(self) -> None:
+        """Re-read the head (and the last signed count) if another process moved them."""
+        size = os.fstat(self._fd).st_size
+        if size != self._size:
+            self._seq, self._head = _tail(self.path)
+            self._size = size
+        cp_size = os.fstat(self._cp_fd).st_size
+        if cp_size != self._cp_size:
+            self._signed = _signed(checkpoints_path(self.path))
+            self._cp_size = cp_size
+
+    # -- appending -------------------------------------------------------------------------
 
     def append(self, event: AuditEvent) -> int:
-        """Add one event; returns its sequence number (1 = the first line)."""
-        line, self._head = encode_entry(event, self._seq + 1, self._head)
-        self._seq += 1
-        self._last_time = event.time
-        self._buffer.append(line)
-        if self._seq - self._signed >= self._checkpoint_every:
-            self.checkpoint()
-        elif len(self._buffer) >= self._flush_every:
-            self.flush()
-        return self._seq
+        """Add one event, durably; returns its sequence number (1 = the first line)."""
+        pending = self._submit(_Pending(event, None))
+        return pending.seq
+
+    def append_unless(self, event: AuditEvent, still_allowed: StillAllowed) -> str | None:
+        """Add `event` if `still_allowed()` (run under the lock) returns None; otherwise add a
+        refusal for the same act with the reason it returned, and return that reason."""
+        return self._submit(_Pending(event, still_allowed)).refused
+
+    def _submit(self, pending: _Pending) -> _Pending:
+        if self._closed:
+            raise InputError(f"{self.path}: the audit log is closed")
+        me = threading.get_ident()
+        with self._cond:
+            mine = self._writer == me
+            if not mine:
+                self._queue.append(pending)
+                while not pending.done and self._writer is not None:
+                    self._cond.wait()
+        if mine:  # inside exclusive(): write at once
+            self._write([pending])
+        elif not pending.done:
+            with self.exclusive():  # this thread leads: it writes everything queued
+                with self._cond:
+                    batch, self._queue = self._queue, []
+                self._write(batch)
+        if pending.error is not None:
+            raise pending.error
+        return pending
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """Encode and append a batch under the lock, with one sync; then maybe checkpoint."""
+        lines = []
+        try:
+            for item in batch:
+                event = item.event
+                try:
+                    item.refused = item.still_allowed() if item.still_allowed else None
+                    if item.refused:
+                        event = AuditEvent(
+                            event.time, event.actor, event.action, "refused",
+                            event.child_id, item.refused, {},
+                        )  # fmt: skip
+                    line, head = encode_entry(event, self._seq + 1, self._head)
+                except Exception as error:
+                    item.error = error
+                    continue
+                self._seq, self._head, self._last_time = self._seq + 1, head, event.time
+                item.seq = self._seq
+                lines.append(line)
+            if lines:
+                data = ("\n".join(lines) + "\n").encode()
+                _write_all(self._fd, data)
+                if self._sync:
+                    self._sync(self._fd)
+                self._size += len(data)
+            due = time.monotonic() - self._signed_clock >= self._checkpoint_seconds
+            if self._seq - self._signed >= self._checkpoint_every or due:
+                self._sign(None)
+        finally:
+            with self._cond:
+                for item in batch:
+                    item.done = True
+                self._cond.notify_all()
 
     def flush(self) -> None:
-        """Write buffered entries to the file (no fsync: that is the checkpoint's job)."""
-        if self._buffer:
-            self._buffer.append("")
-            self._file.write("\n".join(self._buffer).encode())
-            self._file.flush()
-            self._buffer.clear()
+        """Nothing to do: every entry is written before `append` returns (kept for callers)."""
+
+    # -- checkpoints -----------------------------------------------------------------------
 
     def checkpoint(self, time: dt.datetime | None = None) -> None:
-        """Flush, then sign the head hash: truncation is checked against the signed count."""
-        self.flush()
+        """Sign the head hash, if anything is unsigned; publish it to the witness file."""
+        with self.exclusive():
+            self._sign(time)
+
+    def _sign(self, stamp: dt.datetime | None) -> None:
+        self._signed_clock = time.monotonic()
         if self._seq == self._signed:
             return
-        os.fsync(self._file.fileno())
-        stamp = time or self._last_time or dt.datetime(1970, 1, 1)
+        os.fsync(self._fd)
+        stamp = stamp or self._last_time or dt.datetime(1970, 1, 1)
         body = checkpoint_body(self._seq, self._head, stamp)
         signature = self._key.sign(canonical(body).encode()).hex()
-        self._checkpoints.write((canonical({**body, "signature": signature}) + "\n").encode())
-        self._checkpoints.flush()
-        os.fsync(self._checkpoints.fileno())
+        signed = canonical({**body, "signature": signature})
+        data = (signed + "\n").encode()
+        _write_all(self._cp_fd, data)
+        os.fsync(self._cp_fd)
+        self._cp_size += len(data)
         self._signed = self._seq
+        if self.witness is not None:
+            _publish(self.witness, signed)
 
     def close(self) -> None:
         """Checkpoint what is unsigned and close both files."""
-        if self._file.closed:
+        if self._closed:
             return
         self.checkpoint()
-        self._file.close()
-        self._checkpoints.close()
+        self._closed = True
+        os.close(self._fd)
+        os.close(self._cp_fd)
 
     def __enter__(self) -> "AuditLog":
         return self
@@ -127,10 +269,27 @@ class AuditLog:
         self.close()
 
 
-def _tail(path: Path) -> tuple[int, str]:
-    """The last entry's sequence number and hash, read from the end of an existing log."""
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _publish(witness: Path, signed: str) -> None:
+    """Replace the witness file atomically (owner-only) with the newest signed head."""
+    staged = witness.with_name(f".{witness.name}.{os.getpid()}.partial")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(signed + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    staged.replace(witness)
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last complete line of a file (None if empty); raises if it ends mid-line."""
     if not path.exists() or path.stat().st_size == 0:
-        return 0, GENESIS
+        return None
     with path.open("rb") as handle:
         size = handle.seek(0, os.SEEK_END)
         chunk = 4096
@@ -139,13 +298,31 @@ def _tail(path: Path) -> tuple[int, str]:
             handle.seek(start)
             data = handle.read(size - start)
             if not data.endswith(b"\n"):
-                raise InputError(f"{path}: log ends mid-entry; run `cpw index audit verify`")
+                raise InputError(f"{path}: ends mid-entry; run `cpw index audit verify`")
             lines = data[:-1].split(b"\n")
             if len(lines) > 1 or start == 0:
-                break
+                return lines[-1]
             chunk *= 2
+
+
+def _tail(path: Path) -> tuple[int, str]:
+    """The last entry's sequence number and hash, read from the end of an existing log."""
+    line = _last_line(path)
+    if line is None:
+        return 0, GENESIS
     try:
-        last = json.loads(lines[-1])
+        last = json.loads(line)
         return int(last["seq"]), str(last["hash"])
     except (ValueError, KeyError, TypeError):
         raise InputError(f"{path}: last entry unreadable; run `cpw index audit verify`") from None
+
+
+def _signed(path: Path) -> int:
+    """How many entries the last checkpoint signed (0 if none)."""
+    line = _last_line(path)
+    if line is None:
+        return 0
+    try:
+        return int(json.loads(line)["seq"])
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{path}: last checkpoint unreadable") from None

@@ -17,6 +17,7 @@ import polars as pl
 
 from sim.index.audit.reader import detail_field
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
+from sim.index.store.keys import normalise_name, phonetic_code
 
 ALERT_SCHEMA = {
     "rule": pl.String,
@@ -26,6 +27,11 @@ ALERT_SCHEMA = {
     "count": pl.UInt32,
 }
 ACCESSES = ("search", "view")
+
+
+def _name_key(names: pl.Expr) -> pl.Expr:
+    """normalise_name as a column expression: upper case without spaces, - ' or ."""
+    return names.str.to_uppercase().str.replace_all(r"[\s\-'.]", "")
 
 
 def _per_day(frame: pl.LazyFrame, rule: str, least: int) -> pl.LazyFrame:
@@ -61,12 +67,14 @@ def scan_alerts(
     """Alerts (rule, actor, day, first_time, count) from the audit events, sorted by time."""
     rules = rules or load_monitoring_rules()
     log = events.lazy().with_columns(
-        detail_field("surname").str.to_lowercase().alias("searched_surname"),
+        _name_key(detail_field("surname")).alias("searched_surname"),
+        detail_field("surname_code"),
         detail_field("child_authority"),
     )
     users = accounts.lazy().select(
         pl.col("username").alias("actor"),
-        pl.col("surname").str.to_lowercase().alias("own_surname"),
+        _name_key(pl.col("surname")).alias("own_surname"),
+        pl.col("surname").map_elements(phonetic_code, return_dtype=pl.String).alias("own_code"),
         pl.col("authority_code").alias("own_authority"),
     )
     used = log.filter(pl.col("action").is_in(ACCESSES) & (pl.col("outcome") == "allowed"))
@@ -74,7 +82,12 @@ def scan_alerts(
     start, end = rules.working_hours.value
     hour, weekday = pl.col("time").dt.hour(), pl.col("time").dt.weekday()
     out_of_hours = (hour < start) | (hour >= end) | (weekday >= 6)
-    watched = [s.lower() for s in rules.watch_surnames.value]
+    watched = [normalise_name(s) for s in rules.watch_surnames.value]
+    watched_codes = [c for c in (phonetic_code(s) for s in rules.watch_surnames.value) if c]
+    watched_ids = rules.watch_child_ids.value
+    in_results = pl.lit(False)
+    for child_id in watched_ids:  # a watched child among a search's results, or searched by ID
+        in_results = in_results | pl.col("detail").str.contains(f'"{child_id}"', literal=True)
     daily = used.group_by("actor", pl.col("time").dt.date().alias("day")).agg(
         pl.col("time").min().alias("first_time"), pl.len().cast(pl.UInt32).alias("count")
     )
@@ -103,12 +116,19 @@ def scan_alerts(
             rules.outside_authority_views.value,
         ),
         _per_day(
-            mine.filter(pl.col("searched_surname") == pl.col("own_surname")), "same_surname", 1
+            mine.filter(
+                (pl.col("searched_surname") == pl.col("own_surname"))
+                | ((pl.col("surname_code") == pl.col("own_code")) & (pl.col("own_code") != ""))
+            ),
+            "same_surname",
+            1,
         ),
         _per_day(
             used.filter(
                 pl.col("searched_surname").is_in(pl.Series(watched, dtype=pl.String))
-                | pl.col("child_id").is_in(pl.Series(rules.watch_child_ids.value, dtype=pl.String))
+                | pl.col("surname_code").is_in(pl.Series(watched_codes, dtype=pl.String))
+                | pl.col("child_id").is_in(pl.Series(watched_ids, dtype=pl.String))
+                | in_results
             ),
             "watch_list",
             1,

@@ -1,7 +1,7 @@
 """Typed view of data/index/monitoring.toml: audit batching, rate limits and alert thresholds."""
 
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -16,7 +16,8 @@ class MonitoringRules(ParamFile):
     """Every threshold the audit trail and its watchers use; no threshold lives in code."""
 
     audit_checkpoint_every: Param[Count]
-    audit_flush_every: Param[Count]
+    audit_checkpoint_seconds: Param[Count]
+    audit_sync: Param[Literal["fdatasync", "write"]]
     searches_per_minute: Param[Count]
     searches_per_day: Param[Count]
     views_per_minute: Param[Count]

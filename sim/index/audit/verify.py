@@ -5,9 +5,10 @@ followed by its `hash`, the sha256 of that body (no byte can change unnoticed: e
 sequence number is its line number (deletions, insertions and swaps); its `prev` is the
 previous entry's hash (the chain). Then every checkpoint: its Ed25519 signature, and that the
 log still holds the entry it signed with the same hash (truncation, and a chain rebuilt by
-someone without the signing key). What no log can show alone: the loss of the newest
-checkpoints together with the entries after them; `signed_entries` is printed so an operator
-can compare it with a copy kept elsewhere.
+someone without the signing key). What no log can show alone, the loss of the newest
+checkpoints together with the entries after them, the witness shows: the signed head the
+service last published outside the deployment (sim.index.audit.log), which the log must still
+hold. The public key must come from outside what is verified (sim.index.audit.keys).
 """
 
 import json
@@ -79,8 +80,40 @@ def _check_entries(lines: list[bytes]) -> tuple[list[str], int | None, str | Non
     return hashes, None, None
 
 
-def verify(log_path: Path, public_key: PublicKeyLike) -> VerifyReport:
-    """Re-check the whole log and its checkpoints against the audit public key."""
+def _check_signed(key, raw: bytes, keys: frozenset[str]) -> dict | None:
+    """The checkpoint (or witness) if it is canonical and its signature is the key's."""
+    parsed = _parse(raw, keys)
+    cp = parsed[0] if parsed else None
+    if cp is None or not isinstance(cp["seq"], int) or not isinstance(cp["signature"], str):
+        return None
+    body = canonical({k: cp[k] for k in ("seq", "hash", "time")})
+    try:
+        key.verify(bytes.fromhex(cp["signature"]), body.encode())
+    except (InvalidSignature, ValueError):
+        return None
+    return cp
+
+
+def _witness_problem(key, witness: Path, hashes: list[str]) -> str | None:
+    """Why the log does not hold the head the witness signed, or None."""
+    try:
+        raw = Path(witness).read_bytes().rstrip(b"\n")
+    except OSError:
+        return f"witness {witness}: unreadable"
+    cp = _check_signed(key, raw, CHECKPOINT_KEYS)
+    if cp is None:
+        return f"witness {witness}: not a head signed by this key"
+    seq = cp["seq"]
+    if seq > len(hashes):
+        return f"log truncated: the witness signed {seq} entries, the log holds {len(hashes)}"
+    if hashes[seq - 1] != cp["hash"]:
+        return f"entries up to {seq} were rewritten: entry {seq} does not match the witness"
+    return None
+
+
+def verify(log_path: Path, public_key: PublicKeyLike, witness: Path | None = None) -> VerifyReport:
+    """Re-check the whole log and its checkpoints against the audit public key, and (given the
+    operator's witness file) that the log still holds the head last published."""
     key = as_public_key(public_key)
     data = Path(log_path).read_bytes()
     lines = data.split(b"\n")
@@ -130,6 +163,10 @@ def verify(log_path: Path, public_key: PublicKeyLike) -> VerifyReport:
                 f"checkpoint {number}",
             )
         signed = previous_signed = seq
+    if first_bad is None and witness is not None:
+        problem = _witness_problem(key, witness, hashes)
+        if problem:
+            return _report(False, lines, len(cp_lines), signed, len(hashes) + 1, problem)
     return _report(first_bad is None, lines, len(cp_lines), signed, first_bad, problem)
 
 

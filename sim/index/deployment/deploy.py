@@ -20,7 +20,7 @@ import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sim.errors import InputError
-from sim.index.audit import AuditEvent, public_key_hex
+from sim.index.audit import AuditEvent, key_fingerprint, public_key_hex
 from sim.index.build import POPULATION_TABLES, build_index
 from sim.index.deployment.backups import encrypt_file, replicate
 from sim.index.deployment.canaries import plant_canaries
@@ -35,13 +35,13 @@ from sim.index.deployment.settings import deployment_settings, profile_rules
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
-from sim.outputs import check_output_dir, staged_directory, write_private
+from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
 
 ACTIVITY_STREAM = 102
 HOLD_REASON = "child protection investigation (s47 enquiry) open"
-SIDE_FILES = ("canaries.json", "credentials.json", "audit-public-key")
+SIDE_FILES = ("canaries.json", "credentials.json", "audit-public-key", "audit-witness")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class DeployReport:
     stores: int
     unlisted: tuple[str, ...]
     seconds: float
+    audit_fingerprint: str = ""
 
 
 def _extracts(
@@ -179,8 +180,8 @@ def deploy(
         raise InputError(f"{population}: the population has no children")
     staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in SIDE_FILES}
     try:
-        with staged_directory(final.root, force) as staging:
-            entries, stores, unlisted = _make(
+        with staged_directory(final.root, force, private=True) as staging:
+            entries, stores, unlisted, fingerprint = _make(
                 staging, final.root.name, tables, seed, canaries, users, on, profile, staged
             )
     except BaseException:
@@ -191,7 +192,9 @@ def deploy(
         path.replace(sides[name])
     children = tables["children"].height + canaries
     seconds = time.perf_counter() - started
-    return DeployReport(final.root, children, canaries, users, entries, stores, unlisted, seconds)
+    return DeployReport(
+        final.root, children, canaries, users, entries, stores, unlisted, seconds, fingerprint
+    )
 
 
 def _make(
@@ -204,8 +207,9 @@ def _make(
     on: dt.date,
     profile: str,
     staged: dict[str, Path],
-) -> tuple[int, int, tuple[str, ...]]:
-    """Every store, in the staging directory; returns (audit entries, stores, unlisted)."""
+) -> tuple[int, int, tuple[str, ...], str]:
+    """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
+    audit key's fingerprint)."""
     settings = deployment_settings()
     layout = Layout(staging)
     tables, planted = plant_canaries(tables, canaries, seed, on)
@@ -216,8 +220,10 @@ def _make(
     days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
-    write_keystore(layout.keystore, audit_key, data_keys)
-    service = ContactPoint.open(staging, profile=profile)
+    write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
+    for path in staged.values():
+        path.unlink(missing_ok=True)
+    service = ContactPoint.open(staging, profile=profile, witness=staged["audit-witness"])
     try:
         demo = create_demo_users(service, tables, users, on)
         names = {user.username for user in demo}
@@ -243,10 +249,10 @@ def _make(
         "audit_public_key": public_key_hex(audit_key),
         "profile": profile,
     }
-    layout.inventory.write_text(inventory_text(header, stores))
-    for path in staged.values():
-        path.unlink(missing_ok=True)
-    staged["canaries.json"].write_text(json.dumps(planted.to_dicts(), indent=1) + "\n")
+    write_private(layout.inventory, inventory_text(header, stores))
+    owner_only_tree(staging)
+    write_private(staged["canaries.json"], json.dumps(planted.to_dicts(), indent=1) + "\n")
     write_private(staged["credentials.json"], json.dumps(credentials_document(demo), indent=1))
     staged["audit-public-key"].write_text(public_key_hex(audit_key) + "\n")
-    return entries, len(stores), tuple(path for path, _ in extracts[listed:])
+    fingerprint = key_fingerprint(audit_key)
+    return entries, len(stores), tuple(path for path, _ in extracts[listed:]), fingerprint

@@ -18,6 +18,7 @@ from sim.errors import InputError
 from sim.outputs import write_private
 
 AUDIT_KEY_ID = "audit-signing"
+TOKEN_KEY_ID = "token-register"
 STORE_KINDS = (
     "live-index",
     "dr-replica",
@@ -88,7 +89,12 @@ class StoreEntry:
     key_id: str | None = None
 
 
-def write_keystore(path: Path, audit_key: Ed25519PrivateKey, data_keys: dict[str, bytes]) -> None:
+def write_keystore(
+    path: Path,
+    audit_key: Ed25519PrivateKey,
+    data_keys: dict[str, bytes],
+    token_key: bytes | None = None,
+) -> None:
     pem = audit_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -97,6 +103,8 @@ def write_keystore(path: Path, audit_key: Ed25519PrivateKey, data_keys: dict[str
     keys = {AUDIT_KEY_ID: {"purpose": "audit checkpoint signing (Ed25519)", "pem": pem}}
     for key_id, key in data_keys.items():
         keys[key_id] = {"purpose": "backup data key (AES-256-GCM)", "hex": key.hex()}
+    if token_key is not None:
+        keys[TOKEN_KEY_ID] = {"purpose": "token register key (AES-256-GCM)", "hex": token_key.hex()}
     write_private(path, json.dumps({"keys": keys}, indent=2) + "\n")
 
 
@@ -117,6 +125,14 @@ def audit_signing_key(path: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise InputError(f"{path}: the audit signing key is not Ed25519")
     return key
+
+
+def token_key(path: Path) -> bytes:
+    """The key that seals the token register's secrets (AES-256-GCM)."""
+    entry = _keys(path).get(TOKEN_KEY_ID)
+    if not entry or "hex" not in entry:
+        raise InputError(f"{path}: no token register key (a deployment made before it: redeploy)")
+    return bytes.fromhex(entry["hex"])
 
 
 def data_key(path: Path, key_id: str) -> bytes:

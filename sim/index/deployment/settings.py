@@ -76,16 +76,22 @@ def profile_rules(profile: str) -> AccessRules:
 
 
 class ServiceState:
-    """Whether the service was switched off, kept in accounts.db so it survives a restart."""
+    """Whether the service was switched off: read from accounts.db on every question, so a
+    switch-off by any process (and before any restart) is seen at once."""
 
     def __init__(self, accounts_db: Path) -> None:
-        self._db = sqlite3.connect(accounts_db, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(
+            accounts_db, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
         self._db.execute("CREATE TABLE IF NOT EXISTS service_closed (closed_at TEXT NOT NULL)")
-        self.closed = self._db.execute("SELECT 1 FROM service_closed").fetchone() is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._db.execute("SELECT 1 FROM service_closed").fetchone() is not None
 
     def close_service(self, now: dt.datetime) -> None:
-        self._db.execute("INSERT INTO service_closed VALUES (?)", (now.isoformat(),))
-        self.closed = True
+        if not self.closed:
+            self._db.execute("INSERT INTO service_closed VALUES (?)", (now.isoformat(),))
 
     def close(self) -> None:
         self._db.close()

@@ -84,6 +84,9 @@ class StoredRecord:
     shield: Shield | None
     archived_on: dt.date | None = None
     leaving_england: LeavingEngland | None = None
+    # Another child at the same address (same household, or same postcode and address line) is
+    # shielded: this record's address and carers are that child's hidden fields too.
+    household_shielded: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from sim.index.store.schema import (
 from sim.index.store.sqlite_bulk import SqliteBulkLoad
 from sim.index.store.sqlite_records import read_record, write_record
 from sim.index.store.sqlite_retention import SqliteRetention
+from sim.outputs import private_file
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
@@ -199,6 +200,7 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
 def _connect(path: Path) -> sqlite3.Connection:
     """temp_store = MEMORY keeps index sorts out of etilqs_* files in /tmp, which no inventory
     lists (docs/decommissioning-standards.md 5.2); it costs some build time at England scale."""
+    private_file(Path(path))  # the index holds every child: owner-only whatever the umask
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in (
         "journal_mode = WAL",

@@ -181,7 +181,28 @@ def read_record(
     if shield is not None:
         shield = Shield(*shield[:3], dt.datetime.fromisoformat(shield[3]))
     archived_on = dt.date.fromisoformat(archived) if archived else None
-    return StoredRecord(record, shield, archived_on, _leaving_england(db, key))
+    shared = _shares_a_shielded_address(db, key, household, line, postcode)
+    return StoredRecord(record, shield, archived_on, _leaving_england(db, key), shared)
+
+
+_SHIELDED_AT = """
+SELECT 1 FROM household h JOIN child c ON c.household_key = h.household_key
+JOIN shield s ON s.child_key = c.child_key
+WHERE c.child_key != ? AND (h.household_key = ? OR (h.postcode_norm = ?
+      AND upper(trim(h.address_line)) = upper(trim(?))))
+LIMIT 1
+"""
+
+
+def _shares_a_shielded_address(
+    db: sqlite3.Connection, child_key: int, household: int | None, line: str | None, postcode
+) -> bool:
+    """Whether another, shielded child lives at this child's address (siblings, or the same
+    address held twice): its address and carers must then be hidden here too."""
+    if household is None:
+        return False
+    code = "".join(str(postcode).split()).upper() if postcode else None
+    return db.execute(_SHIELDED_AT, (child_key, household, code, line or "")).fetchone() is not None
 
 
 def _leaving_england(db: sqlite3.Connection, child_key: int) -> LeavingEngland | None:

@@ -1,0 +1,71 @@
+"""The accounts database (`accounts.db`): one connection per process, shared by the stores of
+accounts, sessions, usage counters and the service's open or closed state.
+
+Every process that serves the index (a CLI command, a web worker, the simulation) opens the same
+file, so security state is one truth: a session, a counter or a revocation written by one
+process is what the next request in any other process reads. WAL lets readers run beside one
+writer; writers wait for each other (busy timeout) rather than fail. The file is owner-only.
+"""
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from sim.outputs import private_file
+
+BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
+
+
+class SharedConnection(sqlite3.Connection):
+    """A connection the threads of one process share (a web server's workers): `lock` keeps
+    one thread's transaction from interleaving with another's."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+
+def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
+    """Open (creating owner-only) a SQLite file in WAL mode with `schema`, adding the columns in
+    `added` ((table, column) -> type) that an older file lacks."""
+    db = sqlite3.connect(
+        private_file(Path(path)),
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_SECONDS,
+        factory=SharedConnection,
+    )
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(schema)
+    for (table, column), kind in added.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    return db
+
+
+class Transaction:
+    """`with Transaction(db):` one IMMEDIATE transaction (the write lock taken at the start, so
+    a check and the write that follows it are atomic across processes); rolled back on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            self._lock.release()
