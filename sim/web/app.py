@@ -1,0 +1,193 @@
+"""The web application: one facade per worker, server-rendered pages, thin routes.
+
+`create_app(options)` builds it (tests, benchmarks); `app_from_environment()` is what each
+uvicorn worker calls (`cpw serve`). The routes live in pages_practitioner, pages_management and
+pages_operator; this module holds what they share: the clock, the facade gateway, the
+templates, form checking and the rendering of refusals.
+"""
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from sim.errors import WorkbenchError
+from sim.index.access import AccessRefused, Session, load_access_rules
+from sim.index.audit import AuditEvent
+from sim.web import security
+from sim.web.clock import SimClock
+from sim.web.gateway import Gateway, InvalidField, audit_invalid
+from sim.web.settings import ServeOptions
+
+HERE = Path(__file__).parent
+SESSION_ENDED = ("unknown_session", "session_expired", "session_revoked")
+FIELD_LIMIT = 64  # characters of a submitted value kept in an audit entry
+
+
+class FormRefused(WorkbenchError):
+    """A form without its valid CSRF token (audited before this is raised)."""
+
+
+class Web:
+    """What every route needs: clock, facade gateway, templates and the form secret."""
+
+    def __init__(self, options: ServeOptions, wall: Callable[[], float]) -> None:
+        self.options = options
+        self.clock = SimClock(options.start_time(), options.origin, options.rate, wall)
+        self.networks = options.address_ranges()
+        self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.rules = load_access_rules()
+        self.gateway: Gateway | None = None
+
+    @property
+    def facade(self) -> Gateway:
+        assert self.gateway is not None, "the application has not started"
+        return self.gateway
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    async def whoami(self, request: Request, now: dt.datetime) -> Session:
+        """The live session behind the cookie, checked by the facade (its refusal is audited)."""
+        session_id = security.session_id(request)
+        if session_id is None:
+            raise AccessRefused("unknown_session")
+        return await self.facade.call(lambda s: s.access.session(session_id, now=now))
+
+    async def form(self, request: Request, action: str, now: dt.datetime) -> FormData:
+        """The submitted form, if it carries this session's CSRF token; else an audited refusal."""
+        form = await request.form()
+        given = form.get(security.CSRF_FIELD)
+        if security.csrf_ok(
+            self.options.secret, request, given if isinstance(given, str) else None
+        ):
+            return form
+        await self.facade.call(_audit_bad_form, action, request.url.path, now)
+        raise FormRefused("refused: this form has expired; reload the page and try again")
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        now: dt.datetime,
+        who: Session | None = None,
+        status: int = 200,
+        **context: Any,
+    ) -> Response:
+        anchor = security.form_anchor(request)
+        fresh = None
+        if anchor is None:
+            anchor = fresh = security.new_pre_session()
+        context |= {
+            "clock": now,
+            "who": who,
+            "csrf": security.csrf_token(self.options.secret, anchor),
+            "csrf_field": security.CSRF_FIELD,
+        }
+        response = self.templates.TemplateResponse(request, template, context, status_code=status)
+        if fresh is not None:
+            security.set_pre_session(response, fresh, self.options.tls)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def refusal(
+        self, request: Request, error: WorkbenchError, now: dt.datetime, who: Session | None = None
+    ) -> Response:
+        """Show the facade's refusal; an ended session goes back to the login page."""
+        if isinstance(error, AccessRefused) and error.reason_code in SESSION_ENDED:
+            response = self.render(request, "login.html", now, None, 401, message=str(error))
+            security.clear_session(response)
+            return response
+        status = 403 if isinstance(error, AccessRefused | FormRefused) else 400
+        return self.render(request, "refused.html", now, who, status, message=str(error))
+
+    def scope(self, who: Session) -> str:
+        """What the user's role administers (data/index/access.toml): none, authority or all."""
+        return self.rules.role_administers.value[who.role]
+
+
+def _audit_bad_form(service, action: str, path: str, now: dt.datetime) -> None:
+    detail = {"path": path[:FIELD_LIMIT]}
+    service.audit.append(
+        AuditEvent(now, "web", action, "refused", None, "csrf_token_mismatch", detail)
+    )
+
+
+async def act(request: Request, page: Callable, action: str, work: Callable) -> Response:
+    """Check the session and the form, run `work(service, form, session_id, now)` on the facade's
+    thread, then show `page` with what it said; every refusal is the audited one."""
+    web = web_of(request)
+    now = web.now()
+    who = None
+    try:
+        who = await web.whoami(request, now)
+        form = await web.form(request, action, now)
+        session_id = security.session_id(request) or ""
+        said = await web.facade.call(work, form, session_id, now)
+    except InvalidField as error:
+        actor = who.username if who else "unknown"
+        await web.facade.call(audit_invalid, actor, action, error.field, now)
+        return web.refusal(request, error, now, who)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now, who)
+    return await page(web, request, now, who, **said)
+
+
+def redirect(to: str) -> Response:
+    return RedirectResponse(to, status_code=303)
+
+
+def web_of(request: Request) -> Web:
+    return request.app.state.web
+
+
+def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) -> FastAPI:
+    """The application over one deployment; the facade opens at startup, closes at shutdown."""
+    from sim.web import pages_management, pages_operator, pages_practitioner
+
+    web = Web(options, wall)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        web.gateway = Gateway(Path(options.deployment), options.profile)
+        try:
+            yield
+        finally:
+            web.gateway.close()
+
+    app = FastAPI(title="ContactPoint", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
+    app.state.web = web
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (pages_practitioner, pages_management, pages_operator):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable) -> Response:
+        response = await call_next(request)
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
+        return response
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory for `cpw serve` workers: options from the environment."""
+    return create_app(ServeOptions.from_environment())
+
+
+__all__ = ["Web", "act", "create_app", "redirect", "web_of"]
