@@ -181,7 +181,7 @@ def _sections(shown: RecordView) -> list[tuple[str, list[dict]]]:
             if hasattr(item, "model_dump"):
                 rows.append(_flat(item.model_dump(mode="json", exclude_none=True)))
             else:
-                rows.append({section: str(item)})
+                rows.append({"": str(item)})
         out.append((section.replace("_", " "), rows))
     return out
 
