@@ -15,12 +15,14 @@ import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from sim.index.access import load_access_rules, token_code
+from sim.index.access import NewAccount, load_access_rules, token_code
 from sim.index.audit import load_monitoring_rules
+from sim.index.service import ContactPoint
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 CLOCK = re.compile(r'id="clock" data-iso="([^"]+)"')
@@ -54,6 +56,7 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, answered searches only
     seconds: float = 0.0
+    searching: bool = False  # every practitioner has logged in
 
     @property
     def total(self) -> int:
@@ -151,16 +154,17 @@ async def _worker(
             report.errors.append(f"{account.who.username}: HTTP {answer.status_code}")
 
 
-async def run_load(plan: LoadPlan) -> LoadReport:
+async def run_load(plan: LoadPlan, report: LoadReport | None = None) -> LoadReport:
     """Log every practitioner in, then search from `concurrency` clients until time or count
-    runs out; a transport error ends that client (the server has gone)."""
+    runs out; a transport error ends that client (the server has gone). `report` is filled as
+    answers arrive, so another thread may watch it."""
     _loopback(plan.url)
     rules = load_monitoring_rules()
     window = (60 + MARGIN_SIM_SECONDS) / plan.clock_rate
     limit = rules.searches_per_minute.value
     accounts = [_Account(who, limit) for who in plan.practitioners]
     groups = [accounts[n :: plan.concurrency] for n in range(plan.concurrency)]
-    report = LoadReport()
+    report = report if report is not None else LoadReport()
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [httpx.AsyncClient(base_url=plan.url, limits=limits, timeout=30) for _ in groups]
     try:
@@ -171,6 +175,7 @@ async def run_load(plan: LoadPlan) -> LoadReport:
             )
         )
         started = time.monotonic()
+        report.searching = True
         budget = [plan.max_requests]
         deadline = started + plan.seconds
         await asyncio.gather(
@@ -190,3 +195,31 @@ async def run_load(plan: LoadPlan) -> LoadReport:
 async def _login_all(client: httpx.AsyncClient, group: list[_Account], rate: float) -> None:
     for account in group:
         await _login(client, account, rate)
+
+
+PASSWORD, PIN = "load test passphrase", "2468"
+
+
+def enrol_practitioners(
+    deployment: Path,
+    count: int,
+    authority: str,
+    queries: list[tuple[str, str]],
+    at: dt.datetime,
+    per_user: int = 3,
+) -> tuple[Practitioner, ...]:
+    """Open `count` vetted practitioner accounts with tokens, as the operator would with
+    `cpw index user add` and `cpw index token issue` (simulation hashing: quick, UNSAFE for
+    real use); each looks for `per_user` of the (surname, date of birth) `queries`."""
+    made = []
+    with ContactPoint.open(deployment, profile="simulation") as service:
+        for n in range(count):
+            name = f"load{n:04d}-{authority.lower()}"
+            new = NewAccount(name, "Load", f"Tester{n}", "social care", authority,
+                             "local_authority", authority, "practitioner")  # fmt: skip
+            vetted = at.date() - dt.timedelta(days=30)
+            service.add_user(new, PASSWORD, PIN, vetted_on=vetted, by=None, now=at)
+            secret = service.issue_token(name, by=None, now=at)
+            mine = tuple(queries[(n * per_user + k) % len(queries)] for k in range(per_user))
+            made.append(Practitioner(name, PASSWORD, PIN, secret, mine))
+    return tuple(made)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sim.index.deployment.deploy import deploy
-from sim.population.output import write_population
+from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest
 from sim.web.launch import RunningServer, running_server
 from sim.web.settings import write_loopback_settings
@@ -46,3 +46,11 @@ def server(deployment: Deployment, tmp_path: Path) -> RunningServer:
         deployment.path, tmp_path / "server.log", audit_key=deployment.public_key
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def queries(web_template: Path) -> list[tuple[str, str]]:
+    """(surname, date of birth) of 300 children in the template deployment's population."""
+    children = read_population(web_template.parent / "population", ["children"])["children"]
+    rows = children.select("surname", "date_of_birth").head(300).collect().rows()
+    return [(surname, born.isoformat()) for surname, born in rows]
