@@ -6,14 +6,18 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench lab clean
 
-$(STAMP): pyproject.toml
+# System packages (Chromium for the browser tests, PostgreSQL): installed when missing as root on
+# Debian; anywhere else a missing one stops here with a one-line message.
+$(STAMP): pyproject.toml scripts/install-debian-packages.sh
+	scripts/install-debian-packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab,scale]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab,scale,web]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/cpw demo
+	$(BIN)/python -m sim.web.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -207,6 +207,7 @@ def enrol_practitioners(
     queries: list[tuple[str, str]],
     at: dt.datetime,
     per_user: int = 3,
+    prefix: str = "load",
 ) -> tuple[Practitioner, ...]:
     """Open `count` vetted practitioner accounts with tokens, as the operator would with
     `cpw index user add` and `cpw index token issue` (simulation hashing: quick, UNSAFE for
@@ -214,7 +215,7 @@ def enrol_practitioners(
     made = []
     with ContactPoint.open(deployment, profile="simulation") as service:
         for n in range(count):
-            name = f"load{n:04d}-{authority.lower()}"
+            name = f"{prefix}{n:04d}-{authority.lower()}"
             new = NewAccount(name, "Load", f"Tester{n}", "social care", authority,
                              "local_authority", authority, "practitioner")  # fmt: skip
             vetted = at.date() - dt.timedelta(days=30)
