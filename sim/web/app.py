@@ -58,9 +58,7 @@ class Web:
 
     async def whoami(self, request: Request, now: dt.datetime) -> Session:
         """The live session behind the cookie, checked by the facade (its refusal is audited)."""
-        session_id = security.session_id(request)
-        if session_id is None:
-            raise AccessRefused("unknown_session")
+        session_id = security.session_id(request) or ""
         return await self.facade.call(lambda s: s.access.session(session_id, now=now))
 
     async def form(self, request: Request, action: str, now: dt.datetime) -> FormData:
@@ -180,6 +178,8 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
         )
+        if options.tls:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
 
     return app

@@ -16,7 +16,7 @@ from sim.errors import WorkbenchError
 from sim.index.access import ROLES, NewAccount, Session
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, web_of
+from sim.web.app import Web, act, redirect, web_of
 from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
 from sim.web.pages_practitioner import _text, shielding_criteria
 
@@ -59,6 +59,8 @@ async def _page(
 async def manage(request: Request) -> Response:
     web = web_of(request)
     now = web.now()
+    if security.session_id(request) is None:
+        return redirect("/login")
     try:
         who = await web.whoami(request, now)
     except WorkbenchError as error:

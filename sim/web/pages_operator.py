@@ -23,7 +23,7 @@ from sim.index.audit import verify
 from sim.index.lifecycle import progress_request, run_retention
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, web_of
+from sim.web.app import Web, act, redirect, web_of
 from sim.web.gateway import OPERATOR, InvalidField, date_field, gate, number_field
 from sim.web.pages_practitioner import _text
 
@@ -68,8 +68,9 @@ async def _page(
 @router.get("")
 async def operate(request: Request) -> Response:
     web = web_of(request)
-    now = web.now()
-    return await _page(web, request, now, None)
+    if security.session_id(request) is None:
+        return redirect("/login")
+    return await _page(web, request, web.now(), None)
 
 
 def _switch_off(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:

@@ -126,6 +126,8 @@ def _search_page(web, request, now, who, result: SearchResult | None, query: dic
 async def search_page(request: Request) -> Response:
     web = web_of(request)
     now = web.now()
+    if security.session_id(request) is None:
+        return redirect("/login")
     try:
         who = await web.whoami(request, now)
     except WorkbenchError as error:

@@ -204,3 +204,17 @@ def test_bad_network_settings_get_a_one_line_error(deployment, settings):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"cpw: error: {deployment.side('web.toml')}")
+
+
+def test_without_a_session_pages_lead_to_login_and_a_post_is_refused_and_audited(deployment):
+    wall = Wall()
+    with _client(_options(deployment, wall), wall) as client:
+        for path in ("/", "/search", "/manage", "/operate"):
+            answer = client.get(path, follow_redirects=False)
+            assert answer.status_code in (303, 307) and answer.headers["location"] == "/login"
+        token = _csrf(client.get("/login"))
+        child = deployment.canaries[0]
+        answer = client.post("/search", data={"csrf_token": token, "surname": child["surname"]})
+        assert answer.status_code == 401 and _shown("unknown_session") in answer.text
+    refused = _log(deployment).select("actor", "action", "outcome", "reason").rows()
+    assert refused == [("unknown", "session", "refused", "unknown_session")]
