@@ -39,6 +39,15 @@ from sim.web.load import MARGIN_SIM_SECONDS, LoadPlan, enrol_practitioners, run_
 from sim.web.settings import write_loopback_settings
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(seconds: list[float]) -> tuple[float, float]:
     values = np.array(seconds) * 1000
     return float(np.percentile(values, 50)), float(np.percentile(values, 99))
@@ -98,7 +107,10 @@ def run(args: argparse.Namespace) -> None:
             plan = LoadPlan(server.url, practitioners, concurrency=args.clients,
                             seconds=args.seconds, max_requests=args.max_requests,
                             clock_rate=args.clock_rate)  # fmt: skip
-            load = asyncio.run(run_load(plan))
+            pid = server.process.pid
+            cpu = []
+            load = asyncio.run(run_load(plan, on_searching=lambda: cpu.append(_cpu_seconds(pid))))
+            server_cpu = _cpu_seconds(pid) - cpu[0]
         log = read_audit(root / "dep" / "audit" / "audit.jsonl")
         audited = log.filter(
             pl.col("action") == "search",
@@ -120,6 +132,10 @@ def run(args: argparse.Namespace) -> None:
     refused = sum(load.refused.values())
     print(f"answered {load.total:,}, refused {refused}, errors {len(load.errors)}; "
           f"audited searches {audited:,}; audit verifies: {intact}")  # fmt: skip
+    per_search = server_cpu / load.total * 1000 if load.total else float("nan")
+    print(f"server CPU per answered search: {per_search:.2f} ms, so one "
+          f"worker on one free core would answer ~{1000 / per_search:,.0f}/s; load average "
+          f"{os.getloadavg()[0]:.1f} during this run")  # fmt: skip
     print(f"targets: HTTP >= 1,000 searches/s ({rate:,.0f}), p99 <= 50 ms ({p99:.1f})")
 
 

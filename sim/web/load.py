@@ -14,6 +14,7 @@ import ipaddress
 import re
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,10 +155,15 @@ async def _worker(
             report.errors.append(f"{account.who.username}: HTTP {answer.status_code}")
 
 
-async def run_load(plan: LoadPlan, report: LoadReport | None = None) -> LoadReport:
+async def run_load(
+    plan: LoadPlan,
+    report: LoadReport | None = None,
+    on_searching: Callable[[], None] | None = None,
+) -> LoadReport:
     """Log every practitioner in, then search from `concurrency` clients until time or count
     runs out; a transport error ends that client (the server has gone). `report` is filled as
-    answers arrive, so another thread may watch it."""
+    answers arrive, so another thread may watch it; `on_searching` is called once every
+    practitioner has logged in."""
     _loopback(plan.url)
     rules = load_monitoring_rules()
     window = (60 + MARGIN_SIM_SECONDS) / plan.clock_rate
@@ -174,6 +180,8 @@ async def run_load(plan: LoadPlan, report: LoadReport | None = None) -> LoadRepo
                 for client, group in zip(clients, groups, strict=True)
             )
         )
+        if on_searching is not None:
+            on_searching()
         started = time.monotonic()
         report.searching = True
         budget = [plan.max_requests]

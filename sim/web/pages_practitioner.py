@@ -19,7 +19,7 @@ from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
 from sim.web import security
-from sim.web.app import redirect, web_of
+from sim.web.app import UserRefused, as_user, redirect, web_of
 from sim.web.settings import Network, networks_of
 
 router = APIRouter()
@@ -135,23 +135,30 @@ async def search_page(request: Request) -> Response:
     return _search_page(web, request, now, who, None, {})
 
 
+def _search(service: ContactPoint, session_id: str, query: dict, now: dt.datetime):
+    return service.search(session_id, query, now=now)
+
+
+def _view(service: ContactPoint, session_id: str, child_id: str, reason: str, now: dt.datetime):
+    return service.view(session_id, child_id, reason, now=now)
+
+
 @router.post("/search")
 async def search(request: Request) -> Response:
     web = web_of(request)
     now = web.now()
-    who = None
-    query: dict[str, str] = {}
     try:
-        who = await web.whoami(request, now)
-        form = await web.form(request, "search", now)
+        form = await request.form()
         query = {k: _text(form, k) for k in SEARCH_FIELDS if _text(form, k).strip()}
         mode = "fuzzy" if _text(form, "fuzzy") else "exact"
         session_id = security.session_id(request) or ""
-        result = await web.facade.call(
-            ContactPoint.search, session_id, query | {"mode": mode}, now=now
+        who, result = await as_user(
+            request, now, "search", _search, session_id, query | {"mode": mode}, now
         )
+    except UserRefused as refused:
+        return web.refusal(request, refused.error, now, refused.who)
     except WorkbenchError as error:
-        return web.refusal(request, error, now, who)
+        return web.refusal(request, error, now)
     return _search_page(web, request, now, who, result, query)
 
 
@@ -159,16 +166,15 @@ async def search(request: Request) -> Response:
 async def view(request: Request) -> Response:
     web = web_of(request)
     now = web.now()
-    who = None
     try:
-        who = await web.whoami(request, now)
-        form = await web.form(request, "view", now)
+        form = await request.form()
         session_id = security.session_id(request) or ""
-        shown: RecordView = await web.facade.call(
-            ContactPoint.view, session_id, _text(form, "child_id"), _text(form, "reason"), now=now
-        )
+        child_id, reason = _text(form, "child_id"), _text(form, "reason")
+        who, shown = await as_user(request, now, "view", _view, session_id, child_id, reason, now)
+    except UserRefused as refused:
+        return web.refusal(request, refused.error, now, refused.who)
     except WorkbenchError as error:
-        return web.refusal(request, error, now, who)
+        return web.refusal(request, error, now)
     return web.render(request, "record.html", now, who, record=shown, sections=_sections(shown))
 
 
