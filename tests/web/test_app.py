@@ -218,3 +218,122 @@ def test_without_a_session_pages_lead_to_login_and_a_post_is_refused_and_audited
         assert answer.status_code == 401 and _shown("unknown_session") in answer.text
     refused = _log(deployment).select("actor", "action", "outcome", "reason").rows()
     assert refused == [("unknown", "session", "refused", "unknown_session")]
+
+
+def _message(page) -> str:
+    found = re.search(r'id="message" role="status">([^<]*)<', page.text)
+    return found.group(1) if found else ""
+
+
+def test_a_manager_opens_an_account_issues_its_token_and_revokes_it(deployment):
+    wall = Wall()
+    manager = "manager1-e08000001"
+    with _client(_options(deployment, wall), wall) as client:
+        _login(client, deployment, manager, START)
+        page = client.get("/manage")
+        assert "manager2-e08000001" in page.text and "e06000001" not in page.text.split("<main>")[1]
+        new = {"csrf_token": _csrf(page), "username": "sam", "forename": "Sam",
+               "surname": "Okafor", "role": "practitioner", "authority": "E08000001",
+               "organisation": "E08000001", "organisation_kind": "local_authority",
+               "sector": "social care", "password": "a long passphrase", "pin": "2468",
+               "vetted_on": "2009-11-02"}  # fmt: skip
+        assert _message(client.post("/manage/accounts/add", data=new)).startswith("Account sam")
+        national = new | {"username": "boss", "role": "national_administrator", "authority": ""}
+        assert client.post("/manage/accounts/add", data=national).status_code == 403
+        token = _csrf(client.get("/manage"))
+        issued = client.post(
+            "/manage/accounts/token", data={"csrf_token": token, "username": "sam"}
+        )
+        secret = re.search(r'id="token-secret">([A-Z2-7]+)<', issued.text).group(1)
+        manager_cookies = dict(client.cookies)
+        client.cookies.clear()
+        login = _login_with(client, "sam", "a long passphrase", "2468", secret, START)
+        assert login.status_code == 303
+        assert client.get("/search").status_code == 200
+        sam_cookies = dict(client.cookies)
+        client.cookies = manager_cookies
+        revoked = client.post("/manage/accounts/revoke", data={"csrf_token": token,
+                                                                "username": "sam"})  # fmt: skip
+        assert _message(revoked).startswith("Account sam revoked")
+        client.cookies = sam_cookies
+        ended = client.get("/search")
+        assert ended.status_code == 401 and _shown("session_revoked") in ended.text
+    log = _log(deployment)
+    acts = log.filter(pl.col("actor") == manager, pl.col("action").str.starts_with("account."))
+    assert ("account.create", "refused") in acts.select("action", "outcome").rows()
+    assert ("account.revoke", "allowed") in acts.select("action", "outcome").rows()
+
+
+def _login_with(client, username, password, pin, secret, at):
+    from sim.index.access import load_access_rules, token_code
+
+    token = _csrf(client.get("/login"))
+    form = {"csrf_token": token, "username": username, "password": password, "pin": pin,
+            "token_code": token_code(secret, at, load_access_rules())}  # fmt: skip
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def test_the_operator_runs_retention_and_a_subject_access_request_and_verifies_the_audit(
+    deployment,
+):
+    wall = Wall()
+    child = deployment.canaries[0]["child_id"]
+    with _client(_options(deployment, wall), wall) as client:
+        _login(client, deployment, ADMIN, START)
+        page = client.get("/operate")
+        assert page.status_code == 200 and 'id="runbook"' in page.text
+        assert "switch_off" in page.text and "ahead" in page.text  # 6 Aug 2010 is to come
+        token = _csrf(page)
+        done = client.post("/operate/retention", data={"csrf_token": token, "as_of": "2010-01-04"})
+        assert _message(done).startswith("Retention as of 2010-01-04")
+        received = client.post("/operate/sar/receive", data={
+            "csrf_token": token, "child_id": child, "requester": "child",
+            "received_on": "2010-01-04"})  # fmt: skip
+        number = re.search(r"Subject access request (\d+) received", _message(received)).group(1)
+        paid = client.post("/operate/sar/step", data={
+            "csrf_token": token, "request_id": number, "step": "fee", "on": "2010-01-05",
+            "amount": "10"})  # fmt: skip
+        assert _message(paid).startswith(f"Request {number}:")
+        verdict = client.post("/operate/audit", data={"csrf_token": token})
+        assert "audit log intact" in verdict.text
+    actions = set(_log(deployment)["action"])
+    received = {"subject access request received", "subject access fee received"}
+    assert {"retention run", *received} <= actions
+
+
+def test_a_revocation_made_through_another_worker_ends_the_session_at_its_next_request(
+    deployment,
+):
+    """Two workers of one deployment (two apps, as `cpw serve --workers 2` runs): an account
+    revoked through one is refused at its very next request through the other. Holds only
+    when sessions and revocations live in the deployment's database, not in a worker."""
+    wall = Wall()
+    options = _options(deployment, wall)
+    with _client(options, wall) as first, _client(options, wall) as second:
+        _login(first, deployment, PRACTITIONER, START)
+        assert first.get("/search").status_code == 200
+        _login(second, deployment, "manager1-e08000001", START)
+        token = _csrf(second.get("/manage"))
+        form = {"csrf_token": token, "username": PRACTITIONER}
+        revoked = second.post("/manage/accounts/revoke", data=form)
+        assert _message(revoked).startswith(f"Account {PRACTITIONER} revoked")
+        ended = first.get("/search")
+        assert ended.status_code == 401 and _shown("session_revoked") in ended.text
+
+
+def test_a_switch_off_from_the_command_line_ends_a_live_web_session(deployment):
+    """`cpw index switch-off` in another process while the web service runs: the next request
+    of a live session is refused. Holds only when the closed state and the sessions live in the
+    deployment's database, which every process checks on every request."""
+    wall = Wall()
+    with _client(_options(deployment, wall), wall) as client:
+        _login(client, deployment, PRACTITIONER, START)
+        assert client.get("/search").status_code == 200
+        done = subprocess.run(
+            [sys.executable, "-m", "sim.cli", "index", "switch-off", str(deployment.path),
+             "--at", (START + dt.timedelta(seconds=1)).isoformat()],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        ended = client.get("/search")
+        assert ended.status_code == 401 and _shown("session_revoked") in ended.text
