@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sim.errors import WorkbenchError
-from sim.index.access import AccessRefused, Session, load_access_rules
+from sim.index.access import AccessRefused, Session
 from sim.index.audit import AuditEvent
 from sim.web import security
 from sim.web.clock import SimClock
@@ -46,7 +46,6 @@ class Web:
         self.networks = options.address_ranges()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.auto_reload = False  # templates are package files: never re-read
-        self.rules = load_access_rules()
         self.gateway: Gateway | None = None
 
     @property
@@ -108,10 +107,6 @@ class Web:
             return response
         status = 403 if isinstance(error, AccessRefused | FormRefused) else 400
         return self.render(request, "refused.html", now, who, status, message=str(error))
-
-    def scope(self, who: Session) -> str:
-        """What the user's role administers (data/index/access.toml): none, authority or all."""
-        return self.rules.role_administers.value[who.role]
 
 
 def _audit_bad_form(service, action: str, path: str, now: dt.datetime) -> None:
@@ -206,6 +201,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def text_field(form: FormData, name: str) -> str:
+    """A form field as text; absent, or a file upload, reads as empty."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def redirect(to: str) -> Response:
     return RedirectResponse(to, status_code=303)
 
@@ -244,4 +245,4 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeOptions.from_environment())
 
 
-__all__ = ["UserRefused", "Web", "act", "as_user", "create_app", "redirect", "web_of"]
+__all__ = ["UserRefused", "Web", "act", "as_user", "create_app", "redirect", "text_field", "web_of"]

@@ -14,11 +14,11 @@ from starlette.responses import Response
 
 from sim.errors import WorkbenchError
 from sim.index.access import ROLES, NewAccount, Session
+from sim.index.records import record_rules
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, redirect, web_of
+from sim.web.app import Web, act, redirect, text_field, web_of
 from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
-from sim.web.pages_practitioner import _text, shielding_criteria
 
 router = APIRouter(prefix="/manage")
 
@@ -49,7 +49,7 @@ async def _page(
         now,
         who,
         accounts=accounts,
-        criteria=shielding_criteria(),
+        criteria=record_rules().shielding_criteria.value,
         roles=ROLES,
         **message,
     )
@@ -70,52 +70,61 @@ async def manage(request: Request) -> Response:
 
 def _request_shield(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
     event = service.request_shielding(
-        session_id, _text(form, "child_id"), _text(form, "criterion"), now=now
+        session_id, text_field(form, "child_id"), text_field(form, "criterion"), now=now
     )
     return {"message": f"Shielding request {event.request_id}: {event.child_id}, "
                        f"{event.criterion}. Another member of the team decides it."}  # fmt: skip
 
 
 def _decide_shield(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    number = number_field(_text(form, "request_id"), "request number")
-    approve = _text(form, "decision") == "approve"
+    number = number_field(text_field(form, "request_id"), "request number")
+    approve = text_field(form, "decision") == "approve"
     event = service.decide_shielding(session_id, number, approve, now=now)
     return {"message": f"{event.action}: request {event.request_id}, {event.child_id}"}
 
 
 def _add_account(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    authority = _text(form, "authority").strip() or None
+    authority = text_field(form, "authority").strip() or None
     new = NewAccount(
-        _text(form, "username").strip(),
-        _text(form, "forename").strip(),
-        _text(form, "surname").strip(),
-        _text(form, "sector").strip() or "social care",
-        _text(form, "organisation").strip() or (authority or ""),
-        _text(form, "organisation_kind").strip() or "local_authority",
+        text_field(form, "username").strip(),
+        text_field(form, "forename").strip(),
+        text_field(form, "surname").strip(),
+        text_field(form, "sector").strip() or "social care",
+        text_field(form, "organisation").strip() or (authority or ""),
+        text_field(form, "organisation_kind").strip() or "local_authority",
         authority,
-        _text(form, "role"),  # type: ignore[arg-type]
+        text_field(form, "role"),  # type: ignore[arg-type]
     )
-    vetted = date_field(_text(form, "vetted_on"), "vetted on") if _text(form, "vetted_on") else None
+    vetted = (
+        date_field(text_field(form, "vetted_on"), "vetted on")
+        if text_field(form, "vetted_on")
+        else None
+    )
     service.add_user(
-        new, _text(form, "password"), _text(form, "pin"), vetted_on=vetted, by=session_id, now=now
+        new,
+        text_field(form, "password"),
+        text_field(form, "pin"),
+        vetted_on=vetted,
+        by=session_id,
+        now=now,
     )
     return {"message": f"Account {new.username} opened ({new.role}). Issue a token next."}
 
 
 def _issue_token(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    username = _text(form, "username").strip()
+    username = text_field(form, "username").strip()
     secret = service.issue_token(username, by=session_id, now=now)
     return {"message": f"Token issued for {username}.", "secret": secret}
 
 
 def _revoke(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    username = _text(form, "username").strip()
+    username = text_field(form, "username").strip()
     service.access.revoke(username, by=session_id, now=now)
     return {"message": f"Account {username} revoked; its sessions have ended."}
 
 
 def _unlock(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    username = _text(form, "username").strip()
+    username = text_field(form, "username").strip()
     service.access.unlock(username, by=session_id, now=now)
     return {"message": f"Account {username} unlocked."}
 

@@ -23,9 +23,8 @@ from sim.index.audit import verify
 from sim.index.lifecycle import progress_request, run_retention
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, redirect, web_of
+from sim.web.app import Web, act, redirect, text_field, web_of
 from sim.web.gateway import OPERATOR, InvalidField, date_field, gate, number_field
-from sim.web.pages_practitioner import _text
 
 router = APIRouter(prefix="/operate")
 
@@ -74,7 +73,7 @@ async def operate(request: Request) -> Response:
 
 
 def _switch_off(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    if _text(form, "confirm") != "switch off":
+    if text_field(form, "confirm") != "switch off":
         raise InvalidField("confirm", 'type "switch off" to confirm')
     revoked = service.switch_off(by=session_id, now=now)
     return {"revoked": revoked}
@@ -92,7 +91,7 @@ async def switch_off(request: Request) -> Response:
 
 
 def _retention(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    day = date_field(_text(form, "as_of"), "as of")
+    day = date_field(text_field(form, "as_of"), "as of")
     gate(service, session_id, "retention.run", OPERATOR, now)
     report = run_retention(service, day, now=now)
     archived = ", ".join(f"{n:,} {cause}" for cause, n in sorted(report.archived.items()))
@@ -102,13 +101,13 @@ def _retention(service: ContactPoint, form, session_id: str, now: dt.datetime) -
 
 
 def _sar_receive(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    requester = _text(form, "requester")
+    requester = text_field(form, "requester")
     if requester not in ("child", "parent"):
         raise InvalidField("requester", "child or parent")
-    day = date_field(_text(form, "received_on"), "received on")
+    day = date_field(text_field(form, "received_on"), "received on")
     gate(service, session_id, "sar.receive", OPERATOR, now)
     outcome = service.receive_subject_access_request(
-        _text(form, "child_id").strip(), requester, day, now=now
+        text_field(form, "child_id").strip(), requester, day, now=now
     )
     request = outcome.request
     return {"message": f"Subject access request {request.request_id} received: fee due "
@@ -116,19 +115,19 @@ def _sar_receive(service: ContactPoint, form, session_id: str, now: dt.datetime)
 
 
 def _sar_step(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
-    step = _text(form, "step")
+    step = text_field(form, "step")
     if step not in SAR_STEPS:
         raise InvalidField("step", ", ".join(SAR_STEPS))
-    number = number_field(_text(form, "request_id"), "request number")
-    day = date_field(_text(form, "on"), "on")
+    number = number_field(text_field(form, "request_id"), "request number")
+    day = date_field(text_field(form, "on"), "on")
     try:
-        amount = Decimal(_text(form, "amount").strip() or "0")
+        amount = Decimal(text_field(form, "amount").strip() or "0")
     except InvalidOperation:
         raise InvalidField("amount", "give an amount in GBP") from None
     gate(service, session_id, f"sar.{step}", OPERATOR, now)
     outcome = progress_request(
         service, step, number, day, now=now, amount_gbp=amount,
-        ground=_text(form, "ground").strip() or None,
+        ground=text_field(form, "ground").strip() or None,
     )  # type: ignore[arg-type]  # fmt: skip
     said: dict[str, object] = {"message": f"Request {number}: {outcome.request.status(day)}."}
     if outcome.pack is not None:

@@ -14,12 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sim.errors import WorkbenchError
-from sim.index.records import record_rules
 from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
 from sim.web import security
-from sim.web.app import UserRefused, as_user, redirect, web_of
+from sim.web.app import UserRefused, as_user, redirect, text_field, web_of
 from sim.web.settings import Network, networks_of
 
 router = APIRouter()
@@ -27,11 +26,6 @@ router = APIRouter()
 SEARCH_FIELDS = ("surname", "forename", "date_of_birth", "gender", "postcode", "index_id",
                  "school_code", "gp_practice_code")  # fmt: skip
 NETWORK_LIMIT = 64
-
-
-def _text(form, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _network(
@@ -91,7 +85,7 @@ async def login(request: Request) -> Response:
     now = web.now()
     try:
         form = await web.form(request, "login", now)
-        fields = {k: _text(form, k) for k in ("username", "password", "pin", "token_code")}
+        fields = {k: text_field(form, k) for k in ("username", "password", "pin", "token_code")}
         session_id = await web.facade.call(_login, fields, _client(request), web.networks, now)
     except WorkbenchError as error:
         status = 403
@@ -149,8 +143,8 @@ async def search(request: Request) -> Response:
     now = web.now()
     try:
         form = await request.form()
-        query = {k: _text(form, k) for k in SEARCH_FIELDS if _text(form, k).strip()}
-        mode = "fuzzy" if _text(form, "fuzzy") else "exact"
+        query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
+        mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
         session_id = security.session_id(request) or ""
         who, result = await as_user(
             request, now, "search", _search, session_id, query | {"mode": mode}, now
@@ -169,7 +163,7 @@ async def view(request: Request) -> Response:
     try:
         form = await request.form()
         session_id = security.session_id(request) or ""
-        child_id, reason = _text(form, "child_id"), _text(form, "reason")
+        child_id, reason = text_field(form, "child_id"), text_field(form, "reason")
         who, shown = await as_user(request, now, "view", _view, session_id, child_id, reason, now)
     except UserRefused as refused:
         return web.refusal(request, refused.error, now, refused.who)
@@ -203,7 +197,3 @@ def _flat(data: dict, prefix: str = "") -> dict[str, str]:
         else:
             flat[label] = "yes" if value is True else "no" if value is False else str(value)
     return flat
-
-
-def shielding_criteria() -> list[str]:
-    return list(record_rules().shielding_criteria.value)
