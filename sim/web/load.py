@@ -208,6 +208,16 @@ async def _login_all(client: httpx.AsyncClient, group: list[_Account], rate: flo
 PASSWORD, PIN = "load test passphrase", "2468"
 
 
+def _letters(number: int) -> str:
+    """A number spelt in letters (0 -> "A", 27 -> "Bb"): names hold letters only."""
+    word = ""
+    while True:
+        number, digit = divmod(number, 26)
+        word = chr(ord("a") + digit) + word
+        if number == 0:
+            return word.capitalize()
+
+
 def enrol_practitioners(
     deployment: Path,
     count: int,
@@ -224,7 +234,7 @@ def enrol_practitioners(
     with ContactPoint.open(deployment, profile="simulation") as service:
         for n in range(count):
             name = f"{prefix}{n:04d}-{authority.lower()}"
-            new = NewAccount(name, "Load", f"Tester{n}", "social care", authority,
+            new = NewAccount(name, "Load", f"Tester-{_letters(n)}", "social care", authority,
                              "local_authority", authority, "practitioner")  # fmt: skip
             vetted = at.date() - dt.timedelta(days=30)
             service.add_user(new, PASSWORD, PIN, vetted_on=vetted, by=None, now=at)
