@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> None:
         practitioners = enrol_practitioners(root / "dep", accounts, AUTHORITY, queries, at)
         key = (root / "dep.audit-public-key").read_text().strip()
         with running_server(root / "dep", root / "server.log", clock_rate=args.clock_rate,
-                            workers=args.workers) as server:  # fmt: skip
+                            workers=args.workers,
+                            facade_threads=args.facade_threads) as server:  # fmt: skip
             plan = LoadPlan(server.url, practitioners, concurrency=args.clients,
                             seconds=args.seconds, max_requests=args.max_requests,
                             clock_rate=args.clock_rate)  # fmt: skip
@@ -134,7 +135,8 @@ def run(args: argparse.Namespace) -> None:
           f"{os.cpu_count()} cores")  # fmt: skip
     print(f"{report.children:,} children (scale {args.scale} of {AUTHORITY}); {accounts} "
           f"practitioners, {args.clients} concurrent clients, {load.seconds:.1f} s, server "
-          f"workers {args.workers}, clock rate {args.clock_rate}")  # fmt: skip
+          f"workers {args.workers} x {args.facade_threads} facade thread(s), clock rate "
+          f"{args.clock_rate}")  # fmt: skip
     print(f"{'':28}{'searches/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'HTTP, cpw serve':28}{rate:12.0f}{p50:10.2f}{p99:10.2f}")
     print(f"{'facade, in process':28}{inproc[0]:12.0f}{inproc[1]:10.2f}{inproc[2]:10.2f}")
@@ -156,6 +158,8 @@ def main() -> None:
                         help="searches/s to enrol enough practitioners for")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--facade-threads", type=int, default=1,
+                        help="threads per worker calling the facade")  # fmt: skip
     parser.add_argument("--clock-rate", type=float, default=10.0,
                         help="simulated seconds per wall second on the server")  # fmt: skip
     parser.add_argument("--scale", type=float, default=0.02)

@@ -82,6 +82,10 @@ def serve(
     profile: Annotated[
         str, typer.Option(help="production, or simulation (cheap hashing for new accounts).")
     ] = "production",
+    facade_threads: Annotated[
+        int, typer.Option(help="Threads per worker calling the facade (more than 1 only for a "
+                          "facade built for threads).")
+    ] = 1,
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:  # fmt: skip
@@ -95,8 +99,10 @@ def serve(
         raise InputError("--ssl-certfile and --ssl-keyfile go together")
     if not tls and not is_loopback(host):
         raise InputError(f"--host {host}: plain HTTP is allowed on loopback only; give TLS files")
-    if not 1 <= workers <= 64 or not 0 < port < 65536 or not 0 < clock_rate <= 3600:
-        raise InputError("--workers must be 1-64, --port 1-65535, --clock-rate in (0, 3600]")
+    if not 1 <= workers <= 64 or not 1 <= facade_threads <= 64:
+        raise InputError("--workers and --facade-threads must be 1-64")
+    if not 0 < port < 65536 or not 0 < clock_rate <= 3600:
+        raise InputError("--port must be 1-65535, --clock-rate in (0, 3600]")
     networks = load_networks(deployment)
     options = ServeOptions(
         deployment=str(deployment.resolve()),
@@ -107,6 +113,7 @@ def serve(
         profile=profile,
         tls=tls,
         audit_key=_audit_key(audit_key),
+        facade_threads=facade_threads,
         networks={name: [str(r) for r in ranges] for name, ranges in networks.items()},
     )
     options.to_environment()

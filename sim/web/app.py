@@ -223,7 +223,7 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        web.gateway = Gateway(Path(options.deployment), options.profile)
+        web.gateway = Gateway(Path(options.deployment), options.profile, options.facade_threads)
         try:
             yield
         finally:

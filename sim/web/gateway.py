@@ -1,11 +1,13 @@
-"""The one door from the web layer to the facade: every call runs on the facade's own thread.
+"""The one door from the web layer to the facade: every call runs on the facade's own threads.
 
-The facade's SQLite connections belong to the thread that opened them and its audit chain is
-appended in order, so a worker process runs every facade call on one dedicated thread; the
-event loop stays free to parse and render meanwhile. Operator and management pages that have
-no facade method of their own (housekeeping, account lists, audit verification) pass a gate
-here that checks the session through the facade and audits a refusal exactly as the facade
-does, before any work is done.
+The event loop stays free to parse and render while the facade works. By default one thread
+makes every call, as a facade whose SQLite connections belong to the thread that opened them
+needs; a facade built for threads (shared state behind locks, an audit log whose group commit
+lets concurrent appends share one disk sync) may be given more (`cpw serve --facade-threads`).
+
+Operator and management pages that have no facade method of their own (housekeeping, account
+lists, audit verification) pass a gate here that checks the session through the facade and
+audits a refusal exactly as the facade does, before any work is done.
 """
 
 import asyncio
@@ -25,10 +27,10 @@ T = TypeVar("T")
 
 
 class Gateway:
-    """One facade per worker process, used only from its own thread."""
+    """One facade per worker process, used only from its own threads."""
 
-    def __init__(self, deployment: Path, profile: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facade")
+    def __init__(self, deployment: Path, profile: str, threads: int = 1) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="facade")
         self._service: ContactPoint = self._executor.submit(
             ContactPoint.open, Path(deployment), profile=profile
         ).result()

@@ -72,13 +72,14 @@ def running_server(
     profile: str = "simulation",
     audit_key: str | None = None,
     workers: int = 1,
+    facade_threads: int = 1,
     timeout: float = 60.0,
 ) -> Iterator[RunningServer]:
     """`cpw serve DEPLOYMENT` on 127.0.0.1 and a free port; stopped (SIGTERM) on exit."""
     port = free_port()
     command = [sys.executable, "-m", "sim.cli", "serve", str(deployment), "--host", HOST,
                "--port", str(port), "--workers", str(workers), "--clock-rate", str(clock_rate),
-               "--profile", profile]  # fmt: skip
+               "--profile", profile, "--facade-threads", str(facade_threads)]  # fmt: skip
     if at is not None:
         command += ["--at", at]
     if audit_key is not None:

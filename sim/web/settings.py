@@ -108,6 +108,7 @@ class ServeOptions:
     profile: str = "production"
     tls: bool = False
     audit_key: str | None = None
+    facade_threads: int = 1
     networks: dict[str, list[str]] = field(default_factory=dict)
 
     def to_environment(self) -> None:
