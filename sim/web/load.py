@@ -28,6 +28,7 @@ from sim.index.service import ContactPoint
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 CLOCK = re.compile(r'id="clock" data-iso="([^"]+)"')
 ANSWERED = 'id="matched"'
+MESSAGE = re.compile(r'id="message" role="status">([^<]*)<')
 MARGIN_SIM_SECONDS = 2.0  # the server's clock reads whole seconds
 
 
@@ -102,9 +103,16 @@ async def _login(client: httpx.AsyncClient, account: _Account, rate: float) -> N
     answer = await client.post("login", data=form, headers={"Cookie": f"cp_pre={pre}"})
     account.session = _cookie(answer, "cp_session")
     if answer.status_code != 303 or not account.session:
-        raise RuntimeError(f"login of {who.username} refused ({answer.status_code})")
+        shown = MESSAGE.search(answer.text)
+        raise RuntimeError(f"login of {who.username} refused ({answer.status_code}): "
+                           f"{shown.group(1) if shown else answer.text[:200]}")  # fmt: skip
     search = await client.get("search", headers={"Cookie": f"cp_session={account.session}"})
-    account.csrf = CSRF.search(search.text).group(1)
+    found = CSRF.search(search.text) if search.status_code == 200 else None
+    if found is None:
+        shown = MESSAGE.search(search.text)
+        raise RuntimeError(f"{who.username}: search page refused ({search.status_code}): "
+                           f"{shown.group(1) if shown else search.text[:200]}")  # fmt: skip
+    account.csrf = found.group(1)
     client.cookies.clear()
 
 
