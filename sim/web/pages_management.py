@@ -108,7 +108,8 @@ def _add_account(service: ContactPoint, form, session_id: str, now: dt.datetime)
         by=session_id,
         now=now,
     )
-    return {"message": f"Account {new.username} opened ({new.role}). Issue a token next."}
+    return {"message": f"Account {new.username} opened ({new.role}); another administrator "
+                       "issues its token."}  # fmt: skip
 
 
 def _issue_token(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:

@@ -225,7 +225,9 @@ def _message(page) -> str:
     return found.group(1) if found else ""
 
 
-def test_a_manager_opens_an_account_issues_its_token_and_revokes_it(deployment):
+def test_managers_open_an_account_issue_its_token_and_revoke_it(deployment):
+    """One manager opens the account, another issues its token (whoever chose the password
+    does not also hold the token), the holder logs in, and a revocation ends the session."""
     wall = Wall()
     manager = "manager1-e08000001"
     with _client(_options(deployment, wall), wall) as client:
@@ -240,19 +242,22 @@ def test_a_manager_opens_an_account_issues_its_token_and_revokes_it(deployment):
         assert _message(client.post("/manage/accounts/add", data=new)).startswith("Account sam")
         national = new | {"username": "boss", "role": "national_administrator", "authority": ""}
         assert client.post("/manage/accounts/add", data=national).status_code == 403
-        token = _csrf(client.get("/manage"))
-        issued = client.post(
-            "/manage/accounts/token", data={"csrf_token": token, "username": "sam"}
-        )
+        first = (dict(client.cookies), _csrf(client.get("/manage")))
+
+        client.cookies.clear()
+        _login(client, deployment, "manager2-e08000001", START)
+        form = {"csrf_token": _csrf(client.get("/manage")), "username": "sam"}
+        issued = client.post("/manage/accounts/token", data=form)
         secret = re.search(r'id="token-secret">([A-Z2-7]+)<', issued.text).group(1)
-        manager_cookies = dict(client.cookies)
+
         client.cookies.clear()
         login = _login_with(client, "sam", "a long passphrase", "2468", secret, START)
         assert login.status_code == 303
         assert client.get("/search").status_code == 200
         sam_cookies = dict(client.cookies)
-        client.cookies = manager_cookies
-        revoked = client.post("/manage/accounts/revoke", data={"csrf_token": token,
+
+        client.cookies = first[0]
+        revoked = client.post("/manage/accounts/revoke", data={"csrf_token": first[1],
                                                                 "username": "sam"})  # fmt: skip
         assert _message(revoked).startswith("Account sam revoked")
         client.cookies = sam_cookies
