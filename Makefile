@@ -15,8 +15,11 @@ UV_VERSION := 0.13.9
 .PHONY: demo test lint bench lab lock clean
 
 # A new lock rebuilds .venv from nothing, so nothing outside the lock survives in it; pip check
-# fails when the lock no longer holds what pyproject.toml asks for (run `make lock`).
-$(STAMP): $(LOCK) pyproject.toml setup.py
+# fails when the lock no longer holds what pyproject.toml asks for (run `make lock`). System
+# packages (Chromium for the browser tests, PostgreSQL, age): installed when missing as root on
+# Debian; anywhere else a missing one stops here with a one-line message.
+$(STAMP): $(LOCK) pyproject.toml setup.py scripts/install-debian-packages.sh
+	scripts/install-debian-packages.sh
 	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
@@ -40,6 +43,7 @@ lock: $(UV)
 
 demo: $(STAMP)
 	$(BIN)/cpw demo
+	$(BIN)/python -m sim.web.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

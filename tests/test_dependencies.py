@@ -20,7 +20,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]["name"]
 OWN = {"sim", "decommission"}
 # Subpackages that need an extra (module prefix -> extra); the rest of sim and decommission is core.
-EXTRA_PACKAGES: dict[str, str] = {}
+EXTRA_PACKAGES: dict[str, str] = {"sim.web": "web"}
 
 
 def normal(name: str) -> str:

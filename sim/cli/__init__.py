@@ -20,6 +20,7 @@ from sim.cli import (
     index,
     index_lifecycle,
     population,
+    serve,
     simulate,
 )
 from sim.errors import WorkbenchError
@@ -35,6 +36,7 @@ app.command("synth")(population.synth)
 app.command("check-population")(population.check_population_dir)
 app.command("demo")(simulate.demo)
 app.command("deploy")(deploy.deploy)
+app.command("serve")(serve.serve)
 app.command("simulate")(simulate.simulate)
 app.command("compare")(experiments.compare)
 app.command("sweep")(experiments.sweep)

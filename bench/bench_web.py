@@ -1,0 +1,172 @@
+"""Benchmark audited searches over HTTP (`cpw serve`) beside the in-process facade, same run.
+
+    .venv/bin/python bench/bench_web.py                          # 60 s, 50 clients, Bolton 2%
+    .venv/bin/python bench/bench_web.py --seconds 10 --target 300  # a short run
+
+A synthetic deployment is made (one authority at a small scale), practitioners are enrolled
+(simulation hashing profile, so hundreds are quick) and `cpw serve` is started on loopback. 50
+concurrent clients then log in with four factors and search for the given time; every answer
+is an allowed, audited search (each practitioner stays inside the usage guard's limits, so
+enough practitioners are enrolled for the target rate at the server's clock rate). Beside it,
+from the same deployment: the facade called in process, one search at a time. Targets:
+>= 1,000 audited searches/s with 50 concurrent clients on 2 cores, p99 <= 50 ms.
+
+Workers: 1 by default. More than one needs sessions, counters and the audit chain held in the
+deployment's database (shared by every process); with state in each process's memory, a
+second worker would not know the first one's sessions.
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from sim.index.access import token_code
+from sim.index.audit import load_monitoring_rules, read_audit, verify
+from sim.index.deployment.deploy import deploy
+from sim.index.service import ContactPoint
+from sim.population.output import read_population, write_population
+from sim.population.synth import SynthRequest
+from sim.web.launch import running_server
+from sim.web.load import MARGIN_SIM_SECONDS, LoadPlan, enrol_practitioners, run_load
+from sim.web.settings import write_loopback_settings
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its children (uvicorn's workers); Linux
+    /proc, 0 elsewhere."""
+
+    def stat(path: Path) -> list[str] | None:
+        try:
+            return path.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+
+    total = 0.0
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        fields = stat(entry)
+        if fields and (entry.parent.name == str(pid) or fields[1] == str(pid)):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _ms(seconds: list[float]) -> tuple[float, float]:
+    values = np.array(seconds) * 1000
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def _in_process(deployment: Path, queries: list[tuple[str, str]], at: dt.datetime, count: int):
+    """Searches through the facade in this process, one at a time, spread over practitioners."""
+    limit = load_monitoring_rules().searches_per_minute.value
+    users = enrol_practitioners(deployment, max(1, count // limit), AUTHORITY, queries, at,
+                                prefix="inproc")  # fmt: skip
+    timings = []
+    with ContactPoint.open(deployment, profile="simulation") as service:
+        sessions = [
+            service.login(u.username, u.password, u.pin,
+                          token_code(u.token_secret, at, service.access.rules),
+                          network="GCSx", now=at)
+            for u in users
+        ]  # fmt: skip
+        started = time.perf_counter()
+        for n in range(count):
+            user = n % len(users)
+            surname, born = users[user].queries[(n // len(users)) % len(users[user].queries)]
+            now = at + dt.timedelta(seconds=10 * (n // len(users)) + 1)
+            begun = time.perf_counter()
+            service.search(sessions[user], {"surname": surname, "date_of_birth": born}, now=now)
+            timings.append(time.perf_counter() - begun)
+        elapsed = time.perf_counter() - started
+    return count / elapsed, *_ms(timings)
+
+
+AUTHORITY = "E08000001"
+
+
+def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="cpw-bench-web-") as tmp:
+        root = Path(tmp)
+        write_population(
+            SynthRequest(seed=args.seed, scale=args.scale, authority_codes=(AUTHORITY,)),
+            root / "population",
+        )
+        report = deploy(root / "population", root / "dep", seed=args.seed, canaries=5,
+                        profile="simulation")  # fmt: skip
+        write_loopback_settings(root / "dep", ["GCSx", "GSi"])
+        children = read_population(root / "population", ("children",))["children"]
+        rows = children.select("surname", "date_of_birth").head(5000).collect().rows()
+        queries = [(surname, born.isoformat()) for surname, born in rows]
+        at = read_audit(root / "dep" / "audit" / "audit.jsonl")["time"].max()
+
+        limit = load_monitoring_rules().searches_per_minute.value
+        window = (60 + MARGIN_SIM_SECONDS) / args.clock_rate
+        accounts = max(args.clients, math.ceil(args.target * window / limit * 1.25))
+        inproc = _in_process(root / "dep", queries, at, args.in_process)
+        practitioners = enrol_practitioners(root / "dep", accounts, AUTHORITY, queries, at)
+        key = (root / "dep.audit-public-key").read_text().strip()
+        with running_server(root / "dep", root / "server.log", clock_rate=args.clock_rate,
+                            workers=args.workers,
+                            facade_threads=args.facade_threads) as server:  # fmt: skip
+            plan = LoadPlan(server.url, practitioners, concurrency=args.clients,
+                            seconds=args.seconds, max_requests=args.max_requests,
+                            clock_rate=args.clock_rate)  # fmt: skip
+            pid = server.process.pid
+            cpu = []
+            load = asyncio.run(run_load(plan, on_searching=lambda: cpu.append(_cpu_seconds(pid))))
+            server_cpu = _cpu_seconds(pid) - cpu[0]
+        log = read_audit(root / "dep" / "audit" / "audit.jsonl")
+        audited = log.filter(
+            pl.col("action") == "search",
+            pl.col("outcome") == "allowed",
+            pl.col("actor").str.starts_with("load"),
+        ).height
+        intact = verify(root / "dep" / "audit" / "audit.jsonl", key).ok
+
+    rate = load.total / load.seconds if load.seconds else 0.0
+    p50, p99 = _ms(load.latencies) if load.latencies else (float("nan"), float("nan"))
+    print(f"ContactPoint web benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    print(f"{report.children:,} children (scale {args.scale} of {AUTHORITY}); {accounts} "
+          f"practitioners, {args.clients} concurrent clients, {load.seconds:.1f} s, server "
+          f"workers {args.workers} x {args.facade_threads} facade thread(s), clock rate "
+          f"{args.clock_rate}")  # fmt: skip
+    print(f"{'':28}{'searches/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'HTTP, cpw serve':28}{rate:12.0f}{p50:10.2f}{p99:10.2f}")
+    print(f"{'facade, in process':28}{inproc[0]:12.0f}{inproc[1]:10.2f}{inproc[2]:10.2f}")
+    refused = sum(load.refused.values())
+    print(f"answered {load.total:,}, refused {refused}, errors {len(load.errors)}; "
+          f"audited searches {audited:,}; audit verifies: {intact}")  # fmt: skip
+    per_search = server_cpu / load.total * 1000 if load.total else float("nan")
+    print(f"server CPU per answered search: {per_search:.2f} ms, so one "
+          f"free core would answer ~{1000 / per_search:,.0f}/s; load average "
+          f"{os.getloadavg()[0]:.1f} during this run")  # fmt: skip
+    print(f"targets: HTTP >= 1,000 searches/s ({rate:,.0f}), p99 <= 50 ms ({p99:.1f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--target", type=float, default=1000.0,
+                        help="searches/s to enrol enough practitioners for")  # fmt: skip
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--facade-threads", type=int, default=1,
+                        help="threads per worker calling the facade")  # fmt: skip
+    parser.add_argument("--clock-rate", type=float, default=10.0,
+                        help="simulated seconds per wall second on the server")  # fmt: skip
+    parser.add_argument("--scale", type=float, default=0.02)
+    parser.add_argument("--in-process", type=int, default=2000, help="in-process searches")
+    parser.add_argument("--seed", type=int, default=1)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

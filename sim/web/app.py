@@ -1,0 +1,248 @@
+"""The web application: one facade per worker, server-rendered pages, thin routes.
+
+`create_app(options)` builds it (tests, benchmarks); `app_from_environment()` is what each
+uvicorn worker calls (`cpw serve`). The routes live in pages_practitioner, pages_management and
+pages_operator; this module holds what they share: the clock, the facade gateway, the
+templates, form checking and the rendering of refusals.
+"""
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from sim.errors import WorkbenchError
+from sim.index.access import AccessRefused, Session
+from sim.index.audit import AuditEvent
+from sim.web import security
+from sim.web.clock import SimClock
+from sim.web.gateway import Gateway, InvalidField, audit_invalid
+from sim.web.settings import ServeOptions
+
+HERE = Path(__file__).parent
+SESSION_ENDED = ("unknown_session", "session_expired", "session_revoked")
+FIELD_LIMIT = 64  # characters of a submitted value kept in an audit entry
+
+
+class FormRefused(WorkbenchError):
+    """A form without its valid CSRF token (audited before this is raised)."""
+
+
+class Web:
+    """What every route needs: clock, facade gateway, templates and the form secret."""
+
+    def __init__(self, options: ServeOptions, wall: Callable[[], float]) -> None:
+        self.options = options
+        self.clock = SimClock(options.start_time(), options.origin, options.rate, wall)
+        self.networks = options.address_ranges()
+        self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.templates.env.auto_reload = False  # templates are package files: never re-read
+        self.gateway: Gateway | None = None
+
+    @property
+    def facade(self) -> Gateway:
+        assert self.gateway is not None, "the application has not started"
+        return self.gateway
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    async def whoami(self, request: Request, now: dt.datetime) -> Session:
+        """The live session behind the cookie, checked by the facade (its refusal is audited)."""
+        session_id = security.session_id(request) or ""
+        return await self.facade.call(lambda s: s.access.session(session_id, now=now))
+
+    async def form(self, request: Request, action: str, now: dt.datetime) -> FormData:
+        """The submitted form, if it carries this session's CSRF token; else an audited refusal."""
+        form = await request.form()
+        given = form.get(security.CSRF_FIELD)
+        if security.csrf_ok(
+            self.options.secret, request, given if isinstance(given, str) else None
+        ):
+            return form
+        await self.facade.call(_audit_bad_form, action, request.url.path, now)
+        raise FormRefused("refused: this form has expired; reload the page and try again")
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        now: dt.datetime,
+        who: Session | None = None,
+        status: int = 200,
+        **context: Any,
+    ) -> Response:
+        anchor = security.form_anchor(request)
+        fresh = None
+        if anchor is None:
+            anchor = fresh = security.new_pre_session()
+        context |= {
+            "clock": now,
+            "who": who,
+            "csrf": security.csrf_token(self.options.secret, anchor),
+            "csrf_field": security.CSRF_FIELD,
+        }
+        response = self.templates.TemplateResponse(request, template, context, status_code=status)
+        if fresh is not None:
+            security.set_pre_session(response, fresh, self.options.tls)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def refusal(
+        self, request: Request, error: WorkbenchError, now: dt.datetime, who: Session | None = None
+    ) -> Response:
+        """Show the facade's refusal; an ended session goes back to the login page."""
+        if isinstance(error, AccessRefused) and error.reason_code in SESSION_ENDED:
+            response = self.render(request, "login.html", now, None, 401, message=str(error))
+            security.clear_session(response)
+            return response
+        status = 403 if isinstance(error, AccessRefused | FormRefused) else 400
+        return self.render(request, "refused.html", now, who, status, message=str(error))
+
+
+def _audit_bad_form(service, action: str, path: str, now: dt.datetime) -> None:
+    detail = {"path": path[:FIELD_LIMIT]}
+    service.audit.append(
+        AuditEvent(now, "web", action, "refused", None, "csrf_token_mismatch", detail)
+    )
+
+
+def _as_user(
+    service, session_id: str, now: dt.datetime, action: str, work: Callable, args: tuple
+) -> tuple[Session, Any, WorkbenchError | None]:
+    """On the facade's thread: the session check, then the work; a refusal of the work comes
+    back with the user it refused (for the page header), a refused session is raised."""
+    who = service.access.session(session_id, now=now)
+    try:
+        return who, work(service, *args), None
+    except InvalidField as error:
+        audit_invalid(service, who.username, action, error.field, now)
+        return who, None, error
+    except WorkbenchError as error:
+        return who, None, error
+
+
+async def as_user(
+    request: Request, now: dt.datetime, action: str, work: Callable, *args: Any
+) -> tuple[Session, Any]:
+    """Check the form's CSRF token, then the session and `work(service, *args)` in one trip to
+    the facade's thread. Raises the audited refusal; `UserRefused` carries who was refused."""
+    web = web_of(request)
+    await web.form(request, action, now)
+    session_id = security.session_id(request) or ""
+    who, result, error = await web.facade.call(_as_user, session_id, now, action, work, args)
+    if error is not None:
+        raise UserRefused(who, error)
+    return who, result
+
+
+class UserRefused(Exception):
+    """A refusal of a logged-in user's request (already audited), with that user."""
+
+    def __init__(self, who: Session, error: WorkbenchError) -> None:
+        super().__init__(str(error))
+        self.who = who
+        self.error = error
+
+
+async def act(request: Request, page: Callable, action: str, work: Callable) -> Response:
+    """Check the form and the session, run `work(service, form, session_id, now)` on the
+    facade's thread, then show `page` with what it said; every refusal is the audited one."""
+    web = web_of(request)
+    now = web.now()
+    try:
+        form = await request.form()
+        session_id = security.session_id(request) or ""
+        who, said = await as_user(request, now, action, work, form, session_id, now)
+    except UserRefused as refused:
+        return web.refusal(request, refused.error, now, refused.who)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return await page(web, request, now, who, **said)
+
+
+class SecurityHeaders:
+    """Headers on every answer: no framing, no sniffing, no referrer, only this origin's
+    resources and forms (a plain ASGI middleware: it costs microseconds)."""
+
+    HEADERS = (
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy",
+         b"default-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    )  # fmt: skip
+
+    def __init__(self, app: Callable, tls: bool) -> None:
+        self.app = app
+        self.headers = list(self.HEADERS)
+        if tls:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def text_field(form: FormData, name: str) -> str:
+    """A form field as text; absent, or a file upload, reads as empty."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def redirect(to: str) -> Response:
+    return RedirectResponse(to, status_code=303)
+
+
+def web_of(request: Request) -> Web:
+    return request.app.state.web
+
+
+def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) -> FastAPI:
+    """The application over one deployment; the facade opens at startup, closes at shutdown."""
+    from sim.web import pages_management, pages_operator, pages_practitioner
+
+    web = Web(options, wall)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        web.gateway = Gateway(Path(options.deployment), options.profile, options.facade_threads)
+        try:
+            yield
+        finally:
+            web.gateway.close()
+
+    app = FastAPI(title="ContactPoint", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
+    app.state.web = web
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (pages_practitioner, pages_management, pages_operator):
+        app.include_router(module.router)
+    app.add_middleware(SecurityHeaders, tls=options.tls)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory for `cpw serve` workers: options from the environment."""
+    return create_app(ServeOptions.from_environment())
+
+
+__all__ = ["UserRefused", "Web", "act", "as_user", "create_app", "redirect", "text_field", "web_of"]

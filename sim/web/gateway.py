@@ -1,0 +1,99 @@
+"""The one door from the web layer to the facade: every call runs on the facade's own threads.
+
+The event loop stays free to parse and render while the facade works. By default one thread
+makes every call, as a facade whose SQLite connections belong to the thread that opened them
+needs; a facade built for threads (shared state behind locks, an audit log whose group commit
+lets concurrent appends share one disk sync) may be given more (`cpw serve --facade-threads`).
+
+Operator and management pages that have no facade method of their own (housekeeping, account
+lists, audit verification) pass a gate here that checks the session through the facade and
+audits a refusal exactly as the facade does, before any work is done.
+"""
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sim.errors import InputError
+from sim.index.access import AccessRefused, Session
+from sim.index.audit import AuditEvent
+from sim.index.service import ContactPoint
+
+T = TypeVar("T")
+
+
+class Gateway:
+    """One facade per worker process, used only from its own threads."""
+
+    def __init__(self, deployment: Path, profile: str, threads: int = 1) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="facade")
+        self._service: ContactPoint = self._executor.submit(
+            ContactPoint.open, Path(deployment), profile=profile
+        ).result()
+
+    async def call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `work(service, *args, **kwargs)` on the facade's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, partial(work, self._service, *args, **kwargs)
+        )
+
+    def close(self) -> None:
+        self._executor.submit(self._service.close).result()
+        self._executor.shutdown()
+
+
+def administering_scope(service: ContactPoint, session: Session) -> str:
+    """What a role administers (data/index/access.toml role_administers): none, authority, all."""
+    return service.access.rules.role_administers.value[session.role]
+
+
+def gate(
+    service: ContactPoint, session_id: str, action: str, scopes: tuple[str, ...], now: dt.datetime
+) -> Session:
+    """The live session if its role administers one of `scopes`, else an audited refusal."""
+    session = service.access.session(session_id, now=now)
+    if administering_scope(service, session) not in scopes:
+        detail = {"authority": session.authority_code}
+        service.audit.append(
+            AuditEvent(now, session.username, action, "refused", None, "not_permitted", detail)
+        )
+        raise AccessRefused("not_permitted")
+    return session
+
+
+OPERATOR = ("all",)
+ADMINISTRATORS = ("authority", "all")
+
+
+class InvalidField(InputError):
+    """A form field the web layer could not hand to the facade (audited by `audit_invalid`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"refused: {field}: {message}")
+        self.field = field
+
+
+def audit_invalid(
+    service: ContactPoint, actor: str, action: str, field: str, now: dt.datetime
+) -> None:
+    detail = {"field": field}
+    service.audit.append(AuditEvent(now, actor, action, "refused", None, "invalid_field", detail))
+
+
+def number_field(value: str, label: str) -> int:
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise InvalidField(label, "give a number")
+    return int(value)
+
+
+def date_field(value: str, label: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidField(label, "give a date, YYYY-MM-DD") from None

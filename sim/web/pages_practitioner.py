@@ -1,0 +1,199 @@
+"""Practitioners' pages: log in with four factors, search, open a record for a stated reason.
+
+The accredited network is never claimed by the user: it is the network the client's address
+belongs to in the deployment's settings (sim.web.settings). Where one range stands for several
+networks (loopback in a demo), the one the account's organisation uses is taken; an address in
+no accredited network is passed to the facade as such, which refuses and audits the login.
+"""
+
+import datetime as dt
+import ipaddress
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sim.errors import WorkbenchError
+from sim.index.search import SearchResult
+from sim.index.service import ContactPoint
+from sim.index.view import RecordView, view_reasons
+from sim.web import security
+from sim.web.app import UserRefused, as_user, redirect, text_field, web_of
+from sim.web.settings import Network, networks_of
+
+router = APIRouter()
+
+SEARCH_FIELDS = ("surname", "forename", "date_of_birth", "gender", "postcode", "index_id",
+                 "school_code", "gp_practice_code")  # fmt: skip
+NETWORK_LIMIT = 64
+
+
+def _network(
+    service: ContactPoint, username: str, address: str, ranges: dict[str, tuple[Network, ...]]
+) -> str:
+    candidates = networks_of(address, ranges)
+    if not candidates:
+        return f"unlisted address {address}"[:NETWORK_LIMIT]
+    if len(candidates) > 1:
+        account = service.access.account(username)
+        if account is not None:
+            usable = service.access.rules.networks_for(account.organisation_kind)
+            candidates = [name for name in candidates if name in usable] or candidates
+    return candidates[0]
+
+
+def _login(
+    service: ContactPoint,
+    fields: dict[str, str],
+    address: str,
+    ranges: dict[str, tuple[Network, ...]],
+    now: dt.datetime,
+) -> str:
+    network = _network(service, fields["username"], address, ranges)
+    return service.login(
+        fields["username"],
+        fields["password"],
+        fields["pin"],
+        fields["token_code"],
+        network=network,
+        now=now,
+    )
+
+
+def _client(request: Request) -> str:
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host[:NETWORK_LIMIT]
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return redirect("/search" if security.session_id(request) else "/login")
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    web = web_of(request)
+    return web.render(request, "login.html", web.now())
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    web = web_of(request)
+    now = web.now()
+    try:
+        form = await web.form(request, "login", now)
+        fields = {k: text_field(form, k) for k in ("username", "password", "pin", "token_code")}
+        session_id = await web.facade.call(_login, fields, _client(request), web.networks, now)
+    except WorkbenchError as error:
+        status = 403
+        return web.render(request, "login.html", now, None, status, message=str(error))
+    response = redirect("/search")
+    security.set_session(response, session_id, web.options.tls)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    web = web_of(request)
+    now = web.now()
+    try:
+        await web.form(request, "logout", now)
+        session_id = security.session_id(request) or ""
+        await web.facade.call(ContactPoint.logout, session_id, now=now)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    response = web.render(request, "login.html", now, message="You have logged out.")
+    security.clear_session(response)
+    return response
+
+
+def _search_page(web, request, now, who, result: SearchResult | None, query: dict) -> Response:
+    return web.render(
+        request, "search.html", now, who, result=result, query=query, reasons=view_reasons()
+    )
+
+
+@router.get("/search")
+async def search_page(request: Request) -> Response:
+    web = web_of(request)
+    now = web.now()
+    if security.session_id(request) is None:
+        return redirect("/login")
+    try:
+        who = await web.whoami(request, now)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return _search_page(web, request, now, who, None, {})
+
+
+def _search(service: ContactPoint, session_id: str, query: dict, now: dt.datetime):
+    return service.search(session_id, query, now=now)
+
+
+def _view(service: ContactPoint, session_id: str, child_id: str, reason: str, now: dt.datetime):
+    return service.view(session_id, child_id, reason, now=now)
+
+
+@router.post("/search")
+async def search(request: Request) -> Response:
+    web = web_of(request)
+    now = web.now()
+    try:
+        form = await request.form()
+        query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
+        mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
+        session_id = security.session_id(request) or ""
+        who, result = await as_user(
+            request, now, "search", _search, session_id, query | {"mode": mode}, now
+        )
+    except UserRefused as refused:
+        return web.refusal(request, refused.error, now, refused.who)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return _search_page(web, request, now, who, result, query)
+
+
+@router.post("/view")
+async def view(request: Request) -> Response:
+    web = web_of(request)
+    now = web.now()
+    try:
+        form = await request.form()
+        session_id = security.session_id(request) or ""
+        child_id, reason = text_field(form, "child_id"), text_field(form, "reason")
+        who, shown = await as_user(request, now, "view", _view, session_id, child_id, reason, now)
+    except UserRefused as refused:
+        return web.refusal(request, refused.error, now, refused.who)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return web.render(request, "record.html", now, who, record=shown, sections=_sections(shown))
+
+
+def _sections(shown: RecordView) -> list[tuple[str, list[dict]]]:
+    """Each section shown, as a list of flat rows (label -> value) for the template."""
+    out = []
+    for section in shown.sections_shown()[1:]:
+        value = getattr(shown, section)
+        items = value if isinstance(value, tuple) else (value,)
+        rows = []
+        for item in items:
+            if hasattr(item, "model_dump"):
+                rows.append(_flat(item.model_dump(mode="json", exclude_none=True)))
+            else:
+                rows.append({"": str(item)})
+        out.append((section.replace("_", " "), rows))
+    return out
+
+
+def _flat(data: dict, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        label = f"{prefix}{key.replace('_', ' ')}"
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{label}: ")
+        else:
+            flat[label] = "yes" if value is True else "no" if value is False else str(value)
+    return flat

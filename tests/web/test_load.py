@@ -1,0 +1,71 @@
+"""HTTP load: 50 practitioners at once against `cpw serve` on loopback, bounded in time and
+count; then a `kill -9` of the server mid-load and a restart.
+
+The acceptance bench runs 60 s (bench/bench_web.py); here a few seconds keep the suite quick.
+Every practitioner stays inside the usage limits, so every answer must be an allowed search,
+and every answered search must be in the audit trail: after a clean stop, exactly; after a
+kill, at least (an entry may be durable for an answer that never reached the client, never the
+reverse). The audit trail must verify after the restart.
+"""
+
+import asyncio
+import threading
+import time
+
+import polars as pl
+
+from sim.index.audit import read_audit, verify
+from sim.web.launch import running_server
+from sim.web.load import LoadPlan, LoadReport, enrol_practitioners, run_load
+from tests.web.support import AUTHORITY
+
+PRACTITIONERS = 50
+
+
+def _enrol(deployment, queries):
+    last = read_audit(deployment.audit_log)["time"].max()
+    return enrol_practitioners(deployment.path, PRACTITIONERS, AUTHORITY, queries, last)
+
+
+def _logged_searches(deployment) -> dict[str, int]:
+    log = read_audit(deployment.audit_log)
+    allowed = log.filter(pl.col("action") == "search", pl.col("outcome") == "allowed")
+    return dict(allowed.group_by("actor").len().rows())
+
+
+def test_fifty_practitioners_get_answers_and_every_answer_is_audited(deployment, queries, tmp_path):
+    practitioners = _enrol(deployment, queries)
+    with running_server(deployment.path, tmp_path / "server.log") as server:
+        plan = LoadPlan(server.url, practitioners, concurrency=50, seconds=3, max_requests=2000)
+        report = asyncio.run(run_load(plan))
+    assert report.errors == []
+    assert sum(report.refused.values()) == 0
+    assert set(report.answered) == {p.username for p in practitioners}
+    logged = _logged_searches(deployment)
+    assert {name: logged.get(name, 0) for name in report.answered} == dict(report.answered)
+    assert verify(deployment.audit_log, deployment.public_key).ok
+
+
+def test_kill_9_mid_load_loses_no_answered_request(deployment, queries, tmp_path):
+    practitioners = _enrol(deployment, queries)
+    report = LoadReport()
+    with running_server(deployment.path, tmp_path / "server.log") as server:
+        plan = LoadPlan(server.url, practitioners, concurrency=50, seconds=30, max_requests=5000)
+        load = threading.Thread(target=lambda: asyncio.run(run_load(plan, report)))
+        load.start()
+        deadline = time.monotonic() + 60
+        while report.total < 150 and load.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert report.searching and report.total >= 150, "the load never got going"
+        server.kill()
+        load.join(timeout=60)
+    answered = dict(report.answered)
+    with running_server(deployment.path, tmp_path / "restart.log"):
+        pass  # the service reopens its stores after the crash and serves again
+    outcome = verify(deployment.audit_log, deployment.public_key)
+    assert outcome.ok, outcome.summary()
+    logged = _logged_searches(deployment)
+    missing = {
+        name: n - logged.get(name, 0) for name, n in answered.items() if logged.get(name, 0) < n
+    }
+    assert missing == {}, f"answered but not in the audit trail: {sum(missing.values())} searches"
