@@ -26,11 +26,12 @@ from sim.experiments.scenario import Arm, Scenario
 from sim.metrics.lost import case_outcomes
 from sim.metrics.table import metrics_table, summary
 from sim.population.synth import SynthRequest, synthesise
-from sim.regimes.inside import LiveRun, population_label
-from sim.regimes.lookup import IndexLookup, ModelledIndex
+from sim.regimes.inside import LiveRun, population_label, uses_contactpoint
+from sim.regimes.lookup import IndexLookup
 from sim.regimes.parameters import path_params, regime_params
-from sim.regimes.regimes import ContactPointRegime, LocalIndexes, NoIndex, Schedule, Signposting
+from sim.regimes.regimes import Schedule
 from sim.regimes.runner import RegimeRunner
+from sim.regimes.scenarios import make_regime
 from sim.world import World, WorldConfig
 from sim.world.calibration import YEAR_END, YEAR_START, calibration_table
 
@@ -53,19 +54,13 @@ def schedule(arm: Arm, start: dt.date, lookup: IndexLookup | None = None) -> Sch
 
     ContactPoint answers through `lookup`, or a modelled index if None."""
     paths, params = path_params(), regime_params()
-    makers = {
-        "none": NoIndex,
-        "contactpoint": lambda: ContactPointRegime(
-            lookup or ModelledIndex(paths.search_miss_rate.value),
-            paths.contact_after_lookup_days.value,
-            params,
-        ),
-        "signposting": lambda: Signposting(paths.notification_response_days.value, params),
-        "local": lambda: LocalIndexes(params),
-    }
     first = dt.datetime.combine(start, dt.time())
     return Schedule(
-        arm.name, [(step.start or first, makers[step.regime]()) for step in arm.regimes]
+        arm.name,
+        [
+            (step.start or first, make_regime(step.regime, paths, params, lookup))
+            for step in arm.regimes
+        ],
     )
 
 
@@ -130,11 +125,11 @@ def run_replication(
             live = stack.enter_context(live_run(scenario, people, directory, replication))
         schedules = []
         for arm in scenario.arms:
-            uses = any(step.regime == "contactpoint" for step in arm.regimes)
-            lookup = live.index_for(arm.name) if live is not None and uses else None
-            schedules.append(schedule(arm, period.start, lookup))
-            if lookup is not None:
-                live.schedule_built(arm.name, schedules[-1])
+            built = schedule(arm, period.start)
+            if live is not None and uses_contactpoint(built):
+                built = schedule(arm, period.start, live.index_for(arm.name))
+                live.schedule_built(arm.name, built)
+            schedules.append(built)
         runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
         if live is not None:
             live.feed_from(world)

@@ -17,7 +17,13 @@ from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.regimes.layer import RegimeLayer
 from sim.regimes.parameters import PathParams, path_params, regime_params
-from sim.regimes.regimes import ContactPointRegime, LocalIndexes, Schedule, Signposting
+from sim.regimes.regimes import (
+    ContactPointRegime,
+    CpIs,
+    LocalIndexes,
+    Schedule,
+    Signposting2010,
+)
 from sim.world.calendar import day_number
 from sim.world.encounters import Encounters
 from sim.world.state import PRESENT, UNBORN
@@ -86,13 +92,17 @@ class RegimeRunner:
             if isinstance(regime, ContactPointRegime):
                 live = regime.live_from <= day
                 records = children * live
-                users = params.contactpoint_users.value * share * live
-            elif isinstance(regime, Signposting):
+                users = params.contactpoint_users.value * share * regime.users_share(day)
+            elif isinstance(regime, CpIs):
                 unborn = np.flatnonzero(c.status[: c.size] == UNBORN)
                 flaggable = np.r_[present, unborn]
                 flagged = flaggable[regime.flagged(flaggable, day, self.encounters)]
                 records = np.bincount(c.authority[flagged].astype(np.int64), minlength=size)
-                users = params.signposting_users.value * share
+                users = params.cp_is_users.value * share
+            elif isinstance(regime, Signposting2010):
+                known = present[regime.held(c.care[present])]
+                records = np.bincount(c.authority[known].astype(np.int64), minlength=size)
+                users = params.signposting_2010_users.value * share
             elif isinstance(regime, LocalIndexes):
                 records = children
                 users = params.local_users.value * share

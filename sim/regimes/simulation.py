@@ -48,7 +48,7 @@ class SimulationConfig:
     """What to simulate: seed, period, region (None: every authority given) and scenarios."""
 
     seed: int = 1
-    scenarios: tuple[str, ...] = ("none", "contactpoint", "signposting")
+    scenarios: tuple[str, ...] = ("none", "contactpoint", "signposting_2010")
     region: str | None = None
     start: dt.date = dt.date(2009, 1, 1)
     end: dt.date = dt.date(2011, 3, 31)
