@@ -51,9 +51,7 @@ def test_cp_is_changes_nothing_for_children_never_flagged(ridden, outcomes):
     """Children in need with no plan or care episode fare exactly as under `none`."""
     _, _, log = ridden
     flagged_log = log.filter(
-        (pl.col("scenario") == "cp_is")
-        & (pl.col("event") == "lookup")
-        & pl.col("contacts_shown")
+        (pl.col("scenario") == "cp_is") & (pl.col("event") == "lookup") & pl.col("contacts_shown")
     )
     assert flagged_log.height > 0  # CP-IS does reconnect some flagged children
     unflagged = _never_flagged(ridden)
