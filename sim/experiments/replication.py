@@ -6,7 +6,8 @@ population is made once from the scenario seed and is the same in every replicat
 replications vary the world's events, not the starting children.
 
 Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
-exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case) and, when the
+exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case), spells.parquet
+(time to linkage per arm and case, sim.metrics.linkage) and, when the
 period covers the 2009-10 census year, calibration.csv. With a scenario's `[index]`
 deployment, each arm that uses ContactPoint looks up through its own copy of the real index
 (sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs) and
@@ -23,6 +24,7 @@ import polars as pl
 
 from sim.experiments.parameters import overridden
 from sim.experiments.scenario import Arm, Scenario
+from sim.metrics.linkage import spells
 from sim.metrics.lost import case_outcomes
 from sim.metrics.table import metrics_table, summary
 from sim.population.synth import SynthRequest, synthesise
@@ -146,6 +148,7 @@ def run_replication(
         world_log = pl.scan_parquet(directory / "events.parquet")
         table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
         outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
+        linkage_spells = spells(regime_log.lazy(), world_log, period.end)
         if period.start <= YEAR_START and period.end >= YEAR_END:
             calibration_table(world_log, world.context.scale).write_csv(
                 directory / "calibration.csv"
@@ -157,6 +160,7 @@ def run_replication(
     outcomes.select(
         "scenario", "case", "authority", "care", "opened", "days", "path"
     ).write_parquet(directory / "outcomes.parquet")
+    linkage_spells.write_parquet(directory / "spells.parquet")
     if not scenario.outputs.event_logs:
         (directory / "events.parquet").unlink()
     return figures.with_columns(replication=pl.lit(replication, pl.Int64))
