@@ -7,7 +7,8 @@ replications vary the world's events, not the starting children.
 
 Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
 exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case), spells.parquet
-(time to linkage per arm and case, sim.metrics.linkage) and, when the
+(time to linkage per arm and case, sim.metrics.linkage), population_use.parquet (every
+child's encounters and lookups by arm, month, kind and whether known to social care) and, when the
 period covers the 2009-10 census year, calibration.csv. With a scenario's `[index]`
 deployment, each arm that uses ContactPoint looks up through its own copy of the real index
 (sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs) and
@@ -83,9 +84,14 @@ def live_run(scenario: Scenario, people: dict, directory: Path, replication: int
     )
 
 
-def _figures(table: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
-    """Whole-run figures per arm, with the derived ratios the comparisons use."""
-    figures = summary(table).rename({"scenario": "arm"})
+def _figures(table: pl.DataFrame, outcomes: pl.DataFrame, use: pl.DataFrame) -> pl.DataFrame:
+    """Whole-run figures per arm, with the derived ratios the comparisons use, and the whole
+    population's lookups, views and routine hours (sim.regimes.population_use)."""
+    figures = (
+        summary(table)
+        .rename({"scenario": "arm"})
+        .join(use.rename({"scenario": "arm"}), on="arm", how="left")
+    )
     days = (
         outcomes.filter(pl.col("days").is_not_null())
         .group_by("scenario")
@@ -153,7 +159,8 @@ def run_replication(
             calibration_table(world_log, world.context.scale).write_csv(
                 directory / "calibration.csv"
             )
-        figures = _figures(table, outcomes)
+        figures = _figures(table, outcomes, runner.population.summary())
+        population_use = runner.population.frame()
     regime_log.write_parquet(directory / "regime_log.parquet")
     exposure.write_parquet(directory / "exposure.parquet")
     table.write_parquet(directory / "metrics.parquet")
@@ -161,6 +168,7 @@ def run_replication(
         "scenario", "case", "authority", "care", "opened", "days", "path"
     ).write_parquet(directory / "outcomes.parquet")
     linkage_spells.write_parquet(directory / "spells.parquet")
+    population_use.write_parquet(directory / "population_use.parquet")
     if not scenario.outputs.event_logs:
         (directory / "events.parquet").unlink()
     return figures.with_columns(replication=pl.lit(replication, pl.Int64))

@@ -16,6 +16,7 @@ import polars as pl
 from sim.experiments import figures as plots
 from sim.experiments.claims import claims_table, claims_text
 from sim.experiments.economics import icer_rows, icer_table
+from sim.experiments.intrusion import intrusion_rows
 from sim.experiments.linkage import (
     linkage_curves,
     linkage_difference_rows,
@@ -193,6 +194,15 @@ def _economics(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table
                     icer_rows(icer),
                 )
             )
+    confidence = pl.read_csv(run_dir / "confidence.csv")
+    if "population_lookups" in confidence["metric"].to_list():
+        sections.append(
+            (
+                "Every child: lookups, records shown and practitioner hours, England equivalents "
+                "(95% t-interval across replications)",
+                intrusion_rows(confidence, scenario),
+            )
+        )
     arm = claims_arm(scenario)
     claims = claims_text(claims_table(figures, scenario, arm=arm, reference=reference))
     sections.append(

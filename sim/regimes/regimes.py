@@ -80,6 +80,10 @@ class NoIndex:
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         raise AssertionError("no index: nobody has access, so nobody looks up")
 
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        """Whether a lookup of these present children shows a record (population_use)."""
+        return np.zeros(len(children), dtype=bool)
+
 
 class ContactPointRegime:
     """The national index as planned, rolled out by phase, answered by an IndexLookup."""
@@ -114,6 +118,9 @@ class ContactPointRegime:
 
     def stale(self, due: DueEncounters, encounters: Encounters, found: np.ndarray) -> np.ndarray:
         return found & (encounters.cases.address_known[due.case] > due.day)
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return use.found(u_find)  # every child from birth is on it
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         cases = encounters.cases
@@ -203,6 +210,9 @@ class Signposting2010:
         """Whether children with these care codes (sim.world.state) are on the index."""
         return self.care[np.asarray(care, dtype=np.int64)]
 
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return self.held(use.state.children.care[children]) & use.found(u_find)
+
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         cases = encounters.cases
         held = self.held(cases.care[due.case]) & (cases.involvement_known[due.case] <= due.day)
@@ -232,6 +242,9 @@ class CpIs:
         ended = encounters.flag_ended[child]
         recent = (ended != NONE) & (day - ended <= self.keep_days)
         return (care == PROTECTION_PLAN) | (care == LOOKED_AFTER) | recent
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return self.flagged(children, day, use.encounters)
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         flagged = self.flagged(encounters.cases.child[due.case], due.day, encounters)
@@ -264,6 +277,9 @@ class LocalIndexes:
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
         return self.kinds[due.kind].astype(float)
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return use.found(u_find)  # the child lives here: on this authority's index
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         cases = encounters.cases

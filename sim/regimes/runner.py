@@ -2,10 +2,11 @@
 
 The world runs once; its events feed one `Encounters` (the cases and their uniforms) and every
 scenario's `RegimeLayer` reads the same day's cases and encounters, so scenarios differ only
-in what their regimes decide (common random numbers by construction). On the first day of each
-month each scenario also records its privacy exposure by authority: records held, users able
-to see them, and shielded records. Live indexes (sim.regimes.live) take the day's feed updates
-before the day's lookups and any switch-off due that day after them.
+in what their regimes decide (common random numbers by construction). The whole population's
+encounters and lookups (sim.regimes.population_use) ride on the same world beside them. On the
+first day of each month each scenario also records its privacy exposure by authority: records
+held, users able to see them, and shielded records. Live indexes (sim.regimes.live) take the
+day's feed updates before the day's lookups and any switch-off due that day after them.
 """
 
 import datetime as dt
@@ -17,6 +18,7 @@ from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.regimes.layer import RegimeLayer
 from sim.regimes.parameters import PathParams, path_params, regime_params
+from sim.regimes.population_use import PopulationUse
 from sim.regimes.regimes import (
     ContactPointRegime,
     CpIs,
@@ -59,6 +61,7 @@ class RegimeRunner:
         self.layers = [
             RegimeLayer(s, self.encounters, self.paths, world.context.last_day) for s in schedules
         ]
+        self.population = PopulationUse(world, schedules, self.encounters, self.paths)
         self._exposure: list[pl.DataFrame] = []
         self._codes = np.array([a.code for a in load_authorities()], dtype=object)
 
@@ -71,6 +74,7 @@ class RegimeRunner:
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
+        self.population.on_day(day)
         for index in self.indexes:
             index.end_day(date)
         if date.day == 1 or day == self.world.context.first_day:

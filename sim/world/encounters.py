@@ -76,6 +76,9 @@ class EncounterParams(ParamFile):
     youth_offending_min_age: Param[Annotated[int, Field(ge=0, le=18)]]
     social_worker_share: Param[list[Share]]
     social_worker_days: Param[Annotated[float, Field(gt=0.0)]]
+    population_police_per_year: Param[Rate]
+    population_youth_offending_per_year: Param[Rate]
+    enquiry_share: Param[list[Share]]
     follow_days: Param[Annotated[int, Field(ge=91, le=730)]]
 
     @field_validator("kinds")
@@ -86,6 +89,13 @@ class EncounterParams(ParamFile):
         return param
 
     _by_care = field_validator("social_worker_share")(per_care_status)
+
+    @field_validator("enquiry_share")
+    @classmethod
+    def _per_kind(cls, param: Param[list[float]]) -> Param[list[float]]:
+        if len(param.value) != len(KINDS):
+            raise ValueError(f"give one value per encounter kind {list(KINDS)}")
+        return param
 
 
 class CaseDelays(ParamFile):

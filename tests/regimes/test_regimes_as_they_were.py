@@ -169,10 +169,17 @@ def test_a_regime_nobody_can_use_gives_exactly_nones_outcomes(north_west, outcom
     assert log.filter(pl.col("event") == "lookup").is_empty()
     reference = outcomes(log, "none")
     assert reference["reconnected"].is_not_null().sum() > 10
+    use = runner.population.summary()
     for name in REGIMES:
         assert outcomes(log, name).equals(reference), name
         mine = log.filter(pl.col("scenario") == name)
         assert mine["hours"].sum() == log.filter(pl.col("scenario") == "none")["hours"].sum()
+        # and across the whole population: no lookup, the same enquiries and hours
+        assert (
+            use.filter(pl.col("scenario") == name)
+            .drop("scenario")
+            .equals(use.filter(pl.col("scenario") == "none").drop("scenario"))
+        ), name
 
 
 def test_phone_rounds_fail_at_the_surveyed_share(ridden):
