@@ -5,7 +5,8 @@ For each arm against the reference arm (`none` when present), on the same worlds
 - ICER at T days: (cost of the arm - cost of the reference) / (moves linked within T days
   under the arm - under the reference). Costs are the run's whole cost (set-up, running, users,
   lookups and practitioners' time, sim.metrics.costs), so what records transfer achieves in
-  every regime is credited to none of them. "Dominated" means no additional child was linked.
+  every regime is credited to none of them. "Dominated" means no additional child was linked
+  (less than half a child over the run, on average).
 - cost per hour saved: the arm's index costs (everything but practitioners' time) over the
   practitioner hours it saved against the reference (hours are lookups and phone-rounds).
 
@@ -22,6 +23,7 @@ from sim.reporting import Table
 
 THRESHOLDS = (30, 90)
 DRAWS = 2000
+MEASURABLE = 0.5  # a mean gain below half a child (or an hour) over the run is no gain
 INDEX_COSTS = ("setup_gbp", "running_gbp", "user_setup_gbp", "lookup_gbp")
 
 
@@ -92,9 +94,9 @@ def icer_table(
     return pl.DataFrame(rows)
 
 
-def _gbp(value: float, low: float, high: float) -> str:
+def _gbp(value: float, low: float, high: float, nothing: str = "no additional child linked") -> str:
     if math.isnan(value):
-        return "dominated (no additional child linked)"
+        return f"dominated ({nothing})"
     text = f"GBP {value:,.0f}"
     if math.isinf(high):
         return f"{text} (interval unbounded: some resampled worlds link no additional child)"

@@ -82,7 +82,7 @@ def linkage_rows(linkage: pl.DataFrame) -> Table:
                 ),
             ]
         )
-    header = ["arm", "care status at the move", "moves (spells)", "linked"]
+    header = ["arm", "care status at the move", "moves (spells, all replications)", "linked"]
     header += [f"still unlinked at {t} days (95% CI)" for t in THRESHOLDS]
     return header, rows
 
