@@ -14,6 +14,7 @@ FILES = {
     "events.parquet",
     "regime_log.parquet",
     "exposure.parquet",
+    "population_use.parquet",
     "metrics.parquet",
     "metrics.csv",
     "summary.csv",
