@@ -7,6 +7,7 @@ message names the first key that differs), rather than compared on different wor
 
 from sim.errors import InputError
 from sim.experiments.scenario import Arm, Scenario, Step
+from sim.regimes.regimes import REGIMES
 
 SHARED = ("seed", "period", "population", "replications", "parameters")
 
@@ -38,9 +39,8 @@ def combine(scenarios: list[Scenario]) -> Scenario:
 
 def regimes_throughout(scenario: Scenario, regimes: list[str]) -> Scenario:
     """The scenario's world with one arm per regime, each in force throughout."""
-    known = ("none", "contactpoint", "signposting", "local")
-    unknown = [r for r in regimes if r not in known]
+    unknown = [r for r in regimes if r not in REGIMES]
     if unknown or not regimes or len(set(regimes)) != len(regimes):
-        raise InputError(f"--regimes: give distinct names from {', '.join(known)}")
+        raise InputError(f"--regimes: give distinct names from {', '.join(REGIMES)}")
     arms = [Arm(name=r, regimes=[Step(regime=r)]) for r in regimes]
     return scenario.model_copy(update={"arms": arms})

@@ -6,7 +6,9 @@ population is made once from the scenario seed and is the same in every replicat
 replications vary the world's events, not the starting children.
 
 Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
-exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case) and, when the
+exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case), spells.parquet
+(time to linkage per arm and case, sim.metrics.linkage), population_use.parquet (every
+child's encounters and lookups by arm, month, kind and whether known to social care) and, when the
 period covers the 2009-10 census year, calibration.csv. With a scenario's `[index]`
 deployment, each arm that uses ContactPoint looks up through its own copy of the real index
 (sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs) and
@@ -23,14 +25,16 @@ import polars as pl
 
 from sim.experiments.parameters import overridden
 from sim.experiments.scenario import Arm, Scenario
+from sim.metrics.linkage import spells
 from sim.metrics.lost import case_outcomes
 from sim.metrics.table import metrics_table, summary
 from sim.population.synth import SynthRequest, synthesise
-from sim.regimes.inside import LiveRun, population_label
-from sim.regimes.lookup import IndexLookup, ModelledIndex
+from sim.regimes.inside import LiveRun, population_label, uses_contactpoint
+from sim.regimes.lookup import IndexLookup
 from sim.regimes.parameters import path_params, regime_params
-from sim.regimes.regimes import ContactPointRegime, LocalIndexes, NoIndex, Schedule, Signposting
+from sim.regimes.regimes import Schedule
 from sim.regimes.runner import RegimeRunner
+from sim.regimes.scenarios import make_regime
 from sim.world import World, WorldConfig
 from sim.world.calibration import YEAR_END, YEAR_START, calibration_table
 
@@ -53,19 +57,13 @@ def schedule(arm: Arm, start: dt.date, lookup: IndexLookup | None = None) -> Sch
 
     ContactPoint answers through `lookup`, or a modelled index if None."""
     paths, params = path_params(), regime_params()
-    makers = {
-        "none": NoIndex,
-        "contactpoint": lambda: ContactPointRegime(
-            lookup or ModelledIndex(paths.search_miss_rate.value),
-            paths.contact_after_lookup_days.value,
-            params,
-        ),
-        "signposting": lambda: Signposting(paths.notification_response_days.value, params),
-        "local": lambda: LocalIndexes(params),
-    }
     first = dt.datetime.combine(start, dt.time())
     return Schedule(
-        arm.name, [(step.start or first, makers[step.regime]()) for step in arm.regimes]
+        arm.name,
+        [
+            (step.start or first, make_regime(step.regime, paths, params, lookup))
+            for step in arm.regimes
+        ],
     )
 
 
@@ -86,9 +84,14 @@ def live_run(scenario: Scenario, people: dict, directory: Path, replication: int
     )
 
 
-def _figures(table: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
-    """Whole-run figures per arm, with the derived ratios the comparisons use."""
-    figures = summary(table).rename({"scenario": "arm"})
+def _figures(table: pl.DataFrame, outcomes: pl.DataFrame, use: pl.DataFrame) -> pl.DataFrame:
+    """Whole-run figures per arm, with the derived ratios the comparisons use, and the whole
+    population's lookups, views and routine hours (sim.regimes.population_use)."""
+    figures = (
+        summary(table)
+        .rename({"scenario": "arm"})
+        .join(use.rename({"scenario": "arm"}), on="arm", how="left")
+    )
     days = (
         outcomes.filter(pl.col("days").is_not_null())
         .group_by("scenario")
@@ -130,11 +133,11 @@ def run_replication(
             live = stack.enter_context(live_run(scenario, people, directory, replication))
         schedules = []
         for arm in scenario.arms:
-            uses = any(step.regime == "contactpoint" for step in arm.regimes)
-            lookup = live.index_for(arm.name) if live is not None and uses else None
-            schedules.append(schedule(arm, period.start, lookup))
-            if lookup is not None:
-                live.schedule_built(arm.name, schedules[-1])
+            built = schedule(arm, period.start)
+            if live is not None and uses_contactpoint(built):
+                built = schedule(arm, period.start, live.index_for(arm.name))
+                live.schedule_built(arm.name, built)
+            schedules.append(built)
         runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
         if live is not None:
             live.feed_from(world)
@@ -151,17 +154,21 @@ def run_replication(
         world_log = pl.scan_parquet(directory / "events.parquet")
         table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
         outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
+        linkage_spells = spells(regime_log.lazy(), world_log, period.end)
         if period.start <= YEAR_START and period.end >= YEAR_END:
             calibration_table(world_log, world.context.scale).write_csv(
                 directory / "calibration.csv"
             )
-        figures = _figures(table, outcomes)
+        figures = _figures(table, outcomes, runner.population.summary())
+        population_use = runner.population.frame()
     regime_log.write_parquet(directory / "regime_log.parquet")
     exposure.write_parquet(directory / "exposure.parquet")
     table.write_parquet(directory / "metrics.parquet")
     outcomes.select(
         "scenario", "case", "authority", "care", "opened", "days", "path"
     ).write_parquet(directory / "outcomes.parquet")
+    linkage_spells.write_parquet(directory / "spells.parquet")
+    population_use.write_parquet(directory / "population_use.parquet")
     if not scenario.outputs.event_logs:
         (directory / "events.parquet").unlink()
     return figures.with_columns(replication=pl.lit(replication, pl.Int64))

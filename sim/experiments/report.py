@@ -1,8 +1,11 @@
 """The run report: Markdown and HTML from the run directory's tables, with the figures.
 
-Sections: what was run; means with 95% CIs; paired differences; calibration (simulated
-2009-10 figures beside the scaled reference, sim.world.calibration); figures; and the
-assumptions in plain language, listing every low-confidence parameter the run used.
+Sections: what was run; means with 95% CIs; paired differences; time to linkage by care
+status (Kaplan-Meier, sim.experiments.linkage); costs against children linked (ICER) and cost
+per hour saved (sim.experiments.economics); the published claims beside the model's England
+equivalents (sim.experiments.claims); calibration (simulated 2009-10 figures beside the scaled
+reference, sim.world.calibration); figures; and the assumptions in plain language, listing
+every low-confidence parameter the run used.
 """
 
 import math
@@ -11,6 +14,15 @@ from pathlib import Path
 import polars as pl
 
 from sim.experiments import figures as plots
+from sim.experiments.claims import claims_table, claims_text
+from sim.experiments.economics import icer_rows, icer_table
+from sim.experiments.intrusion import intrusion_rows
+from sim.experiments.linkage import (
+    linkage_curves,
+    linkage_difference_rows,
+    linkage_rows,
+    pooled_spells,
+)
 from sim.experiments.run import read_resolved
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import HEADLINE, LABELS
@@ -115,11 +127,91 @@ def _figures(run_dir: Path, scenario: Scenario) -> list[tuple[str, str]]:
         ),
         ("Privacy exposure", plots.exposure(metrics, scenario, target / "exposure.png")),
         (
+            "Time to linkage by care status",
+            linkage_curves(run_dir, scenario, target / "linkage.png"),
+        ),
+        (
             "Authorities by lost-child rate",
             plots.authority_map(metrics, scenario, target / "authority_map.png"),
         ),
     ]
-    return [(title, str(path.relative_to(run_dir))) for title, path in made]
+    return [(title, str(path.relative_to(run_dir))) for title, path in made if path is not None]
+
+
+CONTACTPOINT = ("contactpoint", "contactpoint_as_it_was")
+
+
+def reference_arm(scenario: Scenario) -> str:
+    """The arm differences are taken from: one with no index throughout, else the first."""
+    for arm in scenario.arms:
+        if all(step.regime == "none" for step in arm.regimes):
+            return arm.name
+    return scenario.arms[0].name
+
+
+def claims_arm(scenario: Scenario) -> str:
+    """The arm the published ContactPoint claims are set beside: the first that uses it."""
+    for arm in scenario.arms:
+        if any(step.regime in CONTACTPOINT for step in arm.regimes):
+            return arm.name
+    return scenario.arms[0].name
+
+
+def _table(frame: pl.DataFrame) -> Table:
+    return frame.columns, [[str(v) for v in row] for row in frame.rows()]
+
+
+def _economics(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]]:
+    """Linkage by care status, the ICER and the claims table: every report has them."""
+    sections: list[tuple[str, str | Table]] = []
+    figures = pl.read_parquet(run_dir / "figures.parquet")
+    reference = reference_arm(scenario)
+    if (run_dir / "linkage.csv").is_file():
+        sections.append(
+            (
+                "Time to linkage: moves after which social care in the new authority had not yet "
+                "learnt of the previous involvement (Kaplan-Meier share; 95% bootstrap interval "
+                "over children, between-world variation only)",
+                linkage_rows(pl.read_csv(run_dir / "linkage.csv")),
+            )
+        )
+        differences = pl.read_csv(run_dir / "linkage_differences.csv")
+        if differences.height:
+            sections.append(
+                (
+                    f"Time to linkage: each arm minus {scenario.arms[0].name} (same children, "
+                    "paired bootstrap)",
+                    linkage_difference_rows(differences),
+                )
+            )
+        spells = pooled_spells(run_dir)
+        if reference in figures["arm"].to_list() and figures["arm"].n_unique() > 1:
+            icer = icer_table(figures, spells, reference, seed=scenario.seed)
+            sections.append(
+                (
+                    f"Cost per additional child linked, against {reference} (simulated area, "
+                    "whole run; 95% interval resampling replications)",
+                    icer_rows(icer),
+                )
+            )
+    confidence = pl.read_csv(run_dir / "confidence.csv")
+    if "population_lookups" in confidence["metric"].to_list():
+        sections.append(
+            (
+                "Every child: lookups, records shown and practitioner hours, England equivalents "
+                "(95% t-interval across replications)",
+                intrusion_rows(confidence, scenario),
+            )
+        )
+    arm = claims_arm(scenario)
+    claims = claims_text(claims_table(figures, scenario, arm=arm, reference=reference))
+    sections.append(
+        (
+            f"Published claims beside the model ({arm} against {reference}, England equivalents)",
+            _table(claims),
+        )
+    )
+    return sections
 
 
 def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]]:
@@ -156,6 +248,7 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
         sections.append(
             ("Paired differences (same worlds; 95% t-interval)", difference_rows(differences))
         )
+    sections += _economics(run_dir, scenario)
     calibration = mean_calibration(run_dir)
     if calibration is not None:
         sections.append(

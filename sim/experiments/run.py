@@ -13,6 +13,9 @@ The run directory appears complete or not at all (sim.outputs.staged_directory):
     metrics.parquet, .csv         the long metrics table of every replication
     confidence.csv                mean and 95% t-interval per arm and headline figure
     differences.csv               paired differences from the first arm, with 95% CIs
+    linkage.csv                   share of moves still unlinked at 30 and 90 days by arm and
+                                  care status (Kaplan-Meier, bootstrap over children)
+    linkage_differences.csv       the same, each arm minus the first, paired
     manifest.json                 seeds, versions, data hashes, wall time
     report.md, report.html, figures/*.png
 
@@ -35,6 +38,7 @@ from typing import Any
 import polars as pl
 
 from sim.experiments.distributed import replication_task, run_on_cluster
+from sim.experiments.linkage import write_linkage
 from sim.experiments.parameters import defaults
 from sim.experiments.replication import population, run_replication
 from sim.experiments.scenario import Scenario
@@ -162,6 +166,7 @@ def run_experiment(
         differences = paired_differences(figures, scenario.arms[0].name)
         confidence.write_csv(staging / "confidence.csv")
         differences.write_csv(staging / "differences.csv")
+        write_linkage(staging, scenario)
         wall = time.perf_counter() - started
         write_json(
             staging / "manifest.json",

@@ -24,6 +24,7 @@ from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.reference.paths import data_dir
 from sim.reference.validation import describe
+from sim.regimes.regimes import REGIMES
 
 SCENARIOS_DIR = "scenarios"
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
@@ -51,7 +52,7 @@ def _day(value: Any) -> Any:
 class Step(Strict):
     """One regime in force from `start` (the period's start if omitted, first step only)."""
 
-    regime: Literal["none", "contactpoint", "signposting", "local"]
+    regime: Literal[REGIMES]  # type: ignore[valid-type]
     start: dt.datetime | None = None
 
     @field_validator("start", mode="before")

@@ -19,6 +19,12 @@ HEADLINE = (
     "hours",
     "cost_per_child_found_gbp",
     "records_exposed_per_child_found",
+    "population_lookups",
+    "views_never_known",
+    "children_viewed",
+    "never_known_children_viewed",
+    "services_per_viewed_child",
+    "routine_hours",
 )
 LABELS = {
     "lost_30_per_1000": "lost at 30 days per 1,000 vulnerable movers",
@@ -29,6 +35,12 @@ LABELS = {
     "records_exposed_per_child_found": "records exposed per child reconnected",
     "vulnerable_movers": "vulnerable movers",
     "total_gbp": "total cost (GBP)",
+    "population_lookups": "lookups of any child (whole population, over the run)",
+    "views_never_known": "records shown of children never known to social care (over the run)",
+    "children_viewed": "distinct children whose record was shown",
+    "never_known_children_viewed": "distinct children never known to social care, record shown",
+    "services_per_viewed_child": "kinds of service that saw a viewed child's record",
+    "routine_hours": "practitioner hours on lookups and enquiries (whole population)",
 }
 
 

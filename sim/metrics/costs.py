@@ -1,10 +1,12 @@
 """Costs by scenario, authority and month, every unit cost from data/metrics/costs.toml.
 
-- set-up (GBP 224 m, docs/reference.md 5b): shared by the children an authority holds, charged
-  in the first month ContactPoint is in force there (a sunk cost by 2009, shown so totals compare);
-- running (just under GBP 44 m a year for ContactPoint; the CP-IS budget for signposting):
-  shared by children, for each month the regime is in force (a local index has no located
-  figure and is left at zero);
+- set-up (GBP 224 m, docs/reference.md 5b): shared by the children an authority holds,
+  charged in the first month ContactPoint is in force there (a sunk cost by 2009, shown so
+  totals compare);
+- running (just under GBP 44 m a year for ContactPoint, as planned or as it was; the CP-IS
+  budget for CP-IS; an assumed figure for the 2010 signposting proposal): shared by children,
+  for each month the regime is in force (a local index has no located figure and is left at
+  zero);
 - vetting, tokens and training for each user, once, in the first month an authority's users
   can see records;
 - per lookup, and practitioner time (lookups and phone-rounds) at the hourly rate.
@@ -15,6 +17,7 @@ import polars as pl
 from sim.metrics.parameters import CostParams, cost_params
 
 KEYS = ("scenario", "authority", "month")
+CONTACTPOINT = ("contactpoint", "contactpoint_as_it_was")  # one system: the same costs
 COMPONENTS = ("setup_gbp", "running_gbp", "user_setup_gbp", "lookup_gbp", "practitioner_time_gbp")
 
 
@@ -32,14 +35,17 @@ def monthly_costs(
     first_live = live & ~(
         live.shift(1, fill_value=False).over("scenario", "authority", order_by="month")
     )
+    contactpoint = pl.col("regime").is_in(CONTACTPOINT)
     running = (
-        pl.when(live & (pl.col("regime") == "contactpoint"))
+        pl.when(live & contactpoint)
         .then(p.running_gbp_per_year.value / 12 * share)
-        .when(live & (pl.col("regime") == "signposting"))
-        .then(p.signposting_running_gbp_per_year.value / 12 * share)
+        .when(live & (pl.col("regime") == "cp_is"))
+        .then(p.cp_is_running_gbp_per_year.value / 12 * share)
+        .when(live & (pl.col("regime") == "signposting_2010"))
+        .then(p.signposting_2010_running_gbp_per_year.value / 12 * share)
         .otherwise(0.0)
     )
-    contactpoint_once = first_live & (pl.col("regime") == "contactpoint")
+    contactpoint_once = first_live & contactpoint
     per_user = p.vetting_gbp.value + p.token_gbp.value
     per_user += p.training_hours.value * p.practitioner_gbp_per_hour.value
     snapshots = exposure.with_columns(month=pl.col("date").dt.month_start()).with_columns(

@@ -27,14 +27,16 @@ from sim.regimes.lookup import (
 from sim.regimes.parameters import path_params, regime_params
 from sim.regimes.regimes import (
     REGIMES,
+    ContactPointAsItWas,
     ContactPointRegime,
+    CpIs,
     LocalIndexes,
     NoIndex,
     Schedule,
-    Signposting,
+    Signposting2010,
 )
 from sim.regimes.runner import EXPOSURE_SCHEMA, RegimeRunner
-from sim.regimes.scenarios import SCENARIOS, build_schedule
+from sim.regimes.scenarios import SCENARIOS, build_schedule, make_regime
 from sim.regimes.simulation import (
     SimulationConfig,
     SimulationSummary,
@@ -48,7 +50,9 @@ __all__ = [
     "REGIMES",
     "REGIME_SCHEMA",
     "SCENARIOS",
+    "ContactPointAsItWas",
     "ContactPointRegime",
+    "CpIs",
     "Credential",
     "DeploymentIndex",
     "FacadeLookup",
@@ -63,12 +67,13 @@ __all__ = [
     "RegimeLayer",
     "RegimeRunner",
     "Schedule",
-    "Signposting",
+    "Signposting2010",
     "SimulationConfig",
     "SimulationSummary",
     "build_schedule",
     "check_deployment",
     "identities",
+    "make_regime",
     "path_params",
     "practitioner_credentials",
     "regime_params",

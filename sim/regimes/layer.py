@@ -3,10 +3,11 @@ reconnections, and writes them to the regime log (sim.regimes.log).
 
 A case is *reconnected* on the first day practitioners in the new authority know who was
 involved before: the old authority's records arrive, a lookup shows the previous contacts (and
-the practitioner reaches one), a signposting notification is answered, or a phone-round
-succeeds (docs/architecture.md, "The lost child"). Once a reconnection is under way no one looks
-further. Delays are exponential quantiles of the encounter's own uniform, so a regime never
-draws a random number (common random numbers).
+the practitioner reaches one), a CP-IS notification is answered, or a phone-round
+succeeds (docs/architecture.md, "The lost child"). A phone-round can fail: a share
+`phone_round_failure` never reach anyone (its hours are spent all the same). Once a
+reconnection is under way no one looks further. Delays are exponential quantiles of the
+encounter's own uniform, so a regime never draws a random number (common random numbers).
 """
 
 import numpy as np
@@ -39,6 +40,7 @@ class RegimeLayer:
         self.agenda = Agenda(last_day)
         self.propensity = np.asarray(paths.lookup_propensity.value) * paths.compliance.value
         self.phone = np.asarray(paths.phone_round_propensity.value)
+        self.phone_failure = paths.phone_round_failure.value
 
     def open(self, cases: np.ndarray) -> None:
         """Start following new cases; a records transfer, if any, is already on its way."""
@@ -79,9 +81,8 @@ class RegimeLayer:
             if not here.any():
                 continue
             part = _subset(due, here)
-            looks = regime.access(part, authority[here]) & (
-                part.u_look < self.propensity[part.kind]
-            )
+            # access is the share of these practitioners who can use the regime
+            looks = part.u_look < self.propensity[part.kind] * regime.access(part, authority[here])
             if not regime.holds_unborn:
                 looks &= status[here] != UNBORN
             if not looks.any():
@@ -93,12 +94,15 @@ class RegimeLayer:
             shown[hit] = True
             delay = quantile_days(due.u_delay[hit], answers.delay_mean_days)
             self._plan(due.case[hit], day + delay, PATHS.index(answers.path))
-        rings = waiting & ~shown & (due.u_phone < self.phone[due.kind])
+        threshold = self.phone[due.kind]
+        rings = waiting & ~shown & (due.u_phone < threshold)
         if rings.any():
             ringing = _subset(due, rings)
-            self.log.phone_rounds(day, ringing, self.paths.phone_round_hours.value)
-            delay = quantile_days(ringing.u_delay, self.paths.phone_round_days.value)
-            self._plan(ringing.case, day + delay, PATHS.index("phone_round"))
+            # given that it rings, u_phone / threshold is uniform: the top share fails
+            reaches = ringing.u_phone < threshold[rings] * (1.0 - self.phone_failure)
+            self.log.phone_rounds(day, ringing, self.paths.phone_round_hours.value, reaches)
+            delay = quantile_days(ringing.u_delay[reaches], self.paths.phone_round_days.value)
+            self._plan(ringing.case[reaches], day + delay, PATHS.index("phone_round"))
 
     def _plan(self, cases: np.ndarray, days: np.ndarray, path: int) -> None:
         """Bring forward the day knowledge arrives, where this path is sooner."""

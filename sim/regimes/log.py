@@ -7,13 +7,15 @@ authority) and `from_authority`; `care` (the involvement at the move: caf, child
 child_protection_plan, looked_after, lead_professional); `unborn` (the child was not yet born
 at the move, on a pre-birth plan); `opened` (the move's date); `kind` of
 encounter; `found`, `contacts_shown`, `stale` (the index still had the old address), `shielded`
-and `refused` for lookups; `path` of a reconnection; `hours` of practitioner time.
+and `refused` for lookups (`found` also for phone-rounds: whether it will reach anyone); `path`
+of a reconnection; `hours` of practitioner time.
 """
 
 import numpy as np
 import polars as pl
 
 from sim.reference.authorities import load_authorities
+from sim.regimes.regimes import REGIMES
 from sim.world.encounters import KINDS, Encounters
 from sim.world.state import CAF, IN_NEED, LOOKED_AFTER, NO_CARE, PROTECTION_PLAN
 
@@ -21,7 +23,7 @@ REGIME_EVENTS = ("case_open", "lookup", "phone_round", "reconnection")
 CARE = ("lead_professional", "caf", "child_in_need", "child_protection_plan", "looked_after")
 assert (NO_CARE, CAF, IN_NEED, PROTECTION_PLAN, LOOKED_AFTER) == (0, 1, 2, 3, 4)
 PATH_NAMES = ("records_transfer", "lookup", "notification", "phone_round")
-REGIME_NAMES = ("none", "contactpoint", "signposting", "local")
+REGIME_NAMES = REGIMES
 REGIME_SCHEMA = pl.Schema(
     {
         "scenario": pl.String,
@@ -78,8 +80,9 @@ class RegimeLog:
             hours=minutes / 60.0,
         )
 
-    def phone_rounds(self, day: int, due, hours: float) -> None:
-        self._add("phone_round", day, due.case, kind=due.kind, hours=hours)
+    def phone_rounds(self, day: int, due, hours: float, found: np.ndarray) -> None:
+        """Phone-rounds made (hours spent); `found`: those that will reach who was involved."""
+        self._add("phone_round", day, due.case, kind=due.kind, hours=hours, found=found)
 
     def reconnections(self, day: int, cases: np.ndarray, paths: np.ndarray) -> None:
         self._add("reconnection", day, cases, path=paths)

@@ -2,23 +2,33 @@
 
 Overview: docs/architecture.md, "Regimes".
 
-Each regime answers two vectorised questions about a day's encounters: which practitioners
-have access (`access`), and what a lookup by them returns (`answer`). A regime draws no random
-numbers: every uniform it uses was drawn for the encounter by sim.world.encounters, whatever the
-regime, so all regimes run on the same world (common random numbers).
+Each regime answers two vectorised questions about a day's encounters: what share of the
+practitioners at them can use it (`access`: 0 or 1, or the share whose accounts were live), and
+what a lookup by them returns (`answer`). A regime draws no random numbers: every uniform it
+uses was drawn for the encounter by sim.world.encounters, whatever the regime, so all regimes
+run on the same world (common random numbers).
 
 - none: no index; records transfers and phone-rounds only.
-- contactpoint: every child; practitioners in an authority once it is live (early adopters
-  from 12 May 2009, the rest from the national deployment; data/rollout/groups.toml).
-- signposting: CP-IS-like flags for children on a protection plan (unborn children on a
-  pre-birth plan included) or looked after, kept `flag_days_after_end` after the episode; seen
+- contactpoint (as planned): every child; every practitioner of the served kinds in an
+  authority once it is live (early adopters from 12 May 2009, the rest from the national
+  deployment; data/rollout/groups.toml).
+- contactpoint_as_it_was: the same index, but only the practitioners whose accounts were live
+  (about 550 early-adopter users in May 2009 rising to about 15,000 at the switch-off, of
+  390,000 planned), the national feeds paused from June 2010 (a lookup then sees the old
+  address), and no access from the switch-off at noon on 6 August 2010 (docs/reference.md 5).
+- signposting_2010: the service proposed in July 2010: children known to social care (the care
+  statuses of `signposting_2010_care`), queried by social workers, police and unscheduled care;
+  it answers which authority worked with the child, who is then contacted.
+- cp_is: CP-IS as built from 2014: flags for children on a protection plan (unborn children on
+  a pre-birth plan included) or looked after, kept `flag_days_after_end` after the episode; seen
   by unscheduled care; a view notifies the owning authority, which then gets in touch (NHS
   Digital SCRa guide, docs/reference.md 7b).
+- local: trailblazer-style indexes, one per authority or shared by a consortium (Leicester,
+  Leicestershire and Rutland; Telford and Wrekin with Shropshire): a lookup shows who was
+  involved only if the child came from an authority sharing the index.
 
 A regime that does not hold unborn children (`holds_unborn`) cannot be asked about one: the
 practitioner has no record to look for until the child is born and reaches the index.
-- local: trailblazer-style indexes that stop at the authority border: a lookup in the new
-  authority cannot show who was involved in the old one.
 """
 
 import datetime as dt
@@ -31,10 +41,17 @@ from sim.reference.rollout import load_rollout
 from sim.regimes.lookup import IndexLookup, LookupRequests
 from sim.regimes.parameters import RegimeParams, regime_params
 from sim.world.calendar import day_number
-from sim.world.encounters import KINDS, DueEncounters, Encounters
+from sim.world.encounters import CARE_STATUSES, KINDS, DueEncounters, Encounters
 from sim.world.state import LOOKED_AFTER, NONE, PROTECTION_PLAN
 
-REGIMES = ("none", "contactpoint", "signposting", "local")
+REGIMES = (
+    "none",
+    "contactpoint",
+    "contactpoint_as_it_was",
+    "signposting_2010",
+    "cp_is",
+    "local",
+)
 NEVER = np.iinfo(np.int32).max
 
 
@@ -60,23 +77,28 @@ class NoIndex:
     holds_unborn = False
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
-        return np.zeros(len(due), dtype=bool)
+        return np.zeros(len(due))
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         raise AssertionError("no index: nobody has access, so nobody looks up")
 
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        """Whether a lookup of these present children shows a record (population_use)."""
+        return np.zeros(len(children), dtype=bool)
+
 
 class ContactPointRegime:
-    """The national index, rolled out by phase, answered by an IndexLookup."""
+    """The national index as planned, rolled out by phase, answered by an IndexLookup."""
 
     name = "contactpoint"
-    holds_unborn = False  # children from birth only (docs/reference.md s5a)
+    holds_unborn = False  # children from birth only (docs/reference.md 5a)
 
     def __init__(self, lookup: IndexLookup, contact_days: float, params: RegimeParams) -> None:
         self.lookup, self.contact_days = lookup, contact_days
         self.kinds = _kind_mask(params.contactpoint_kinds.value)
         rollout = load_rollout()
         early = {m.code for m in rollout.early_adopters.members}
+        self.early = np.array([a.code in early for a in load_authorities()])
         self.live_from = np.array(
             [
                 day_number(
@@ -90,7 +112,17 @@ class ContactPointRegime:
         self.codes = [a.code for a in load_authorities()]
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
-        return self.kinds[due.kind] & (self.live_from[authority] <= due.day)
+        return (self.kinds[due.kind] & (self.live_from[authority] <= due.day)).astype(float)
+
+    def users_share(self, day: int) -> np.ndarray:
+        """Share of each authority's planned users who can see records on `day`."""
+        return (self.live_from <= day).astype(float)
+
+    def stale(self, due: DueEncounters, encounters: Encounters, found: np.ndarray) -> np.ndarray:
+        return found & (encounters.cases.address_known[due.case] > due.day)
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return use.found(u_find)  # every child from birth is on it
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         cases = encounters.cases
@@ -112,7 +144,7 @@ class ContactPointRegime:
             path="lookup",
             found=answers.found,
             stale=(
-                answers.found & (cases.address_known[due.case] > due.day)
+                self.stale(due, encounters, answers.found)
                 if answers.stale is None
                 else answers.stale
             ),
@@ -121,19 +153,89 @@ class ContactPointRegime:
         )
 
 
-class Signposting:
-    """Flags for children at risk; a view notifies the authority that owns the flag."""
+class ContactPointAsItWas(ContactPointRegime):
+    """ContactPoint as it ran: few live users, the national feeds paused, then switched off.
 
-    name = "signposting"
-    holds_unborn = True  # on the pregnant woman's record (docs/reference.md s7b)
+    Live users follow `users_live` at `users_live_dates` (linear between): up to the second
+    date they are the early adopters' users, in the early-adopter authorities; after it the
+    increase is spread over every authority in proportion to its planned users (its children).
+    """
+
+    name = "contactpoint_as_it_was"
+
+    def __init__(self, lookup: IndexLookup, contact_days: float, params: RegimeParams) -> None:
+        super().__init__(lookup, contact_days, params)
+        children = np.array([a.children_0_17 for a in load_authorities()], dtype=float)
+        planned = float(params.contactpoint_users.value)
+        self.dates = np.array([day_number(d) for d in params.users_live_dates.value])
+        self.users = np.asarray(params.users_live.value, dtype=float)
+        early_planned = planned * children[self.early].sum() / children.sum()
+        self.early_share = min(1.0, self.users[0] / early_planned) if early_planned else 0.0
+        self.planned = planned
+        self.paused = day_number(params.national_feeds_paused.value)
+        off = params.switch_off.value
+        self.off_minute = day_number(off.date()) * 1440 + off.hour * 60 + off.minute
+
+    def users_share(self, day: int) -> np.ndarray:
+        if day < self.dates[0] or day * 1440 >= self.off_minute:
+            return np.zeros(len(self.early))
+        live = float(np.interp(day, self.dates, self.users))
+        spread = max(0.0, live - self.users[0]) / self.planned if day >= self.dates[1] else 0.0
+        return np.minimum(1.0, self.early * self.early_share + spread)
+
+    def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
+        share = self.users_share(due.day)[authority]
+        before_off = due.day * 1440 + due.minute < self.off_minute
+        return self.kinds[due.kind] * share * before_off
+
+    def stale(self, due: DueEncounters, encounters: Encounters, found: np.ndarray) -> np.ndarray:
+        """Moves after the national feeds paused never reach the index: the old address stays."""
+        opened = encounters.cases.opened[due.case]
+        return super().stale(due, encounters, found) | (found & (opened >= self.paused))
+
+
+class Signposting2010:
+    """The 2010 proposal: an index of children known to social care, naming the authority."""
+
+    name = "signposting_2010"
+    holds_unborn = False
+
+    def __init__(self, miss_rate: float, contact_days: float, params: RegimeParams) -> None:
+        self.miss_rate, self.contact_days = miss_rate, contact_days
+        self.kinds = _kind_mask(params.signposting_2010_kinds.value)
+        self.care = np.array([c in params.signposting_2010_care.value for c in CARE_STATUSES])
+
+    def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
+        return self.kinds[due.kind].astype(float)
+
+    def held(self, care: np.ndarray) -> np.ndarray:
+        """Whether children with these care codes (sim.world.state) are on the index."""
+        return self.care[np.asarray(care, dtype=np.int64)]
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return self.held(use.state.children.care[children]) & use.found(u_find)
+
+    def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
+        cases = encounters.cases
+        held = self.held(cases.care[due.case]) & (cases.involvement_known[due.case] <= due.day)
+        found = held & (due.u_find >= self.miss_rate)
+        nothing = np.zeros(len(due), dtype=bool)
+        return Answers(found, self.contact_days, "lookup", found, nothing, nothing, nothing)
+
+
+class CpIs:
+    """CP-IS: flags for children at risk; a view notifies the authority that owns the flag."""
+
+    name = "cp_is"
+    holds_unborn = True  # on the pregnant woman's record (docs/reference.md 7b)
 
     def __init__(self, response_days: float, params: RegimeParams) -> None:
         self.response_days = response_days
-        self.kinds = _kind_mask(params.signposting_kinds.value)
+        self.kinds = _kind_mask(params.cp_is_kinds.value)
         self.keep_days = params.flag_days_after_end.value
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
-        return self.kinds[due.kind]
+        return self.kinds[due.kind].astype(float)
 
     def flagged(self, child: np.ndarray, day: int, encounters: Encounters) -> np.ndarray:
         """On a plan (before birth too) or looked after now, or either ended within the keep
@@ -143,6 +245,9 @@ class Signposting:
         recent = (ended != NONE) & (day - ended <= self.keep_days)
         return (care == PROTECTION_PLAN) | (care == LOOKED_AFTER) | recent
 
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return self.flagged(children, day, use.encounters)
+
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         flagged = self.flagged(encounters.cases.child[due.case], due.day, encounters)
         nothing = np.zeros(len(due), dtype=bool)
@@ -151,23 +256,42 @@ class Signposting:
         )
 
 
+def consortium_of(params: RegimeParams) -> np.ndarray:
+    """Each authority's local index: its own ordinal, or the first member of its consortium."""
+    ordinal = {a.code: i for i, a in enumerate(load_authorities())}
+    group = np.arange(len(ordinal))
+    for members in params.local_consortia.value:
+        rows = [ordinal[code] for code in members if code in ordinal]
+        group[rows] = min(rows)
+    return group
+
+
 class LocalIndexes:
-    """One index per authority: it knows only its own authority's involvement."""
+    """One index per authority or consortium: it knows only its own members' involvement."""
 
     name = "local"
     holds_unborn = False
 
-    def __init__(self, params: RegimeParams) -> None:
+    def __init__(self, miss_rate: float, contact_days: float, params: RegimeParams) -> None:
+        self.miss_rate, self.contact_days = miss_rate, contact_days
         self.kinds = _kind_mask(params.local_kinds.value)
+        self.group = consortium_of(params)
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
-        return self.kinds[due.kind]
+        return self.kinds[due.kind].astype(float)
+
+    def shows_record(self, children: np.ndarray, day: int, u_find: np.ndarray, use) -> np.ndarray:
+        return use.found(u_find)  # the child lives here: on this authority's index
 
     def answer(self, due: DueEncounters, encounters: Encounters) -> Answers:
         cases = encounters.cases
-        same = cases.from_authority[due.case] == cases.to_authority[due.case]  # never, for movers
+        shared = (
+            self.group[cases.from_authority[due.case]] == self.group[cases.to_authority[due.case]]
+        )
+        found = shared & (due.u_find >= self.miss_rate)
+        known = found & (cases.involvement_known[due.case] <= due.day)
         nothing = np.zeros(len(due), dtype=bool)
-        return Answers(same, 1.0, "lookup", same, nothing, nothing, nothing)
+        return Answers(known, self.contact_days, "lookup", found, nothing, nothing, nothing)
 
 
 class Schedule:

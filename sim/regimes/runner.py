@@ -2,10 +2,11 @@
 
 The world runs once; its events feed one `Encounters` (the cases and their uniforms) and every
 scenario's `RegimeLayer` reads the same day's cases and encounters, so scenarios differ only
-in what their regimes decide (common random numbers by construction). On the first day of each
-month each scenario also records its privacy exposure by authority: records held, users able
-to see them, and shielded records. Live indexes (sim.regimes.live) take the day's feed updates
-before the day's lookups and any switch-off due that day after them.
+in what their regimes decide (common random numbers by construction). The whole population's
+encounters and lookups (sim.regimes.population_use) ride on the same world beside them. On the
+first day of each month each scenario also records its privacy exposure by authority: records
+held, users able to see them, and shielded records. Live indexes (sim.regimes.live) take the
+day's feed updates before the day's lookups and any switch-off due that day after them.
 """
 
 import datetime as dt
@@ -17,7 +18,14 @@ from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.regimes.layer import RegimeLayer
 from sim.regimes.parameters import PathParams, path_params, regime_params
-from sim.regimes.regimes import ContactPointRegime, LocalIndexes, Schedule, Signposting
+from sim.regimes.population_use import PopulationUse
+from sim.regimes.regimes import (
+    ContactPointRegime,
+    CpIs,
+    LocalIndexes,
+    Schedule,
+    Signposting2010,
+)
 from sim.world.calendar import day_number
 from sim.world.encounters import Encounters
 from sim.world.state import PRESENT, UNBORN
@@ -53,6 +61,7 @@ class RegimeRunner:
         self.layers = [
             RegimeLayer(s, self.encounters, self.paths, world.context.last_day) for s in schedules
         ]
+        self.population = PopulationUse(world, schedules, self.encounters, self.paths)
         self._exposure: list[pl.DataFrame] = []
         self._codes = np.array([a.code for a in load_authorities()], dtype=object)
 
@@ -65,6 +74,7 @@ class RegimeRunner:
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
+        self.population.on_day(day)
         for index in self.indexes:
             index.end_day(date)
         if date.day == 1 or day == self.world.context.first_day:
@@ -86,13 +96,17 @@ class RegimeRunner:
             if isinstance(regime, ContactPointRegime):
                 live = regime.live_from <= day
                 records = children * live
-                users = params.contactpoint_users.value * share * live
-            elif isinstance(regime, Signposting):
+                users = params.contactpoint_users.value * share * regime.users_share(day)
+            elif isinstance(regime, CpIs):
                 unborn = np.flatnonzero(c.status[: c.size] == UNBORN)
                 flaggable = np.r_[present, unborn]
                 flagged = flaggable[regime.flagged(flaggable, day, self.encounters)]
                 records = np.bincount(c.authority[flagged].astype(np.int64), minlength=size)
-                users = params.signposting_users.value * share
+                users = params.cp_is_users.value * share
+            elif isinstance(regime, Signposting2010):
+                known = present[regime.held(c.care[present])]
+                records = np.bincount(c.authority[known].astype(np.int64), minlength=size)
+                users = params.signposting_2010_users.value * share
             elif isinstance(regime, LocalIndexes):
                 records = children
                 users = params.local_users.value * share

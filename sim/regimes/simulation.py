@@ -6,6 +6,7 @@ The output directory appears complete or not at all (sim.outputs.staged_director
 
     events.parquet            the world's event log (sim.world.events.SCHEMA)
     regime_log.parquet        lookups, phone-rounds, reconnections (sim.regimes.log)
+    population_use.parquet    every child's encounters and lookups (sim.regimes.population_use)
     exposure.parquet          monthly records held and users by authority
     metrics.parquet, .csv     the long metrics table (sim.metrics.table)
     summary.csv               whole-run figures per scenario
@@ -48,7 +49,7 @@ class SimulationConfig:
     """What to simulate: seed, period, region (None: every authority given) and scenarios."""
 
     seed: int = 1
-    scenarios: tuple[str, ...] = ("none", "contactpoint", "signposting")
+    scenarios: tuple[str, ...] = ("none", "contactpoint", "signposting_2010")
     region: str | None = None
     start: dt.date = dt.date(2009, 1, 1)
     end: dt.date = dt.date(2011, 3, 31)
@@ -71,6 +72,7 @@ class SimulationSummary:
     wall_seconds: float
     lookup_backend: str
     figures: pl.DataFrame  # summary.csv
+    population_lookups: int = 0  # lookups of any child, every scenario (population_use)
 
     @property
     def events_per_second(self) -> float:
@@ -154,6 +156,8 @@ def run_simulation(
         regime_log, exposure = runner.regime_log(), runner.exposure()
         regime_log.write_parquet(staging / "regime_log.parquet")
         exposure.write_parquet(staging / "exposure.parquet")
+        use = runner.population.frame()
+        use.write_parquet(staging / "population_use.parquet")
         world_log = pl.scan_parquet(staging / "events.parquet")
         table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), config.end)
         table.write_parquet(staging / "metrics.parquet")
@@ -202,4 +206,5 @@ def run_simulation(
         wall_seconds=wall,
         lookup_backend=backend,
         figures=figures,
+        population_lookups=int(use["lookups"].sum()),
     )

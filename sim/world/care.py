@@ -4,15 +4,22 @@ A referral of a child not already in need opens a child-in-need episode (the CIN
 definition); its outcome is a quick closure, a longer episode of need, a child protection plan
 or care, in the shares that give 2009-10's starts. A plan or care keeps the episode of need
 open until it ends. Durations are exponential with means from Little's law (stock = starts x
-mean duration, docs/reference.md s4), so the stocks at 31 March 2010 come out right; the run starts
-with the stocks open on its first day, each with an elapsed duration (a warm start).
+mean duration, docs/reference.md s4), so the stocks at 31 March 2010 come out right; the run
+starts with the stocks open on its first day, each with an elapsed duration (a warm start).
+
+A child who starts to be looked after is placed in another authority at the share
+`looked_after_placed_out_share` (data/world/care.toml), drawn from the same destination kernel
+as household moves; the placement is a move of the child alone, and the child rejoins the
+household (wherever it lives then) when care ends.
 """
 
 import numpy as np
 
 from sim.world.care_rates import care_rates
 from sim.world.context import Context
+from sim.world.destinations import Destinations
 from sim.world.events import Episode, Event
+from sim.world.parameters import care_params
 from sim.world.sampling import Agenda, exponential_days, thinned
 from sim.world.state import (
     CAF,
@@ -33,8 +40,11 @@ KIND_OF = {"short": IN_NEED, "long": IN_NEED, "plan": PROTECTION_PLAN, "care": L
 class SocialCare:
     """Episodes as columns of the state, with an agenda of the days they end."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, destinations: Destinations | None = None) -> None:
         self.context = context
+        self.destinations = destinations
+        self.placement_rng = context.rng("placements")
+        self.placed_out = care_params().looked_after_placed_out_share.value
         self.rates = care_rates(context.first_day)
         self.endings = Agenda(context.last_day)
         self.referral_rng = context.rng("referrals")
@@ -89,6 +99,23 @@ class SocialCare:
         for kind in (IN_NEED, PROTECTION_PLAN, LOOKED_AFTER):
             mask = kinds == kind
             self._open_need(rows[mask], kind, started[mask], ends[mask], Event.EPISODE_START, day)
+        self._place(rows[kinds == LOOKED_AFTER], day)
+
+    def _place(self, rows: np.ndarray, day: int) -> None:
+        """Place a share of children starting care in another authority (a move of their own)."""
+        if self.destinations is None or not len(rows):
+            return
+        c, d = self.context.state.children, self.destinations
+        origin = c.authority[rows].astype(np.int64)
+        position = np.searchsorted(d.ordinals, origin)
+        out = (self.placement_rng.random(len(rows)) < self.placed_out) & (d.retained[position] > 0)
+        rows, origin, position = rows[out], origin[out], position[out]
+        if not len(rows):
+            return
+        placed = d.draw(self.placement_rng, position)
+        c.authority[rows] = placed
+        c.moves[rows] += 1
+        self.context.log.record(Event.MOVE, day, rows, authority=placed, from_authority=origin)
 
     def caf(self, day: int) -> None:
         """CAF assessments of children with no involvement (a low-confidence volume)."""

@@ -21,6 +21,7 @@ SUBSYSTEMS = {
     "warm_start": 8,
     "pre_birth": 9,
     "pre_birth_plans": 10,
+    "placements": 11,
 }
 
 

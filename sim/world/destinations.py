@@ -63,20 +63,36 @@ def _kernel(params: MoveParams) -> np.ndarray:
 class Destinations:
     """Cumulative destination probabilities among the simulated authorities.
 
-    `retained[i]` is the share of i's kernel mass that lands on a simulated authority: a world
-    of some authorities keeps only the moves that stay inside it (a closed world), so the
-    between-authority rate from i is scaled by it; for all England it is 1.
+    `retained[i]` is the share of i's kernel mass that lands on a simulated authority. A world
+    of some authorities has open boundaries: a household whose move would leave it is replaced
+    by one arriving from the rest of England, drawn as the same household moving into a
+    simulated authority by the kernel's inflow from outside (`arrivals`, the origin itself left
+    out), so the simulated authorities keep their between-authority move rate (for all England
+    `retained` is 1 and nothing arrives).
     """
 
     ordinals: np.ndarray  # simulated authorities, as ordinals in authorities.csv
     cumulative: np.ndarray  # [origin, destination] over `ordinals`, rows ending at 1
     retained: np.ndarray  # per simulated origin
+    arrivals: np.ndarray | None = None  # [origin, destination]: inflow from outside, cumulative
 
     def draw(self, rng: np.random.Generator, origins: np.ndarray) -> np.ndarray:
         """A destination ordinal per origin position (positions index `ordinals`)."""
         u = rng.random(len(origins))
         picked = (self.cumulative[origins] < u[:, None]).sum(axis=1)
         return self.ordinals[np.minimum(picked, len(self.ordinals) - 1)]
+
+    def draw_open(self, rng: np.random.Generator, origins: np.ndarray) -> np.ndarray:
+        """As `draw`, but a move that would leave the simulated authorities (at 1 - retained)
+        comes back as an arrival from outside (see the class doc)."""
+        inside = self.draw(rng, origins)
+        if self.arrivals is None:
+            return inside
+        out = rng.random(len(origins)) >= self.retained[origins]
+        u = rng.random(int(out.sum()))
+        picked = (self.arrivals[origins[out]] < u[:, None]).sum(axis=1)
+        inside[out] = self.ordinals[np.minimum(picked, len(self.ordinals) - 1)]
+        return inside
 
 
 def destinations_for(ordinals: np.ndarray, params: MoveParams | None = None) -> Destinations:
@@ -90,7 +106,17 @@ def destinations_for(ordinals: np.ndarray, params: MoveParams | None = None) -> 
     cumulative = np.divide(
         cumulative, kept[:, None], out=np.ones_like(cumulative), where=kept[:, None] > 0
     )
-    return Destinations(ordinals=ordinals, cumulative=cumulative, retained=retained)
+    arrivals = None
+    outside = np.setdiff1d(np.arange(len(weights)), ordinals)
+    if len(outside) and len(ordinals) > 1:
+        children = np.array([a.children_0_17 for a in load_authorities()], dtype=np.float64)
+        flows = children[outside, None] * weights[np.ix_(outside, ordinals)] / total[outside, None]
+        inflow = np.repeat(flows.sum(axis=0)[None, :], len(ordinals), axis=0)
+        np.fill_diagonal(inflow, 0.0)  # an arrival into the origin itself is not a move from it
+        arrivals = np.cumsum(inflow, axis=1) / inflow.sum(axis=1, keepdims=True)
+    return Destinations(
+        ordinals=ordinals, cumulative=cumulative, retained=retained, arrivals=arrivals
+    )
 
 
 def band_shares(weights: np.ndarray, bounds_km: list[float]) -> np.ndarray:

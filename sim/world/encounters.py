@@ -5,8 +5,10 @@ or a lead professional) who moves to another authority opens a *case* (docs/arch
 lost child"); so does an unborn child on a pre-birth plan whose family moves, whose encounters
 until birth are the mother's (unscheduled care, police, antenatal health visits). For
 `follow_days` the case meets practitioners: school admissions and GP registrations are the
-world's own school_change and gp_change events; unscheduled care, police and health visitors
-are Poisson processes at the rates of data/regimes/encounters.toml.
+world's own school_change and gp_change events; unscheduled care, police, health visitors and
+youth offending teams are Poisson processes at the rates of data/regimes/encounters.toml; a
+social worker in the new authority meets the child at a referral or assessment, with a chance
+and a delay that depend on the child's care status.
 
 Every random number a regime may need is drawn here, for every case and encounter, whatever
 any regime later does with it (docs/architecture.md, "Common random numbers"): so every regime sees
@@ -41,10 +43,27 @@ class Kind(IntEnum):
     UNSCHEDULED_CARE = 2
     POLICE = 3
     HEALTH_VISITOR = 4
+    YOUTH_OFFENDING = 5
+    SOCIAL_WORKER = 6
 
 
 KINDS = tuple(k.name.lower() for k in Kind)
 Rate = Annotated[float, Field(ge=0.0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+CARE_STATUSES = (
+    "lead_professional",
+    "caf",
+    "child_in_need",
+    "child_protection_plan",
+    "looked_after",
+)
+
+
+def per_care_status(param: Param[list]) -> Param[list]:
+    """A list with one value per care status, in CARE_STATUSES order (the state's care codes)."""
+    if len(param.value) != len(CARE_STATUSES):
+        raise ValueError(f"give one value per care status {list(CARE_STATUSES)}")
+    return param
 
 
 class EncounterParams(ParamFile):
@@ -53,6 +72,13 @@ class EncounterParams(ParamFile):
     police_per_year: Param[Rate]
     health_visitor_per_year: Param[Rate]
     health_visitor_age_limit: Param[Annotated[int, Field(ge=1, le=18)]]
+    youth_offending_per_year: Param[Rate]
+    youth_offending_min_age: Param[Annotated[int, Field(ge=0, le=18)]]
+    social_worker_share: Param[list[Share]]
+    social_worker_days: Param[Annotated[float, Field(gt=0.0)]]
+    population_police_per_year: Param[Rate]
+    population_youth_offending_per_year: Param[Rate]
+    enquiry_share: Param[list[Share]]
     follow_days: Param[Annotated[int, Field(ge=91, le=730)]]
 
     @field_validator("kinds")
@@ -60,6 +86,15 @@ class EncounterParams(ParamFile):
     def _known(cls, param: Param[list[str]]) -> Param[list[str]]:
         if tuple(param.value) != KINDS:
             raise ValueError(f"kinds must be {list(KINDS)} in this order")
+        return param
+
+    _by_care = field_validator("social_worker_share")(per_care_status)
+
+    @field_validator("enquiry_share")
+    @classmethod
+    def _per_kind(cls, param: Param[list[float]]) -> Param[list[float]]:
+        if len(param.value) != len(KINDS):
+            raise ValueError(f"give one value per encounter kind {list(KINDS)}")
         return param
 
 
@@ -70,8 +105,10 @@ class CaseDelays(ParamFile):
     shield_share: Param[Annotated[float, Field(ge=0.0, le=1.0)]]
     involvement_lag_days: Param[Annotated[float, Field(gt=0.0)]]
     address_lag_days: Param[Annotated[float, Field(gt=0.0)]]
-    records_transfer_share: Param[Annotated[float, Field(ge=0.0, le=1.0)]]
-    records_transfer_days: Param[Annotated[float, Field(gt=0.0)]]
+    records_transfer_share: Param[list[Share]]
+    records_transfer_days: Param[list[Annotated[float, Field(gt=0.0)]]]
+
+    _by_care = field_validator("records_transfer_share", "records_transfer_days")(per_care_status)
 
 
 @cache
@@ -190,8 +227,10 @@ class Encounters:
         self.cases.address_known[cases] = day + exponential_days(
             self.rng, d.address_lag_days.value, n
         )
-        transfer = self.rng.random(n) < d.records_transfer_share.value
-        delay = exponential_days(self.rng, d.records_transfer_days.value, n)
+        # records transfer and transfer-in conferences depend on the care status at the move
+        care = c.care[rows].astype(np.int64)
+        transfer = self.rng.random(n) < np.asarray(d.records_transfer_share.value)[care]
+        delay = exponential_days(self.rng, np.asarray(d.records_transfer_days.value)[care], n)
         self.cases.transfer[cases] = np.where(transfer, day + delay, NONE)
         self.cases.shielded[cases] = self.rng.random(n) < d.shield_share.value
         self.cases.unborn[cases] = c.status[rows] == UNBORN
@@ -202,9 +241,8 @@ class Encounters:
     def _draw_encounters(self, day: int, cases: np.ndarray, rows: np.ndarray) -> None:
         """Poisson encounters over the follow-up, by kind, with their days drawn now."""
         p, follow = self.params, self.params.follow_days.value
-        young = approximate_ages(self.state.children.born[rows], day) < (
-            p.health_visitor_age_limit.value
-        )
+        ages = approximate_ages(self.state.children.born[rows], day)
+        young = ages < p.health_visitor_age_limit.value
         for kind, rate, eligible in (
             (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, np.ones_like(young)),
             (Kind.POLICE, p.police_per_year.value, np.ones_like(young)),
@@ -214,6 +252,19 @@ class Encounters:
             owner = np.repeat(cases, counts)
             days = day + 1 + self.rng.integers(0, follow, len(owner))
             self._schedule(days, owner, np.full(len(owner), int(kind)))
+        # youth offending teams see children over the age of criminal responsibility
+        older = ages >= p.youth_offending_min_age.value
+        mean = p.youth_offending_per_year.value * follow / DAYS_PER_YEAR
+        owner = np.repeat(cases, self.rng.poisson(mean, len(cases)) * older)
+        days = day + 1 + self.rng.integers(0, follow, len(owner))
+        self._schedule(days, owner, np.full(len(owner), int(Kind.YOUTH_OFFENDING)))
+        # a social worker in the new authority: a referral or assessment, by care status
+        care = self.state.children.care[rows].astype(np.int64)
+        referred = self.rng.random(len(cases)) < np.asarray(p.social_worker_share.value)[care]
+        delay = exponential_days(self.rng, p.social_worker_days.value, len(cases))
+        seen = referred & (delay <= follow)
+        kinds = np.full(int(seen.sum()), int(Kind.SOCIAL_WORKER))
+        self._schedule(day + delay[seen], cases[seen], kinds)
 
     def _schedule(self, days: np.ndarray, cases: np.ndarray, kinds: np.ndarray) -> None:
         n = len(cases)

@@ -55,14 +55,14 @@ class Moves:
             return
         ages = self._ages(chosen[first], day)
         origin = h.authority[households].astype(np.int64)
-        leaves = (
-            self.between[ages]
-            / self.moves[ages]
-            * self.destinations.retained[self.position[origin]]
-        )
+        # open boundaries: moves out of the simulated area come back as arrivals (destinations)
+        position = self.position[origin]
+        shut = self.destinations.arrivals is None  # a single authority keeps only what it holds
+        leaves = self.between[ages] / self.moves[ages]
+        leaves = leaves * self.destinations.retained[position] if shut else leaves
         leaving = self.rng.random(len(households)) < leaves
         destination = origin.copy()
-        destination[leaving] = self.destinations.draw(self.rng, self.position[origin[leaving]])
+        destination[leaving] = self.destinations.draw_open(self.rng, position[leaving])
         h.authority[households] = destination
 
         members = state.members(households)

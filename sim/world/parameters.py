@@ -102,6 +102,7 @@ class CareParams(ParamFile):
     looked_after_ceased_per_year: Param[Count]
     looked_after_stock: Param[Count]
     looked_after_growth: Param[float]
+    looked_after_placed_out_share: Param[Share]
     caf_starts_per_year: Param[Annotated[int, Field(ge=0)]]
     caf_days: Param[Positive]
     lead_professional_share: Param[Share]

@@ -27,6 +27,7 @@ from sim.world.calendar import DAYS_PER_YEAR, day_number, to_date
 from sim.world.care import SocialCare
 from sim.world.context import Context
 from sim.world.demography import Adulthood, Births, Deaths
+from sim.world.destinations import destinations_for
 from sim.world.events import EVENTS, EventLog, Listener
 from sim.world.moves import Moves
 from sim.world.parameters import demography_params
@@ -114,7 +115,7 @@ class World:
             replication=config.replication,
         )
         ordinals = np.sort(tables["authorities"]["ordinal"].to_numpy())
-        self.care = SocialCare(self.context)
+        self.care = SocialCare(self.context, destinations_for(ordinals))
         births = Births(self.context, tables["authorities"], self.care.rates.pre_birth_daily)
         self.pre_birth = PreBirthPlans(self.context, births, self.care)
         self.steps: list[tuple[str, Callable[[int], None]]] = [

@@ -89,7 +89,7 @@ name = "none"
 regimes = [{{ regime = "none" }}]
 
 [parameters.regimes.paths]
-lookup_propensity = [1.0, 1.0, 1.0, 1.0, 1.0]
+lookup_propensity = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
 compliance = 1.0
 """
 

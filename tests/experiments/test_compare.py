@@ -29,10 +29,10 @@ def test_two_scenarios_share_worlds_and_keep_their_arms(tmp_path, tiny_text, sce
 
 def test_regimes_throughout_replace_the_arms(tiny):
     """--regimes gives one arm per regime on the scenario's world; unknown names are refused."""
-    scenario = regimes_throughout(load_scenario(tiny), ["none", "signposting", "local"])
+    scenario = regimes_throughout(load_scenario(tiny), ["none", "cp_is", "local"])
     assert [(a.name, a.regimes[0].regime) for a in scenario.arms] == [
         ("none", "none"),
-        ("signposting", "signposting"),
+        ("cp_is", "cp_is"),
         ("local", "local"),
     ]
     with pytest.raises(InputError, match="--regimes"):

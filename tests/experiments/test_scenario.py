@@ -14,10 +14,10 @@ def test_ready_made_scenarios_validate():
     expected = {"history-2009-2011", "keep-contactpoint", "signposting-2011", "no-index"}
     assert expected | {"north-west"} <= set(scenarios)
     history = scenarios["history-2009-2011"].arms[0]
-    assert [s.regime for s in history.regimes] == ["contactpoint", "none"]
+    assert [s.regime for s in history.regimes] == ["contactpoint_as_it_was", "none"]
     assert history.regimes[1].start == dt.datetime(2010, 8, 6, 12, 0)
     demo = scenarios["north-west"]
-    assert [a.name for a in demo.arms] == ["none", "contactpoint", "signposting"]
+    assert [a.name for a in demo.arms] == ["none", "contactpoint", "signposting_2010"]
     assert demo.population.regions == ["North West"] and demo.replications >= 3
 
 

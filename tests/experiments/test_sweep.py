@@ -31,7 +31,7 @@ def test_latin_hypercube_uses_every_stratum_once(points, seed):
     [
         ("regimes.paths.compliance", "is not KEY=LOW:HIGH"),
         ("regimes.paths.nerve=0:1", "is not a parameter"),
-        ("regimes.paths.lookup_propensity=0:1", "a list of 5 numbers, not a single number"),
+        ("regimes.paths.lookup_propensity=0:1", "a list of 7 numbers, not a single number"),
         ("regimes.paths.compliance=0.9:0.1", "LOW 0.9 must be below HIGH 0.1"),
         ("world.moves.address_moves_by_age=0.8x:1.2", "both ends as multipliers"),
         ("world.moves.address_moves_by_age=-0.5x:1.2x", "cannot be negative"),
@@ -112,7 +112,7 @@ def test_a_tornado_moves_the_lost_rate_with_the_records_transfer_share(
     larger = larger.replace("2009-03-31", "2009-09-30")
     path = scenario_file(tmp_path, larger)
     out = tmp_path / "sweep"
-    sweep(str(path), ["regimes.paths.records_transfer_share=0.0:1.0"], "tornado", out=out)
+    sweep(str(path), ["regimes.paths.records_transfer_share=0x:1.1x"], "tornado", out=out)
     table = pl.read_csv(out / "sweep.csv")
     lost = table.filter((pl.col("arm") == "none") & (pl.col("metric") == "lost_90_per_1000"))
     by_point = dict(zip(lost["point"].to_list(), lost["mean"].to_list(), strict=True))

@@ -23,7 +23,12 @@ def test_nested_settings_merge_and_arms_come_from_other_scenarios():
     assert changed.seed == 7 and changed.replications == 2
     assert str(changed.period.start) == "2009-01-01" and str(changed.period.end) == "2011-03-31"
     assert changed.population.scale == 0.05 and changed.population.regions == ["North West"]
-    assert [arm.name for arm in changed.arms] == ["none", "contactpoint", "signposting", "history"]
+    assert [arm.name for arm in changed.arms] == [
+        "none",
+        "contactpoint",
+        "signposting_2010",
+        "history",
+    ]
     assert changed.arms[-1].regimes[1].start.isoformat() == "2010-08-06T12:00:00"
     assert changed.parameters == {"metrics.costs.token_gbp": 20}
     assert base.population.scale == 0.5  # the base scenario is not changed
@@ -54,7 +59,7 @@ def test_arms_table_lists_each_arm_with_its_regimes_and_switch_dates():
     base = load_scenario("north-west")
     history = load_scenario("history-2009-2011").arms[0]
     table = arms_table(variant(base, arms=[*base.arms, history]))
-    assert table["arm"].to_list() == ["none", "contactpoint", "signposting", "history"]
+    assert table["arm"].to_list() == ["none", "contactpoint", "signposting_2010", "history"]
     assert table["regimes"][0] == "none"
-    assert table["regimes"][3] == "contactpoint, then none from 06 Aug 2010 12:00"
+    assert table["regimes"][3] == "contactpoint_as_it_was, then none from 06 Aug 2010 12:00"
     assert table["description"][3] == history.description

@@ -39,7 +39,7 @@ def ride(population, seed: int = 7, scenarios=SCENARIOS, paths=None, log_path=No
 def eager_paths():
     """Paths with every practitioner looking up at every encounter: more lookups to check."""
     params = path_params()
-    always = params.lookup_propensity.model_copy(update={"value": [1.0] * 5})
+    always = params.lookup_propensity.model_copy(update={"value": [1.0] * 7})
     full = params.compliance.model_copy(update={"value": 1.0})
     return params.model_copy(update={"lookup_propensity": always, "compliance": full})
 

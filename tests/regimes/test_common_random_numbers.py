@@ -35,7 +35,7 @@ def test_every_scenario_sees_the_same_vulnerable_movers(ridden, outcomes):
 def test_without_lookups_every_regime_fares_as_none(north_west, rider, outcomes):
     """With lookup propensity 0 no regime looks anyone up, so every outcome equals `none`'s."""
     params = path_params()
-    never = params.lookup_propensity.model_copy(update={"value": [0.0] * 5})
+    never = params.lookup_propensity.model_copy(update={"value": [0.0] * 7})
     paths = params.model_copy(update={"lookup_propensity": never})
     _, _, log = rider(north_west, seed=11, paths=paths)
     assert log.filter(pl.col("event") == "lookup").is_empty()
@@ -47,18 +47,16 @@ def test_without_lookups_every_regime_fares_as_none(north_west, rider, outcomes)
         assert hours == log.filter(pl.col("scenario") == "none")["hours"].sum()
 
 
-def test_signposting_changes_nothing_for_children_never_flagged(ridden, outcomes):
+def test_cp_is_changes_nothing_for_children_never_flagged(ridden, outcomes):
     """Children in need with no plan or care episode fare exactly as under `none`."""
     _, _, log = ridden
     flagged_log = log.filter(
-        (pl.col("scenario") == "signposting")
-        & (pl.col("event") == "lookup")
-        & pl.col("contacts_shown")
+        (pl.col("scenario") == "cp_is") & (pl.col("event") == "lookup") & pl.col("contacts_shown")
     )
-    assert flagged_log.height > 0  # signposting does reconnect some flagged children
+    assert flagged_log.height > 0  # CP-IS does reconnect some flagged children
     unflagged = _never_flagged(ridden)
     none = outcomes(log, "none").filter(pl.col("child_id").is_in(unflagged))
-    signposting = outcomes(log, "signposting").filter(pl.col("child_id").is_in(unflagged))
+    signposting = outcomes(log, "cp_is").filter(pl.col("child_id").is_in(unflagged))
     assert none.height > 20
     assert signposting.equals(none)
     assert set(flagged_log["child_id"]).isdisjoint(unflagged)

@@ -1,5 +1,5 @@
 """Unborn children on a pre-birth plan (sim.world.pregnancy): they live and move with their
-family, are born on their due date, are flagged by signposting and never found on ContactPoint,
+family, are born on their due date, are flagged by CP-IS and never found on ContactPoint,
 which held children from birth only."""
 
 import numpy as np
@@ -25,7 +25,7 @@ def unborn_run(north_west, rider, eager, tmp_path_factory):
     with overridden(MANY_UNBORN):
         world, _, log = rider(
             north_west,
-            scenarios=("none", "contactpoint_kept", "signposting"),
+            scenarios=("none", "contactpoint_kept", "cp_is"),
             paths=eager,
             log_path=path,
         )
@@ -111,11 +111,11 @@ def test_contactpoint_never_looks_up_an_unborn_child(unborn_run):
         assert before.filter(pl.col("event") == "phone_round").height > 0
 
 
-def test_signposting_flags_an_unborn_child_before_birth(unborn_run):
+def test_cp_is_flags_an_unborn_child_before_birth(unborn_run):
     """CP-IS shows a pre-birth plan on the mother's record: unscheduled care sees the flag
     before the birth and the notification reconnects the case."""
     world, log, _, _ = unborn_run
-    cases = _unborn_cases(world, log, "signposting")
+    cases = _unborn_cases(world, log, "cp_is")
     before = cases.filter(pl.col("date") < pl.col("born"))
     lookups = before.filter(pl.col("event") == "lookup")
     assert lookups.height > 0

@@ -38,7 +38,7 @@ def test_lookup_propensity_zero_is_the_same_as_none(
 ):
     """With nobody looking up, ContactPoint with the real index changes nothing."""
     deployment, tables = live_deployment
-    never = eager.lookup_propensity.model_copy(update={"value": [0.0] * 5})
+    never = eager.lookup_propensity.model_copy(update={"value": [0.0] * 7})
     paths = eager.model_copy(update={"lookup_propensity": never})
     log = real_run(tables, deployment, tmp_path / "run", paths, ("none", "contactpoint"))
     assert outcomes(log, "contactpoint").equals(outcomes(log, "none"))

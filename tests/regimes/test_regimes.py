@@ -1,4 +1,4 @@
-"""What each regime lets practitioners find, by construction (docs/architecture.md, "Regimes")."""
+"""What each regime lets practitioners find, by construction (docs/architecture.md, regimes)."""
 
 import datetime as dt
 from types import SimpleNamespace
@@ -10,18 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.reference.rollout import load_rollout
-from sim.regimes import ModelledIndex, Schedule, Signposting, path_params, regime_params
+from sim.regimes import CpIs, ModelledIndex, Schedule, path_params, regime_params
 from sim.regimes.layer import quantile_days
 from sim.regimes.lookup import LookupRequests
 from sim.regimes.regimes import NoIndex
 from sim.world.state import CAF, IN_NEED, LOOKED_AFTER, NONE, PROTECTION_PLAN
 
 
-def test_signposting_flags_plans_and_care_for_365_days_after():
+def test_cp_is_flags_plans_and_care_for_365_days_after():
     """CP-IS flags: on a plan or looked after, or either ended within 365 days.
 
     docs/reference.md 7b."""
-    regime = Signposting(3.0, regime_params())
+    regime = CpIs(3.0, regime_params())
     day = 20_000
     care = np.array([PROTECTION_PLAN, LOOKED_AFTER, IN_NEED, IN_NEED, IN_NEED, CAF])
     ended = np.array([NONE, NONE, day - 365, day - 366, NONE, day - 10])
@@ -56,10 +56,10 @@ def test_local_indexes_never_find_who_was_involved_elsewhere(ridden):
     assert set(paths) <= {"records_transfer", "phone_round"}
 
 
-def test_signposting_only_notifies_for_flagged_children(ridden):
+def test_cp_is_only_notifies_for_flagged_children(ridden):
     """Only unscheduled care looks; notifications reconnect only plan or care children."""
     _, _, log = ridden
-    signposting = log.filter(pl.col("scenario") == "signposting")
+    signposting = log.filter(pl.col("scenario") == "cp_is")
     lookups = signposting.filter(pl.col("event") == "lookup")
     assert set(lookups["kind"].cast(pl.String)) == {"unscheduled_care"}
     notified = signposting.filter(

@@ -15,6 +15,7 @@ FILES = {
     "events.parquet",
     "regime_log.parquet",
     "exposure.parquet",
+    "population_use.parquet",
     "metrics.parquet",
     "metrics.csv",
     "summary.csv",
@@ -43,7 +44,7 @@ def test_writes_logs_metrics_and_manifest(run):
     assert {p.name for p in out.iterdir()} == FILES
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 4 and manifest["region"] == "North West"
-    assert manifest["scenarios"] == ["none", "contactpoint", "signposting"]
+    assert manifest["scenarios"] == ["none", "contactpoint", "signposting_2010"]
     assert "regimes/paths.toml" in manifest["data"] and manifest["lookup_backend"] == "modelled"
     assert manifest["vulnerable_movers"] == summary.vulnerable_movers > 0
     assert manifest["lock"]["sha256"] == sha256_file(LOCK_FILE)

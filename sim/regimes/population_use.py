@@ -1,0 +1,249 @@
+"""Practitioners meet every child: the whole population's encounters, lookups and enquiries.
+
+The vulnerable movers' cases (sim.world.encounters) decide linkage; this layer measures what a
+regime costs and exposes across all children. Encounters of every child:
+
+- in-year school admissions and GP registrations: the world's own school_change and gp_change
+  events; a social worker's referral and assessment: the world's referral events;
+- unscheduled care, health visiting (under the age limit), police and youth offending (at or
+  over the minimum age): Poisson processes at the population rates of
+  data/regimes/encounters.toml, drawn each day for the present children by thinning.
+
+At each encounter a practitioner with access looks the child up at the kind's lookup
+propensity (data/regimes/paths.toml, times compliance and the share with access), and needs
+to find something out from elsewhere at the kind's `enquiry_share` (who else works with the
+child; is the child registered with a school and a GP). A lookup that shows a record answers
+the enquiry in `lookup_minutes`; otherwise the practitioner rings round (`phone_round_hours`).
+Every lookup is counted by scenario, month, kind of practitioner, whether the child was ever
+known to social care in the run (a referral, or a child-in-need, plan or care episode), and
+whether it showed a record (a *view*); each scenario also marks which children were viewed,
+and by how many kinds of service (services per viewed child). Counts are kept in dense numpy
+arrays and per-child bit masks, never one object per child or per lookup, so England fits.
+
+The draws come from their own stream (key ENCOUNTER_STREAM + 1) and are shared by every
+scenario (common random numbers); the world and the cases never see them. With a deployment
+the whole-population lookups still use the modelled search-miss rate.
+"""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from sim.regimes.parameters import PathParams
+from sim.streams import stream
+from sim.world.calendar import DAYS_PER_YEAR, approximate_ages, to_date
+from sim.world.encounters import ENCOUNTER_STREAM, KINDS, DueEncounters, Encounters, Kind
+from sim.world.events import Episode, Event, EventBatch
+from sim.world.state import PRESENT
+
+POPULATION_STREAM = ENCOUNTER_STREAM + 1
+MEASURES = ("encounters", "lookups", "views", "enquiries", "phone_rounds", "hours")
+KNOWN_EPISODES = (Episode.CHILD_IN_NEED, Episode.CHILD_PROTECTION_PLAN, Episode.LOOKED_AFTER)
+USE_SCHEMA = pl.Schema(
+    {
+        "scenario": pl.String,
+        "month": pl.Date,
+        "kind": pl.Enum(KINDS),
+        "known_to_social_care": pl.Boolean,
+        **{measure: pl.Float64 for measure in MEASURES},
+    }
+)
+
+
+class PopulationUse:
+    """Attach to a world with the runner's schedules; call `on_day` after the world's day."""
+
+    def __init__(self, world, schedules: list, encounters: Encounters, paths: PathParams) -> None:
+        context = world.context
+        self.state, self.schedules, self.encounters = context.state, schedules, encounters
+        self.params = encounters.params
+        self.first_day = context.first_day
+        self.rng = stream(context.seed, "world", context.replication, POPULATION_STREAM)
+        self.propensity = np.asarray(paths.lookup_propensity.value) * paths.compliance.value
+        self.enquiry = np.asarray(self.params.enquiry_share.value)
+        self.miss = paths.search_miss_rate.value
+        self.lookup_hours = paths.lookup_minutes.value / 60.0
+        self.phone_hours = paths.phone_round_hours.value
+        self.start = to_date(context.first_day).replace(day=1)
+        months = self._month(context.last_day) + 1
+        self.counts = np.zeros((len(schedules), months, len(KINDS), 2, len(MEASURES)))
+        size = self.state.children.child_id.shape[0]
+        self.known = np.zeros(size, dtype=bool)
+        self.viewed = np.zeros((len(schedules), size), dtype=np.uint8)  # bit per kind
+        self._today: list[tuple[np.ndarray, int]] = []  # the world's encounters, met at day end
+        world.subscribe(self.on_batch)
+
+    def _grow(self) -> None:
+        size = self.state.children.child_id.shape[0]
+        if len(self.known) < size:
+            self.known = np.r_[self.known, np.zeros(size - len(self.known), dtype=bool)]
+            grown = np.zeros((len(self.schedules), size), dtype=np.uint8)
+            grown[:, : self.viewed.shape[1]] = self.viewed
+            self.viewed = grown
+
+    def on_batch(self, batch: EventBatch) -> None:
+        """The world's encounters: school and GP changes, referrals; who becomes known."""
+        self._grow()
+        if batch.event == Event.REFERRAL:
+            self.known[batch.child] = True
+            self._today.append((batch.child, Kind.SOCIAL_WORKER))
+        elif batch.event in (Event.EPISODE_OPEN, Event.EPISODE_START):
+            known = np.isin(batch.column("episode"), KNOWN_EPISODES)
+            self.known[batch.child[known]] = True
+        elif batch.event == Event.SCHOOL_CHANGE:
+            self._today.append((batch.child, Kind.SCHOOL_ADMISSION))
+        elif batch.event == Event.GP_CHANGE:
+            self._today.append((batch.child, Kind.GP_REGISTRATION))
+
+    def on_day(self, day: int) -> None:
+        """The day's encounters: the world's, and Poisson ones of the present children."""
+        self._grow()
+        met, self._today = self._today, []
+        p, c = self.params, self.state.children
+        for kind, rate, low, high in (
+            (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, 0, 18),
+            (
+                Kind.HEALTH_VISITOR,
+                p.health_visitor_per_year.value,
+                0,
+                p.health_visitor_age_limit.value,
+            ),
+            (Kind.POLICE, p.population_police_per_year.value, 0, 18),
+            (
+                Kind.YOUTH_OFFENDING,
+                p.population_youth_offending_per_year.value,
+                p.youth_offending_min_age.value,
+                18,
+            ),
+        ):
+            # thinning: candidates among all rows at the rate, kept if present and of age
+            rows = self.rng.integers(0, c.size, self.rng.poisson(rate * c.size / DAYS_PER_YEAR))
+            ages = approximate_ages(c.born[rows], day)
+            keep = (c.status[rows] == PRESENT) & (ages >= low) & (ages < high)
+            met.append((rows[keep], kind))
+        if met:
+            children = np.concatenate([rows for rows, _ in met])
+            kinds = np.concatenate([np.full(len(rows), int(kind)) for rows, kind in met])
+            self._meet(day, children, kinds)
+
+    def _meet(self, day: int, children: np.ndarray, kinds: np.ndarray) -> None:
+        c = self.state.children
+        present = c.status[children] == PRESENT
+        children, kinds = children[present], kinds[present]
+        n = len(children)
+        if not n:
+            return
+        u = self.rng.random((n, 4))
+        due = DueEncounters(
+            day=day,
+            case=children,
+            kind=kinds,
+            minute=(u[:, 0] * 1440).astype(np.int64),
+            u_look=u[:, 1],
+            u_find=u[:, 2],
+            u_phone=u[:, 3],
+            u_delay=u[:, 3],
+        )
+        authority = c.authority[children].astype(np.int64)
+        known = self.known[children]
+        needs = u[:, 3] < self.enquiry[kinds]
+        cell = kinds * 2 + known  # kind x known, as self.counts orders them
+        cells = len(KINDS) * 2
+        month = self._month(day)
+        for layer, schedule in enumerate(self.schedules):
+            step = schedule.index_at(day, due.minute)
+            looks = np.zeros(n, dtype=bool)
+            shown = np.zeros(n, dtype=bool)
+            for index, regime in enumerate(schedule.regimes):
+                here = np.flatnonzero(step == index)
+                if not len(here):
+                    continue
+                sub = _subset(due, here)
+                share = regime.access(sub, authority[here])
+                looked = sub.u_look < self.propensity[sub.kind] * share
+                looks[here] = looked
+                record = regime.shows_record(children[here], day, sub.u_find, self)
+                shown[here] = looked & record
+            rings = needs & ~shown
+            hours = looks * self.lookup_hours + rings * self.phone_hours
+            measures = (np.ones(n), looks, shown, needs, rings, hours)
+            tally = np.stack([np.bincount(cell, weights=m, minlength=cells) for m in measures])
+            self.counts[layer, month] += tally.T.reshape(len(KINDS), 2, len(MEASURES))
+            bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
+            np.bitwise_or.at(self.viewed[layer], children[shown], bits)
+
+    def _month(self, day: int) -> int:
+        date = to_date(day)
+        return (date.year - self.start.year) * 12 + date.month - self.start.month
+
+    def _month_start(self, month: int) -> dt.date:
+        months = self.start.month - 1 + month
+        return dt.date(self.start.year + months // 12, months % 12 + 1, 1)
+
+    # --- what the regimes' `shows_record` read --------------------------------------------
+
+    def found(self, u_find: np.ndarray) -> np.ndarray:
+        return np.asarray(u_find) >= self.miss
+
+    # --- results -------------------------------------------------------------------------
+
+    def frame(self) -> pl.DataFrame:
+        """Counts by scenario, month, kind and whether the child was known (USE_SCHEMA)."""
+        layers, months, kinds, flags, _ = self.counts.shape
+        index = np.indices((layers, months, kinds, flags)).reshape(4, -1)
+        values = self.counts.reshape(-1, len(MEASURES))
+        keep = values[:, 0] > 0
+        return pl.DataFrame(
+            {
+                "scenario": [self.schedules[i].name for i in index[0][keep]],
+                "month": [self._month_start(i) for i in index[1][keep]],
+                "kind": [KINDS[i] for i in index[2][keep]],
+                "known_to_social_care": index[3][keep].astype(bool),
+                **{measure: values[keep, i] for i, measure in enumerate(MEASURES)},
+            },
+            schema=USE_SCHEMA,
+        )
+
+    def summary(self) -> pl.DataFrame:
+        """Per scenario, over the run: lookups and views (never-known children's apart),
+        distinct children viewed, services per viewed child, routine enquiries and hours."""
+        rows = []
+        totals = self.counts.sum(axis=(1, 2))  # layer, known, measure
+        size = min(self.viewed.shape[1], len(self.known))
+        for layer, schedule in enumerate(self.schedules):
+            bits = self.viewed[layer, :size]
+            viewed = bits > 0
+            services = np.unpackbits(bits[viewed, None], axis=1).sum()
+            never = totals[layer, 0]
+            rows.append(
+                {
+                    "scenario": schedule.name,
+                    "population_encounters": float(totals[layer, :, 0].sum()),
+                    "population_lookups": float(totals[layer, :, 1].sum()),
+                    "population_views": float(totals[layer, :, 2].sum()),
+                    "views_never_known": float(never[2]),
+                    "children_viewed": float(viewed.sum()),
+                    "never_known_children_viewed": float((viewed & ~self.known[:size]).sum()),
+                    "services_per_viewed_child": (
+                        float(services / viewed.sum()) if viewed.any() else 0.0
+                    ),
+                    "routine_enquiries": float(totals[layer, :, 3].sum()),
+                    "routine_phone_rounds": float(totals[layer, :, 4].sum()),
+                    "routine_hours": float(totals[layer, :, 5].sum()),
+                }
+            )
+        return pl.DataFrame(rows)
+
+
+def _subset(due: DueEncounters, rows: np.ndarray) -> DueEncounters:
+    return DueEncounters(
+        day=due.day,
+        case=due.case[rows],
+        kind=due.kind[rows],
+        minute=due.minute[rows],
+        u_look=due.u_look[rows],
+        u_find=due.u_find[rows],
+        u_phone=due.u_phone[rows],
+        u_delay=due.u_delay[rows],
+    )
