@@ -202,3 +202,23 @@ def test_reconnection_time_quantiles_are_nearest_ranks(logs):
         "p75_days": 80,
         "p90_days": 90,
     }
+
+
+def test_reconnection_times_are_sorted_by_scenario_then_path(logs):
+    """Rows come out by scenario, then path, whatever order the cases were logged in."""
+    regime_rows, case, reconnection, world_rows = logs
+    rows = []
+    for number, (scenario, path) in enumerate(
+        [("signposting", "lookup"), ("contactpoint", "phone_round"), ("contactpoint", "lookup")]
+    ):
+        found = reconnection(number, JAN, _day(3 + number), path)
+        found["scenario"] = scenario
+        rows += [case(number, JAN, scenario=scenario), found]
+    times = reconnection_times(case_outcomes(regime_rows(rows), world_rows([]), _day(50)))
+    assert times.collect().select("scenario", "path").rows() == [
+        ("contactpoint", "all"),
+        ("contactpoint", "lookup"),
+        ("contactpoint", "phone_round"),
+        ("signposting", "all"),
+        ("signposting", "lookup"),
+    ]
