@@ -21,7 +21,11 @@ from scipy.optimize import brentq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.population.parameters import name_params  # noqa: E402
+from sim.population.parameters import (  # noqa: E402
+    births_by_year,
+    name_params,
+    population_params,
+)
 
 OUT = ROOT / "data" / "population"
 FORENAME_LISTS = {"male": "first_names_male", "female": "first_names_female"}
@@ -39,7 +43,7 @@ PUBLISHED_SURNAMES = {
 # Live births registered in England and Wales in 2006 with the first name (ONS, names_SOURCES.md,
 # forenames), over the boys or girls born that year (data/population/births.csv 2006 and the
 # sex ratio in data/population/population.toml).
-BIRTHS_2006 = 669_601
+COUNT_YEAR = 2006
 PUBLISHED_FORENAME_COUNTS = {
     "male": {
         "Jack": 6_928, "Thomas": 5_921, "Joshua": 5_808, "Oliver": 5_208, "Harry": 5_006,
@@ -114,10 +118,11 @@ def main() -> None:
     print(f"surnames: sum of squared shares {(surnames['share'] ** 2).sum():.6f}")
     surnames.write_csv(OUT / "surnames.csv")
 
-    male_share = 0.513
+    male_share = population_params().male_share.value
+    births = {row.year: row.births_england_wales for row in births_by_year()}[COUNT_YEAR]
     frames = []
     for sex, attribute in FORENAME_LISTS.items():
-        born = BIRTHS_2006 * (male_share if sex == "male" else 1 - male_share)
+        born = births * (male_share if sex == "male" else 1 - male_share)
         counts = PUBLISHED_FORENAME_COUNTS[sex]
         frame = weighted(
             {name: count / born for name, count in counts.items()},
