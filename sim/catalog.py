@@ -36,6 +36,8 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "population/births.csv": ("live births by year", parameters.births_by_year),
     "population/households.toml": ("families and carers", parameters.household_params),
     "population/names.toml": ("name vocabulary weights", parameters.name_params),
+    parameters.SURNAMES_FILE: ("surnames and their shares", parameters.surname_rows),
+    parameters.FORENAMES_FILE: ("forenames by sex and their shares", parameters.forename_rows),
     "population/services.toml": ("schools and GP practices", parameters.service_params),
     "rules/identifiers.toml": ("index ID scheme", parameters.identifier_rules),
     "workforce/practitioners.csv": ("planned index users by role", parameters.practitioner_groups),

@@ -2,6 +2,7 @@
 
 import json
 
+import polars as pl
 import pytest
 
 
@@ -107,9 +108,26 @@ def test_interrupted_write_leaves_no_directory(tmp_path):
 
 
 def test_tiny_scale_gives_empty_authorities_not_errors(tmp_path, cpw):
-    """At a scale where the Isles of Scilly round to no children, the run still succeeds."""
-    result = cpw("synth", "--scale", "0.0001", "--out", str(tmp_path / "tiny"))
+    """At a scale where the Isles of Scilly round to no children, the run still succeeds and
+    writes the islands' tables, empty, beside Hartlepool's two children."""
+    out = tmp_path / "tiny"
+    result = cpw(
+        "synth",
+        "--scale",
+        "0.0001",
+        "--authorities",
+        "Isles of Scilly,Hartlepool",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["authorities"] == ["E06000001", "E06000053"]
+    assert manifest["rows"]["children"] == 2
+    scilly = pl.read_parquet(out / "children" / "E06000053.parquet")
+    assert scilly.height == 0 and "surname" in scilly.columns
+    assert pl.read_parquet(out / "children" / "E06000001.parquet").height == 2
+    assert "South West" in result.stdout and "All selected" in result.stdout
 
 
 def test_check_population_passes_on_a_fresh_population(tmp_path, cpw):

@@ -1,20 +1,18 @@
-"""Frequency-weighted name vocabularies built from Faker's locale lists, sampled vectorised.
+"""Frequency-weighted name vocabularies read from data/population, sampled vectorised.
 
-Faker called once per record manages ~13 k records/s; drawing indexes into a weighted
-vocabulary with numpy and gathering strings with polars is two orders of magnitude faster.
+The words and their shares are data (surnames.csv, forenames.csv; names_SOURCES.md says where
+each share comes from), so a population depends on data/ alone and not on an installed name
+library. Drawing indexes into a weighted vocabulary with numpy and gathering strings with polars
+is two orders of magnitude faster than a name generator called once per record.
 """
 
-import importlib
 from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
 import polars as pl
 
-from sim.errors import ReferenceDataError
-from sim.population.parameters import name_params
-
-FORENAME_LISTS = {"male": "first_names_male", "female": "first_names_female"}
+from sim.population.parameters import forename_rows, name_params, surname_rows
 
 
 @dataclass(frozen=True)
@@ -23,6 +21,12 @@ class Vocabulary:
 
     words: pl.Series
     probabilities: np.ndarray
+
+    @classmethod
+    def from_shares(cls, words: list[str], shares: list[float]) -> "Vocabulary":
+        """Shares as written in the data file, rescaled to add up to exactly one."""
+        probabilities = np.asarray(shares, dtype=np.float64)
+        return cls(pl.Series("word", words, dtype=pl.String), probabilities / probabilities.sum())
 
     @cached_property
     def _cumulative(self) -> np.ndarray:
@@ -52,43 +56,22 @@ class Vocabulary:
     def gather(self, indexes: np.ndarray) -> pl.Series:
         return self.words.gather(indexes)
 
-
-def _locale_list(locale: str, attribute: str) -> dict[str, float]:
-    provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-    words = getattr(provider, attribute, None)
-    if not words:
-        raise ReferenceDataError(
-            f"data/population/names.toml: Faker locale {locale} has no list {attribute}"
-        )
-    if isinstance(words, dict):
-        weights = {str(w): float(f) for w, f in words.items()}
-    else:
-        weights = {str(w): 1.0 for w in words}
-    total = sum(weights.values())
-    return {word: weight / total for word, weight in weights.items()}
-
-
-def _mix(locale_shares: dict[str, float], attribute: str) -> Vocabulary:
-    """Merge locale lists, each weighted by its share; a name in several lists adds up."""
-    merged: dict[str, float] = {}
-    for locale, share in sorted(locale_shares.items()):
-        if share == 0:
-            continue
-        for word, weight in _locale_list(locale, attribute).items():
-            merged[word] = merged.get(word, 0.0) + share * weight
-    words = sorted(merged)
-    probabilities = np.array([merged[w] for w in words])
-    return Vocabulary(pl.Series("word", words), probabilities / probabilities.sum())
+    def share_of(self, word: str) -> float:
+        """The probability of one word (0 for a word outside the vocabulary)."""
+        hits = np.flatnonzero((self.words == word).to_numpy())
+        return float(self.probabilities[hits].sum())
 
 
 @cache
 def surnames() -> Vocabulary:
-    return _mix(name_params().surname_locales.value, "last_names")
+    rows = surname_rows()
+    return Vocabulary.from_shares([r.surname for r in rows], [r.share for r in rows])
 
 
 @cache
 def forenames(gender: str) -> Vocabulary:
-    return _mix(name_params().forename_locales.value, FORENAME_LISTS[gender])
+    rows = [r for r in forename_rows() if r.sex == gender]
+    return Vocabulary.from_shares([r.forename for r in rows], [r.share for r in rows])
 
 
 def sample_surnames(rng: np.random.Generator, size: int) -> pl.Series:

@@ -54,6 +54,9 @@ Locale = Literal["en_GB", "en_US", "en_IE", "en_IN", "en_PK", "en_NG", "en_NZ"]
 class NameParams(ParamFile):
     surname_locales: Param[dict[Locale, Share]]
     forename_locales: Param[dict[Locale, Share]]
+    surname_sum_of_squares: Param[Share]
+    surname_sum_of_squares_tolerance: Param[Share]
+    published_share_standard_errors: Param[Positive]
     double_barrelled_share: Param[Share]
     middle_name_share: Param[Share]
     street_suffixes: Param[list[str]]
@@ -148,6 +151,39 @@ def household_params() -> HouseholdParams:
 @cache
 def name_params() -> NameParams:
     return load_params("population/names.toml", NameParams)
+
+
+class SurnameRow(BaseModel):
+    """One surname of data/population/surnames.csv and its share of people."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    surname: str = Field(min_length=1)
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    basis: Literal["published", "modelled"]
+
+
+class ForenameRow(BaseModel):
+    """One forename of data/population/forenames.csv and its share of boys or of girls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    forename: str = Field(min_length=1)
+    sex: Literal["male", "female"]
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    basis: Literal["published", "modelled"]
+
+
+SURNAMES_FILE = "population/surnames.csv"
+FORENAMES_FILE = "population/forenames.csv"
+
+
+@cache
+def surname_rows() -> tuple[SurnameRow, ...]:
+    return tuple(load_rows(SURNAMES_FILE, SurnameRow))
+
+
+@cache
+def forename_rows() -> tuple[ForenameRow, ...]:
+    return tuple(load_rows(FORENAMES_FILE, ForenameRow))
 
 
 @cache

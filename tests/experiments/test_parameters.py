@@ -29,10 +29,13 @@ def test_flatten_stops_at_the_parameter_file():
 def test_overrides_hold_inside_the_block_and_are_undone_after(compliance, token):
     """Loaders see the override inside `overridden` and the data file's value after it."""
     before = (path_params().compliance.value, cost_params().token_gbp.value)
+    care_before = care_params()
     overrides = {"regimes.paths.compliance": compliance, "metrics.costs.token_gbp": token}
     with overridden(overrides):
         assert path_params().compliance.value == compliance
         assert cost_params().token_gbp.value == token
-        assert care_params() == care_params()  # other files read as before
+        care_inside = care_params()
+        assert care_inside is not care_before  # read again, from the overlay
+        assert care_inside == care_before  # a file without overrides reads as before
         assert path_params().compliance.source  # provenance kept
     assert (path_params().compliance.value, cost_params().token_gbp.value) == before

@@ -1,6 +1,7 @@
 """The SQLite store: WAL and secure delete, transactional upserts, parameterised lookups."""
 
 import datetime as dt
+import sqlite3
 
 import pytest
 
@@ -23,12 +24,26 @@ def test_create_refuses_existing_file(index_store):
         SqliteStore.create(index_store.path)
 
 
-def test_close_leaves_no_wal_residue(tmp_path):
-    """Closing truncates the WAL, so no page images of old rows stay beside the database."""
-    store = SqliteStore.create(tmp_path / "x.db")
-    store.close()
+def test_close_leaves_no_wal_residue(tmp_path, make_record, new_ids):
+    """Closing truncates the WAL, so no page images of old rows stay beside the database.
+
+    A second connection stays open, as a reader would, so SQLite cannot delete the WAL on its
+    own when the store's connection closes: only the store's checkpoint empties it."""
+    path = tmp_path / "x.db"
+    store = SqliteStore.create(path)
+    record = parse_record(make_record(new_ids(1)[0]))
+    store.write_records([record])
     wal = tmp_path / "x.db-wal"
-    assert not wal.exists() or wal.stat().st_size == 0
+    reader = sqlite3.connect(path)
+    try:
+        assert reader.execute("SELECT count(*) FROM child").fetchone() == (1,)  # WAL now shared
+        assert wal.stat().st_size > 0  # the write sits in the WAL
+        assert record.name.surname.encode() in wal.read_bytes()
+        store.close()
+        assert wal.stat().st_size == 0
+        assert reader.execute("SELECT count(*) FROM child").fetchone() == (1,)  # not lost
+    finally:
+        reader.close()
 
 
 def test_write_then_read_round_trip(tmp_path, make_record, new_ids):
