@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from sim.index.audit.commands import audit_verify
 from typer.testing import CliRunner
 
+from sim.cli.index_audit import audit_verify
 from sim.index.audit import (
     AuditEvent,
     AuditLog,
