@@ -20,7 +20,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]["name"]
 OWN = {"sim", "decommission"}
 # Subpackages that need an extra (module prefix -> extra); the rest of sim and decommission is core.
-EXTRA_PACKAGES: dict[str, str] = {"sim.web": "web"}
+EXTRA_PACKAGES: dict[str, str] = {"sim.web": "web", "sim.cli.serve": "web"}
 
 
 def normal(name: str) -> str:
@@ -149,17 +149,29 @@ def test_core_modules_import_with_the_core_dependencies_only():
 def test_every_import_in_the_package_is_declared():
     """Imports anywhere in sim and decommission (lazy ones included) come from the core or from
     an extra: a lazily imported module needs the extra of the command that uses it."""
-    modules = imported_in([*ROOT.glob("sim/**/*.py"), *ROOT.glob("decommission/**/*.py")])
+    files = [*ROOT.glob("sim/**/*.py"), *ROOT.glob("decommission/**/*.py")]
     extras = tuple(PYPROJECT["project"]["optional-dependencies"])
-    assert outside(modules, closure(declared(extras))) == {}
-    assert outside(modules, closure(declared()) | closure(declared(("scale",)))) == {}
+    assert outside(imported_in(files), closure(declared(extras))) == {}
+    rest = list(files)
+    for prefix, extra in EXTRA_PACKAGES.items():
+        inside = [f for f in files if in_module(f, prefix)]
+        assert inside, prefix  # the table names real modules
+        assert outside(imported_in(inside), closure(declared((extra,)))) == {}
+        rest = [f for f in rest if f not in inside]
+    assert outside(imported_in(rest), closure(declared()) | closure(declared(("scale",)))) == {}
+
+
+def in_module(path: Path, prefix: str) -> bool:
+    """Whether a source file is the module `prefix` or inside that package."""
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    return name == prefix or name.startswith(prefix + ".")
 
 
 def test_the_dev_extra_runs_the_whole_test_suite():
     """Everything the tests, the notebooks they execute and the benchmarks import is in the
     closure of core + [dev], and so is the kernel the notebook tests start."""
     paths = [*ROOT.glob("tests/**/*.py"), *ROOT.glob("notebooks/*.ipynb")]
-    modules = imported_in(paths) - local_modules(ROOT / "tests")
+    modules = imported_in(paths) - local_modules(ROOT / "tests") - {"tests"}
     dev = closure(declared(("dev",)))
     assert outside(modules, dev) == {}
     assert {"ipykernel", "nbclient", "pytest", "hypothesis", "ruff", "dask"} <= dev
