@@ -88,6 +88,12 @@ TARGETS: dict[str, TargetSet] = {
         ),
         strict=("sim/metrics/lost.py",),
     ),
+    "lost": TargetSet(
+        "the lost-child rate alone, against its own tests (the quick strict check)",
+        files=("sim/metrics/lost.py",),
+        tests=("tests/metrics/test_lost.py",),
+        strict=("sim/metrics/lost.py",),
+    ),
     "matching": TargetSet(
         "record matching: standardising, blocking, comparison, weights, linking, resolution",
         files=(
