@@ -3,6 +3,8 @@
 import datetime as dt
 import os
 import shlex
+import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +20,9 @@ from decommission.certificate import Person
 from decommission.custody import custodian_key
 from decommission.evidence import verify_evidence
 from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
+from decommission.lock import DeploymentLock
 from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
-from decommission.rehearsal import Rehearsal, dry_run, rehearse
+from decommission.rehearsal import Outcome, Rehearsal, check_request, dry_run, rehearse
 from decommission.runbook import load_runbook
 from sim.cli.console import stdout_console
 from sim.errors import InputError
@@ -29,6 +32,8 @@ from sim.index.service import ContactPoint
 CRASH_EXIT = 3
 """Exit status of a simulated crash (`--fault crash-...`): neither success (0), a stop (1) nor
 a refused request (2)."""
+INTERRUPTED = 130
+"""Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
 FAULT_HELP = f"Inject a fault: {', '.join(FAULTS)}, or {', '.join(f'{k}:STEP' for k in PER_STEP)}."
 
 app = typer.Typer(help="Decommissioning: verified shutdown, archive, destruction, certificates.",
@@ -98,6 +103,45 @@ def rehearse_command(
     people = _person(operator, "--operator"), _person(verifier, "--verifier")
     custodian = custodian_key(custodian_key_text) if custodian_key_text else None
     again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
+    check_request(deployment, out, force=force, resume=resume)  # before the index is opened
+    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops as cleanly as Ctrl-C
+    try:
+        with DeploymentLock(deployment) as lock:
+            outcome = _rehearse_locked(
+                deployment, out, faults, people, custodian, resume, force, again, lock
+            )
+    except KeyboardInterrupt:
+        _stderr(f"cpw: interrupted before the run began; resume with: {again}")
+        raise typer.Exit(INTERRUPTED) from None
+    except (OSError, sqlite3.DatabaseError) as error:  # opening the deployment's index
+        _stderr(f"cpw: stopped before the run began: {type(error).__name__}: {error}; "
+                f"once fixed, resume with: {again}")  # fmt: skip
+        raise typer.Exit(1) from None
+    console = stdout_console()
+    if outcome.status == "completed":
+        console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
+    else:
+        console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
+        console.print(f"resume with: {again}", soft_wrap=True)
+    console.print(f"report: {outcome.report}", soft_wrap=True)
+    if outcome.status != "completed":
+        _stderr(f"cpw: stopped at {outcome.stopped_at}: {outcome.reason}; resume with: {again}")
+        interrupted = (outcome.reason or "").startswith("interrupted")
+        raise typer.Exit(INTERRUPTED if interrupted else 1)
+
+
+def _rehearse_locked(
+    deployment: Path,
+    out: Path,
+    faults: list[str],
+    people: tuple[Person, Person],
+    custodian: X25519PublicKey | None,
+    resume: bool,
+    force: bool,
+    again: str,
+    lock: DeploymentLock,
+) -> Outcome:
+    """The run, once the request is checked and the deployment's lock is held."""
     console = stdout_console()
     setup, index = rehearsal_setup(
         deployment, out, *people, resume=resume, custodian=custodian,
@@ -113,9 +157,9 @@ def rehearse_command(
             console.print(f"                                              audit {keys.audit.hex()}")
 
     try:
-        outcome = rehearse(
+        return rehearse(
             deployment, out, setup, faults=faults, force=force, progress=report, resume=resume,
-            resume_command=again,
+            resume_command=again, locked=lock,
         )  # fmt: skip
     except Crash as crash:
         print(f"{crash}: the process dies here; resume with: {again}", file=sys.stderr, flush=True)
@@ -123,14 +167,14 @@ def rehearse_command(
         os._exit(CRASH_EXIT)  # no clean-up, as when a process is killed
     finally:
         index.close()
-    if outcome.status == "completed":
-        console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
-    else:
-        console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
-        console.print(f"resume with: {again}", soft_wrap=True)
-    console.print(f"report: {outcome.report}", soft_wrap=True)
-    if outcome.status != "completed":
-        raise typer.Exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class LiveIndex:
@@ -182,7 +226,7 @@ def rehearsal_setup(
             verifier=verifier,
             verifier_key=Ed25519PrivateKey.generate(),
             archive_keys=ArchiveKeys.generate(),
-            sample_identifiers=sample_identifiers(deployment, sample_children) if has_index else [],
+            sample_identifiers=_sample(deployment, sample_children) if has_index else [],
             custodian=custodian,
             clock=clock,
         )
@@ -190,6 +234,15 @@ def rehearsal_setup(
         index.close()
         raise
     return setup, index
+
+
+def _sample(deployment: Path, children: int) -> list[str]:
+    """Identifiers sampled from the index while it is readable; none once a run that died
+    destroying it left it cleared or malformed (the canaries are still scanned for)."""
+    try:
+        return sample_identifiers(deployment, children)
+    except sqlite3.DatabaseError:
+        return []
 
 
 class _ShutAlready:
