@@ -10,6 +10,9 @@ scan knows as temporary (decommission.inventory), so one left by a kill is found
 import errno
 import os
 import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PARTIAL = ".partial"
@@ -59,3 +62,15 @@ def remove_tree(directory: Path) -> None:
     if Path(directory).exists():
         shutil.rmtree(directory)
         sync_directory(Path(directory).parent)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (blocked, not lost) until the block ends: for the few writes that
+    record how a run ended, which must not be cut between the record and the report."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

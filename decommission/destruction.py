@@ -95,7 +95,10 @@ def crypto_erase(keystore: Path, key_ids: list[str]) -> None:
     link or a temporary file left by a run that died here is destroyed when the erasure is redone.
     """
     path = Path(keystore)
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text())
+    except ValueError:  # cut short by a run that died overwriting it: the file loop finishes it
+        return
     container = document.get("keys", document) if isinstance(document, dict) else document
     if isinstance(container, list):
         container[:] = [entry for entry in container if entry.get("key_id") not in key_ids]

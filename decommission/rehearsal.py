@@ -10,11 +10,13 @@ and the one under way is redone; until run.json says "completed" the directory c
 A run that completes or stops writes the operator's report (decommission.report) last.
 """
 
+import contextlib
 import datetime as dt
 import errno
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,17 +131,45 @@ def rehearse(
     runbook = runbook or load_runbook()
     chosen = [fault_named(name) for name in faults]
     check_request(deployment, out, force=force, resume=resume)
-    with locked or DeploymentLock(deployment):
-        return _rehearse_locked(
-            deployment, out, setup, runbook, faults, chosen, progress, force, resume,
-            resume_command,
-        )  # fmt: skip
+    if resume and _nothing_recorded(out):
+        resume, force = False, True  # killed before its first journal line: start afresh
+    with nullcontext() if locked else DeploymentLock(deployment):
+        try:
+            return _rehearse_locked(
+                deployment, out, setup, runbook, faults, chosen, progress, force, resume,
+                resume_command,
+            )  # fmt: skip
+        except KeyboardInterrupt:  # before the first step of this attempt: say so, then go
+            _record_interrupt(out, resume_command)
+            raise
+
+
+def recorded_outcome(out: Path) -> Outcome | None:
+    """The outcome run.json records, once a run has ended (None while it says running)."""
+    run = _read_run(Path(out))
+    if run.get("status") not in ("completed", "stopped"):
+        return None
+    return _outcome(run, Path(out))
+
+
+def _record_interrupt(out: Path, resume_command: str | None) -> None:
+    """An attempt interrupted before its first step: run.json says stopped, and how to resume."""
+    run = _read_run(out)
+    if run.get("status") == "running":
+        reason = "interrupted (Ctrl-C or SIGTERM) before the attempt's first step"
+        run.update(status="stopped", reason=reason, resume_with=resume_command)
+        run["stopped_at"] = run.get("stopped_at") or "start"
+        with contextlib.suppress(OSError):
+            _write_run(out, run)
 
 
 def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> None:
     """Refuse a request that cannot run, before anything is written or opened."""
     deployment, out = Path(deployment), Path(out)
     if resume:
+        if _nothing_recorded(out):
+            load_inventory(deployment)
+            return
         if not journal.read(out / journal.JOURNAL_FILE):
             raise InputError(f"--resume: {out} holds no journal of a rehearsal; start without it")
         recorded = _read_run(out).get("deployment")
@@ -151,6 +181,15 @@ def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> 
         raise InputError(f"--out: {out} holds an unfinished rehearsal: carry it on with --resume")
     check_output_dir(out, force)
     load_inventory(deployment)  # refuse a non-deployment before anything is written
+
+
+def _nothing_recorded(out: Path) -> bool:
+    """An evidence directory a run was killed in before it journalled anything (none, empty, or
+    a journal whose first line was cut short): resuming it is starting it."""
+    if not out.is_dir():
+        return not out.exists()
+    names = {path.name for path in out.iterdir()}
+    return names <= {journal.JOURNAL_FILE} and not journal.read(out / journal.JOURNAL_FILE)
 
 
 def _rehearse_locked(
@@ -209,7 +248,7 @@ def _rehearse_locked(
             if stopped:
                 break
     except KeyboardInterrupt:
-        stopped = NoGo(current, "interrupted (Ctrl-C) before its gate")
+        stopped = NoGo(current, "interrupted (Ctrl-C or SIGTERM) before its gate")
         report(current, "no-go", stopped.reason)
     except OSError as error:  # the journal or run record could not be written
         stopped = NoGo(current, _os_reason(error))
@@ -222,9 +261,10 @@ def _rehearse_locked(
         certificates=ctx.results.get("certify", {}).get("certificates", []),
     )
     try:
-        _write_run(out, run)
-        secrets = report_secrets(canaries, setup.sample_identifiers)
-        written: Path | None = write_report(out, runbook, secrets)
+        with atomic.interrupts_held():  # a Ctrl-C now waits until the outcome is recorded
+            _write_run(out, run)
+            secrets = report_secrets(canaries, setup.sample_identifiers)
+            written: Path | None = write_report(out, runbook, secrets)
     except OSError as error:
         if not stopped:
             raise RunNotRecorded(f"every step passed but {_os_reason(error)}") from None

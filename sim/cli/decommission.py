@@ -1,6 +1,7 @@
 """`cpw decommission ...`: rehearse the August 2010 shutdown on a deployment (thin layer)."""
 
 import datetime as dt
+import logging
 import os
 import shlex
 import signal
@@ -22,7 +23,14 @@ from decommission.evidence import verify_evidence
 from decommission.faults import FAULTS, PER_STEP, Crash, fault_named
 from decommission.lock import DeploymentLock
 from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
-from decommission.rehearsal import Outcome, Rehearsal, check_request, dry_run, rehearse
+from decommission.rehearsal import (
+    Outcome,
+    Rehearsal,
+    check_request,
+    dry_run,
+    recorded_outcome,
+    rehearse,
+)
 from decommission.runbook import load_runbook
 from sim.cli.console import stdout_console
 from sim.errors import InputError
@@ -105,18 +113,24 @@ def rehearse_command(
     again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
     check_request(deployment, out, force=force, resume=resume)  # before the index is opened
     signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops as cleanly as Ctrl-C
+    logging.getLogger("bagit").setLevel(logging.CRITICAL)  # its findings reach the gates
     try:
         with DeploymentLock(deployment) as lock:
             outcome = _rehearse_locked(
                 deployment, out, faults, people, custodian, resume, force, again, lock
             )
     except KeyboardInterrupt:
-        _stderr(f"cpw: interrupted before the run began; resume with: {again}")
-        raise typer.Exit(INTERRUPTED) from None
+        ended = recorded_outcome(out)
+        if ended is None:
+            _stderr(f"cpw: interrupted before the run began; resume with: {again}")
+            raise typer.Exit(INTERRUPTED) from None
+        outcome = ended  # the run recorded how it ended (Ctrl-C came then): report that end
     except (OSError, sqlite3.DatabaseError) as error:  # opening the deployment's index
         _stderr(f"cpw: stopped before the run began: {type(error).__name__}: {error}; "
                 f"once fixed, resume with: {again}")  # fmt: skip
         raise typer.Exit(1) from None
+    for number in (signal.SIGINT, signal.SIGTERM):  # the outcome is recorded: finish saying so
+        signal.signal(number, signal.SIG_IGN)
     console = stdout_console()
     if outcome.status == "completed":
         console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
