@@ -184,10 +184,11 @@ def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> 
 
 
 def _nothing_recorded(out: Path) -> bool:
-    """An evidence directory a run was killed in before it journalled anything (none, empty, or
-    a journal whose first line was cut short): resuming it is starting it."""
+    """An evidence directory a run was killed in before it journalled anything (empty, or a
+    journal whose first line was cut short): resuming it is starting it. A directory that does
+    not exist is not one (a mistyped path is refused)."""
     if not out.is_dir():
-        return not out.exists()
+        return False
     names = {path.name for path in out.iterdir()}
     return names <= {journal.JOURNAL_FILE} and not journal.read(out / journal.JOURNAL_FILE)
 
