@@ -29,10 +29,10 @@ seed S draws its kills from random.Random(f"{S}-{N}"); the same seed draws the s
 
 import argparse
 import collections
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ from decommission.verification import (
     identifier_needles,
     load_canaries,
 )
+from sim import cli
 from sim.index.deployment.deploy import deploy
 from sim.index.deployment.layout import Layout
 from sim.index.retention import export_holds, place_protection_hold
@@ -69,6 +71,7 @@ from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 
 CPW = [sys.executable, "-m", "sim.cli"]
+ROOT = Path(__file__).resolve().parents[1]
 SYSCALLS = {"write": 170, "pwrite64": 420, "fsync": 150, "rename": 45, "unlink": 35}
 """System calls a kill can strike at, each with about how many a whole rehearsal makes."""
 MODES = ("delay", "syscall", "sigint", "sigterm")
@@ -126,25 +129,31 @@ def copy_deployment(template: Path, target: Path) -> Path:
 
 
 def attempt(command: list[str], mode: str | None, rng: random.Random, evidence: Path) -> Attempt:
-    """Run one attempt; kill it as `mode` says (None: let it end)."""
+    """Run one attempt of `cpw ...` (`command` without `cpw`); kill it as `mode` says (None: let
+    it end). A strace-injected kill runs the CLI in a new interpreter under strace; the others
+    run it in a process forked from this one, which has imported the CLI already (the same code
+    in a process of its own, without a second of imports per attempt)."""
+    started = len(journal.read(evidence / journal.JOURNAL_FILE))
     if mode == "syscall":
         call = rng.choice(sorted(SYSCALLS))
-        when = rng.randint(1, SYSCALLS[call])
-        inject = f"inject={call}:signal=SIGKILL:when={when}"
-        command = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={call}", "-e", inject,
-                   "--", *command]  # fmt: skip
-    started = len(journal.read(evidence / journal.JOURNAL_FILE))
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        inject = f"inject={call}:signal=SIGKILL:when={rng.randint(1, SYSCALLS[call])}"
+        process: Forked | subprocess.Popen = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={call}", "-e", inject,
+             "--", *CPW, *command],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=_here(),
+        )  # fmt: skip
+    else:
+        process = Forked(command)
     deadline = time.monotonic() + ATTEMPT_LIMIT
-    if mode == "delay" and rng.random() < 0.25:  # while it starts: imports, logins, checks
-        _wait(process, rng.uniform(0.05, 2.0))
+    if mode == "delay" and rng.random() < 0.25:  # while it starts: checks, logins, sampling
+        _wait(process, rng.uniform(0.0, 0.6))
         _signal(process, signal.SIGKILL)
     elif mode in ("delay", "sigint", "sigterm"):
         while process.poll() is None and time.monotonic() < deadline:
             if len(journal.read(evidence / journal.JOURNAL_FILE)) > started:
                 break  # the run has begun (and its signal handlers are installed)
-            time.sleep(0.01)
-        _wait(process, rng.uniform(0.0, 1.2))
+            time.sleep(0.002)
+        _wait(process, rng.uniform(0.0, 0.5))
         _signal(process, KILLS[mode])
     try:
         _, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
@@ -157,12 +166,74 @@ def attempt(command: list[str], mode: str | None, rng: random.Random, evidence: 
     return Attempt(mode, code, stderr.decode(errors="replace"), killed)
 
 
-def _wait(process: subprocess.Popen, seconds: float) -> None:
+class Forked:
+    """`cpw ARGS` in a forked child (stdout discarded, stderr kept), with Popen's interface."""
+
+    def __init__(self, args: list[str], output: bool = False) -> None:
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by communicate)
+        self.returncode: int | None = None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            code = 1
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(self.errors.fileno() if output else null, 1)
+                os.dup2(self.errors.fileno(), 2)
+                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the child's own stdout,
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115  whoever wrapped ours)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                sys.argv = ["cpw", *args]
+                try:
+                    cli.main()
+                    code = 0
+                except SystemExit as done:
+                    code = done.code if isinstance(done.code, int) else int(done.code is not None)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        end = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > end:
+                raise subprocess.TimeoutExpired(["cpw"], timeout)
+            time.sleep(0.002)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, number: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, number)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float) -> tuple[None, bytes]:
+        self.wait(timeout)
+        self.errors.seek(0)
+        content = self.errors.read()
+        self.errors.close()
+        return None, content
+
+
+def _wait(process: "Forked | subprocess.Popen", seconds: float) -> None:
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=seconds)
 
 
-def _signal(process: subprocess.Popen, number: int) -> None:
+def _signal(process: "Forked | subprocess.Popen", number: int) -> None:
     if process.poll() is None:
         process.send_signal(number)
 
@@ -248,13 +319,14 @@ def one_run(number: int, seed: int, options: argparse.Namespace, work: Path, tal
     deployment = copy_deployment(template, root)
     evidence = root / "evidence"
     custodian = X25519PrivateKey.from_private_bytes(hashlib.sha256(b"%d" % seed).digest())
-    command = [*CPW, "decommission", "rehearse", str(deployment), "--out", str(evidence),
+    command = ["decommission", "rehearse", str(deployment), "--out", str(evidence),
                "--custodian-key", raw_hex(custodian)]  # fmt: skip
     modes = [m for m in MODES if m != "syscall" or shutil.which("strace")]
     kills, held, resume = rng.randint(1, options.max_kills), set(baseline), False
     label = f"run {number} (seed {seed})"
     for number_of in range(kills + 2):
         mode = rng.choice(modes) if number_of < kills else None
+        resume = resume and evidence.is_dir()  # as the refusal says: never begun, start it
         result = attempt(command + (["--resume"] if resume else []), mode, rng, evidence)
         tally.attempts += 1
         tally.crashes += result.killed or (mode in ("sigint", "sigterm") and result.returncode != 0)
@@ -280,13 +352,12 @@ def one_run(number: int, seed: int, options: argparse.Namespace, work: Path, tal
         tally.violations.append(f"{label}: ended {run.get('status')}: {run.get('reason')}")
         return
     tally.completed += 1
-    verify = subprocess.run(
-        [*CPW, "decommission", "verify", str(evidence), "--public-key",
-         str(evidence / "verifier-public-key.txt"), "--deployment", str(deployment)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    key = str(evidence / "verifier-public-key.txt")
+    verify = Forked(["decommission", "verify", str(evidence), "--public-key", key,
+                     "--deployment", str(deployment)], output=True)  # fmt: skip
+    _, said = verify.communicate(ATTEMPT_LIMIT)
     if verify.returncode != 0:
-        tally.violations.append(f"{label}: verify fails: {verify.stdout.strip()[:300]}")
+        tally.violations.append(f"{label}: verify fails: {said.decode().strip()[:300]}")
     if deployment.exists() and scan_tree(deployment, needles).hits:
         tally.violations.append(f"{label}: identifiers left under the deployment")
     if not options.keep:
@@ -311,26 +382,49 @@ def campaign(options: argparse.Namespace) -> Tally:
     canaries = load_canaries(canaries_path(template))
     needles = canary_needles(canaries) + identifier_needles(sample_identifiers(template, 20))
     tally, started = Tally(), time.monotonic()
-    numbers = range(options.first, options.first + options.runs)
-    jobs = [(n, options, work, template, baseline, needles, started) for n in numbers]
-    with multiprocessing.Pool(options.workers) as pool:
-        for part in pool.imap(_run_job, jobs):
-            tally.merge(part)
-            if options.progress:
-                print(f"runs {tally.runs}: {tally.crashes} crashes, "
-                      f"{len(tally.violations)} violations", flush=True)  # fmt: skip
+    for number in range(options.first, options.first + options.runs):
+        if time.monotonic() - started > options.minutes * 60:
+            print(f"time budget of {options.minutes} min spent after {tally.runs} runs")
+            break
+        one_run(number, options.seed, options, work, tally, template, baseline, needles)
+        if options.progress:
+            print(f"runs {tally.runs}: {tally.crashes} crashes, "
+                  f"{len(tally.violations)} violations", flush=True)  # fmt: skip
     if not options.workdir and not options.keep:
         shutil.rmtree(work)
     return tally
 
 
-def _run_job(job: tuple) -> Tally:
-    """One run in a worker process; nothing once the time budget is spent."""
-    number, options, work, template, baseline, needles, started = job
-    part = Tally()
-    if time.monotonic() - started <= options.minutes * 60:
-        one_run(number, options.seed, options, work, part, template, baseline, needles)
-    return part
+def _here() -> dict[str, str]:
+    """The environment for a new interpreter that must run this checkout's code."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def side_by_side(options: argparse.Namespace) -> Tally:
+    """--workers N: N copies of this script, each with its share of the runs (same seed, so the
+    same runs as one process would make), their tallies merged."""
+    share = -(-options.runs // options.workers)
+    children = []
+    for worker in range(options.workers):
+        first = options.first + worker * share
+        runs = min(share, options.first + options.runs - first)
+        if runs <= 0:
+            break
+        argv = [sys.executable, __file__, "--runs", str(runs), "--first", str(first),
+                "--seed", str(options.seed), "--max-kills", str(options.max_kills),
+                "--arrivals", options.arrivals, "--minutes", str(options.minutes),
+                "--json"]  # fmt: skip
+        children.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=_here()))
+    tally = Tally()
+    for child in children:
+        output, _ = child.communicate()
+        part = json.loads(output.strip().splitlines()[-1])
+        part["modes"] = collections.Counter(part["modes"])
+        tally.merge(Tally(**part))
+    return tally
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -344,6 +438,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", help="keep the template here (default: a temporary dir)")
     parser.add_argument("--workers", type=int, default=1, help="runs side by side")
     parser.add_argument("--keep", action="store_true", help="keep every run's directories")
+    parser.add_argument("--json", action="store_true", help="print the tally as one JSON line")
     parser.add_argument("--progress", action="store_true", help="one line per run")
     return parser.parse_args(argv)
 
@@ -351,7 +446,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     began = time.monotonic()
-    tally = campaign(options)
+    tally = side_by_side(options) if options.workers > 1 else campaign(options)
+    if options.json:
+        fields = {f.name: getattr(tally, f.name) for f in dataclasses.fields(tally)}
+        print(json.dumps({**fields, "modes": dict(tally.modes)}))
+        return 0
     print(f"runs {tally.runs}, attempts {tally.attempts}, crashes {tally.crashes} "
           f"({', '.join(f'{m} {n}' for m, n in sorted(tally.modes.items()))}), "
           f"arrivals {tally.arrivals}, completed {tally.completed}, "
