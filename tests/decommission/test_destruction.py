@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+import decommission.destruction as destruction
 from decommission.destruction import (
     KeyNotErased,
     clear_sqlite,
@@ -16,7 +17,8 @@ from decommission.destruction import (
     overwrite_and_unlink,
     read_keys,
 )
-from decommission.inventory import load_inventory, scan_deployment
+from decommission.inventory import classify, load_inventory, scan_deployment
+from sim.errors import WorkbenchError
 
 
 def test_crypto_erase_removes_key_and_its_bytes(specimen):
@@ -164,5 +166,45 @@ def test_a_damaged_database_is_overwritten_instead_of_cleared(specimen, tmp_path
     records = destroy_files(specimen.deployment, found, "keys/keystore.json", passes=1)
     record = next(r for r in records if r.path == "replica/index.db")
     assert record.method.startswith("overwrite (SQLite clearing failed")
+    assert (record.sanitization, record.rows_after_clear) == ("clear", None)
     assert not db.exists() and link.read_bytes() == bytes(len(content))
     assert list(specimen.deployment.iterdir()) == []
+
+
+def test_an_overwrite_the_device_did_not_keep_is_caught_by_the_read_back(tmp_path, monkeypatch):
+    """The zeros are read back from the first byte: a byte the device did not keep (here put
+    back behind the overwrite's back when it syncs) stops destruction instead of passing."""
+    path = tmp_path / "extract.csv"
+    path.write_bytes(b"CP1234567,Quillfeather\n" * 10)
+    sync = os.fsync
+
+    def lose_the_first_byte(descriptor):
+        sync(descriptor)
+        with path.open("r+b") as other:
+            other.write(b"C")
+
+    monkeypatch.setattr(destruction.os, "fsync", lose_the_first_byte)
+    with pytest.raises(WorkbenchError, match="did not read back as zeros"):
+        overwrite_and_unlink(path, passes=1)
+    assert path.exists()  # never unlinked unverified
+
+
+def test_key_erasure_zeroes_the_old_store_once_and_needs_no_randomness(specimen, monkeypatch):
+    """One pass of zeros over the old key store: the key's bytes are gone from it, and no
+    random pass is drawn (a pass the standard does not ask for)."""
+
+    def no_randomness(length):
+        raise AssertionError("a random pass was drawn")
+
+    monkeypatch.setattr(destruction.os, "urandom", no_randomness)
+    store = specimen.deployment / "keys/keystore.json"
+    crypto_erase(store, ["backup-2010-08-01"])
+    assert "backup-2010-08-01" not in read_keys(store)
+
+
+def test_the_old_store_link_left_by_a_kill_is_a_temporary_file_to_the_scan(specimen):
+    """If a run dies with the old key store still linked aside, the scan finds that link as a
+    temporary file, so the resumed destruction overwrites it with the rest."""
+    relative = f"keys/keystore.json{destruction.ERASING}"
+    found = classify(relative, 10, load_inventory(specimen.deployment))
+    assert found.file_class == "temp"
