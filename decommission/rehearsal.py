@@ -140,7 +140,8 @@ def rehearse(
                 resume_command,
             )  # fmt: skip
         except KeyboardInterrupt:  # before the first step of this attempt: say so, then go
-            _record_interrupt(out, resume_command)
+            interrupted = "interrupted (Ctrl-C or SIGTERM) before the attempt's first step"
+            record_stop(out, interrupted, resume_command)
             raise
 
 
@@ -152,15 +153,15 @@ def recorded_outcome(out: Path) -> Outcome | None:
     return _outcome(run, Path(out))
 
 
-def _record_interrupt(out: Path, resume_command: str | None) -> None:
-    """An attempt interrupted before its first step: run.json says stopped, and how to resume."""
-    run = _read_run(out)
+def record_stop(out: Path, reason: str, resume_command: str | None) -> None:
+    """An attempt that ended before its first step (interrupted, or its caller could not open
+    the deployment): if run.json still says running, it says stopped, why, and how to resume."""
+    run = _read_run(Path(out))
     if run.get("status") == "running":
-        reason = "interrupted (Ctrl-C or SIGTERM) before the attempt's first step"
         run.update(status="stopped", reason=reason, resume_with=resume_command)
         run["stopped_at"] = run.get("stopped_at") or "start"
         with contextlib.suppress(OSError):
-            _write_run(out, run)
+            _write_run(Path(out), run)
 
 
 def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> None:

@@ -28,6 +28,7 @@ from decommission.rehearsal import (
     Rehearsal,
     check_request,
     dry_run,
+    record_stop,
     recorded_outcome,
     rehearse,
 )
@@ -126,8 +127,9 @@ def rehearse_command(
             raise typer.Exit(INTERRUPTED) from None
         outcome = ended  # the run recorded how it ended (Ctrl-C came then): report that end
     except (OSError, sqlite3.DatabaseError) as error:  # opening the deployment's index
-        _stderr(f"cpw: stopped before the run began: {type(error).__name__}: {error}; "
-                f"once fixed, resume with: {again}")  # fmt: skip
+        reason = f"before the run began: {type(error).__name__}: {error}"
+        record_stop(out, reason, again)
+        _stderr(f"cpw: stopped {reason}; once fixed, resume with: {again}")
         raise typer.Exit(1) from None
     for number in (signal.SIGINT, signal.SIGTERM):  # the outcome is recorded: finish saying so
         signal.signal(number, signal.SIG_IGN)
