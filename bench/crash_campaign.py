@@ -4,10 +4,12 @@
         [--arrivals any|before-archive|none] [--minutes 30] [--workdir DIR] [--keep]
 
 Each run copies one small deployment (`cpw deploy`, one authority at 1%) and rehearses it with
-the real CLI in a subprocess, which is killed one to --max-kills times, each time in one of four
+the real CLI in a subprocess, which is killed one to --max-kills times, each time in one of five
 ways: SIGKILL after a random delay; SIGKILL at the Nth call of a random system call that writes
 (write, pwrite64, fsync, rename, unlink: `strace -e inject=SYSCALL:signal=SIGKILL:when=N`, if
-strace is installed); Ctrl-C (SIGINT) or SIGTERM once the run has journalled its start. After each
+strace is installed); Ctrl-C (SIGINT) or SIGTERM once the run has journalled its start; or death
+on the spot (`--fault crash-after:STEP`, exit 3) once a random step has passed its gate, which
+puts arrivals exactly between two steps (after the archive, before destruction, say). After each
 kill the run is resumed (`--resume`), and the resume may be killed in turn; the last resume is
 left to end. Between a kill and the resume a child-protection hold or a subject access request
 may arrive, through the index's own API (`--arrivals`: at any time before destruction starts,
@@ -54,6 +56,7 @@ from decommission.archive import HELD_FILE, held_children, unseal
 from decommission.custody import WRAPPED_FILE, raw_hex, unwrap_keys
 from decommission.inventory import load_inventory
 from decommission.probes import sample_identifiers
+from decommission.runbook import load_runbook
 from decommission.scan import scan_tree
 from decommission.verification import (
     canaries_path,
@@ -74,7 +77,7 @@ CPW = [sys.executable, "-m", "sim.cli"]
 ROOT = Path(__file__).resolve().parents[1]
 SYSCALLS = {"write": 170, "pwrite64": 420, "fsync": 150, "rename": 45, "unlink": 35}
 """System calls a kill can strike at, each with about how many a whole rehearsal makes."""
-MODES = ("delay", "syscall", "sigint", "sigterm")
+MODES = ("delay", "syscall", "sigint", "sigterm", "step")
 KILLS = {"delay": signal.SIGKILL, "sigint": signal.SIGINT, "sigterm": signal.SIGTERM}
 ARRIVAL_DAY = dt.date(2010, 8, 4)
 """Holds and requests arrive on the eve of the switch-off (the runbook's 5 August 2010)."""
@@ -134,6 +137,9 @@ def attempt(command: list[str], mode: str | None, rng: random.Random, evidence: 
     run it in a process forked from this one, which has imported the CLI already (the same code
     in a process of its own, without a second of imports per attempt)."""
     started = len(journal.read(evidence / journal.JOURNAL_FILE))
+    if mode == "step":  # dies on the spot once a random step has passed its gate
+        step = rng.choice([entry.id for entry in load_runbook().steps])
+        command = [*command, "--fault", f"crash-after:{step}"]
     if mode == "syscall":
         call = rng.choice(sorted(SYSCALLS))
         inject = f"inject={call}:signal=SIGKILL:when={rng.randint(1, SYSCALLS[call])}"
@@ -162,7 +168,7 @@ def attempt(command: list[str], mode: str | None, rng: random.Random, evidence: 
         _, stderr = process.communicate()
         return Attempt(mode, -999, "hung", True)
     code = process.returncode
-    killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL)
+    killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL) or (mode == "step" and code == 3)
     return Attempt(mode, code, stderr.decode(errors="replace"), killed)
 
 
@@ -297,6 +303,8 @@ def check_attempt(result: Attempt, deployment: Path, evidence: Path) -> list[str
                 problems.append(f"exit {result.returncode} without a resume command on stderr")
         elif result.returncode != 0:
             problems.append(f"exit {result.returncode}: {result.stderr.strip()[-200:]}")
+    if result.mode == "step" and result.killed and "resume with:" not in result.stderr:
+        problems.append("died on a step without printing the resume command")
     certificates = evidence / "certificates"
     if certificates.is_dir() and any(certificates.iterdir()):
         left = [p for p in deployment.rglob("*") if p.is_file()]

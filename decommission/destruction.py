@@ -1,6 +1,7 @@
 """Destroy every copy: cryptographic erase of data keys, SQLite clearing, overwrite and unlink.
 
-What each method achieves (NIST SP 800-88 Rev. 1 section 2.5; decommissioning-standards.md 1-2):
+What each method achieves (NIST SP 800-88 Rev. 1 section 2.5;
+docs/decommissioning-standards.md 1-2):
 - Cryptographic erase removes a data key from the key store; if, and only if, the store was
   encrypted from its first write and every copy of the key is destroyed, the ciphertext left on
   any medium is unreadable: a 'purge' of that store (SP 800-88 Rev. 1 2.6; IEEE 2883).

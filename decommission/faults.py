@@ -9,7 +9,7 @@ step, `NAME:STEP`: `crash-after:STEP` (the process dies between STEP and the nex
 evidence volume fills while STEP writes). Every fault but `unlisted-extract` must stop the run
 (or kill it) with nothing destroyed before the archive validated and no certificate issued;
 `unlisted-extract` must be found by the scan, destroyed and certified. After any of them a
-resumed run without the fault completes, or stops again as safely (issue 7, item 7).
+resumed run without the fault completes, or stops again as safely.
 """
 
 import json

@@ -3,7 +3,7 @@
 A decommissioning run may die between any two steps (power, a killed process, a full disk). The
 journal (EVIDENCE/journal.jsonl) gets one line per event, flushed to disk before the run goes
 on, so a resumed run knows which steps passed their gate (not redone), which one was under way
-(redone, idempotently) and which came before a stop (decommissioning-standards.md 9.D: a
+(redone, idempotently) and which came before a stop (docs/decommissioning-standards.md 9.D: a
 destruction that cannot be accounted for cannot be certified). Lines carry no personal data.
 """
 

@@ -1,4 +1,4 @@
-"""The fault matrix (issue 7 acceptance): every fault at every step, then a resume without it.
+"""The fault matrix: every fault at every step, then a resume without it.
 
 Each run either completes correctly after the resume (certificates re-verify independently,
 no canary left) or stops without destroying anything before the archive validated and without
