@@ -106,7 +106,7 @@ def crypto_erase(keystore: Path, key_ids: list[str]) -> None:
     else:
         for key_id in key_ids:
             container.pop(key_id, None)
-    remaining = json.dumps(document).encode()
+    remaining = json.dumps(document, indent=1).encode()
     old = path.with_name(path.name + ERASING)
     if old.exists() and old.samefile(path):  # a run died before replacing: the store as it is
         old.unlink()
