@@ -137,9 +137,11 @@ def attempt(command: list[str], mode: str | None, rng: random.Random, evidence: 
     run it in a process forked from this one, which has imported the CLI already (the same code
     in a process of its own, without a second of imports per attempt)."""
     started = len(journal.read(evidence / journal.JOURNAL_FILE))
-    if mode == "step":  # dies on the spot once a random step has passed its gate
-        step = rng.choice([entry.id for entry in load_runbook().steps])
-        command = [*command, "--fault", f"crash-after:{step}"]
+    if mode == "step":  # dies on the spot once a random step still to run has passed its gate
+        events = journal.read(evidence / journal.JOURNAL_FILE)
+        passed = {event["step"] for event in journal.passed(events)}
+        steps = [entry.id for entry in load_runbook().steps if entry.id not in passed]
+        command = [*command, "--fault", f"crash-after:{rng.choice(steps or ['certify'])}"]
     if mode == "syscall":
         call = rng.choice(sorted(SYSCALLS))
         inject = f"inject={call}:signal=SIGKILL:when={rng.randint(1, SYSCALLS[call])}"
@@ -329,7 +331,7 @@ def one_run(number: int, seed: int, options: argparse.Namespace, work: Path, tal
     custodian = X25519PrivateKey.from_private_bytes(hashlib.sha256(b"%d" % seed).digest())
     command = ["decommission", "rehearse", str(deployment), "--out", str(evidence),
                "--custodian-key", raw_hex(custodian)]  # fmt: skip
-    modes = [m for m in MODES if m != "syscall" or shutil.which("strace")]
+    modes = [m for m in options.modes.split(",") if m != "syscall" or shutil.which("strace")]
     kills, held, resume = rng.randint(1, options.max_kills), set(baseline), False
     label = f"run {number} (seed {seed})"
     for number_of in range(kills + 2):
@@ -424,6 +426,7 @@ def side_by_side(options: argparse.Namespace) -> Tally:
         argv = [sys.executable, __file__, "--runs", str(runs), "--first", str(first),
                 "--seed", str(options.seed), "--max-kills", str(options.max_kills),
                 "--arrivals", options.arrivals, "--minutes", str(options.minutes),
+                "--modes", options.modes,
                 "--json"]  # fmt: skip
         children.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=_here()))
     tally = Tally()
@@ -441,6 +444,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--first", type=int, default=0, help="number of the first run (replay)")
     parser.add_argument("--max-kills", type=int, default=6)
+    parser.add_argument("--modes", default=",".join(MODES), help="ways to die, comma-separated")
     parser.add_argument("--arrivals", choices=("any", "before-archive", "none"), default="any")
     parser.add_argument("--minutes", type=float, default=60.0, help="stop starting runs after")
     parser.add_argument("--workdir", help="keep the template here (default: a temporary dir)")
