@@ -224,9 +224,9 @@ class CertifyStep(Step):
 
     def _publish(self, ctx: Context) -> None:
         """certificates.unchecked/ becomes certificates/. A certificates/ left by an attempt that
-        died after its rename, before its gate was journalled, was signed by that attempt's key,
-        which died with it: it is set aside and removed, so what is published is this attempt's,
-        signed by the key verifier-public-key.txt names."""
+        died after its rename, before its gate was journalled, is set aside and removed (the CLI
+        signs every attempt with the same pinned key, a library caller may not), so what is
+        published is this attempt's, signed by this attempt's key."""
         published = ctx.evidence / "certificates"
         if published.exists():
             atomic.remove_tree(ctx.evidence / self.superseded)

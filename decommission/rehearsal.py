@@ -291,15 +291,16 @@ def _attempt_step(
 ) -> NoGo | None:
     """Run one step, journalled before and after; the gate that stopped it, or None.
 
-    A destroy step first re-checks that the archive covers every hold and pending request as
-    they are now (an earlier attempt's archive may predate them)."""
+    A destroy step is preceded by a re-check that the archive covers every hold and pending
+    request as they are now (an earlier attempt's archive may predate them); only then is its
+    start journalled, so a journalled start of destruction always follows a complete archive."""
     out, record, report = ctx.evidence, journal.JOURNAL_FILE, ctx.progress
-    journal.append(out / record, {"event": "start", "step": entry.id})
     started = setup.clock() if setup.clock else None
     stopped: NoGo | None = None
     try:
         if entry.kind == "destroy" and archive_id in ctx.done:  # holds and requests as now
             recheck_coverage(ctx, entry.id, archive_id, setup.archive_keys, setup.custodian)
+        journal.append(out / record, {"event": "start", "step": entry.id})
         _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
     except NoGo as gate:
         stopped = gate
