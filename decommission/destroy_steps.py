@@ -8,14 +8,13 @@ kept). Certification refuses while residue remains (NIST SP 800-88 Rev. 1 4.7-4.
 """
 
 import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from decommission import journal
+from decommission import atomic, journal
 from decommission.bagcheck import file_digest, strict_problems
 from decommission.certificate import (
     Person,
@@ -76,7 +75,7 @@ class DestroyStep(Step):
 
         try:
             records = destroy_files(ctx.deployment, found, keystore, passes, self.erase, note)
-        except (WorkbenchError, OSError, ValueError) as exc:
+        except (WorkbenchError, ValueError) as exc:  # an OSError: the run says which file
             raise self.no_go(f"destruction failed: {type(exc).__name__}: {exc}") from None
         records = earlier + records
         ctx.state["records"] = records
@@ -162,11 +161,13 @@ class CertifyStep(Step):
     """Issue and self-check the signed certificates.
 
     They are written to certificates.unchecked/ and become certificates/ only once each one
-    re-verifies, so a run that dies while certifying leaves no directory of certificates.
+    re-verifies, so a run that dies while certifying leaves no directory of certificates, or
+    one that a resume replaces (its run.json never says completed with it).
     """
 
     kind = "certify"
     unchecked = "certificates.unchecked"
+    superseded = "certificates.superseded"
 
     def __init__(self, step_id: str, sanitizer: Person, verifier: Person, key: Ed25519PrivateKey):
         super().__init__(step_id)
@@ -200,7 +201,7 @@ class CertifyStep(Step):
             )
         except ResidueRemains as exc:
             raise self.no_go(str(exc)) from None
-        shutil.rmtree(ctx.evidence / self.unchecked, ignore_errors=True)  # from a dead attempt
+        atomic.remove_tree(ctx.evidence / self.unchecked)  # from a dead attempt
         names = []
         for signed in certificates:
             name = f"{signed['certificate']['certificate_id'].rsplit('/', 1)[1]}.json"
@@ -219,4 +220,16 @@ class CertifyStep(Step):
             problems = verify_certificate(signed, evidence["public_key"], ctx.evidence)
             if problems:
                 raise self.no_go(f"{name}: {problems[0]}")
-        (ctx.evidence / self.unchecked).rename(ctx.evidence / "certificates")
+        self._publish(ctx)
+
+    def _publish(self, ctx: Context) -> None:
+        """certificates.unchecked/ becomes certificates/. A certificates/ left by an attempt that
+        died after its rename, before its gate was journalled, is set aside and removed (the CLI
+        signs every attempt with the same pinned key, a library caller may not), so what is
+        published is this attempt's, signed by this attempt's key."""
+        published = ctx.evidence / "certificates"
+        if published.exists():
+            atomic.remove_tree(ctx.evidence / self.superseded)
+            atomic.rename(published, ctx.evidence / self.superseded)
+        atomic.rename(ctx.evidence / self.unchecked, published)
+        atomic.remove_tree(ctx.evidence / self.superseded)

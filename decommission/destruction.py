@@ -16,6 +16,8 @@ docs/decommissioning-standards.md 1-2):
   engine, with the rollback journal off so no pre-image journal is written and unlinked (standards
   5.2: PERSIST and DELETE journals keep pre-images). The WAL is overwritten before the database is
   opened: its frames are copies of rows too, and the archive has already taken what is kept.
+  A database SQLite can no longer open or clear (malformed by a run killed while clearing it) is
+  overwritten byte by byte and removed like any other file: its rows are gone with its bytes.
 """
 
 import base64
@@ -29,11 +31,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from decommission import atomic
 from decommission.inventory import SIDECAR_SUFFIXES, FoundFile
 from sim.errors import WorkbenchError
 
 CHUNK = 1 << 22
 SQLITE_HEADER = b"SQLite format 3\x00"
+ERASING = ".erasing.partial"
+"""Suffix of the old key store's second link while it is being erased (a temporary class)."""
 TOOL = (
     f"decommission.destruction (Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version})"
 )
@@ -82,9 +87,19 @@ def key_material(entry: dict[str, Any]) -> bytes:
 
 
 def crypto_erase(keystore: Path, key_ids: list[str]) -> None:
-    """Remove the keys from the key store, overwriting the old file's bytes in place first."""
+    """Remove the keys from the key store: the new store replaces the old atomically, then the
+    old file's bytes are overwritten.
+
+    A second hard link keeps the old store's blocks reachable while the new one is renamed into
+    place, so at every instant the store's path holds a whole key store (the old or the new, never
+    an empty or half-written one) and the old bytes are still overwritten once it is replaced. A
+    link or a temporary file left by a run that died here is destroyed when the erasure is redone.
+    """
     path = Path(keystore)
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text())
+    except ValueError:  # cut short by a run that died overwriting it: the file loop finishes it
+        return
     container = document.get("keys", document) if isinstance(document, dict) else document
     if isinstance(container, list):
         container[:] = [entry for entry in container if entry.get("key_id") not in key_ids]
@@ -92,12 +107,15 @@ def crypto_erase(keystore: Path, key_ids: list[str]) -> None:
         for key_id in key_ids:
             container.pop(key_id, None)
     remaining = json.dumps(document, indent=1).encode()
-    _overwrite_in_place(path, passes=1)
-    with path.open("r+b") as handle:
-        handle.truncate(0)
-        handle.write(remaining)
-        handle.flush()
-        os.fsync(handle.fileno())
+    old = path.with_name(path.name + ERASING)
+    if old.exists() and old.samefile(path):  # a run died before replacing: the store as it is
+        old.unlink()
+    elif old.exists():  # a run died after replacing: the old store's bytes, not yet overwritten
+        overwrite_and_unlink(old, passes=1)
+    os.link(path, old)
+    atomic.replace_file(path, remaining)
+    overwrite_and_unlink(old, passes=1)
+    atomic.sync_directory(path.parent)
     left = [key_id for key_id in key_ids if key_id in read_keys(path)]
     if left:
         raise KeyNotErased(f"{path}: keys still present after erasure: {', '.join(left)}")
@@ -197,7 +215,11 @@ def destroy_files(
         )  # fmt: skip
         note({"intent": asdict(record)})
         if database:
-            record = replace(record, rows_after_clear=clear_sqlite(path))
+            try:
+                record = replace(record, rows_after_clear=clear_sqlite(path))
+            except sqlite3.DatabaseError as damaged:  # e.g. malformed by a kill mid-clear
+                method = f"overwrite (SQLite clearing failed: {damaged})"
+                record = replace(record, method=method, sanitization="clear")
             for suffix in SIDECAR_SUFFIXES:  # none expected with journal_mode=OFF; never leave one
                 if Path(f"{path}{suffix}").exists():
                     overwrite_and_unlink(Path(f"{path}{suffix}"), passes)

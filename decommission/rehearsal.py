@@ -10,17 +10,20 @@ and the one under way is redone; until run.json says "completed" the directory c
 A run that completes or stops writes the operator's report (decommission.report) last.
 """
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from decommission import journal
+from decommission import atomic, journal
 from decommission.archive import ArchiveKeys
 from decommission.bagcheck import file_digest
 from decommission.certificate import Person
@@ -29,13 +32,14 @@ from decommission.custody import Recipient
 from decommission.destroy_steps import CertifyStep, DestroyStep, VerifyStep
 from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
+from decommission.lock import DeploymentLock
 from decommission.report import report_secrets, write_report
-from decommission.runbook import Runbook, load_runbook, plan_text
+from decommission.runbook import Runbook, RunbookStep, load_runbook, plan_text
 from decommission.shutdown import Probe, ShutdownStep, Switchable
 from decommission.step import Context, NoGo, Progress, Step
 from decommission.steps import ArchiveStep, InventoryStep, NoticeStep, write_evidence
 from decommission.verification import canaries_path, load_canaries
-from sim.errors import InputError
+from sim.errors import InputError, WorkbenchError
 from sim.outputs import check_output_dir
 
 RUN_FILE = "run.json"
@@ -113,17 +117,96 @@ def rehearse(
     runbook: Runbook | None = None,
     resume: bool = False,
     resume_command: str | None = None,
+    locked: DeploymentLock | None = None,
 ) -> Outcome:
     """Run every runbook step over `deployment`, writing the evidence directory `out`.
 
     With `resume`, carry on the run recorded in `out`: steps that passed their gate are restored
     from their evidence, the rest are run; a completed run is returned unchanged.
     `resume_command` is written into run.json for the operator, should this run stop or die.
+    The deployment's lock (decommission.lock) is held for the whole run: `locked`, if the caller
+    took it already, else taken here. A request that is refused changes nothing.
     """
     deployment, out = Path(deployment), Path(out)
     runbook = runbook or load_runbook()
     chosen = [fault_named(name) for name in faults]
-    events = _begin(deployment, out, force, resume)
+    check_request(deployment, out, force=force, resume=resume)
+    if resume and _nothing_recorded(out):
+        resume, force = False, True  # killed before its first journal line: start afresh
+    with nullcontext() if locked else DeploymentLock(deployment):
+        try:
+            return _rehearse_locked(
+                deployment, out, setup, runbook, faults, chosen, progress, force, resume,
+                resume_command,
+            )  # fmt: skip
+        except KeyboardInterrupt:  # before the first step of this attempt: say so, then go
+            interrupted = "interrupted (Ctrl-C or SIGTERM) before the attempt's first step"
+            record_stop(out, interrupted, resume_command)
+            raise
+
+
+def recorded_outcome(out: Path) -> Outcome | None:
+    """The outcome run.json records, once a run has ended (None while it says running)."""
+    run = _read_run(Path(out))
+    if run.get("status") not in ("completed", "stopped"):
+        return None
+    return _outcome(run, Path(out))
+
+
+def record_stop(out: Path, reason: str, resume_command: str | None) -> None:
+    """An attempt that ended before its first step (interrupted, or its caller could not open
+    the deployment): if run.json still says running, it says stopped, why, and how to resume."""
+    run = _read_run(Path(out))
+    if run.get("status") == "running":
+        run.update(status="stopped", reason=reason, resume_with=resume_command)
+        run["stopped_at"] = run.get("stopped_at") or "start"
+        with contextlib.suppress(OSError):
+            _write_run(Path(out), run)
+
+
+def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> None:
+    """Refuse a request that cannot run, before anything is written or opened."""
+    deployment, out = Path(deployment), Path(out)
+    if resume:
+        if _nothing_recorded(out):
+            load_inventory(deployment)
+            return
+        if not journal.read(out / journal.JOURNAL_FILE):
+            raise InputError(f"--resume: {out} holds no journal of a rehearsal; start without it")
+        recorded = _read_run(out).get("deployment")
+        if recorded and Path(recorded).resolve() != deployment.resolve():
+            raise InputError(f"--resume: {out} is the evidence of {recorded}, not {deployment}")
+        return
+    unfinished = _read_run(out).get("status") not in (None, "completed")
+    if unfinished and not force:
+        raise InputError(f"--out: {out} holds an unfinished rehearsal: carry it on with --resume")
+    check_output_dir(out, force)
+    load_inventory(deployment)  # refuse a non-deployment before anything is written
+
+
+def _nothing_recorded(out: Path) -> bool:
+    """An evidence directory a run was killed in before it journalled anything (empty, or a
+    journal whose first line was cut short): resuming it is starting it. A directory that does
+    not exist is not one (a mistyped path is refused)."""
+    if not out.is_dir():
+        return False
+    names = {path.name for path in out.iterdir()}
+    return names <= {journal.JOURNAL_FILE} and not journal.read(out / journal.JOURNAL_FILE)
+
+
+def _rehearse_locked(
+    deployment: Path,
+    out: Path,
+    setup: Rehearsal,
+    runbook: Runbook,
+    faults: Sequence[str],
+    chosen: Sequence[Fault],
+    progress: Progress | None,
+    force: bool,
+    resume: bool,
+    resume_command: str | None,
+) -> Outcome:
+    events = _begin(out, resume)
     previous = _read_run(out)
     if previous.get("status") == "completed":
         return _outcome(previous, out)
@@ -133,10 +216,12 @@ def rehearse(
     steps = build_steps(runbook, setup, canaries)
     report = progress or (lambda step, status, message: None)
     ctx = Context(deployment, out, runbook.when(runbook.steps[0]), report)
-    log = _restore(ctx, steps, runbook, events)
+    try:
+        log = _restore(ctx, steps, runbook, events)
+    except OSError as error:
+        reason = _os_reason(error)
+        raise InputError(f"--resume: cannot read the earlier attempt: {reason}") from None
     record = journal.JOURNAL_FILE
-    journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
-    (out / "plan.txt").write_text(plan_text(runbook))
     attempt = 1 + sum(1 for e in events if e.get("event") == "attempt")
     run: dict[str, Any] = {
         "deployment": str(deployment),
@@ -149,34 +234,26 @@ def rehearse(
         "steps": log,
         "certificates": [],
     }
-    _write_run(out, run)
     stopped: NoGo | None = None
+    current = "start"
     archive_id = next((s.id for s in runbook.steps if s.kind == "archive"), "archive")
-    for entry in runbook.steps:
-        if entry.id in ctx.done:
-            continue
-        ctx.now = runbook.when(entry)
-        journal.append(out / record, {"event": "start", "step": entry.id})
-        started = setup.clock() if setup.clock else None
-        try:
-            if entry.kind == "destroy" and archive_id in ctx.done:  # holds and requests as now
-                recheck_coverage(ctx, entry.id, archive_id, setup.archive_keys, setup.custodian)
-            _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
-        except NoGo as gate:
-            stopped = gate
-        except OSError as error:
-            stopped = NoGo(entry.id, _os_reason(error))
-        except Exception as error:
-            stopped = NoGo(entry.id, f"{type(error).__name__}: {error}")
-        timing = journal.timing(setup.clock, started, attempt)
-        if stopped:
-            log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason, **timing})
-            journal.append(out / record, {"event": "no-go", **log[-1]})
-            report(entry.id, "no-go", stopped.reason)
-            break
-        log[-1].update(timing)
-        journal.append(out / record, {"event": "go", **log[-1]})
-        _inject(ctx, entry.id, "end", chosen, steps)
+    try:
+        journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
+        atomic.replace_text(out / "plan.txt", plan_text(runbook))
+        _write_run(out, run)
+        for entry in runbook.steps:
+            if entry.id in ctx.done:
+                continue
+            current, ctx.now = entry.id, runbook.when(entry)
+            stopped = _attempt_step(ctx, entry, steps, chosen, log, setup, attempt, archive_id)
+            if stopped:
+                break
+    except KeyboardInterrupt:
+        stopped = NoGo(current, "interrupted (Ctrl-C or SIGTERM) before its gate")
+        report(current, "no-go", stopped.reason)
+    except OSError as error:  # the journal or run record could not be written
+        stopped = NoGo(current, _os_reason(error))
+        report(current, "no-go", stopped.reason)
     run.update(
         status="stopped" if stopped else "completed",
         stopped_at=stopped.step if stopped else None,
@@ -184,26 +261,70 @@ def rehearse(
         resume_with=resume_command if stopped else None,
         certificates=ctx.results.get("certify", {}).get("certificates", []),
     )
-    _write_run(out, run)
-    secrets = report_secrets(canaries, setup.sample_identifiers)
-    return _outcome(run, out, write_report(out, runbook, secrets))
+    try:
+        with atomic.interrupts_held():  # a Ctrl-C now waits until the outcome is recorded
+            _write_run(out, run)
+            secrets = report_secrets(canaries, setup.sample_identifiers)
+            written: Path | None = write_report(out, runbook, secrets)
+    except OSError as error:
+        if not stopped:
+            raise RunNotRecorded(f"every step passed but {_os_reason(error)}") from None
+        written = None  # the stop is what matters; the report is remade by the resume
+    return _outcome(run, out, written)
 
 
-def _begin(deployment: Path, out: Path, force: bool, resume: bool) -> list[dict[str, Any]]:
-    """Check the request before anything is written; return the journal so far."""
+class RunNotRecorded(WorkbenchError):
+    """The run's outcome could not be written down (a full or read-only evidence volume)."""
+
+    exit_code = 1
+
+
+def _attempt_step(
+    ctx: Context,
+    entry: RunbookStep,
+    steps: dict[str, Step],
+    chosen: Sequence[Fault],
+    log: list[dict[str, Any]],
+    setup: Rehearsal,
+    attempt: int,
+    archive_id: str,
+) -> NoGo | None:
+    """Run one step, journalled before and after; the gate that stopped it, or None.
+
+    A destroy step is preceded by a re-check that the archive covers every hold and pending
+    request as they are now (an earlier attempt's archive may predate them); only then is its
+    start journalled, so a journalled start of destruction always follows a complete archive."""
+    out, record, report = ctx.evidence, journal.JOURNAL_FILE, ctx.progress
+    started = setup.clock() if setup.clock else None
+    stopped: NoGo | None = None
+    try:
+        if entry.kind == "destroy" and archive_id in ctx.done:  # holds and requests as now
+            recheck_coverage(ctx, entry.id, archive_id, setup.archive_keys, setup.custodian)
+        journal.append(out / record, {"event": "start", "step": entry.id})
+        _run_step(ctx, steps[entry.id], entry.requires, chosen, steps, log)
+    except NoGo as gate:
+        stopped = gate
+    except OSError as error:
+        stopped = NoGo(entry.id, _os_reason(error))
+    except Exception as error:
+        stopped = NoGo(entry.id, f"{type(error).__name__}: {error}")
+    timing = journal.timing(setup.clock, started, attempt)
+    if stopped:
+        log.append({"step": entry.id, "status": "no-go", "reason": stopped.reason, **timing})
+        journal.append(out / record, {"event": "no-go", **log[-1]})
+        report(entry.id, "no-go", stopped.reason)
+        return stopped
+    log[-1].update(timing)
+    journal.append(out / record, {"event": "go", **log[-1]})
+    _inject(ctx, entry.id, "end", chosen, steps)
+    return None
+
+
+def _begin(out: Path, resume: bool) -> list[dict[str, Any]]:
+    """The journal so far (resume), or a new evidence directory; the request is checked."""
     if resume:
-        events = journal.read(out / journal.JOURNAL_FILE)
-        if not events:
-            raise InputError(f"--resume: {out} holds no journal of a rehearsal; start without it")
-        recorded = _read_run(out).get("deployment")
-        if recorded and Path(recorded).resolve() != deployment.resolve():
-            raise InputError(f"--resume: {out} is the evidence of {recorded}, not {deployment}")
-        return events
-    unfinished = _read_run(out).get("status") not in (None, "completed")
-    if unfinished and not force:
-        raise InputError(f"--out: {out} holds an unfinished rehearsal: carry it on with --resume")
-    check_output_dir(out, force)
-    load_inventory(deployment)  # refuse a non-deployment before anything is written
+        atomic.remove_tree(out / CertifyStep.superseded)  # left by a run that died certifying
+        return journal.read(out / journal.JOURNAL_FILE)
     if out.exists():
         shutil.rmtree(out)  # --force: replace it
     out.mkdir(parents=True)
@@ -239,8 +360,17 @@ def _restore(
 
 
 def _os_reason(error: OSError) -> str:
-    if error.errno == 28:  # ENOSPC
-        return f"no space left on the evidence volume writing {error.filename}: free space, resume"
+    """One line an operator can act on, for the errors a real volume gives."""
+    where = error.filename or "a file"
+    if error.errno == errno.ENOSPC:
+        return f"no space left on the volume writing {where}: free space, then resume"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"permission denied on {where} ({error.strerror}; read-only or immutable?): "
+            "restore write access, then resume"
+        )
+    if error.errno == errno.ENOENT:
+        return f"{where} is missing (deleted during the run?): {error.strerror}"
     return f"{type(error).__name__}: {error}"
 
 
@@ -253,9 +383,8 @@ def _read_run(out: Path) -> dict[str, Any]:
 
 def _write_run(out: Path, run: dict[str, Any]) -> None:
     """run.json, replaced atomically: a crash leaves the old one or the new one."""
-    partial = out / f"{RUN_FILE}.partial"
-    partial.write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
-    partial.replace(out / RUN_FILE)
+    text = json.dumps(run, indent=1, sort_keys=True, default=str) + "\n"
+    atomic.replace_text(out / RUN_FILE, text)
 
 
 def _outcome(run: dict[str, Any], out: Path, report: Path | None = None) -> Outcome:

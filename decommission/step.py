@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from decommission import atomic
 from sim.errors import WorkbenchError
 
 Progress = Callable[[str, str, str], None]
@@ -34,22 +35,21 @@ class NoGo(WorkbenchError):
 class Disk:
     """Where steps write their output (evidence files, the archive), so a fault can fill it.
 
-    `room` is the number of bytes left (None: unlimited). A write that does not fit writes what
-    fits and raises OSError(ENOSPC), as a full filesystem does; the run then stops and says why.
+    `room` is the number of bytes left (None: unlimited). A write that does not fit raises
+    OSError(ENOSPC), as a full filesystem does; the run then stops and says why.
     """
 
     def __init__(self) -> None:
         self.room: int | None = None
 
     def write(self, path: Path, content: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if self.room is not None and len(content) > self.room:
-            path.write_bytes(content[: self.room])
-            self.room = 0
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        path.write_bytes(content)
-        if self.room is not None:
-            self.room -= len(content)
+        """Replace `path` atomically (decommission.atomic): a kill or a full disk leaves the old
+        file or none, never a part-written one."""
+        try:
+            atomic.replace_file(path, content, self.room)
+        finally:
+            if self.room is not None:
+                self.room = max(0, self.room - len(content))
 
     def append(self, path: Path, line: str) -> None:
         """Append one line and fsync it (a journal line that must survive a crash)."""

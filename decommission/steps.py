@@ -119,9 +119,11 @@ def _keys(ctx: Context, inventory: Inventory) -> list[bytes]:
     """Key material in the key store while it exists (after destruction there is none to read)."""
     keys: list[bytes] = []
     for store in inventory.of_kind("key-store"):
-        if (ctx.deployment / store.path).is_file():
+        try:
             entries = read_keys(ctx.deployment / store.path).values()
-            keys += [key_material(entry) for entry in entries]
+        except (OSError, ValueError):  # destroyed, or cut short by a run that died destroying it
+            continue
+        keys += [key_material(entry) for entry in entries]
     return keys
 
 

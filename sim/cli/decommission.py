@@ -1,8 +1,11 @@
 """`cpw decommission ...`: rehearse the August 2010 shutdown on a deployment (thin layer)."""
 
 import datetime as dt
+import logging
 import os
 import shlex
+import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +22,15 @@ if TYPE_CHECKING:
 
     from decommission.certificate import Person
     from decommission.custody import Recipient
-    from decommission.rehearsal import Rehearsal
+    from decommission.lock import DeploymentLock
+    from decommission.rehearsal import Outcome, Rehearsal
     from sim.index.service import ContactPoint
 
 CRASH_EXIT = 3
 """Exit status of a simulated crash (`--fault crash-...`): neither success (0), a stop (1) nor
 a refused request (2)."""
+INTERRUPTED = 130
+"""Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
 FAULT_HELP = (
     "Inject a fault: probe-gets-in, corrupt-archive, unlisted-extract, missing-backup, "
     "inventory-only, key-not-erased, key-copy-left, extract-not-returned, canary-in-wal, "
@@ -95,10 +101,10 @@ def rehearse_command(
     where and why, and the command that resumes it; nothing is destroyed before the archive
     validates), 3 when a `crash-...` fault killed it (resume with --resume).
     """
-    from decommission.coverage import SUPPLEMENT_NOTE
     from decommission.custody import custodian_key
-    from decommission.faults import Crash, fault_named
-    from decommission.rehearsal import dry_run, rehearse
+    from decommission.faults import fault_named
+    from decommission.lock import DeploymentLock
+    from decommission.rehearsal import check_request, dry_run, record_stop, recorded_outcome
 
     if dry_run_only:
         typer.echo(dry_run(deployment))
@@ -107,15 +113,75 @@ def rehearse_command(
     for name in faults:
         fault_named(name)  # an unknown name is refused before anything happens
     people = _person(operator, "--operator"), _person(verifier, "--verifier")
-    custodian = custodian_key(custodian_key_text) if custodian_key_text else None
+    if custodian_key_text:
+        custodian_key(custodian_key_text)  # a bad recipient is refused before anything happens
     again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
+    check_request(deployment, out, force=force, resume=resume)  # before the index is opened
+    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops as cleanly as Ctrl-C
+    logging.getLogger("bagit").setLevel(logging.CRITICAL)  # its findings reach the gates
+    try:
+        with DeploymentLock(deployment) as lock:
+            outcome = _rehearse_locked(
+                deployment, out, faults, people, custodian_key_text, resume, force, again, lock
+            )
+    except KeyboardInterrupt:
+        ended = recorded_outcome(out)
+        if ended is None:
+            _stderr(f"cpw: interrupted before the run began; resume with: {again}")
+            raise typer.Exit(INTERRUPTED) from None
+        outcome = ended  # the run recorded how it ended (Ctrl-C came then): report that end
+    except (OSError, sqlite3.DatabaseError) as error:  # opening the deployment's index
+        reason = f"before the run began: {type(error).__name__}: {error}"
+        record_stop(out, reason, again)
+        _stderr(f"cpw: stopped {reason}; once fixed, resume with: {again}")
+        raise typer.Exit(1) from None
+    for number in (signal.SIGINT, signal.SIGTERM):  # the outcome is recorded: finish saying so
+        signal.signal(number, signal.SIG_IGN)
     console = stdout_console()
-    setup, index = rehearsal_setup(
+    if outcome.status == "completed":
+        console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
+    else:
+        console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
+        console.print(f"resume with: {again}", soft_wrap=True)
+    console.print(f"report: {outcome.report}", soft_wrap=True)
+    if outcome.status != "completed":
+        _stderr(f"cpw: stopped at {outcome.stopped_at}: {outcome.reason}; resume with: {again}")
+        interrupted = (outcome.reason or "").startswith("interrupted")
+        raise typer.Exit(INTERRUPTED if interrupted else 1)
+
+
+def _rehearse_locked(
+    deployment: Path,
+    out: Path,
+    faults: list[str],
+    people: tuple["Person", "Person"],
+    custodian_key_text: str | None,
+    resume: bool,
+    force: bool,
+    again: str,
+    lock: "DeploymentLock",
+) -> "Outcome":
+    """The run, once the request is checked and the deployment's lock is held: the signing key
+    is pinned, then the index is opened and the runbook run. A request refused after the key was
+    pinned removes the pinned files it made (a refused command changes nothing)."""
+    from decommission.coverage import SUPPLEMENT_NOTE
+    from decommission.custody import custodian_key
+    from decommission.faults import Crash
+    from decommission.rehearsal import rehearse
+
+    console = stdout_console()
+    custodian = custodian_key(custodian_key_text) if custodian_key_text else None
+    verifier_key, pinned_now = _pin(out, deployment, custodian_key_text, console)
+    try:
+        setup, index = rehearsal_setup(
         deployment, out, *people, resume=resume, custodian=custodian,
-        clock=lambda: dt.datetime.now(dt.UTC),  # the report's "ran at"; the CLI owns the clock
-    )  # fmt: skip
+            clock=lambda: dt.datetime.now(dt.UTC),  # the report's "ran at"; the CLI owns it
+        )  # fmt: skip
+    except InputError:
+        _unpin(pinned_now)
+        raise
+    setup.verifier_key = verifier_key
     keys = setup.archive_keys
-    setup.verifier_key, pinned_now = _pin(out, deployment, custodian_key_text, console)
 
     def report(step: str, status: str, message: str) -> None:
         console.print(f"[bold]{step}[/bold] {status}: {message}")
@@ -126,13 +192,12 @@ def rehearse_command(
             console.print(f"                                              audit {keys.audit.hex()}")
 
     try:
-        outcome = rehearse(
+        return rehearse(
             deployment, out, setup, faults=faults, force=force, progress=report, resume=resume,
-            resume_command=again,
+            resume_command=again, locked=lock,
         )  # fmt: skip
     except InputError:
-        for path in pinned_now:  # a refused run changes nothing
-            path.unlink(missing_ok=True)
+        _unpin(pinned_now)
         raise
     except Crash as crash:
         print(f"{crash}: the process dies here; resume with: {again}", file=sys.stderr, flush=True)
@@ -140,14 +205,20 @@ def rehearse_command(
         os._exit(CRASH_EXIT)  # no clean-up, as when a process is killed
     finally:
         index.close()
-    if outcome.status == "completed":
-        console.print(f"completed: {len(outcome.certificates)} certificate(s); evidence in {out}")
-    else:
-        console.print(f"stopped at {outcome.stopped_at}: {outcome.reason}; evidence in {out}")
-        console.print(f"resume with: {again}", soft_wrap=True)
-    console.print(f"report: {outcome.report}", soft_wrap=True)
-    if outcome.status != "completed":
-        raise typer.Exit(1)
+
+
+def _unpin(created: list["Path"]) -> None:
+    """Remove the pinned files this command made (a refused run changes nothing)."""
+    for path in created:
+        path.unlink(missing_ok=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _pin(
@@ -204,7 +275,7 @@ def rehearsal_setup(
 
     from decommission import journal
     from decommission.archive import ArchiveKeys
-    from decommission.probes import SystemSwitch, facade_probes, sample_identifiers
+    from decommission.probes import SystemSwitch, facade_probes
     from decommission.rehearsal import Rehearsal
     from decommission.runbook import load_runbook
     from sim.index.deployment.layout import Layout
@@ -228,7 +299,7 @@ def rehearsal_setup(
             verifier=verifier,
             verifier_key=Ed25519PrivateKey.generate(),
             archive_keys=ArchiveKeys.generate(),
-            sample_identifiers=sample_identifiers(deployment, sample_children) if has_index else [],
+            sample_identifiers=_sample(deployment, sample_children) if has_index else [],
             custodian=custodian,
             clock=clock,
         )
@@ -236,6 +307,17 @@ def rehearsal_setup(
         index.close()
         raise
     return setup, index
+
+
+def _sample(deployment: Path, children: int) -> list[str]:
+    """Identifiers sampled from the index while it is readable; none once a run that died
+    destroying it left it cleared or malformed (the canaries are still scanned for)."""
+    from decommission.probes import sample_identifiers
+
+    try:
+        return sample_identifiers(deployment, children)
+    except sqlite3.DatabaseError:
+        return []
 
 
 class _ShutAlready:

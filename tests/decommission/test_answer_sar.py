@@ -21,21 +21,22 @@ from decommission.held import held_store
 from sim.index.deployment.deploy import deploy
 from sim.index.deployment.layout import Layout
 from sim.index.records import record_rules
+from sim.index.retention import add_years
 from sim.index.sar import export_requests, receive_request
+from sim.index.sar_request import sar_rules
 from sim.index.store import SqliteStore
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 
 AT = dt.datetime(2010, 7, 20, 10, 0)
-OLD_ENOUGH = "1997-07-20"
-"""Born on or before this day, a child is 13 at AT: old enough to make a request in their own
-name (data/index/sar.toml `child_request_age`)."""
 
 
-def old_enough(db: sqlite3.Connection) -> set[str]:
-    """Children of an age to make their own subject access request at AT."""
-    query = "SELECT child_id FROM child WHERE date_of_birth <= ?"
-    return {row[0] for row in db.execute(query, (OLD_ENOUGH,))}
+def old_enough_to_ask(db: sqlite3.Connection) -> list[str]:
+    """Children old enough on AT to make a subject access request in their own name
+    (child_request_age, data/index/sar.toml), in the index's order."""
+    born_by = add_years(AT.date(), -sar_rules().child_request_age.value).isoformat()
+    sql = "SELECT child_id FROM child WHERE date_of_birth <= ? ORDER BY child_key"
+    return [row[0] for row in db.execute(sql, (born_by,))]
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +61,8 @@ def rehearsed(deployment, tmp_path, cpw):
     try:
         held_before = [h.child_id for h in store.read_holds()]
         with closing(sqlite3.connect(f"file:{layout.index}?mode=ro", uri=True)) as db:
-            ids = [r[0] for r in db.execute("SELECT child_id FROM child ORDER BY child_key")]
-            old = old_enough(db)
-        own = next(c for c in ids if c in old and c not in held_before)
-        shielded = [c for c in ids[:50] if c not in held_before and c != own][-1]
+            ids = old_enough_to_ask(db)
+        own, shielded = [c for c in ids[:50] if c not in held_before][-2:]
         request = store.add_shielding_request(shielded, "risk of significant harm", "lead", AT)
         store.decide_shielding_request(request, True, "manager", AT)
         store.set_leaving_england(shielded, True, "lead", AT)
@@ -197,10 +196,8 @@ def test_a_request_and_a_hold_placed_in_the_index_while_the_run_is_down(deployme
         held = {h.child_id for h in store.read_holds()}
         held |= {r["child_id"] for r in store.read_subject_access_requests()}
         with closing(sqlite3.connect(f"file:{Layout(deployment).index}?mode=ro", uri=True)) as db:
-            ids = [r[0] for r in db.execute("SELECT child_id FROM child ORDER BY child_key")]
-            old = old_enough(db)
-        asked = next(c for c in ids if c in old and c not in held)
-        placed = next(c for c in ids if c not in held and c != asked)
+            ids = old_enough_to_ask(db)
+        asked, placed = [c for c in ids if c not in held][:2]
         store.place_hold(placed, "s47 enquiry opened while the run was down", "lead", AT)
         late = receive_request(store, asked, "child", AT.date(), fee_gbp=0, actor="a", at=AT)
         before = store.read_record(asked, include_archived=True)

@@ -1,6 +1,7 @@
 """`cpw decommission` on a real `cpw deploy` deployment, as an operator would run it."""
 
 import hashlib
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
+from decommission.lock import DeploymentLock
 from decommission.probes import sample_identifiers
 from decommission.scan import scan_tree
 from decommission.verification import (
@@ -184,3 +186,49 @@ def test_a_refused_rehearsal_pins_no_key(deployment, tmp_path, cpw):
     refused = cpw("decommission", "rehearse", str(deployment), "--out", str(out))
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("busy")) == ["busy"]
+
+
+def test_a_refused_rehearse_changes_nothing(deployment, tmp_path, cpw):
+    """Refused with exit 2 (an evidence directory already in use): the deployment, its audit
+    log and accounts included, is byte for byte as it was; no demo user was logged in."""
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    (evidence / "something.txt").write_text("not a rehearsal")
+    before = digest(deployment)
+    result = cpw("decommission", "rehearse", str(deployment), "--out", str(evidence))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("cpw: error: --out") and len(result.stderr.splitlines()) == 1
+    assert digest(deployment) == before
+
+
+def test_a_second_rehearsal_is_refused_in_one_line(deployment, tmp_path, cpw):
+    """While another process holds the deployment's lock, `rehearse` says so in one line,
+    exits 2 and changes nothing."""
+    before = digest(deployment)
+    with DeploymentLock(deployment):
+        result = cpw("decommission", "rehearse", str(deployment), "--out", str(tmp_path / "ev"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "another rehearsal of this deployment is running" in result.stderr
+    assert digest(deployment) == before and not (tmp_path / "ev").exists()
+
+
+def test_a_full_disk_is_a_clean_stop_with_the_resume_command(deployment, tmp_path, cpw):
+    """The evidence volume fills during the archive: exit 1, run.json says stopped with the
+    reason, and stderr holds one line with the reason and the exact resume command."""
+    evidence = tmp_path / "ev"
+    result = cpw(
+        "decommission", "rehearse", str(deployment), "--out", str(evidence),
+        "--fault", "disk-full:archive",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    expected = shlex.join(
+        ["cpw", "decommission", "rehearse", str(deployment), "--out", str(evidence), "--resume"]
+    )
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error" not in lines[0]
+    assert lines[0].startswith("cpw: stopped at archive: no space left")
+    assert lines[0].endswith(f"resume with: {expected}")
+    record = json.loads((evidence / "run.json").read_text())
+    assert (record["status"], record["stopped_at"]) == ("stopped", "archive")
+    assert record["resume_with"] == expected

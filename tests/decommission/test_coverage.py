@@ -7,6 +7,7 @@ import pytest
 
 import decommission.coverage as coverage
 import decommission.destroy_steps as destroy_steps
+from decommission import journal
 from decommission.archive import SUPPLEMENT_HELD, read_part
 from decommission.bagcheck import strict_problems
 from decommission.certificate import public_key_hex
@@ -153,3 +154,33 @@ def test_a_request_arriving_after_the_index_was_destroyed_is_recorded_not_lost(
         "arrived after this run had destroyed the live index"
         in (evidence / "report.md").read_text()
     )
+
+
+def test_a_kill_during_the_recheck_leaves_destruction_unbegun(
+    specimen, setup, new_setup, tmp_path, monkeypatch
+):
+    """Killed while the re-check adds a supplementary part: the journal shows no start of
+    destruction, every file of the deployment is still there, and the next resume archives the
+    late child and completes."""
+    evidence = tmp_path / "evidence"
+    with pytest.raises(Crash):
+        rehearse(specimen.deployment, evidence, setup, faults=["crash-after:archive"])
+    first = read_part(evidence / "archive", setup.archive_keys)
+    late = next(c for c in specimen.child_ids[40:] if c not in first["child_ids"])
+    arrive(specimen, "hold", late)
+    before = sorted(p for p in specimen.deployment.rglob("*") if p.is_file())
+
+    def die(*args, **kwargs):
+        raise Crash("killed adding the part")
+
+    monkeypatch.setattr(coverage, "add_to_bag", die)
+    with pytest.raises(Crash):
+        rehearse(specimen.deployment, evidence, new_setup(specimen, 3), resume=True)
+    events = journal.read(evidence / journal.JOURNAL_FILE)
+    assert not any(e.get("event") == "start" and e.get("step") == "destroy" for e in events)
+    assert sorted(p for p in specimen.deployment.rglob("*") if p.is_file()) == before
+    monkeypatch.undo()
+    resumed = new_setup(specimen, 4)
+    outcome = rehearse(specimen.deployment, evidence, resumed, resume=True)
+    assert outcome.status == "completed", outcome.reason
+    assert read_part(evidence / "archive", resumed.archive_keys, FIRST_PART)["child_ids"] == [late]
