@@ -8,15 +8,11 @@ included, must be identical.
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sim.population.synth import TABLES
 from sim.provenance import LOCK_FILE, sha256_file
 
-ROOT = Path(__file__).resolve().parents[1]
 HASH_SEEDS = ("0", "2718281828")
 RUN_SPECIFIC = {"wall_seconds"}
 
@@ -46,19 +42,12 @@ regimes = [{ regime = "contactpoint" }]
 """
 
 
-def run_twice(tmp_path: Path, *args: str) -> tuple[Path, Path]:
+def run_twice(cpw, tmp_path: Path, *args: str) -> tuple[Path, Path]:
     """`cpw ARGS --out DIR` in two fresh processes, one per hash seed; returns the two DIRs."""
     outs = []
     for hash_seed in HASH_SEEDS:
         out = tmp_path / f"hash-seed-{hash_seed}"
-        done = subprocess.run(
-            [sys.executable, "-m", "sim.cli", *args, "--out", str(out)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONHASHSEED": hash_seed},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        done = cpw(*args, "--out", str(out), env={"PYTHONHASHSEED": hash_seed})
         assert done.returncode == 0, done.stderr
         outs.append(out)
     return outs[0], outs[1]
@@ -86,9 +75,9 @@ def assert_same_files(first: Path, second: Path) -> list[str]:
     return names
 
 
-def test_synth_writes_identical_files_in_two_processes(tmp_path):
+def test_synth_writes_identical_files_in_two_processes(tmp_path, cpw):
     """`cpw synth --scale 0.01 --seed 7`: every parquet file and the manifest are identical."""
-    first, second = run_twice(tmp_path, "synth", "--scale", "0.01", "--seed", "7")
+    first, second = run_twice(cpw, tmp_path, "synth", "--scale", "0.01", "--seed", "7")
     names = assert_same_files(first, second)
     assert len([n for n in names if n.endswith(".parquet")]) == len(TABLES) * 152
     manifest = json.loads((first / "manifest.json").read_text())
@@ -96,11 +85,11 @@ def test_synth_writes_identical_files_in_two_processes(tmp_path):
     assert manifest["lock"]["sha256"] == sha256_file(LOCK_FILE)
 
 
-def test_simulate_writes_identical_files_in_two_processes(tmp_path):
+def test_simulate_writes_identical_files_in_two_processes(tmp_path, cpw):
     """`cpw simulate`: tables, figures (PNG), report and manifest identical but for wall time."""
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY_SCENARIO)
-    first, second = run_twice(tmp_path, "simulate", str(scenario))
+    first, second = run_twice(cpw, tmp_path, "simulate", str(scenario))
     names = assert_same_files(first, second)
     assert {"figures.parquet", "report.md", "replications/r001/events.parquet"} <= set(names)
     assert any(name.endswith(".png") for name in names)

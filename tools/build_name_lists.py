@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import polars as pl
-from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,14 +81,23 @@ def mixed_order(locale_shares: dict[str, float], attribute: str) -> list[str]:
     return sorted(merged, key=lambda w: (-merged[w], w))
 
 
-def power_tail(anchor_share: float, anchor_rank: int, count: int, mass: float) -> list[float]:
-    """Shares anchor * (r / anchor_rank) ** -a for the next `count` ranks, adding up to `mass`."""
+def power_tail(
+    anchor_share: float, anchor_rank: int, count: int, mass: float
+) -> tuple[list[float], float]:
+    """Shares anchor * (r / anchor_rank) ** -a for the next `count` ranks, adding up to `mass`,
+    and the exponent a. The tail's total falls as a grows, so bisection on [0.01, 5] finds a."""
     ranks = range(anchor_rank + 1, anchor_rank + count + 1)
 
-    def excess(a: float) -> float:
-        return sum(anchor_share * (r / anchor_rank) ** -a for r in ranks) - mass
+    def total(a: float) -> float:
+        return sum(anchor_share * (r / anchor_rank) ** -a for r in ranks)
 
-    exponent = brentq(excess, 0.01, 5.0)
+    low, high = 0.01, 5.0
+    if not total(high) <= mass <= total(low):
+        raise SystemExit(f"no tail exponent in [{low}, {high}] gives a tail of {mass:g}")
+    while high - low > 1e-13:
+        middle = (low + high) / 2
+        low, high = (middle, high) if total(middle) > mass else (low, middle)
+    exponent = (low + high) / 2
     return [anchor_share * (r / anchor_rank) ** -exponent for r in ranks], exponent
 
 
