@@ -148,6 +148,20 @@ async def act(request: Request, page: Callable, action: str, work: Callable) -> 
     return await page(web, request, now, who, **said)
 
 
+async def signed_in(request: Request, page: Callable) -> Response:
+    """A page for the live session: `page(web, request, now, who)`; without a session cookie,
+    the login page; a refused session, the facade's audited refusal."""
+    web = web_of(request)
+    now = web.now()
+    if security.session_id(request) is None:
+        return redirect("/login")
+    try:
+        who = await web.whoami(request, now)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return await page(web, request, now, who)
+
+
 class SecurityHeaders:
     """Headers on every answer: no framing, no sniffing, no referrer, only this origin's
     resources and forms (a plain ASGI middleware: it costs microseconds)."""
@@ -223,4 +237,4 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeOptions.from_environment())
 
 
-__all__ = ["Web", "act", "create_app", "redirect", "text_field", "web_of"]
+__all__ = ["Web", "act", "create_app", "redirect", "signed_in", "text_field", "web_of"]

@@ -17,7 +17,7 @@ from sim.index.access import ROLES, NewAccount, Session
 from sim.index.records import record_rules
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, redirect, text_field, web_of
+from sim.web.app import Web, act, signed_in, text_field
 from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
 
 router = APIRouter(prefix="/manage")
@@ -57,15 +57,7 @@ async def _page(
 
 @router.get("")
 async def manage(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    if security.session_id(request) is None:
-        return redirect("/login")
-    try:
-        who = await web.whoami(request, now)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return await _page(web, request, now, who)
+    return await signed_in(request, _page)
 
 
 def _request_shield(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:

@@ -8,6 +8,7 @@ no accredited network is passed to the facade as such, which refuses and audits 
 
 import datetime as dt
 import ipaddress
+from functools import partial
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData
@@ -20,7 +21,7 @@ from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
 from sim.web import security
-from sim.web.app import Web, act, redirect, text_field, web_of
+from sim.web.app import Web, act, redirect, signed_in, text_field, web_of
 from sim.web.settings import Network, networks_of
 
 router = APIRouter()
@@ -127,15 +128,7 @@ async def _search_page(
 
 @router.get("/search")
 async def search_page(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    if security.session_id(request) is None:
-        return redirect("/login")
-    try:
-        who = await web.whoami(request, now)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return await _search_page(web, request, now, who, None, {})
+    return await signed_in(request, partial(_search_page, result=None, query={}))
 
 
 def _search(service: ContactPoint, form: FormData, session_id: str, now: dt.datetime) -> dict:
