@@ -47,6 +47,7 @@ class Web:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.auto_reload = False  # templates are package files: never re-read
         self.gateway: Gateway | None = None
+        self.runbook_plan = ""  # the operator page's plan, drawn at start-up
 
     @property
     def facade(self) -> Gateway:
@@ -216,6 +217,7 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         web.gateway = Gateway(Path(options.deployment), options.profile, options.facade_threads)
+        web.runbook_plan = pages_operator.runbook_plan(Path(options.deployment))
         try:
             yield
         finally:
