@@ -18,7 +18,7 @@ from sim.index.records import record_rules
 from sim.index.service import ContactPoint
 from sim.web import security
 from sim.web.app import Web, act, signed_in, text_field
-from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
+from sim.web.gateway import ADMINISTRATORS, administering_scope, date_field, gate, number_field
 
 router = APIRouter(prefix="/manage")
 
@@ -29,10 +29,9 @@ ACCOUNT_COLUMNS = ("username", "forename", "surname", "role", "authority_code", 
 def _accounts(service: ContactPoint, session_id: str, now: dt.datetime) -> list[dict]:
     who = gate(service, session_id, "web.accounts", ADMINISTRATORS, now)
     frame = service.access.accounts_frame()
-    if service.access.rules.role_administers.value[who.role] != "all":
+    if administering_scope(service, who) != "all":
         frame = frame.filter(pl.col("authority_code") == who.authority_code)
-    present = [c for c in ACCOUNT_COLUMNS if c in frame.columns]
-    return frame.select(present).sort("username").to_dicts()
+    return frame.select(ACCOUNT_COLUMNS).sort("username").to_dicts()
 
 
 async def _page(
