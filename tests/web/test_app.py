@@ -288,6 +288,7 @@ def test_the_operator_runs_retention_and_a_subject_access_request_and_verifies_t
         page = client.get("/operate")
         assert page.status_code == 200 and 'id="runbook"' in page.text
         assert "switch_off" in page.text and "ahead" in page.text  # 6 Aug 2010 is to come
+        assert "Stores in the inventory (" in page.text  # the plan over this deployment
         token = _csrf(page)
         done = client.post("/operate/retention", data={"csrf_token": token, "as_of": "2010-01-04"})
         assert _message(done).startswith("Retention as of 2010-01-04")
