@@ -11,9 +11,9 @@ enough practitioners are enrolled for the target rate at the server's clock rate
 from the same deployment: the facade called in process, one search at a time. Targets:
 >= 1,000 audited searches/s with 50 concurrent clients on 2 cores, p99 <= 50 ms.
 
-Workers: 1 by default. More than one needs sessions, counters and the audit chain held in the
-deployment's database (shared by every process); with state in each process's memory, a
-second worker would not know the first one's sessions.
+Workers: 1 by default; with --workers N each worker opens its own facade over the deployment,
+whose database holds the sessions and usage counters and whose audit log is appended under a
+file lock, so the workers share them.
 """
 
 import argparse

@@ -47,6 +47,7 @@ class Web:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.auto_reload = False  # templates are package files: never re-read
         self.gateway: Gateway | None = None
+        self.runbook_plan = ""  # the operator page's plan, drawn at start-up
 
     @property
     def facade(self) -> Gateway:
@@ -117,13 +118,13 @@ def _audit_bad_form(service, action: str, path: str, now: dt.datetime) -> None:
 
 
 def _as_user(
-    service, session_id: str, now: dt.datetime, action: str, work: Callable, args: tuple
+    service, session_id: str, now: dt.datetime, action: str, work: Callable, form: FormData
 ) -> tuple[Session, Any, WorkbenchError | None]:
     """On the facade's thread: the session check, then the work; a refusal of the work comes
     back with the user it refused (for the page header), a refused session is raised."""
     who = service.access.session(session_id, now=now)
     try:
-        return who, work(service, *args), None
+        return who, work(service, form, session_id, now), None
     except InvalidField as error:
         audit_invalid(service, who.username, action, error.field, now)
         return who, None, error
@@ -131,43 +132,35 @@ def _as_user(
         return who, None, error
 
 
-async def as_user(
-    request: Request, now: dt.datetime, action: str, work: Callable, *args: Any
-) -> tuple[Session, Any]:
-    """Check the form's CSRF token, then the session and `work(service, *args)` in one trip to
-    the facade's thread. Raises the audited refusal; `UserRefused` carries who was refused."""
-    web = web_of(request)
-    await web.form(request, action, now)
-    session_id = security.session_id(request) or ""
-    who, result, error = await web.facade.call(_as_user, session_id, now, action, work, args)
-    if error is not None:
-        raise UserRefused(who, error)
-    return who, result
-
-
-class UserRefused(Exception):
-    """A refusal of a logged-in user's request (already audited), with that user."""
-
-    def __init__(self, who: Session, error: WorkbenchError) -> None:
-        super().__init__(str(error))
-        self.who = who
-        self.error = error
-
-
 async def act(request: Request, page: Callable, action: str, work: Callable) -> Response:
-    """Check the form and the session, run `work(service, form, session_id, now)` on the
-    facade's thread, then show `page` with what it said; every refusal is the audited one."""
+    """Check the form's CSRF token, then the session and `work(service, form, session_id, now)`
+    in one trip to the facade's thread, then show `page` with what the work said; every refusal
+    shown is the audited one, with the refused user in the header when there is one."""
     web = web_of(request)
     now = web.now()
+    session_id = security.session_id(request) or ""
     try:
-        form = await request.form()
-        session_id = security.session_id(request) or ""
-        who, said = await as_user(request, now, action, work, form, session_id, now)
-    except UserRefused as refused:
-        return web.refusal(request, refused.error, now, refused.who)
+        form = await web.form(request, action, now)
+        who, said, error = await web.facade.call(_as_user, session_id, now, action, work, form)
     except WorkbenchError as error:
         return web.refusal(request, error, now)
+    if error is not None:
+        return web.refusal(request, error, now, who)
     return await page(web, request, now, who, **said)
+
+
+async def signed_in(request: Request, page: Callable) -> Response:
+    """A page for the live session: `page(web, request, now, who)`; without a session cookie,
+    the login page; a refused session, the facade's audited refusal."""
+    web = web_of(request)
+    now = web.now()
+    if security.session_id(request) is None:
+        return redirect("/login")
+    try:
+        who = await web.whoami(request, now)
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    return await page(web, request, now, who)
 
 
 class SecurityHeaders:
@@ -224,6 +217,7 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         web.gateway = Gateway(Path(options.deployment), options.profile, options.facade_threads)
+        web.runbook_plan = pages_operator.runbook_plan(Path(options.deployment))
         try:
             yield
         finally:
@@ -245,4 +239,4 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeOptions.from_environment())
 
 
-__all__ = ["UserRefused", "Web", "act", "as_user", "create_app", "redirect", "text_field", "web_of"]
+__all__ = ["Web", "act", "create_app", "redirect", "signed_in", "text_field", "web_of"]

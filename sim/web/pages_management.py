@@ -17,8 +17,8 @@ from sim.index.access import ROLES, NewAccount, Session
 from sim.index.records import record_rules
 from sim.index.service import ContactPoint
 from sim.web import security
-from sim.web.app import Web, act, redirect, text_field, web_of
-from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
+from sim.web.app import Web, act, signed_in, text_field
+from sim.web.gateway import ADMINISTRATORS, administering_scope, date_field, gate, number_field
 
 router = APIRouter(prefix="/manage")
 
@@ -29,10 +29,9 @@ ACCOUNT_COLUMNS = ("username", "forename", "surname", "role", "authority_code", 
 def _accounts(service: ContactPoint, session_id: str, now: dt.datetime) -> list[dict]:
     who = gate(service, session_id, "web.accounts", ADMINISTRATORS, now)
     frame = service.access.accounts_frame()
-    if service.access.rules.role_administers.value[who.role] != "all":
+    if administering_scope(service, who) != "all":
         frame = frame.filter(pl.col("authority_code") == who.authority_code)
-    present = [c for c in ACCOUNT_COLUMNS if c in frame.columns]
-    return frame.select(present).sort("username").to_dicts()
+    return frame.select(ACCOUNT_COLUMNS).sort("username").to_dicts()
 
 
 async def _page(
@@ -57,15 +56,7 @@ async def _page(
 
 @router.get("")
 async def manage(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    if security.session_id(request) is None:
-        return redirect("/login")
-    try:
-        who = await web.whoami(request, now)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return await _page(web, request, now, who)
+    return await signed_in(request, _page)
 
 
 def _request_shield(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:

@@ -31,7 +31,16 @@ router = APIRouter(prefix="/operate")
 SAR_STEPS = ("fee", "identity", "disclose", "refuse")
 
 
-def _runbook(deployment: Path, now: dt.datetime) -> dict:
+def runbook_plan(deployment: Path) -> str:
+    """The decommissioning plan over the deployment's inventory (read once, at start-up: the
+    inventory is fixed when the deployment is made), or why it cannot be drawn."""
+    try:
+        return dry_run(deployment, load_runbook())
+    except WorkbenchError as error:
+        return str(error)
+
+
+def _runbook(plan: str, now: dt.datetime) -> dict:
     """Each step with its scheduled time and whether the simulation clock has reached it."""
     runbook = load_runbook()
     steps = [
@@ -39,10 +48,6 @@ def _runbook(deployment: Path, now: dt.datetime) -> dict:
          "reached": now >= s.at}
         for s in runbook.steps
     ]  # fmt: skip
-    try:
-        plan = dry_run(deployment, runbook)
-    except WorkbenchError as error:
-        plan = str(error)
     return {"title": runbook.title, "steps": steps, "plan": plan}
 
 
@@ -58,7 +63,7 @@ async def _page(
         who = await web.facade.call(_status, session_id, now)
     except WorkbenchError as error:
         return web.refusal(request, error, now, who)
-    runbook = _runbook(Path(web.options.deployment), now)
+    runbook = _runbook(web.runbook_plan, now)
     return web.render(
         request, "operate.html", now, who, runbook=runbook, sar_steps=SAR_STEPS, **said
     )

@@ -8,17 +8,20 @@ no accredited network is passed to the facade as such, which refuses and audits 
 
 import datetime as dt
 import ipaddress
+from functools import partial
 
 from fastapi import APIRouter
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sim.errors import WorkbenchError
+from sim.index.access import Session
 from sim.index.search import SearchResult
 from sim.index.service import ContactPoint
 from sim.index.view import RecordView, view_reasons
 from sim.web import security
-from sim.web.app import UserRefused, as_user, redirect, text_field, web_of
+from sim.web.app import Web, act, redirect, signed_in, text_field, web_of
 from sim.web.settings import Network, networks_of
 
 router = APIRouter()
@@ -110,7 +113,14 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _search_page(web, request, now, who, result: SearchResult | None, query: dict) -> Response:
+async def _search_page(
+    web: Web,
+    request: Request,
+    now: dt.datetime,
+    who: Session,
+    result: SearchResult | None,
+    query: dict,
+) -> Response:
     return web.render(
         request, "search.html", now, who, result=result, query=query, reasons=view_reasons()
     )
@@ -118,58 +128,35 @@ def _search_page(web, request, now, who, result: SearchResult | None, query: dic
 
 @router.get("/search")
 async def search_page(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    if security.session_id(request) is None:
-        return redirect("/login")
-    try:
-        who = await web.whoami(request, now)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return _search_page(web, request, now, who, None, {})
+    return await signed_in(request, partial(_search_page, result=None, query={}))
 
 
-def _search(service: ContactPoint, session_id: str, query: dict, now: dt.datetime):
-    return service.search(session_id, query, now=now)
+def _search(service: ContactPoint, form: FormData, session_id: str, now: dt.datetime) -> dict:
+    query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
+    mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
+    result = service.search(session_id, query | {"mode": mode}, now=now)
+    return {"result": result, "query": query}
 
 
-def _view(service: ContactPoint, session_id: str, child_id: str, reason: str, now: dt.datetime):
-    return service.view(session_id, child_id, reason, now=now)
+def _view(service: ContactPoint, form: FormData, session_id: str, now: dt.datetime) -> dict:
+    child_id, reason = text_field(form, "child_id"), text_field(form, "reason")
+    return {"record": service.view(session_id, child_id, reason, now=now)}
+
+
+async def _record_page(
+    web: Web, request: Request, now: dt.datetime, who: Session, record: RecordView
+) -> Response:
+    return web.render(request, "record.html", now, who, record=record, sections=_sections(record))
 
 
 @router.post("/search")
 async def search(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    try:
-        form = await request.form()
-        query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
-        mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
-        session_id = security.session_id(request) or ""
-        who, result = await as_user(
-            request, now, "search", _search, session_id, query | {"mode": mode}, now
-        )
-    except UserRefused as refused:
-        return web.refusal(request, refused.error, now, refused.who)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return _search_page(web, request, now, who, result, query)
+    return await act(request, _search_page, "search", _search)
 
 
 @router.post("/view")
 async def view(request: Request) -> Response:
-    web = web_of(request)
-    now = web.now()
-    try:
-        form = await request.form()
-        session_id = security.session_id(request) or ""
-        child_id, reason = text_field(form, "child_id"), text_field(form, "reason")
-        who, shown = await as_user(request, now, "view", _view, session_id, child_id, reason, now)
-    except UserRefused as refused:
-        return web.refusal(request, refused.error, now, refused.who)
-    except WorkbenchError as error:
-        return web.refusal(request, error, now)
-    return web.render(request, "record.html", now, who, record=shown, sections=_sections(shown))
+    return await act(request, _record_page, "view", _view)
 
 
 def _sections(shown: RecordView) -> list[tuple[str, list[dict]]]:

@@ -1,17 +1,47 @@
-"""What the web tests share: the demo users they act as and a deployment's side files."""
+"""What the web tests share: the demo users they act as, a deployment's side files, and the
+application in process (Starlette's test client) with the form token of a page."""
 
 import datetime as dt
 import json
+import re
+import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.index.access import load_access_rules, token_code
+from sim.web.app import create_app
+from sim.web.settings import ServeOptions
+
+with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is what we have
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 AUTHORITY = "E08000001"
 PRACTITIONER = "practitioner1-e08000001"
 MANAGER1, MANAGER2 = "manager1-e08000001", "manager2-e08000001"
 ADMIN = "national-admin"
 SIDE_FILES = ("canaries.json", "credentials.json", "audit-public-key", "web.toml")
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def csrf(page) -> str:
+    """The form token a page carries."""
+    return CSRF.search(page.text).group(1)
+
+
+def in_process(
+    options: ServeOptions,
+    *,
+    wall: Callable[[], float] = time.time,
+    raise_server_exceptions: bool = True,
+) -> TestClient:
+    """The application in this process, as seen from a loopback client address."""
+    app = create_app(options, wall=wall)
+    return TestClient(
+        app, client=("127.0.0.1", 50000), raise_server_exceptions=raise_server_exceptions
+    )
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,16 @@ must be in the audit trail.
 """
 
 import datetime as dt
-import re
 import time
-import warnings
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.index.audit import read_audit
-from sim.web.app import create_app
 from sim.web.settings import ServeOptions
-from tests.web.support import PRACTITIONER
+from tests.web.support import PRACTITIONER, TestClient, csrf, in_process
 
-with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is what we have
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 ANSWERS = {200, 303, 400, 401, 403}
 typed = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
 
@@ -37,13 +29,12 @@ def _client(deployment) -> TestClient:
         profile="simulation",
         networks={"GCSx": ["127.0.0.0/8"], "GSi": ["127.0.0.0/8"]},
     )
-    app = create_app(options)
-    return TestClient(app, client=("127.0.0.1", 50000), raise_server_exceptions=False)
+    return in_process(options, raise_server_exceptions=False)
 
 
 def test_any_text_in_the_login_form_is_refused_not_a_crash(deployment):
     with _client(deployment) as client:
-        token = CSRF.search(client.get("/login").text).group(1)
+        token = csrf(client.get("/login"))
 
         @settings(max_examples=60, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
@@ -69,12 +60,12 @@ def test_any_text_in_the_login_form_is_refused_not_a_crash(deployment):
 def test_any_text_in_the_search_form_is_answered_or_refused_not_a_crash(deployment):
     user = deployment.users[PRACTITIONER]
     with _client(deployment) as client:
-        token = CSRF.search(client.get("/login").text).group(1)
+        token = csrf(client.get("/login"))
         code = deployment.code(PRACTITIONER, dt.datetime(2010, 1, 4, 11))
         login = {"csrf_token": token, "username": PRACTITIONER, "password": user["password"],
                  "pin": user["pin"], "token_code": code}  # fmt: skip
         assert client.post("/login", data=login, follow_redirects=False).status_code == 303
-        token = CSRF.search(client.get("/search").text).group(1)
+        token = csrf(client.get("/search"))
 
         @settings(max_examples=60, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
@@ -94,7 +85,7 @@ def test_a_token_code_in_other_digits_after_the_right_password_and_pin_is_refuse
     user = deployment.users[PRACTITIONER]
     with _client(deployment) as client:
         for code in ("١٢٣٤٥٦", "１２３４５６"):
-            token = CSRF.search(client.get("/login").text).group(1)
+            token = csrf(client.get("/login"))
             form = {"csrf_token": token, "username": PRACTITIONER, "password": user["password"],
                     "pin": user["pin"], "token_code": code}  # fmt: skip
             answer = client.post("/login", data=form, follow_redirects=False)

@@ -7,25 +7,18 @@ import re
 import subprocess
 import sys
 import time
-import warnings
 
 import polars as pl
 import pytest
 from markupsafe import escape
 
-with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is what we have
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
 from sim.index.access import MESSAGES
 from sim.index.audit import read_audit
-from sim.web.app import create_app
 from sim.web.launch import ROOT
 from sim.web.settings import ServeOptions, load_networks
-from tests.web.support import ADMIN, PRACTITIONER, Deployment
+from tests.web.support import ADMIN, PRACTITIONER, Deployment, TestClient, csrf, in_process
 
 START = dt.datetime(2010, 1, 4, 11, 0)
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
 class Wall:
@@ -53,17 +46,13 @@ def _options(deployment: Deployment, wall: Wall, **changes) -> ServeOptions:
 
 
 def _client(options: ServeOptions, wall: Wall) -> TestClient:
-    return TestClient(create_app(options, wall=wall), client=("127.0.0.1", 50000))
-
-
-def _csrf(page) -> str:
-    return CSRF.search(page.text).group(1)
+    return in_process(options, wall=wall)
 
 
 def _login(client: TestClient, deployment: Deployment, username: str, at: dt.datetime):
     user = deployment.users[username]
     page = client.get("/login")
-    form = {"csrf_token": _csrf(page), "username": username, "password": user["password"],
+    form = {"csrf_token": csrf(page), "username": username, "password": user["password"],
             "pin": user["pin"], "token_code": deployment.code(username, at)}  # fmt: skip
     return client.post("/login", data=form, follow_redirects=False)
 
@@ -106,7 +95,7 @@ def test_a_form_without_its_session_token_is_refused_and_audited(deployment):
         assert refused.status_code == 403
         assert "this form has expired" in refused.text
         assert 'id="matched"' not in refused.text
-        token = _csrf(client.get("/search"))
+        token = csrf(client.get("/search"))
         query = {"surname": child["surname"], "date_of_birth": child["date_of_birth"]}
         allowed = client.post("/search", data={"csrf_token": token} | query)
         assert allowed.status_code == 200 and 'id="matched"' in allowed.text
@@ -157,7 +146,7 @@ def test_management_and_operations_pages_refuse_a_practitioner_with_an_audit_ent
             page = client.get(path)
             assert page.status_code == 403 and _shown("not_permitted") in page.text
             assert PRACTITIONER not in page.text.split("<main>")[1]  # no account list shown
-        token = _csrf(client.get("/search"))
+        token = csrf(client.get("/search"))
         off = client.post(
             "/operate/switch-off", data={"csrf_token": token, "confirm": "switch off"}
         )
@@ -174,7 +163,7 @@ def test_an_invalid_field_is_refused_with_an_audit_entry_not_a_crash(deployment)
     wall = Wall()
     with _client(_options(deployment, wall), wall) as client:
         _login(client, deployment, "manager1-e08000001", START)
-        token = _csrf(client.get("/manage"))
+        token = csrf(client.get("/manage"))
         for bad in ("", "1e3", "٣", "9" * 20, "\x00"):
             page = client.post("/manage/shield/decide", data={"csrf_token": token,
                                                                "request_id": bad})  # fmt: skip
@@ -212,7 +201,7 @@ def test_without_a_session_pages_lead_to_login_and_a_post_is_refused_and_audited
         for path in ("/", "/search", "/manage", "/operate"):
             answer = client.get(path, follow_redirects=False)
             assert answer.status_code in (303, 307) and answer.headers["location"] == "/login"
-        token = _csrf(client.get("/login"))
+        token = csrf(client.get("/login"))
         child = deployment.canaries[0]
         answer = client.post("/search", data={"csrf_token": token, "surname": child["surname"]})
         assert answer.status_code == 401 and _shown("unknown_session") in answer.text
@@ -234,7 +223,7 @@ def test_managers_open_an_account_issue_its_token_and_revoke_it(deployment):
         _login(client, deployment, manager, START)
         page = client.get("/manage")
         assert "manager2-e08000001" in page.text and "e06000001" not in page.text.split("<main>")[1]
-        new = {"csrf_token": _csrf(page), "username": "sam", "forename": "Sam",
+        new = {"csrf_token": csrf(page), "username": "sam", "forename": "Sam",
                "surname": "Okafor", "role": "practitioner", "authority": "E08000001",
                "organisation": "E08000001", "organisation_kind": "local_authority",
                "sector": "social care", "password": "a long passphrase", "pin": "2468",
@@ -242,11 +231,11 @@ def test_managers_open_an_account_issue_its_token_and_revoke_it(deployment):
         assert _message(client.post("/manage/accounts/add", data=new)).startswith("Account sam")
         national = new | {"username": "boss", "role": "national_administrator", "authority": ""}
         assert client.post("/manage/accounts/add", data=national).status_code == 403
-        first = (dict(client.cookies), _csrf(client.get("/manage")))
+        first = (dict(client.cookies), csrf(client.get("/manage")))
 
         client.cookies.clear()
         _login(client, deployment, "manager2-e08000001", START)
-        form = {"csrf_token": _csrf(client.get("/manage")), "username": "sam"}
+        form = {"csrf_token": csrf(client.get("/manage")), "username": "sam"}
         issued = client.post("/manage/accounts/token", data=form)
         secret = re.search(r'id="token-secret">([A-Z2-7]+)<', issued.text).group(1)
 
@@ -272,7 +261,7 @@ def test_managers_open_an_account_issue_its_token_and_revoke_it(deployment):
 def _login_with(client, username, password, pin, secret, at):
     from sim.index.access import load_access_rules, token_code
 
-    token = _csrf(client.get("/login"))
+    token = csrf(client.get("/login"))
     form = {"csrf_token": token, "username": username, "password": password, "pin": pin,
             "token_code": token_code(secret, at, load_access_rules())}  # fmt: skip
     return client.post("/login", data=form, follow_redirects=False)
@@ -288,7 +277,8 @@ def test_the_operator_runs_retention_and_a_subject_access_request_and_verifies_t
         page = client.get("/operate")
         assert page.status_code == 200 and 'id="runbook"' in page.text
         assert "switch_off" in page.text and "ahead" in page.text  # 6 Aug 2010 is to come
-        token = _csrf(page)
+        assert "Stores in the inventory (" in page.text  # the plan over this deployment
+        token = csrf(page)
         done = client.post("/operate/retention", data={"csrf_token": token, "as_of": "2010-01-04"})
         assert _message(done).startswith("Retention as of 2010-01-04")
         received = client.post("/operate/sar/receive", data={
@@ -318,7 +308,7 @@ def test_a_revocation_made_through_another_worker_ends_the_session_at_its_next_r
         _login(first, deployment, PRACTITIONER, START)
         assert first.get("/search").status_code == 200
         _login(second, deployment, "manager1-e08000001", START)
-        token = _csrf(second.get("/manage"))
+        token = csrf(second.get("/manage"))
         form = {"csrf_token": token, "username": PRACTITIONER}
         revoked = second.post("/manage/accounts/revoke", data=form)
         assert _message(revoked).startswith(f"Account {PRACTITIONER} revoked")
