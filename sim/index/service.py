@@ -104,7 +104,7 @@ class ContactPoint(ManagementActions, Administration):
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
         session = self.access.session(session_id, now=now)
         if not isinstance(query, Mapping):
-            self._require_text(now, session, "search", query=None)
+            self._refuse_malformed(now, session, "search", ["query"])
         try:
             parsed = parse_query(dict(query))
         except SearchRefused as refused:

@@ -76,11 +76,21 @@ class ServiceCore:
         """Refuse (audited) any value that is not clean text: any bytes may arrive."""
         bad = sorted(name for name, value in values.items() if not is_text(value))
         if bad:
-            child_id = values.get("child_id")
-            self._refuse(
-                AccessRefused("malformed_input"), now, session, action, "malformed_input",
-                shown(child_id) if child_id is not None else None, fields=bad,
-            )  # fmt: skip
+            self._refuse_malformed(now, session, action, bad, values.get("child_id"))
+
+    def _refuse_malformed(
+        self,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        fields: list[str],
+        child_id: object = None,
+    ) -> NoReturn:
+        """Refuse (audited) an act whose `fields` are of the wrong kind, naming the fields."""
+        self._refuse(
+            AccessRefused("malformed_input"), now, session, action, "malformed_input",
+            shown(child_id) if child_id is not None else None, fields=fields,
+        )  # fmt: skip
 
     def _permit(
         self,
