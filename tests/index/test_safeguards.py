@@ -316,3 +316,22 @@ def test_any_bytes_in_a_request_get_an_audited_refusal(service, dep, act, value)
     with contextlib.suppress(WorkbenchError):
         calls[act]()
     assert service.audit.entries > before
+
+
+def test_an_argument_of_the_wrong_kind_gets_an_audited_refusal_naming_it(service, dep):
+    """Not a mapping, not a number, not yes or no: refused, and audited with the field's name."""
+    session = login(service, dep, MANAGER1)
+    calls = {
+        "query": lambda: service.search(session, 5, now=DAY),
+        "request_id": lambda: service.decide_shielding(session, "1", True, now=DAY),
+        "record": lambda: service.amend_record(session, 3, now=DAY),
+        "intends_to_return": lambda: service.set_leaving_england(
+            session, "AB123456C", "yes", now=DAY
+        ),
+    }
+    for field, call in calls.items():
+        with pytest.raises(AccessRefused, match="not in an accepted form"):
+            call()
+        last = read_audit(dep / "audit" / "audit.jsonl").row(-1, named=True)
+        assert (last["outcome"], last["reason"]) == ("refused", "malformed_input")
+        assert json.loads(last["detail"])["fields"] == [field]
