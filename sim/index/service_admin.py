@@ -2,6 +2,7 @@
 from the public, and switching the service off."""
 
 import datetime as dt
+from typing import get_args
 
 from sim.index.access import AccessRefused, Account, NewAccount
 from sim.index.audit import AuditEvent
@@ -50,9 +51,8 @@ class Administration(ServiceCore):
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
             )
             raise SarRefused("the ContactPoint service is closed")
-        if not (is_text(child_id) and requester in ("child", "parent")) or not isinstance(
-            received_on, dt.date
-        ):
+        requesters = get_args(Requester)
+        if not (is_text(child_id) and requester in requesters and isinstance(received_on, dt.date)):
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "malformed_input")
             )
