@@ -74,7 +74,7 @@ class ContactPoint(ManagementActions, Administration):
         access = AccessControl(
             layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
         )
-        return cls(store, access, audit, layout.accounts)
+        return cls(store, access, audit)
 
     # -- practitioners ---------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ class ContactPoint(ManagementActions, Administration):
         now: dt.datetime,
     ) -> str:
         """All four factors from an accredited network; returns the session id."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
             )
@@ -187,7 +187,6 @@ class ContactPoint(ManagementActions, Administration):
     def close(self) -> None:
         self.access.close()
         self.store.close()
-        self._state.close()
         self.audit.close()
 
     def __enter__(self) -> "ContactPoint":

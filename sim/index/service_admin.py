@@ -25,7 +25,7 @@ class Administration(ServiceCore):
         now: dt.datetime,
     ) -> Account:
         """Open an account; with `vetted_on`, record CRB check, training and agreement too."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, "system", "account.create", "refused", None, "service_closed")
             )
@@ -46,7 +46,7 @@ class Administration(ServiceCore):
     ) -> SarOutcome:
         """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
         off, when the regulations ceased to apply (docs/reference.md 5h)."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
             )

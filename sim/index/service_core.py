@@ -6,13 +6,12 @@ session, never from the caller.
 """
 
 import datetime as dt
-from pathlib import Path
 from typing import Any, NoReturn
 
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.settings import ServiceState, service_rules
+from sim.index.deployment.settings import service_rules
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
 from sim.index.store import IndexStore
 
@@ -22,15 +21,12 @@ __all__ = ["CLAIM_LIMIT", "ServiceCore"]
 class ServiceCore:
     """The index, access control and audit log one facade works through."""
 
-    def __init__(
-        self, store: IndexStore, access: AccessControl, audit: AuditLog, accounts_db: Path
-    ) -> None:
+    def __init__(self, store: IndexStore, access: AccessControl, audit: AuditLog) -> None:
         self.store = store
         self.access = access
         self.audit = audit
         self.guard = UsageGuard(audit, db=access.database)
         self.rules = service_rules()
-        self._state = ServiceState(accounts_db)
 
     # -- audit -----------------------------------------------------------------------------
 
