@@ -13,6 +13,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -112,6 +113,18 @@ def record_rules() -> RecordRules:
     return load_params(RECORD_FILE, RecordRules)
 
 
+def _listed(rule: str, what: str) -> AfterValidator:
+    """A value that must be one of the `rule` list (or table) of data/index/record.toml; the
+    error is `what` (formatted with the value) and the file."""
+
+    def known(value: str) -> str:
+        if value not in getattr(record_rules(), rule).value:
+            raise ValueError(f"{what.format(value=value)} in data/{RECORD_FILE}")
+        return value
+
+    return AfterValidator(known)
+
+
 class ScheduleModel(BaseModel):
     """A part of the record: only the keys Sch 1 allows; anything else is case data."""
 
@@ -148,47 +161,26 @@ class Carer(ScheduleModel):
     forename: NamePart
     middle_names: Names | None = None
     surname: NamePart
-    relationship: str
+    relationship: Annotated[str, _listed("carer_relationships", "not a relationship")]
     phone: Phone | None = None
-
-    @field_validator("relationship")
-    @classmethod
-    def _known_relationship(cls, relationship: str) -> str:
-        if relationship not in record_rules().carer_relationships.value:
-            raise ValueError(f"not a relationship in data/{RECORD_FILE}")
-        return relationship
 
 
 class PractitionerContact(ScheduleModel):
     name: Names
-    role: str
+    role: Annotated[str, _listed("contact_roles", "not a contact role")]
     phone: Phone | None = None
-
-    @field_validator("role")
-    @classmethod
-    def _known_role(cls, role: str) -> str:
-        if role not in record_rules().contact_roles.value:
-            raise ValueError(f"not a contact role in data/{RECORD_FILE}")
-        return role
 
 
 class ServiceInvolvement(ScheduleModel):
     """A service involved with the child, with its practitioner contact and the two flags."""
 
-    kind: str
+    kind: Annotated[str, _listed("service_kinds", "{value!r} is not a service kind")]
     organisation_code: Code
     organisation_name: Line
     contact: PractitionerContact | None = None
     lead_professional: bool = False
     caf_assessment: bool = False
     consent_recorded: bool = False
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str) -> str:
-        if kind not in record_rules().service_kinds.value:
-            raise ValueError(f"{kind!r} is not a service kind in data/{RECORD_FILE}")
-        return kind
 
     @model_validator(mode="after")
     def _sensitive_needs_consent(self) -> "ServiceInvolvement":

@@ -13,9 +13,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from sim.index.audit import scan_audit
-from sim.index.records import record_rules
 from sim.index.store import StoredRecord
-from sim.index.view import HOUSEHOLD_SECTIONS, view_reasons
+from sim.index.view import view_reasons, visible_sections
 
 
 class AccessEntry(BaseModel):
@@ -63,12 +62,7 @@ def disclosed_record(
     record = stored.record.model_dump(mode="json")
     if stored.leaving_england is not None:
         record["leaving_england"] = stored.leaving_england.model_dump(mode="json")
-    if withhold:
-        visible = set(record_rules().shielded_visible_fields.value)
-        record = {key: value for key, value in record.items() if key in visible}
-    if household:
-        record = {key: value for key, value in record.items() if key not in HOUSEHOLD_SECTIONS}
-    return record
+    return visible_sections(record, shielded=withhold, household=household)
 
 
 def access_log(audit_log: Path, child_id: str, withhold: bool) -> list[AccessEntry]:

@@ -74,7 +74,7 @@ class ContactPoint(ManagementActions, Administration):
         access = AccessControl(
             layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
         )
-        return cls(store, access, audit, layout.accounts)
+        return cls(store, access, audit)
 
     # -- practitioners ---------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ class ContactPoint(ManagementActions, Administration):
         now: dt.datetime,
     ) -> str:
         """All four factors from an accredited network; returns the session id."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
             )
@@ -104,7 +104,7 @@ class ContactPoint(ManagementActions, Administration):
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
         session = self.access.session(session_id, now=now)
         if not isinstance(query, Mapping):
-            self._require_text(now, session, "search", query=None)
+            self._refuse_malformed(now, session, "search", ["query"])
         try:
             parsed = parse_query(dict(query))
         except SearchRefused as refused:
@@ -187,7 +187,6 @@ class ContactPoint(ManagementActions, Administration):
     def close(self) -> None:
         self.access.close()
         self.store.close()
-        self._state.close()
         self.audit.close()
 
     def __enter__(self) -> "ContactPoint":

@@ -2,6 +2,7 @@
 from the public, and switching the service off."""
 
 import datetime as dt
+from typing import get_args
 
 from sim.index.access import AccessRefused, Account, NewAccount
 from sim.index.audit import AuditEvent
@@ -24,7 +25,7 @@ class Administration(ServiceCore):
         now: dt.datetime,
     ) -> Account:
         """Open an account; with `vetted_on`, record CRB check, training and agreement too."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, "system", "account.create", "refused", None, "service_closed")
             )
@@ -45,14 +46,13 @@ class Administration(ServiceCore):
     ) -> SarOutcome:
         """The public route for a written SAR (DPA 1998 s7); closed once the index is switched
         off, when the regulations ceased to apply (docs/reference.md 5h)."""
-        if self._state.closed:
+        if self.access.service_closed():
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "service_closed")
             )
             raise SarRefused("the ContactPoint service is closed")
-        if not (is_text(child_id) and requester in ("child", "parent")) or not isinstance(
-            received_on, dt.date
-        ):
+        requesters = get_args(Requester)
+        if not (is_text(child_id) and requester in requesters and isinstance(received_on, dt.date)):
             self.audit.append(
                 AuditEvent(now, "public", "sar.receive", "refused", None, "malformed_input")
             )

@@ -6,13 +6,12 @@ session, never from the caller.
 """
 
 import datetime as dt
-from pathlib import Path
 from typing import Any, NoReturn
 
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.settings import ServiceState, service_rules
+from sim.index.deployment.settings import service_rules
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
 from sim.index.store import IndexStore
 
@@ -22,15 +21,12 @@ __all__ = ["CLAIM_LIMIT", "ServiceCore"]
 class ServiceCore:
     """The index, access control and audit log one facade works through."""
 
-    def __init__(
-        self, store: IndexStore, access: AccessControl, audit: AuditLog, accounts_db: Path
-    ) -> None:
+    def __init__(self, store: IndexStore, access: AccessControl, audit: AuditLog) -> None:
         self.store = store
         self.access = access
         self.audit = audit
         self.guard = UsageGuard(audit, db=access.database)
         self.rules = service_rules()
-        self._state = ServiceState(accounts_db)
 
     # -- audit -----------------------------------------------------------------------------
 
@@ -76,11 +72,21 @@ class ServiceCore:
         """Refuse (audited) any value that is not clean text: any bytes may arrive."""
         bad = sorted(name for name, value in values.items() if not is_text(value))
         if bad:
-            child_id = values.get("child_id")
-            self._refuse(
-                AccessRefused("malformed_input"), now, session, action, "malformed_input",
-                shown(child_id) if child_id is not None else None, fields=bad,
-            )  # fmt: skip
+            self._refuse_malformed(now, session, action, bad, values.get("child_id"))
+
+    def _refuse_malformed(
+        self,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        fields: list[str],
+        child_id: object = None,
+    ) -> NoReturn:
+        """Refuse (audited) an act whose `fields` are of the wrong kind, naming the fields."""
+        self._refuse(
+            AccessRefused("malformed_input"), now, session, action, "malformed_input",
+            shown(child_id) if child_id is not None else None, fields=fields,
+        )  # fmt: skip
 
     def _permit(
         self,

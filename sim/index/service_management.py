@@ -53,7 +53,7 @@ class ManagementActions(ServiceCore):
         session = self.access.session(session_id, now=now)
         action = "shielding.decide"
         if isinstance(request_id, bool) or not isinstance(request_id, int):
-            self._require_text(now, session, action, request_id=None)
+            self._refuse_malformed(now, session, action, ["request_id"])
         deciders = self.rules.shielding_decider_roles.value
         self._permit(now, session, action, list(deciders), None)
         pending = self.store.read_shielding_request(int(request_id))
@@ -93,7 +93,7 @@ class ManagementActions(ServiceCore):
         session = self.access.session(session_id, now=now)
         action = "record.amend"
         if not isinstance(record, Mapping):
-            self._require_text(now, session, action, record=None)
+            self._refuse_malformed(now, session, action, ["record"])
         claimed = shown(record.get("index_id", "")) or None
         self._permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
         try:
@@ -122,7 +122,7 @@ class ManagementActions(ServiceCore):
         action = "record.leaving_england"
         self._require_text(now, session, action, child_id=child_id)
         if intends_to_return not in (True, False, None):
-            self._require_text(now, session, action, child_id=child_id, intends_to_return=None)
+            self._refuse_malformed(now, session, action, ["intends_to_return"], child_id)
         child_id = child_id[:CLAIM_LIMIT]
         self._permit(now, session, action, self.rules.record_maintainer_roles.value, child_id)
         authority = self._child_authority(child_id)

@@ -9,6 +9,7 @@ knows no users or sessions; a facade passes the acting user and audits `audit_de
 """
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +71,20 @@ class RecordView(BaseModel):
         }
 
 
+def visible_sections(
+    sections: dict[str, Any], *, shielded: bool, household: bool
+) -> dict[str, Any]:
+    """The parts of a record that may be shown, for a view and a subject access pack alike: a
+    shielded record's visible fields only (data/index/record.toml); with `household`, none of
+    the address and carers a shielded sibling shares."""
+    if shielded:
+        visible = set(record_rules().shielded_visible_fields.value)
+        return {key: value for key, value in sections.items() if key in visible}
+    if household:
+        return {key: value for key, value in sections.items() if key not in HOUSEHOLD_SECTIONS}
+    return sections
+
+
 def view_reasons() -> list[str]:
     """The reasons a user may state (data/index/record.toml)."""
     return list(record_rules().view_reasons.value)
@@ -97,11 +112,9 @@ def view_record(store: IndexStore, child_id: str, reason: str) -> RecordView:
         "services": record.services,
         "leaving_england": stored.leaving_england,
     }
-    if stored.shield is not None:
-        visible = set(rules.shielded_visible_fields.value)
-        sections = {key: value for key, value in sections.items() if key in visible}
-    elif stored.household_shielded:  # a shielded sibling's address and carers, never shown
-        sections = {k: v for k, v in sections.items() if k not in HOUSEHOLD_SECTIONS}
+    sections = visible_sections(
+        sections, shielded=stored.shield is not None, household=stored.household_shielded
+    )
     return RecordView(
         index_id=record.index_id, reason=reason, shielded=stored.shield is not None, **sections
     )

@@ -22,30 +22,15 @@ from sim.index.audit import (
     checkpoints_path,
     create_key_store,
     key_fingerprint,
-    load_monitoring_rules,
     load_signing_key,
     public_key_hex,
     read_audit,
     verify,
 )
 from sim.index.audit.event import canonical, digest
+from tests.index.support import checkpoint_rules
 
 T0 = dt.datetime(2009, 5, 12, 9, 0)
-
-
-def rules_every(checkpoint: int, flush: int = 4):
-    """The data's monitoring rules with a different checkpoint and flush interval."""
-    base = load_monitoring_rules()
-    return base.model_copy(
-        update={
-            "audit_checkpoint_every": base.audit_checkpoint_every.model_copy(
-                update={"value": checkpoint}
-            ),
-            "audit_checkpoint_seconds": base.audit_checkpoint_seconds.model_copy(
-                update={"value": 3600}
-            ),
-        }
-    )
 
 
 def event(i: int) -> AuditEvent:
@@ -67,7 +52,7 @@ def write_log(folder: Path, n: int, checkpoint: int = 5) -> tuple[Path, str]:
     log_path = folder / "audit.jsonl"
     witness = folder / "witness.json"
     with AuditLog(
-        log_path, load_signing_key(key_path), rules_every(checkpoint), witness=witness
+        log_path, load_signing_key(key_path), checkpoint_rules(checkpoint), witness=witness
     ) as log:
         for i in range(n):
             log.append(event(i))
@@ -105,7 +90,7 @@ def test_each_entry_carries_the_previous_hash(tmp_path):
 def test_reopening_continues_the_chain(tmp_path):
     """A second writer on the same file continues the sequence and the chain."""
     path, public = write_log(tmp_path, 7)
-    with AuditLog.open(path, tmp_path / "audit.key", rules_every(5)) as log:
+    with AuditLog.open(path, tmp_path / "audit.key", checkpoint_rules(5)) as log:
         assert log.append(event(7)) == 8
     assert verify(path, public).ok
     assert verify(path, public).entries == 8
@@ -214,7 +199,7 @@ def test_appending_never_changes_what_was_written(tmp_path_factory, first, more)
     folder = tmp_path_factory.mktemp("log")
     path, public = write_log(folder, first, checkpoint=4)
     before = path.read_bytes()
-    with AuditLog.open(path, folder / "audit.key", rules_every(4)) as log:
+    with AuditLog.open(path, folder / "audit.key", checkpoint_rules(4)) as log:
         for i in range(first, first + more):
             log.append(event(i))
     assert path.read_bytes().startswith(before)

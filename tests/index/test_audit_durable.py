@@ -20,28 +20,14 @@ from sim.index.audit import (
     checkpoints_path,
     create_key_store,
     key_fingerprint,
-    load_monitoring_rules,
     load_signing_key,
     public_key_hex,
     verify,
 )
+from tests.index.support import checkpoint_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2009, 5, 12, 9, 0)
-
-
-def rules(every: int = 5, seconds: int = 3600):
-    base = load_monitoring_rules()
-    return base.model_copy(
-        update={
-            "audit_checkpoint_every": base.audit_checkpoint_every.model_copy(
-                update={"value": every}
-            ),
-            "audit_checkpoint_seconds": base.audit_checkpoint_seconds.model_copy(
-                update={"value": seconds}
-            ),
-        }
-    )
 
 
 def event(i: int, actor: str = "user") -> AuditEvent:
@@ -63,7 +49,7 @@ def lines_of(path: Path) -> list[bytes]:
 def test_an_entry_is_in_the_file_before_append_returns(tmp_path, keyed):
     """Nothing is buffered: after `append` returns, another reader sees the entry on disk."""
     key, _ = keyed
-    log = AuditLog(tmp_path / "a.jsonl", load_signing_key(key), rules())
+    log = AuditLog(tmp_path / "a.jsonl", load_signing_key(key), checkpoint_rules(5))
     log.append(event(1))
     assert len(lines_of(tmp_path / "a.jsonl")) == 1
     log.close()
@@ -98,7 +84,7 @@ def test_threads_share_one_chain_through_group_commit(tmp_path, keyed):
     """Eight threads appending through one AuditLog: every entry kept, in one valid chain."""
     key, public = keyed
     path = tmp_path / "a.jsonl"
-    with AuditLog(path, load_signing_key(key), rules(every=50)) as log:
+    with AuditLog(path, load_signing_key(key), checkpoint_rules(50)) as log:
         seqs: list[int] = []
 
         def work(n: int) -> None:
@@ -116,7 +102,7 @@ def test_threads_share_one_chain_through_group_commit(tmp_path, keyed):
 
 def written(tmp_path: Path, key: Path, n: int, every: int = 5) -> tuple[Path, Path]:
     path, witness = tmp_path / "a.jsonl", tmp_path / "witness.json"
-    with AuditLog(path, load_signing_key(key), rules(every), witness=witness) as log:
+    with AuditLog(path, load_signing_key(key), checkpoint_rules(every), witness=witness) as log:
         for i in range(n):
             log.append(event(i))
     return path, witness
@@ -150,7 +136,7 @@ def test_a_rewritten_log_fails_against_the_witness(tmp_path, keyed):
     path, witness = written(tmp_path, key, 6)
     other = tmp_path / "other"
     other.mkdir()
-    with AuditLog(other / "a.jsonl", load_signing_key(key), rules()) as log:
+    with AuditLog(other / "a.jsonl", load_signing_key(key), checkpoint_rules(5)) as log:
         for i in range(6):
             log.append(event(i, "someone else"))
     path.write_bytes((other / "a.jsonl").read_bytes())
@@ -163,7 +149,7 @@ def test_a_checkpoint_is_signed_after_seconds_of_activity(tmp_path, keyed):
     """With a one-second interval, the first write after it signs a checkpoint (no close)."""
     key, _ = keyed
     path, witness = tmp_path / "a.jsonl", tmp_path / "witness.json"
-    log = AuditLog(path, load_signing_key(key), rules(every=1000, seconds=1), witness=witness)
+    log = AuditLog(path, load_signing_key(key), checkpoint_rules(1000, seconds=1), witness=witness)
     log.append(event(1))
     time.sleep(1.1)
     log.append(event(2))

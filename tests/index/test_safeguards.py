@@ -7,7 +7,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -27,11 +26,11 @@ from sim.index.shielding import ShieldingRefused
 from sim.index.view import view_reasons
 from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest
+from tests.index.support import copy_deployment
 
 DAY = dt.datetime(2010, 1, 5, 10, 0)
 BOLTON = "E08000001"
 MANAGER1, MANAGER2 = "manager1-e08000001", "manager2-e08000001"
-SIDES = ("canaries.json", "credentials.json", "audit-public-key", "audit-witness")
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +43,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def dep(template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "dep"
-    shutil.copytree(template, copy)
     (tmp_path / "pop").symlink_to(template.parent / "pop")
-    for side in SIDES:
-        shutil.copy2(f"{template}.{side}", f"{copy}.{side}")
-    return copy
+    return copy_deployment(template, tmp_path / "dep")
 
 
 @pytest.fixture
@@ -321,3 +316,22 @@ def test_any_bytes_in_a_request_get_an_audited_refusal(service, dep, act, value)
     with contextlib.suppress(WorkbenchError):
         calls[act]()
     assert service.audit.entries > before
+
+
+def test_an_argument_of_the_wrong_kind_gets_an_audited_refusal_naming_it(service, dep):
+    """Not a mapping, not a number, not yes or no: refused, and audited with the field's name."""
+    session = login(service, dep, MANAGER1)
+    calls = {
+        "query": lambda: service.search(session, 5, now=DAY),
+        "request_id": lambda: service.decide_shielding(session, "1", True, now=DAY),
+        "record": lambda: service.amend_record(session, 3, now=DAY),
+        "intends_to_return": lambda: service.set_leaving_england(
+            session, "AB123456C", "yes", now=DAY
+        ),
+    }
+    for field, call in calls.items():
+        with pytest.raises(AccessRefused, match="not in an accepted form"):
+            call()
+        last = read_audit(dep / "audit" / "audit.jsonl").row(-1, named=True)
+        assert (last["outcome"], last["reason"]) == ("refused", "malformed_input")
+        assert json.loads(last["detail"])["fields"] == [field]

@@ -5,7 +5,6 @@ switch-off; the audit chain stays whole with several writers."""
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,10 +20,10 @@ from sim.index.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
+from tests.index.support import copy_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.datetime(2010, 1, 5, 10, 0)  # the day after the deployment's own activity
-SIDES = ("canaries.json", "credentials.json", "audit-public-key", "audit-witness")
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +37,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def dep(template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the deployment (and the files beside it) for one test."""
-    copy = tmp_path / "dep"
-    shutil.copytree(template, copy)
-    for side in SIDES:
-        shutil.copy2(f"{template}.{side}", f"{copy}.{side}")
-    return copy
+    return copy_deployment(template, tmp_path / "dep")
 
 
 def users(dep: Path) -> dict[str, dict]:

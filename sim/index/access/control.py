@@ -167,6 +167,10 @@ class AccessControl(LoginControl):
         """Every account without its secrets (username, surname, authority_code, role, ...)."""
         return self._store.frame()
 
+    def service_closed(self) -> bool:
+        """Whether the service was switched off, by any process (read afresh every time)."""
+        return self._store.closed_at() is not None
+
     def close_service(self, *, by: str | None, now: dt.datetime) -> int:
         """Switch-off (noon, 6 Aug 2010: "logins deleted and access ends", docs/reference.md 5h):
         revoke every account and end every session; returns the number of accounts revoked."""

@@ -50,6 +50,16 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+def _ended(row: sqlite3.Row) -> str | None:
+    """Why a looked-up session may no longer be answered (ended, its account revoked, or the
+    service switched off), or None: expiry, which needs the clock, is the caller's."""
+    if row["ended_at"] is not None:
+        return _ENDED.get(row["end_reason"], "session_revoked")
+    if row["closed"] or row["revoked_at"] is not None:
+        return "session_revoked"
+    return None
+
+
 class SessionStore:
     """Sessions in the shared accounts database; decides expiry from an explicit `now`."""
 
@@ -93,13 +103,13 @@ class SessionStore:
             surname=row["surname"],
             started=dt.datetime.fromisoformat(row["started_at"]),
         )
-        if row["ended_at"] is not None:
-            return session, _ENDED.get(row["end_reason"], "session_revoked")
-        ended = None
+        ended = _ended(row)
+        if row["ended_at"] is not None:  # already ended for good
+            return session, ended
         last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
-        if row["closed"] or row["revoked_at"] is not None:
-            ended = "session_revoked"
-        elif now - last_seen > self._idle or now - session.started > self._absolute:
+        if ended is None and (
+            now - last_seen > self._idle or now - session.started > self._absolute
+        ):
             ended = "session_expired"
         if ended is not None:
             self.end(session_id, now, ended)
@@ -114,13 +124,7 @@ class SessionStore:
         """None if the session is still live (not ended, account not revoked, service open),
         else the refusal reason: read under the audit lock, just before an answer is logged."""
         row = self._db.execute(_LOOKUP, (session_hash(session_id),)).fetchone()
-        if row is None:
-            return "unknown_session"
-        if row["ended_at"] is not None:
-            return _ENDED.get(row["end_reason"], "session_revoked")
-        if row["closed"] or row["revoked_at"] is not None:
-            return "session_revoked"
-        return None
+        return "unknown_session" if row is None else _ended(row)
 
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""

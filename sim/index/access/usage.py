@@ -73,24 +73,30 @@ class UsageGuard:
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
         }
 
-    def _count(
-        self, db: sqlite3.Connection, actor: str, action: str, since: dt.datetime, now
-    ) -> int:
-        """Admitted uses in (since, now]: requests from several processes or threads may arrive
-        out of clock order, and a later one is no use yet at an earlier moment."""
-        return db.execute(
-            "SELECT count(*) FROM usage WHERE username = ? AND action = ? AND at > ? AND at <= ?",
-            (actor, action, _stamp(since), _stamp(now)),
-        ).fetchone()[0]
-
     def _rate(
         self, db: sqlite3.Connection, actor: str, action: str, now: dt.datetime
     ) -> str | None:
+        """Admitted uses in the last minute and since midnight, counted in one query, up to
+        `now` only: requests from several processes or threads may arrive out of clock order,
+        and a later one is no use yet at an earlier moment."""
         per_minute, per_day = self._limits[action]
-        if self._count(db, actor, action, now - MINUTE, now) >= per_minute:
-            return f"{action}_per_minute"
+        minute_ago = now - MINUTE
         midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
-        if self._count(db, actor, action, midnight, now) >= per_day:
+        in_minute, in_day = db.execute(
+            "SELECT coalesce(sum(at > ?), 0), coalesce(sum(at > ?), 0) FROM usage "
+            "WHERE username = ? AND action = ? AND at > ? AND at <= ?",
+            (
+                _stamp(minute_ago),
+                _stamp(midnight),
+                actor,
+                action,
+                _stamp(min(minute_ago, midnight)),
+                _stamp(now),
+            ),
+        ).fetchone()
+        if in_minute >= per_minute:
+            return f"{action}_per_minute"
+        if in_day >= per_day:
             return f"{action}_per_day"
         return None
 

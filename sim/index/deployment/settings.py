@@ -4,10 +4,7 @@ The "simulation" profile swaps argon2's cost for the least it allows so a simula
 thousands of accounts: UNSAFE for real use, and marked so in the data file.
 """
 
-import datetime as dt
-import sqlite3
 from functools import cache
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -73,25 +70,3 @@ def profile_rules(profile: str) -> AccessRules:
         "argon2_parallelism": rules.simulation_argon2_parallelism,
     }
     return base.model_copy(update=cheap)
-
-
-class ServiceState:
-    """Whether the service was switched off: read from accounts.db on every question, so a
-    switch-off by any process (and before any restart) is seen at once."""
-
-    def __init__(self, accounts_db: Path) -> None:
-        self._db = sqlite3.connect(
-            accounts_db, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS service_closed (closed_at TEXT NOT NULL)")
-
-    @property
-    def closed(self) -> bool:
-        return self._db.execute("SELECT 1 FROM service_closed").fetchone() is not None
-
-    def close_service(self, now: dt.datetime) -> None:
-        if not self.closed:
-            self._db.execute("INSERT INTO service_closed VALUES (?)", (now.isoformat(),))
-
-    def close(self) -> None:
-        self._db.close()
