@@ -32,7 +32,6 @@ def run_retention(service: ContactPoint, as_of: dt.date, *, now: dt.datetime) ->
     report = apply_retention(service.store, as_of)
     for event in report.audit_events(OPERATOR, now):
         service.audit.append(event)
-    service.audit.flush()
     return report
 
 
@@ -59,7 +58,6 @@ def progress_request(
                 service.store, request_id, ground or "", on, actor=SAR_OFFICER, at=now
             )
         else:
-            service.audit.flush()
             outcome = disclose(
                 service.store, request_id, on, actor=SAR_OFFICER, at=now,
                 audit_log=service.audit.path,

@@ -79,7 +79,6 @@ class World:
         return values
 
     def log(self) -> pl.DataFrame:
-        self.service.audit.flush()
         return read_audit(self.service.audit.path)
 
 
@@ -338,7 +337,6 @@ def test_the_shielded_view_and_results_hold_no_hidden_value(world):
         shown.model_dump_json(),
         world.service.audit.path.read_text(),
     ]
-    world.service.audit.flush()
     texts.append(world.service.audit.path.read_text())
     assert result.hits[0].shielded and shown.shielded
     assert not any(value in text for value in world.hidden() for text in texts)

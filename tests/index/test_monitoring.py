@@ -41,7 +41,6 @@ def log(tmp_path):
 
 
 def events(log: AuditLog) -> pl.DataFrame:
-    log.flush()
     return read_audit(log.path)
 
 
@@ -231,7 +230,6 @@ def test_quiet_log_has_no_alerts(log):
 def test_alerts_command_lists_alerts(log, tmp_path):
     """`cpw index audit alerts` reads the log and an accounts file and lists each alert."""
     use(log, "ann", MONDAY, action="search", surname="Hartley")
-    log.flush()
     ACCOUNTS.write_csv(tmp_path / "accounts.csv")
     app = typer.Typer()
     app.command()(audit_alerts)

@@ -62,7 +62,6 @@ def login(service: ContactPoint, deployment: Path, username: str, when: dt.datet
 
 
 def audit(service: ContactPoint) -> pl.DataFrame:
-    service.audit.flush()
     return read_audit(service.audit.path)
 
 

@@ -221,9 +221,6 @@ class AuditLog:
                     item.done = True
                 self._cond.notify_all()
 
-    def flush(self) -> None:
-        """Nothing to do: every entry is written before `append` returns (kept for callers)."""
-
     # -- checkpoints -----------------------------------------------------------------------
 
     def checkpoint(self, time: dt.datetime | None = None) -> None:
