@@ -104,7 +104,8 @@ def rehearse_command(
     from decommission.custody import custodian_key
     from decommission.faults import fault_named
     from decommission.lock import DeploymentLock
-    from decommission.rehearsal import check_request, dry_run, record_stop, recorded_outcome
+    from decommission.rehearsal import dry_run
+    from decommission.run_record import check_request, record_stop, recorded_outcome
 
     if dry_run_only:
         typer.echo(dry_run(deployment))
