@@ -25,6 +25,7 @@ import bagit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from decommission import atomic
 from decommission.bagcheck import file_digest, write_tag_manifests
 from decommission.held import (
     HOLD_PREFIX,
@@ -218,21 +219,15 @@ def _relist(root: Path, add: list[str], drop: list[str]) -> None:
             if line.split(None, 1)[-1].strip() not in gone
         ]
         lines += [f"{file_digest(root / name, alg)}  {name}" for name in add]
-        _replace(manifest, "".join(f"{line}\n" for line in lines).encode())
+        atomic.replace_file(manifest, "".join(f"{line}\n" for line in lines).encode())
     payload = [p for p in (root / "data").rglob("*") if p.is_file()]
     oxum = f"Payload-Oxum: {sum(p.stat().st_size for p in payload)}.{len(payload)}"
     info = root / "bag-info.txt"
     lines = [
         oxum if line.startswith("Payload-Oxum:") else line for line in info.read_text().splitlines()
     ]
-    _replace(info, "".join(f"{line}\n" for line in lines).encode())
+    atomic.replace_file(info, "".join(f"{line}\n" for line in lines).encode())
     write_tag_manifests(root)
-
-
-def _replace(path: Path, content: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(content)
-    os.replace(partial, path)
 
 
 def remove_archive(bag_dir: Path) -> None:

@@ -18,14 +18,21 @@ from pathlib import Path
 PARTIAL = ".partial"
 
 
-def replace_file(path: Path, content: bytes, room: int | None = None) -> None:
+def replace_file(
+    path: Path, content: bytes, room: int | None = None, *, private: bool = False
+) -> None:
     """Replace `path` with `content` atomically. With `room` (bytes left on the volume) a write
-    that does not fit raises OSError(ENOSPC), as a full filesystem does, and `path` is unchanged."""
+    that does not fit raises OSError(ENOSPC), as a full filesystem does, and `path` is unchanged.
+    `private` makes the file owner-only (mode 0600) from its first byte, for keys."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + PARTIAL)
     try:
-        with partial.open("wb") as handle:
+        mode = 0o600 if private else 0o666  # 0666 less the umask, as open() gives
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        if private:
+            os.fchmod(descriptor, mode)  # a partial left by a dead attempt keeps its old mode
+        with os.fdopen(descriptor, "wb") as handle:
             handle.write(content if room is None else content[:room])
             if room is not None and len(content) > room:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))

@@ -12,10 +12,9 @@ taken out again first: a part counts once its record is written (steps/archive-s
 """
 
 import json
-import os
 from typing import Any
 
-from decommission import journal
+from decommission import atomic, journal
 from decommission.archive import (
     SUPPLEMENT_HELD,
     SUPPLEMENT_KEYS,
@@ -136,7 +135,7 @@ def recorded_parts(ctx: Context) -> list[dict[str, Any]]:
 
 def _drop_unrecorded(bag: Any, recorded: int) -> None:
     """Take out what a dead attempt added for a part it never recorded, and stray temp files."""
-    for stray in bag.glob(".*.partial"):
+    for stray in bag.rglob(f"*{atomic.PARTIAL}"):
         stray.unlink()
     listed = (
         (bag / "manifest-sha512.txt").read_text() if (bag / "manifest-sha512.txt").exists() else ""
@@ -158,12 +157,9 @@ def _drop_unrecorded(bag: Any, recorded: int) -> None:
 
 
 def _write_parts(ctx: Context, parts: list[dict[str, Any]]) -> None:
-    """The parts' record, replaced whole (write beside, then rename): the part's commit point."""
-    path = ctx.evidence / PARTS_FILE
-    partial = path.with_name(f"{path.name}.partial")
+    """The parts' record, replaced whole (decommission.atomic): the part's commit point."""
     content = json.dumps({"parts": parts}, indent=1, sort_keys=True).encode() + b"\n"
-    ctx.disk.write(partial, content)
-    os.replace(partial, path)
+    ctx.disk.write(ctx.evidence / PARTS_FILE, content)
 
 
 def _canonical(document: Any) -> bytes:

@@ -28,6 +28,7 @@ class DeploymentLock:
     """`with DeploymentLock(deployment):` holds the lock or raises DeploymentBusy at once."""
 
     def __init__(self, deployment: Path) -> None:
+        self.deployment = Path(deployment).resolve()
         self.path = lock_path(deployment)
         self.descriptor: int | None = None
 
@@ -39,9 +40,8 @@ class DeploymentLock:
             holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip()
             os.close(descriptor)
             raise DeploymentBusy(
-                f"{self.path.parent / self.path.name.removesuffix('.decommission.lock')}: another "
-                f"rehearsal of this deployment is running (process {holder or 'unknown'}); "
-                "wait for it to end"
+                f"{self.deployment}: another rehearsal of this deployment is running "
+                f"(process {holder or 'unknown'}); wait for it to end"
             ) from None
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)

@@ -7,10 +7,10 @@ so nothing is destroyed before the archive validates and nothing is certified wi
 The evidence directory is written in place with a journal (decommission.journal): a run that
 stopped or died is resumed (`resume=True`) from it, steps that passed their gate are not redone
 and the one under way is redone; until run.json says "completed" the directory certifies nothing.
-A run that completes or stops writes the operator's report (decommission.report) last.
+A run that completes or stops writes the operator's report (decommission.report) last; run.json,
+the record of how it ended, is decommission.run_record's.
 """
 
-import contextlib
 import datetime as dt
 import errno
 import json
@@ -34,15 +34,21 @@ from decommission.faults import Fault, fault_named
 from decommission.inventory import load_inventory
 from decommission.lock import DeploymentLock
 from decommission.report import report_secrets, write_report
+from decommission.run_record import (
+    Outcome,
+    check_request,
+    nothing_recorded,
+    outcome_of,
+    read_run,
+    record_stop,
+    write_run,
+)
 from decommission.runbook import Runbook, RunbookStep, load_runbook, plan_text
 from decommission.shutdown import Probe, ShutdownStep, Switchable
 from decommission.step import Context, NoGo, Progress, Step
 from decommission.steps import ArchiveStep, InventoryStep, NoticeStep, write_evidence
 from decommission.verification import canaries_path, load_canaries
 from sim.errors import InputError, WorkbenchError
-from sim.outputs import check_output_dir
-
-RUN_FILE = "run.json"
 
 
 @dataclass
@@ -61,16 +67,6 @@ class Rehearsal:
     clock: Callable[[], dt.datetime] | None = None
     """The wall clock (given by the caller: library code reads no clock), for the report's
     'ran at' and 'took'; without it only the 2010 schedule is reported."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # "completed" or "stopped"
-    stopped_at: str | None
-    reason: str | None
-    evidence: Path
-    certificates: list[str]
-    report: Path | None = None
 
 
 def build_steps(runbook: Runbook, setup: Rehearsal, canaries: Sequence[dict]) -> dict[str, Step]:
@@ -131,7 +127,7 @@ def rehearse(
     runbook = runbook or load_runbook()
     chosen = [fault_named(name) for name in faults]
     check_request(deployment, out, force=force, resume=resume)
-    if resume and _nothing_recorded(out):
+    if resume and nothing_recorded(out):
         resume, force = False, True  # killed before its first journal line: start afresh
     with nullcontext() if locked else DeploymentLock(deployment):
         try:
@@ -143,55 +139,6 @@ def rehearse(
             interrupted = "interrupted (Ctrl-C or SIGTERM) before the attempt's first step"
             record_stop(out, interrupted, resume_command)
             raise
-
-
-def recorded_outcome(out: Path) -> Outcome | None:
-    """The outcome run.json records, once a run has ended (None while it says running)."""
-    run = _read_run(Path(out))
-    if run.get("status") not in ("completed", "stopped"):
-        return None
-    return _outcome(run, Path(out))
-
-
-def record_stop(out: Path, reason: str, resume_command: str | None) -> None:
-    """An attempt that ended before its first step (interrupted, or its caller could not open
-    the deployment): if run.json still says running, it says stopped, why, and how to resume."""
-    run = _read_run(Path(out))
-    if run.get("status") == "running":
-        run.update(status="stopped", reason=reason, resume_with=resume_command)
-        run["stopped_at"] = run.get("stopped_at") or "start"
-        with contextlib.suppress(OSError):
-            _write_run(Path(out), run)
-
-
-def check_request(deployment: Path, out: Path, *, force: bool, resume: bool) -> None:
-    """Refuse a request that cannot run, before anything is written or opened."""
-    deployment, out = Path(deployment), Path(out)
-    if resume:
-        if _nothing_recorded(out):
-            load_inventory(deployment)
-            return
-        if not journal.read(out / journal.JOURNAL_FILE):
-            raise InputError(f"--resume: {out} holds no journal of a rehearsal; start without it")
-        recorded = _read_run(out).get("deployment")
-        if recorded and Path(recorded).resolve() != deployment.resolve():
-            raise InputError(f"--resume: {out} is the evidence of {recorded}, not {deployment}")
-        return
-    unfinished = _read_run(out).get("status") not in (None, "completed")
-    if unfinished and not force:
-        raise InputError(f"--out: {out} holds an unfinished rehearsal: carry it on with --resume")
-    check_output_dir(out, force)
-    load_inventory(deployment)  # refuse a non-deployment before anything is written
-
-
-def _nothing_recorded(out: Path) -> bool:
-    """An evidence directory a run was killed in before it journalled anything (empty, or a
-    journal whose first line was cut short): resuming it is starting it. A directory that does
-    not exist is not one (a mistyped path is refused)."""
-    if not out.is_dir():
-        return False
-    names = {path.name for path in out.iterdir()}
-    return names <= {journal.JOURNAL_FILE} and not journal.read(out / journal.JOURNAL_FILE)
 
 
 def _rehearse_locked(
@@ -207,9 +154,9 @@ def _rehearse_locked(
     resume_command: str | None,
 ) -> Outcome:
     events = _begin(out, resume)
-    previous = _read_run(out)
+    previous = read_run(out)
     if previous.get("status") == "completed":
-        return _outcome(previous, out)
+        return outcome_of(previous, out)
     canaries = setup.canaries
     if canaries is None:
         canaries = load_canaries(canaries_path(deployment))
@@ -240,7 +187,7 @@ def _rehearse_locked(
     try:
         journal.append(out / record, {"event": "attempt", "resume": resume, "faults": list(faults)})
         atomic.replace_text(out / "plan.txt", plan_text(runbook))
-        _write_run(out, run)
+        write_run(out, run)
         for entry in runbook.steps:
             if entry.id in ctx.done:
                 continue
@@ -263,14 +210,14 @@ def _rehearse_locked(
     )
     try:
         with atomic.interrupts_held():  # a Ctrl-C now waits until the outcome is recorded
-            _write_run(out, run)
+            write_run(out, run)
             secrets = report_secrets(canaries, setup.sample_identifiers)
             written: Path | None = write_report(out, runbook, secrets)
     except OSError as error:
         if not stopped:
             raise RunNotRecorded(f"every step passed but {_os_reason(error)}") from None
         written = None  # the stop is what matters; the report is remade by the resume
-    return _outcome(run, out, written)
+    return outcome_of(run, out, written)
 
 
 class RunNotRecorded(WorkbenchError):
@@ -372,27 +319,6 @@ def _os_reason(error: OSError) -> str:
     if error.errno == errno.ENOENT:
         return f"{where} is missing (deleted during the run?): {error.strerror}"
     return f"{type(error).__name__}: {error}"
-
-
-def _read_run(out: Path) -> dict[str, Any]:
-    try:
-        return json.loads((out / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_run(out: Path, run: dict[str, Any]) -> None:
-    """run.json, replaced atomically: a crash leaves the old one or the new one."""
-    text = json.dumps(run, indent=1, sort_keys=True, default=str) + "\n"
-    atomic.replace_text(out / RUN_FILE, text)
-
-
-def _outcome(run: dict[str, Any], out: Path, report: Path | None = None) -> Outcome:
-    if report is None and (out / "report.md").is_file():
-        report = out / "report.md"  # a completed run returned unchanged keeps its report
-    return Outcome(
-        run["status"], run["stopped_at"], run["reason"], out, run["certificates"], report
-    )
 
 
 def _run_step(

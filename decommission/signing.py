@@ -12,13 +12,13 @@ the folder it verifies. A resumed run signs with the same pinned key.
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from decommission import atomic
 from sim.errors import InputError
 
 RECORD_SUFFIX = "custodian-record.json"
@@ -60,7 +60,7 @@ def pin_signing_key(
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_atomic(key_path, pem, private=True)
+    atomic.replace_file(key_path, pem, private=True)
     record = {
         "evidence": str(Path(evidence).absolute()),
         "deployment": str(Path(deployment).absolute()),
@@ -71,7 +71,7 @@ def pin_signing_key(
         "how_to_verify": f"cpw decommission verify {Path(evidence).absolute()} "
         f"--public-key {record_path}",
     }
-    _write_atomic(record_path, (json.dumps(record, indent=1) + "\n").encode(), private=False)
+    atomic.replace_file(record_path, (json.dumps(record, indent=1) + "\n").encode())
     return key, [key_path, record_path]
 
 
@@ -113,16 +113,3 @@ def _hex(value: str, where: str) -> str:
     except ValueError:
         raise InputError(f"{where}: not an Ed25519 public key (64 hex digits)") from None
     return value.lower()
-
-
-def _write_atomic(path: Path, content: bytes, *, private: bool) -> None:
-    """Write beside, fsync, rename: a crash leaves the whole file or none."""
-    partial = path.with_name(path.name + ".partial")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    handle = os.open(partial, flags, 0o600 if private else 0o644)
-    try:
-        os.write(handle, content)
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-    os.replace(partial, path)

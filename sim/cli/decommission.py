@@ -104,7 +104,8 @@ def rehearse_command(
     from decommission.custody import custodian_key
     from decommission.faults import fault_named
     from decommission.lock import DeploymentLock
-    from decommission.rehearsal import check_request, dry_run, record_stop, recorded_outcome
+    from decommission.rehearsal import dry_run
+    from decommission.run_record import check_request, record_stop, recorded_outcome
 
     if dry_run_only:
         typer.echo(dry_run(deployment))
@@ -113,8 +114,8 @@ def rehearse_command(
     for name in faults:
         fault_named(name)  # an unknown name is refused before anything happens
     people = _person(operator, "--operator"), _person(verifier, "--verifier")
-    if custodian_key_text:
-        custodian_key(custodian_key_text)  # a bad recipient is refused before anything happens
+    # a bad recipient is refused before anything happens
+    custodian = custodian_key(custodian_key_text) if custodian_key_text else None
     again = _resume_command(deployment, out, operator, verifier, custodian_key_text)
     check_request(deployment, out, force=force, resume=resume)  # before the index is opened
     signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops as cleanly as Ctrl-C
@@ -122,7 +123,7 @@ def rehearse_command(
     try:
         with DeploymentLock(deployment) as lock:
             outcome = _rehearse_locked(
-                deployment, out, faults, people, custodian_key_text, resume, force, again, lock
+                deployment, out, faults, people, custodian, resume, force, again, lock
             )
     except KeyboardInterrupt:
         ended = recorded_outcome(out)
@@ -155,7 +156,7 @@ def _rehearse_locked(
     out: Path,
     faults: list[str],
     people: tuple["Person", "Person"],
-    custodian_key_text: str | None,
+    custodian: "Recipient | None",
     resume: bool,
     force: bool,
     again: str,
@@ -165,13 +166,11 @@ def _rehearse_locked(
     is pinned, then the index is opened and the runbook run. A request refused after the key was
     pinned removes the pinned files it made (a refused command changes nothing)."""
     from decommission.coverage import SUPPLEMENT_NOTE
-    from decommission.custody import custodian_key
     from decommission.faults import Crash
     from decommission.rehearsal import rehearse
 
     console = stdout_console()
-    custodian = custodian_key(custodian_key_text) if custodian_key_text else None
-    verifier_key, pinned_now = _pin(out, deployment, custodian_key_text, console)
+    verifier_key, pinned_now = _pin(out, deployment, custodian, console)
     try:
         setup, index = rehearsal_setup(
         deployment, out, *people, resume=resume, custodian=custodian,
@@ -222,13 +221,12 @@ def _stderr(line: str) -> None:
 
 
 def _pin(
-    out: Path, deployment: Path, custodian: str | None, console: "Console"
+    out: Path, deployment: Path, custodian: "Recipient | None", console: "Console"
 ) -> tuple["Ed25519PrivateKey", list[Path]]:
     """The pinned signing key (decommission.signing), its fingerprint told to the operator."""
-    from decommission.custody import custodian_key
     from decommission.signing import RECORD_SUFFIX, beside, fingerprint, pin_signing_key, public_hex
 
-    recipient = str(custodian_key(custodian)) if custodian else None
+    recipient = str(custodian) if custodian else None
     key, created = pin_signing_key(
         out, deployment=deployment, custodian=recipient, now=dt.datetime.now(dt.UTC)
     )

@@ -13,6 +13,9 @@ from decommission.rehearsal import Rehearsal
 from decommission.specimen import Specimen, make_specimen
 from decommission.standards import load_standards
 from sim.errors import WorkbenchError
+from sim.index.deployment.deploy import deploy
+from sim.population.output import write_population
+from sim.population.synth import SynthRequest
 
 OPERATOR = Person(
     name="Alex Operator",
@@ -49,6 +52,16 @@ class FakeIndex:
 
     def probes(self):
         return {path: self.attempt for path in load_standards().probe_paths.value}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A real `cpw deploy` deployment (`dep`) of one authority, made once per test module; the
+    `deployment` fixture (tests/conftest.py) gives each test its own copy."""
+    root = tmp_path_factory.mktemp("deployment")
+    write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
+    deploy(root / "population", root / "dep", canaries=5, profile="simulation")
+    return root
 
 
 @pytest.fixture

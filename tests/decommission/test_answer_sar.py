@@ -18,15 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from decommission.answer import open_parts
 from decommission.certificate import canonical, public_key_hex
 from decommission.held import held_store
-from sim.index.deployment.deploy import deploy
 from sim.index.deployment.layout import Layout
 from sim.index.records import record_rules
 from sim.index.retention import add_years
 from sim.index.sar import export_requests, receive_request
 from sim.index.sar_request import sar_rules
 from sim.index.store import SqliteStore
-from sim.population.output import write_population
-from sim.population.synth import SynthRequest
 
 AT = dt.datetime(2010, 7, 20, 10, 0)
 
@@ -37,14 +34,6 @@ def old_enough_to_ask(db: sqlite3.Connection) -> list[str]:
     born_by = add_years(AT.date(), -sar_rules().child_request_age.value).isoformat()
     sql = "SELECT child_id FROM child WHERE date_of_birth <= ? ORDER BY child_key"
     return [row[0] for row in db.execute(sql, (born_by,))]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("answer-sar")
-    write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
-    deploy(root / "population", root / "dep", canaries=5, profile="simulation")
-    return root
 
 
 @pytest.fixture

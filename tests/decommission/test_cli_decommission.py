@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pyrage
-import pytest
 
 from decommission.lock import DeploymentLock
 from decommission.probes import sample_identifiers
@@ -18,17 +17,6 @@ from decommission.verification import (
     identifier_needles,
     load_canaries,
 )
-from sim.index.deployment.deploy import deploy
-from sim.population.output import write_population
-from sim.population.synth import SynthRequest
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("decommission-cli")
-    write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
-    deploy(root / "population", root / "dep", canaries=5, profile="simulation")
-    return root
 
 
 def digest(root: Path) -> dict[str, str]:

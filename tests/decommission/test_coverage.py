@@ -106,6 +106,26 @@ def test_a_part_half_added_by_a_dead_attempt_is_taken_out_and_remade(
     assert part["child_ids"] == [late]
 
 
+def test_temporary_files_a_killed_write_left_in_the_bag_are_taken_out(
+    specimen, setup, new_setup, tmp_path
+):
+    """A kill inside an atomic write leaves its `.partial` beside the file it was replacing, in
+    the payload (a supplementary part) or beside a manifest: the next resume removes both, so
+    the bag validates, and completes."""
+    evidence = tmp_path / "evidence"
+    with pytest.raises(Crash):
+        rehearse(specimen.deployment, evidence, setup, faults=["crash-after:archive"])
+    arrive(specimen, "hold", specimen.child_ids[-5])
+    strays = [evidence / "archive" / f"{FIRST_PART}.partial"]
+    strays.append(evidence / "archive/manifest-sha512.txt.partial")
+    for stray in strays:
+        stray.write_bytes(b"cut short by a kill")
+    outcome = rehearse(specimen.deployment, evidence, new_setup(specimen, 5), resume=True)
+    assert outcome.status == "completed", outcome.reason
+    assert not any(stray.exists() for stray in strays)
+    assert strict_problems(evidence / "archive") == []
+
+
 def test_a_hold_that_cannot_be_archived_stops_the_run(specimen, setup, new_setup, tmp_path):
     """A hold arrives but the live index can no longer be read: the run stops before
     destruction, says why, and destroys nothing."""

@@ -16,7 +16,8 @@ from decommission.destruction import crypto_erase, key_material, read_keys
 from decommission.evidence import verify_evidence
 from decommission.faults import Crash
 from decommission.lock import DeploymentBusy, DeploymentLock
-from decommission.rehearsal import recorded_outcome, rehearse
+from decommission.rehearsal import rehearse
+from decommission.run_record import recorded_outcome
 
 RESUME = "cpw decommission rehearse DEP --out EV --resume"
 
