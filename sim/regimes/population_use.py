@@ -159,7 +159,7 @@ class PopulationUse:
                 here = np.flatnonzero(step == index)
                 if not len(here):
                     continue
-                sub = _subset(due, here)
+                sub = due.take(here)
                 share = regime.access(sub, authority[here])
                 looked = sub.u_look < self.propensity[sub.kind] * share
                 looks[here] = looked
@@ -234,16 +234,3 @@ class PopulationUse:
                 }
             )
         return pl.DataFrame(rows)
-
-
-def _subset(due: DueEncounters, rows: np.ndarray) -> DueEncounters:
-    return DueEncounters(
-        day=due.day,
-        case=due.case[rows],
-        kind=due.kind[rows],
-        minute=due.minute[rows],
-        u_look=due.u_look[rows],
-        u_find=due.u_find[rows],
-        u_phone=due.u_phone[rows],
-        u_delay=due.u_delay[rows],
-    )
