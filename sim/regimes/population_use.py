@@ -57,7 +57,24 @@ class PopulationUse:
     def __init__(self, world, schedules: list, encounters: Encounters, paths: PathParams) -> None:
         context = world.context
         self.state, self.schedules, self.encounters = context.state, schedules, encounters
-        self.params = encounters.params
+        self.params = p = encounters.params
+        # kind, encounters per child a year, and the ages [low, high) it applies to
+        self.poisson_kinds = (
+            (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, 0, 18),
+            (
+                Kind.HEALTH_VISITOR,
+                p.health_visitor_per_year.value,
+                0,
+                p.health_visitor_age_limit.value,
+            ),
+            (Kind.POLICE, p.population_police_per_year.value, 0, 18),
+            (
+                Kind.YOUTH_OFFENDING,
+                p.population_youth_offending_per_year.value,
+                p.youth_offending_min_age.value,
+                18,
+            ),
+        )
         self.first_day = context.first_day
         self.rng = stream(context.seed, "world", context.replication, POPULATION_STREAM)
         self.propensity = np.asarray(paths.lookup_propensity.value) * paths.compliance.value
@@ -100,23 +117,8 @@ class PopulationUse:
         """The day's encounters: the world's, and Poisson ones of the present children."""
         self._grow()
         met, self._today = self._today, []
-        p, c = self.params, self.state.children
-        for kind, rate, low, high in (
-            (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, 0, 18),
-            (
-                Kind.HEALTH_VISITOR,
-                p.health_visitor_per_year.value,
-                0,
-                p.health_visitor_age_limit.value,
-            ),
-            (Kind.POLICE, p.population_police_per_year.value, 0, 18),
-            (
-                Kind.YOUTH_OFFENDING,
-                p.population_youth_offending_per_year.value,
-                p.youth_offending_min_age.value,
-                18,
-            ),
-        ):
+        c = self.state.children
+        for kind, rate, low, high in self.poisson_kinds:
             # thinning: candidates among all rows at the rate, kept if present and of age
             rows = self.rng.integers(0, c.size, self.rng.poisson(rate * c.size / DAYS_PER_YEAR))
             ages = approximate_ages(c.born[rows], day)
