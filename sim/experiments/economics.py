@@ -6,7 +6,7 @@ For each arm against the reference arm (`none` when present), on the same worlds
   under the arm - under the reference). Costs are the run's whole cost (set-up, running, users,
   lookups and practitioners' time, sim.metrics.costs), so what records transfer achieves in
   every regime is credited to none of them. "Dominated" means no additional child was linked
-  (less than half a child over the run, on average).
+  (the mean gain over the worlds is zero or less).
 - cost per hour saved: the arm's index costs (everything but practitioners' time) over the
   practitioner hours it saved against the reference (hours are lookups and phone-rounds).
 
@@ -23,7 +23,6 @@ from sim.reporting import Table
 
 THRESHOLDS = (30, 90)
 DRAWS = 2000
-MEASURABLE = 0.5  # a mean gain below half a child (or an hour) over the run is no gain
 INDEX_COSTS = ("setup_gbp", "running_gbp", "user_setup_gbp", "lookup_gbp")
 
 

@@ -119,14 +119,30 @@ def child_draws(children: int, replicates: int, seed: int) -> np.ndarray:
     )
 
 
-def _bootstrap(
-    table: pl.DataFrame, cluster: tuple[str, ...], replicates: int, seed: int
-) -> tuple[str, pl.DataFrame, np.ndarray]:
-    """The arm column, the spells with their child's row (`child_row`), and the draws."""
+def _curves(
+    table: pl.DataFrame, cluster: tuple[str, ...], at: np.ndarray, replicates: int, seed: int
+) -> dict[tuple[str, str], tuple[pl.DataFrame, np.ndarray, np.ndarray]]:
+    """Per arm and care status (arms in order, then CARE_ORDER; empty groups left out): the
+    spells, the Kaplan-Meier point estimate at `at`, and its bootstrap (replicates, len(at)).
+
+    Spells are drawn a child at a time (`cluster` identifies a child), with the same draws for
+    every arm, so differences between arms are paired."""
     arm = "arm" if "arm" in table.columns else "scenario"
     keys = table.select(cluster).unique(maintain_order=True).with_row_index("child_row")
     spells_ = table.join(keys, on=list(cluster), how="left")
-    return arm, spells_, child_draws(max(keys.height, 1), replicates, seed)
+    draws = child_draws(max(keys.height, 1), replicates, seed)
+    curves = {}
+    for name in spells_[arm].unique(maintain_order=True).to_list():
+        mine = spells_.filter(pl.col(arm) == name)
+        for status in CARE_ORDER:
+            group = mine if status == "all" else mine.filter(pl.col("care_status") == status)
+            if group.is_empty():
+                continue
+            days, linked = group["days"].to_numpy(), group["linked"].to_numpy()
+            point = kaplan_meier(days, linked, at)[0]
+            boot = kaplan_meier(days, linked, at, draws[:, group["child_row"].to_numpy()])
+            curves[name, status] = group, point, boot
+    return curves
 
 
 def linkage_table(
@@ -142,31 +158,23 @@ def linkage_table(
     `table` holds spells (SPELL_SCHEMA, with `arm` for `scenario`); `cluster` names the columns
     that identify a child (add "replication" when spells of several worlds are pooled).
     """
-    arm, spells_, draws = _bootstrap(table, cluster, replicates, seed)
-    at = np.array(thresholds)
     rows = []
-    for name in spells_[arm].unique(maintain_order=True).to_list():
-        mine = spells_.filter(pl.col(arm) == name)
-        for status in CARE_ORDER:
-            group = mine if status == "all" else mine.filter(pl.col("care_status") == status)
-            if group.is_empty():
-                continue
-            days, linked = group["days"].to_numpy(), group["linked"].to_numpy()
-            point = kaplan_meier(days, linked, at)[0]
-            boot = kaplan_meier(days, linked, at, draws[:, group["child_row"].to_numpy()])
-            row = {
-                "arm": name,
-                "care_status": status,
-                "spells": group.height,
-                "children": group.select(cluster).n_unique(),
-                "linked": int(linked.sum()),
-                "censored": int((~linked).sum()),
-            }
-            for i, t in enumerate(thresholds):
-                low, high = _percentiles(boot[:, i])
-                row |= {f"unlinked_{t}": point[i], f"unlinked_{t}_low": low}
-                row |= {f"unlinked_{t}_high": high}
-            rows.append(row)
+    curves = _curves(table, cluster, np.array(thresholds), replicates, seed)
+    for (name, status), (group, point, boot) in curves.items():
+        linked = group["linked"].to_numpy()
+        row = {
+            "arm": name,
+            "care_status": status,
+            "spells": group.height,
+            "children": group.select(cluster).n_unique(),
+            "linked": int(linked.sum()),
+            "censored": int((~linked).sum()),
+        }
+        for i, t in enumerate(thresholds):
+            low, high = _percentiles(boot[:, i])
+            row |= {f"unlinked_{t}": point[i], f"unlinked_{t}_low": low}
+            row |= {f"unlinked_{t}_high": high}
+        rows.append(row)
     return pl.DataFrame(rows)
 
 
@@ -181,32 +189,18 @@ def linkage_differences(
     """Per arm other than `reference` and care status: the share still unlinked minus the
     reference's, at each threshold, with a paired bootstrap interval (the same children drawn
     for both arms, since every arm rides on the same world)."""
-    arm, spells_, draws = _bootstrap(table, cluster, replicates, seed)
-    at = np.array(thresholds)
-
-    def curve(group: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        days, linked = group["days"].to_numpy(), group["linked"].to_numpy()
-        boot = kaplan_meier(days, linked, at, draws[:, group["child_row"].to_numpy()])
-        return kaplan_meier(days, linked, at)[0], boot
-
     rows = []
-    base_all = spells_.filter(pl.col(arm) == reference)
-    for name in spells_[arm].unique(maintain_order=True).to_list():
-        if name == reference:
+    curves = _curves(table, cluster, np.array(thresholds), replicates, seed)
+    for (name, status), (_, point, boot) in curves.items():
+        if name == reference or (reference, status) not in curves:
             continue
-        mine = spells_.filter(pl.col(arm) == name)
-        for status in CARE_ORDER:
-            pick = pl.lit(True) if status == "all" else pl.col("care_status") == status
-            group, base = mine.filter(pick), base_all.filter(pick)
-            if group.is_empty() or base.is_empty():
-                continue
-            (point, boot), (base_point, base_boot) = curve(group), curve(base)
-            row = {"arm": name, "reference": reference, "care_status": status}
-            for i, t in enumerate(thresholds):
-                low, high = _percentiles(boot[:, i] - base_boot[:, i])
-                row |= {f"difference_{t}": point[i] - base_point[i]}
-                row |= {f"difference_{t}_low": low, f"difference_{t}_high": high}
-            rows.append(row)
+        _, base_point, base_boot = curves[reference, status]
+        row = {"arm": name, "reference": reference, "care_status": status}
+        for i, t in enumerate(thresholds):
+            low, high = _percentiles(boot[:, i] - base_boot[:, i])
+            row |= {f"difference_{t}": point[i] - base_point[i]}
+            row |= {f"difference_{t}_low": low, f"difference_{t}_high": high}
+        rows.append(row)
     return pl.DataFrame(rows)
 
 

@@ -80,14 +80,14 @@ class RegimeLayer:
             here = waiting & (step == index)
             if not here.any():
                 continue
-            part = _subset(due, here)
+            part = due.take(here)
             # access is the share of these practitioners who can use the regime
             looks = part.u_look < self.propensity[part.kind] * regime.access(part, authority[here])
             if not regime.holds_unborn:
                 looks &= status[here] != UNBORN
             if not looks.any():
                 continue
-            asked = _subset(part, looks)
+            asked = part.take(looks)
             answers = regime.answer(asked, self.encounters)
             self.log.lookups(day, asked, regime.name, answers, self.paths.lookup_minutes.value)
             hit = np.flatnonzero(here)[np.flatnonzero(looks)][answers.reconnects]
@@ -97,7 +97,7 @@ class RegimeLayer:
         threshold = self.phone[due.kind]
         rings = waiting & ~shown & (due.u_phone < threshold)
         if rings.any():
-            ringing = _subset(due, rings)
+            ringing = due.take(rings)
             # given that it rings, u_phone / threshold is uniform: the top share fails
             reaches = ringing.u_phone < threshold[rings] * (1.0 - self.phone_failure)
             self.log.phone_rounds(day, ringing, self.paths.phone_round_hours.value, reaches)
@@ -117,16 +117,3 @@ class RegimeLayer:
         self.planned[cases] = days
         self.path[cases] = path
         self.agenda.add(days, cases, np.full(len(cases), path))
-
-
-def _subset(due: DueEncounters, mask: np.ndarray) -> DueEncounters:
-    return DueEncounters(
-        day=due.day,
-        case=due.case[mask],
-        kind=due.kind[mask],
-        minute=due.minute[mask],
-        u_look=due.u_look[mask],
-        u_find=due.u_find[mask],
-        u_phone=due.u_phone[mask],
-        u_delay=due.u_delay[mask],
-    )

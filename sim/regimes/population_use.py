@@ -57,7 +57,24 @@ class PopulationUse:
     def __init__(self, world, schedules: list, encounters: Encounters, paths: PathParams) -> None:
         context = world.context
         self.state, self.schedules, self.encounters = context.state, schedules, encounters
-        self.params = encounters.params
+        self.params = p = encounters.params
+        # kind, encounters per child a year, and the ages [low, high) it applies to
+        self.poisson_kinds = (
+            (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, 0, 18),
+            (
+                Kind.HEALTH_VISITOR,
+                p.health_visitor_per_year.value,
+                0,
+                p.health_visitor_age_limit.value,
+            ),
+            (Kind.POLICE, p.population_police_per_year.value, 0, 18),
+            (
+                Kind.YOUTH_OFFENDING,
+                p.population_youth_offending_per_year.value,
+                p.youth_offending_min_age.value,
+                18,
+            ),
+        )
         self.first_day = context.first_day
         self.rng = stream(context.seed, "world", context.replication, POPULATION_STREAM)
         self.propensity = np.asarray(paths.lookup_propensity.value) * paths.compliance.value
@@ -100,23 +117,8 @@ class PopulationUse:
         """The day's encounters: the world's, and Poisson ones of the present children."""
         self._grow()
         met, self._today = self._today, []
-        p, c = self.params, self.state.children
-        for kind, rate, low, high in (
-            (Kind.UNSCHEDULED_CARE, p.unscheduled_care_per_year.value, 0, 18),
-            (
-                Kind.HEALTH_VISITOR,
-                p.health_visitor_per_year.value,
-                0,
-                p.health_visitor_age_limit.value,
-            ),
-            (Kind.POLICE, p.population_police_per_year.value, 0, 18),
-            (
-                Kind.YOUTH_OFFENDING,
-                p.population_youth_offending_per_year.value,
-                p.youth_offending_min_age.value,
-                18,
-            ),
-        ):
+        c = self.state.children
+        for kind, rate, low, high in self.poisson_kinds:
             # thinning: candidates among all rows at the rate, kept if present and of age
             rows = self.rng.integers(0, c.size, self.rng.poisson(rate * c.size / DAYS_PER_YEAR))
             ages = approximate_ages(c.born[rows], day)
@@ -159,7 +161,7 @@ class PopulationUse:
                 here = np.flatnonzero(step == index)
                 if not len(here):
                     continue
-                sub = _subset(due, here)
+                sub = due.take(here)
                 share = regime.access(sub, authority[here])
                 looked = sub.u_look < self.propensity[sub.kind] * share
                 looks[here] = looked
@@ -234,16 +236,3 @@ class PopulationUse:
                 }
             )
         return pl.DataFrame(rows)
-
-
-def _subset(due: DueEncounters, rows: np.ndarray) -> DueEncounters:
-    return DueEncounters(
-        day=due.day,
-        case=due.case[rows],
-        kind=due.kind[rows],
-        minute=due.minute[rows],
-        u_look=due.u_look[rows],
-        u_find=due.u_find[rows],
-        u_phone=due.u_phone[rows],
-        u_delay=due.u_delay[rows],
-    )

@@ -98,18 +98,13 @@ class ContactPointRegime:
         self.kinds = _kind_mask(params.contactpoint_kinds.value)
         rollout = load_rollout()
         early = {m.code for m in rollout.early_adopters.members}
-        self.early = np.array([a.code in early for a in load_authorities()])
-        self.live_from = np.array(
-            [
-                day_number(
-                    rollout.early_adopters.practitioner_access_start
-                    if a.code in early
-                    else rollout.national.practitioner_access_start
-                )
-                for a in load_authorities()
-            ]
-        )
         self.codes = [a.code for a in load_authorities()]
+        self.early = np.array([code in early for code in self.codes])
+        self.live_from = np.where(
+            self.early,
+            day_number(rollout.early_adopters.practitioner_access_start),
+            day_number(rollout.national.practitioner_access_start),
+        )
 
     def access(self, due: DueEncounters, authority: np.ndarray) -> np.ndarray:
         return (self.kinds[due.kind] & (self.live_from[authority] <= due.day)).astype(float)

@@ -158,6 +158,19 @@ class DueEncounters:
         base = dt.datetime(1970, 1, 1) + dt.timedelta(days=self.day)
         return [base + dt.timedelta(minutes=int(m)) for m in self.minute]
 
+    def take(self, rows: np.ndarray) -> "DueEncounters":
+        """The encounters at `rows` (indices or a boolean mask), with their own uniforms."""
+        return DueEncounters(
+            day=self.day,
+            case=self.case[rows],
+            kind=self.kind[rows],
+            minute=self.minute[rows],
+            u_look=self.u_look[rows],
+            u_find=self.u_find[rows],
+            u_phone=self.u_phone[rows],
+            u_delay=self.u_delay[rows],
+        )
+
 
 class Encounters:
     """Listens to the world, opens cases for vulnerable movers, and schedules their encounters."""
