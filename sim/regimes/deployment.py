@@ -25,12 +25,12 @@ import polars as pl
 
 from sim.errors import InputError
 from sim.index.access import NewAccount
+from sim.index.deployment.deploy import SIDE_FILES
 from sim.index.deployment.layout import Layout
 from sim.index.service import ContactPoint
 from sim.regimes.lookup import Credential
 
 SAMPLE = 200  # children of the population looked for in the deployment's index
-SIDE_FILES = ("credentials.json", "canaries.json", "audit-public-key", "audit-witness")
 
 
 def _header(path: Path) -> dict:
