@@ -154,7 +154,7 @@ def run_replication(
         world_log = pl.scan_parquet(directory / "events.parquet")
         table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
         outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
-        linkage_spells = spells(regime_log.lazy(), world_log, period.end)
+        linkage_spells = spells(regime_log.lazy(), outcomes.lazy())
         if period.start <= YEAR_START and period.end >= YEAR_END:
             calibration_table(world_log, world.context.scale).write_csv(
                 directory / "calibration.csv"

@@ -18,12 +18,8 @@ KM is a few lines of numpy here, not a survival library, because the bootstrap n
 many weight vectors at once and no well-kept library takes case weights that way.
 """
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
-
-from sim.metrics.lost import case_outcomes
 
 THRESHOLDS = (30, 90)
 REPLICATES = 200
@@ -57,12 +53,15 @@ SPELL_SCHEMA = pl.Schema(
 )
 
 
-def spells(regime_log: pl.LazyFrame, world_log: pl.LazyFrame, run_end: dt.date) -> pl.DataFrame:
-    """One row per scenario and spell: days to linkage (linked) or to censoring (not linked)."""
+def spells(regime_log: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.DataFrame:
+    """One row per scenario and spell: days to linkage (linked) or to censoring (not linked).
+
+    `outcomes` is sim.metrics.lost.case_outcomes of the same run: the replication computes it
+    once for this, the outcome file and the figures."""
     unborn = (
         regime_log.filter(pl.col("event") == "case_open").select("case", "unborn").unique("case")
     )
-    outcomes = case_outcomes(regime_log, world_log, run_end).join(unborn, on="case", how="left")
+    outcomes = outcomes.join(unborn, on="case", how="left")
     followed = (pl.col("followed_until") - pl.col("opened")).dt.total_days()
     return (
         outcomes.select(

@@ -17,6 +17,7 @@ from sim.metrics.linkage import (
     spells,
     survival_curves,
 )
+from sim.metrics.lost import case_outcomes
 
 JAN = dt.date(2010, 1, 1)
 END = dt.date(2010, 12, 31)
@@ -77,7 +78,8 @@ def test_spells_censor_at_the_next_move_and_the_run_end(logs):
         reconnection(2, JAN, dt.date(2010, 1, 15)),
     ]
     world = world_rows([("C2", "move", dt.date(2010, 1, 10))])
-    table = spells(regime_rows(rows), world, END)
+    regime = regime_rows(rows)
+    table = spells(regime, case_outcomes(regime, world, END))
     assert table["days"].to_list() == [19, 9, 30, 364]
     assert table["linked"].to_list() == [True, False, False, False]
     assert table["care_status"].to_list() == [
