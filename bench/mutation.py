@@ -146,6 +146,46 @@ TARGETS: dict[str, TargetSet] = {
             "unwrap_keys",
         ),
     ),
+    "decommission-destroy": TargetSet(
+        "the functions that overwrite, erase keys, certify and verify certificates (all strict)",
+        files=(
+            "decommission/destruction.py",
+            "decommission/destroy_steps.py",
+            "decommission/certificate.py",
+        ),
+        tests=(
+            "tests/decommission/test_overwrite_proofs.py",
+            "tests/decommission/test_destruction.py",
+            "tests/decommission/test_certificate.py",
+            "tests/decommission/test_certificate_checks.py",
+            "tests/decommission/test_destroy_certify_steps.py",
+            "tests/decommission/test_crash_safety.py",
+        ),
+        functions=(
+            "_overwrite_in_place",
+            "overwrite_and_unlink",
+            "crypto_erase",
+            "clear_sqlite",
+            "destroy_files",
+            "DestroyStep.run",
+            "DestroyStep.verify",
+            "CertifyStep.run",
+            "CertifyStep.verify",
+            "CertifyStep._publish",
+            "canonical",
+            "sign",
+            "certificate_sha256",
+            "issue_certificates",
+            "_item",
+            "verify_certificate",
+            "_recheck",
+        ),
+        strict=(
+            "decommission/destruction.py",
+            "decommission/destroy_steps.py",
+            "decommission/certificate.py",
+        ),
+    ),
 }
 
 

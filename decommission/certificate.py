@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from decommission.bagcheck import file_digest, strict_problems
+from decommission.bagcheck import HEX_LENGTH, file_digest, strict_problems
 from decommission.destruction import DestructionRecord
 from decommission.verification import (
     canaries_path,
@@ -38,6 +38,9 @@ ATTESTATION = (
     "I attest that the information in this certificate is accurate and that the items listed "
     "were sanitized as described and verified by the person named in the validation block."
 )
+
+ALGORITHM_OF_LENGTH = {length: alg for alg, length in HEX_LENGTH.items()}
+"""An evidence digest's algorithm, told by its length in hex digits."""
 
 
 class ResidueRemains(WorkbenchError):
@@ -104,7 +107,7 @@ def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 
 def sign(certificate: Certificate, key: Ed25519PrivateKey) -> dict[str, Any]:
-    body = certificate.model_dump(mode="json")
+    body = certificate.model_dump()  # every field is a JSON type already
     value = base64.b64encode(key.sign(canonical(body))).decode()
     return {
         "certificate": body,
@@ -222,7 +225,8 @@ def _recheck(certificate: Certificate, directory: Path) -> list[str]:
             path = directory / name
             if name == "archive/tagmanifest-sha512.txt":
                 problems += [f"archive: {p}" for p in strict_problems(directory / "archive")]
-            if not path.is_file() or file_digest(path, _alg(digest)) != digest:
+            alg = ALGORITHM_OF_LENGTH.get(len(digest))
+            if alg is None or not path.is_file() or file_digest(path, alg) != digest:
                 problems.append(f"{name}: digest does not match the certificate")
         return problems
     for item in certificate.items:
@@ -234,7 +238,3 @@ def _recheck(certificate: Certificate, directory: Path) -> list[str]:
         hits = scan_tree(directory, canary_needles(load_canaries(beside))).hits
         problems += [f"{hit['path']}: {hit['pattern']} at byte {hit['offset']}" for hit in hits]
     return problems
-
-
-def _alg(digest: str) -> str:
-    return "sha512" if len(digest) == 128 else "sha256"

@@ -10,6 +10,7 @@ kept). Certification refuses while residue remains (NIST SP 800-88 Rev. 1 4.7-4.
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import PurePosixPath
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,6 +22,7 @@ from decommission.certificate import (
     ResidueRemains,
     certificate_sha256,
     issue_certificates,
+    public_key_hex,
     verify_certificate,
 )
 from decommission.destruction import DestructionRecord, crypto_erase, destroy_files
@@ -31,6 +33,14 @@ from decommission.steps import write_evidence
 from decommission.verification import verify_destruction
 from sim.errors import WorkbenchError
 
+EVIDENCE = {
+    "verification.json": "sha256",
+    "steps/destroy.json": "sha256",
+    "archive/tagmanifest-sha512.txt": "sha512",
+}
+"""The evidence files each certificate names, with the digest algorithm it names them by."""
+CHAIN_START = ("archive/data/audit/seal.json", "sha256")
+"""The audit log's final checkpoint: the first certificate in the chain names its digest."""
 TRANSIENT = ("sidecar", "temp")
 """File classes that come and go by themselves (SQLite removes its WAL on a clean close)."""
 
@@ -177,14 +187,8 @@ class CertifyStep(Step):
         return ["one certificate per holder and one for the deployment, signed with Ed25519"]
 
     def run(self, ctx: Context) -> dict[str, Any]:
-        evidence = {
-            "verification.json": file_digest(ctx.evidence / "verification.json", "sha256"),
-            "steps/destroy.json": file_digest(ctx.evidence / "steps/destroy.json", "sha256"),
-            "archive/tagmanifest-sha512.txt": file_digest(
-                ctx.evidence / "archive/tagmanifest-sha512.txt", "sha512"
-            ),
-        }
-        seal = ctx.evidence / "archive/data/audit/seal.json"
+        evidence = {name: file_digest(ctx.evidence / name, alg) for name, alg in EVIDENCE.items()}
+        seal, seal_alg = CHAIN_START
         try:
             certificates = issue_certificates(
                 ctx.state["records"],
@@ -195,7 +199,7 @@ class CertifyStep(Step):
                 key=self.key,
                 issued_at=ctx.now.isoformat(),
                 evidence=evidence,
-                chain_start=file_digest(seal, "sha256"),
+                chain_start=file_digest(ctx.evidence / seal, seal_alg),
                 classification=load_standards().classification_before.value,
                 backed_up="kept items only: see archive/ (BagIt 1.0)",
             )
@@ -204,13 +208,13 @@ class CertifyStep(Step):
         atomic.remove_tree(ctx.evidence / self.unchecked)  # from a dead attempt
         names = []
         for signed in certificates:
-            name = f"{signed['certificate']['certificate_id'].rsplit('/', 1)[1]}.json"
+            name = f"{PurePosixPath(signed['certificate']['certificate_id']).name}.json"
             write_evidence(ctx, f"{self.unchecked}/{name}", signed)
             names.append(f"certificates/{name}")
         return {
             "certificates": names,
             "sha256": [certificate_sha256(c) for c in certificates],
-            "public_key": certificates[0]["signature"]["public_key"],
+            "public_key": public_key_hex(self.key),
         }
 
     def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
