@@ -54,7 +54,34 @@ STATUS = {
     255: "timeout",
     None: "not checked",
 }
-ACCEPTED = {"killed"}
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A kind of mutant that cannot change what `function` does, told by its diff, and why.
+
+    A mutant of `function` (as named in TargetSet.functions) is equivalent when its mutated
+    line contains `added` (if given) and, with `case_only`, differs from the original line
+    only in letter case. Such a mutant is reported as equivalent, with `why`, not as a survivor.
+    """
+
+    function: str
+    why: str
+    added: str | None = None
+    case_only: bool = False
+
+    def matches(self, files: tuple[str, ...], mutant: str, diff: str) -> bool:
+        if not any(fnmatch.fnmatch(mutant, p) for p in _patterns(files, (self.function,))):
+            return False
+        removed = [line[1:] for line in diff.splitlines() if line.startswith("- ")]
+        added = [line[1:] for line in diff.splitlines() if line.startswith("+ ")]
+        if len(removed) != 1 or len(added) != 1:
+            return False
+        if self.added is not None and self.added not in added[0]:
+            return False
+        return not self.case_only or (
+            removed[0] != added[0] and removed[0].lower() == added[0].lower()
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class TargetSet:
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()
     strict: tuple[str, ...] = field(default=())
+    equivalent: tuple[Equivalent, ...] = field(default=())
 
 
 TARGETS: dict[str, TargetSet] = {
@@ -185,6 +213,19 @@ TARGETS: dict[str, TargetSet] = {
             "decommission/destroy_steps.py",
             "decommission/certificate.py",
         ),
+        equivalent=(
+            Equivalent(
+                "clear_sqlite",
+                "SQL keywords, pragma names and values, and LIKE patterns are case-insensitive "
+                "in SQLite, so a statement in other letter case is the same statement",
+                case_only=True,
+            ),
+            Equivalent(
+                "canonical",
+                "json.dumps tests ensure_ascii for truth: None is False, the value given",
+                added="ensure_ascii=None",
+            ),
+        ),
     ),
 }
 
@@ -195,9 +236,13 @@ def module_of(path: str) -> str:
 
 def mutant_patterns(target: TargetSet) -> list[str]:
     """mutmut mutant-name patterns for the chosen functions (empty: every function)."""
+    return _patterns(target.files, target.functions)
+
+
+def _patterns(files: tuple[str, ...], functions: tuple[str, ...]) -> list[str]:
     patterns = []
-    for path in target.files:
-        for function in target.functions:
+    for path in files:
+        for function in functions:
             cls, _, name = function.rpartition(".")
             mangled = f"x{SEPARATOR}{cls}{SEPARATOR}{name}" if cls else f"x_{name}"
             patterns.append(f"{module_of(path)}.{mangled}__mutmut_*")
@@ -289,28 +334,40 @@ def diff_of(copy: Path, mutant: str) -> str:
 
 
 def report(name: str, target: TargetSet, copy: Path, statuses: dict[str, dict[str, str]]) -> bool:
-    """Print the mutants not killed and a summary; True if every strict file is clean."""
+    """Print the mutants not killed and a summary; True if every strict file is clean.
+
+    A survivor that matches one of the set's `equivalent` kinds is counted as equivalent (and
+    listed with the reason), never as killed."""
     clean = True
     print(f"\n== {name}: {target.description}")
     for path, mutants in statuses.items():
-        left = {m: s for m, s in mutants.items() if s not in ACCEPTED}
+        left = {m: s for m, s in mutants.items() if s != "killed"}
         if not left:
             continue
         print(f"\n-- {path}: {len(left)} not killed")
         for mutant, status in left.items():
-            print(f"\n{status}: {mutant}")
-            print(diff_of(copy, mutant))
-    print(f"\n{'file':<40} {'mutants':>8} {'killed':>7} {'survived':>9} {'other':>6}  strict")
+            diff = diff_of(copy, mutant)
+            why = next(
+                (e.why for e in target.equivalent if e.matches(target.files, mutant, diff)), None
+            )
+            if status == "survived" and why:
+                mutants[mutant] = "equivalent"
+                print(f"\nequivalent ({why}): {mutant}")
+            else:
+                print(f"\n{status}: {mutant}")
+            print(diff)
+    header = f"{'file':<40} {'mutants':>8} {'killed':>7} {'equiv':>6} {'survived':>9} {'other':>6}"
+    print(f"\n{header}  strict")
     for path, mutants in statuses.items():
         counts = Counter(mutants.values())
-        other = len(mutants) - counts["killed"] - counts["survived"]
+        other = len(mutants) - counts["killed"] - counts["equivalent"] - counts["survived"]
         strict = path in target.strict
         failed = strict and (not mutants or other + counts["survived"] > 0)
         clean &= not failed
         verdict = ("FAIL" if failed else "ok") if strict else ""
         print(
-            f"{path:<40} {len(mutants):>8} {counts['killed']:>7} {counts['survived']:>9} "
-            f"{other:>6}  {verdict}"
+            f"{path:<40} {len(mutants):>8} {counts['killed']:>7} {counts['equivalent']:>6} "
+            f"{counts['survived']:>9} {other:>6}  {verdict}"
         )
     return clean
 

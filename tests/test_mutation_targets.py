@@ -54,3 +54,24 @@ def test_the_configuration_mutates_only_the_set_and_runs_only_its_tests():
     assert "only_mutate=\n    sim/metrics/lost.py\n" in config
     assert "pytest_add_cli_args_test_selection=\n    tests/metrics/test_lost.py\n" in config
     assert "process_isolation=forkserver" in config
+
+
+def test_an_equivalent_kind_matches_only_its_own_function_and_change():
+    """A case-only change in the named function is equivalent; another change, or the same
+    change in another function, is not (it must still be killed)."""
+    files = ("decommission/destruction.py",)
+    sql = mutation.Equivalent("clear_sqlite", "SQL is case-insensitive", case_only=True)
+    case = '-        db.execute("PRAGMA x = ON")\n+        db.execute("pragma x = on")'
+    other = '-        db.execute("PRAGMA x = ON")\n+        db.execute("XXPRAGMA x = ONXX")'
+    assert sql.matches(files, "decommission.destruction.x_clear_sqlite__mutmut_3", case)
+    assert not sql.matches(files, "decommission.destruction.x_clear_sqlite__mutmut_4", other)
+    assert not sql.matches(files, "decommission.destruction.x_crypto_erase__mutmut_3", case)
+    flag = mutation.Equivalent("canonical", "falsy", added="ensure_ascii=None")
+    none = "-    dumps(d, ensure_ascii=False)\n+    dumps(d, ensure_ascii=None)"
+    true = "-    dumps(d, ensure_ascii=False)\n+    dumps(d, ensure_ascii=True)"
+    assert flag.matches(
+        ("decommission/certificate.py",), "decommission.certificate.x_canonical__mutmut_4", none
+    )
+    assert not flag.matches(
+        ("decommission/certificate.py",), "decommission.certificate.x_canonical__mutmut_5", true
+    )
