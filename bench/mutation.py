@@ -183,6 +183,7 @@ TARGETS: dict[str, TargetSet] = {
         ),
         tests=(
             "tests/decommission/test_overwrite_proofs.py",
+            "tests/decommission/test_destroy_files.py",
             "tests/decommission/test_destruction.py",
             "tests/decommission/test_certificate.py",
             "tests/decommission/test_certificate_checks.py",
@@ -195,6 +196,7 @@ TARGETS: dict[str, TargetSet] = {
             "crypto_erase",
             "clear_sqlite",
             "destroy_files",
+            "_overwrite_sidecars",
             "DestroyStep.run",
             "DestroyStep.verify",
             "CertifyStep.run",

@@ -215,19 +215,30 @@ def destroy_files(
         )  # fmt: skip
         note({"intent": asdict(record)})
         if database:
+            _overwrite_sidecars(path, passes)  # before SQLite opens the file and unlinks them
             try:
                 record = replace(record, rows_after_clear=clear_sqlite(path))
             except sqlite3.DatabaseError as damaged:  # e.g. malformed by a kill mid-clear
                 method = f"overwrite (SQLite clearing failed: {damaged})"
                 record = replace(record, method=method, sanitization="clear")
-            for suffix in SIDECAR_SUFFIXES:  # none expected with journal_mode=OFF; never leave one
-                if Path(f"{path}{suffix}").exists():
-                    overwrite_and_unlink(Path(f"{path}{suffix}"), passes)
+            _overwrite_sidecars(
+                path, passes
+            )  # none expected with journal_mode=OFF; never leave one
         overwrite_and_unlink(path, passes)
         note({"done": asdict(record)})
         records.append(record)
     _remove_empty_directories(root)
     return records
+
+
+def _overwrite_sidecars(database: Path, passes: int) -> None:
+    """Overwrite and unlink the database's WAL, shared-memory index and rollback journal, if
+    any: a scan limited to the inventory never lists them, and SQLite unlinks a WAL it opens
+    without overwriting it, leaving its frames (copies of rows) in freed blocks."""
+    for suffix in SIDECAR_SUFFIXES:
+        sidecar = Path(f"{database}{suffix}")
+        if sidecar.exists():
+            overwrite_and_unlink(sidecar, passes)
 
 
 def _is_sqlite(path: Path) -> bool:

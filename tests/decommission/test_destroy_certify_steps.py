@@ -6,7 +6,7 @@ import json
 import pytest
 
 import decommission.destroy_steps as destroy_steps
-from decommission.bagcheck import file_digest
+from decommission.bagcheck import file_digest, strict_problems
 from decommission.certificate import certificate_sha256, public_key_hex, verify_certificate
 from decommission.destroy_steps import CertifyStep, DestroyStep
 from decommission.rehearsal import rehearse
@@ -61,6 +61,7 @@ def test_the_destroy_gate_names_a_copy_never_returned(tmp_path):
     holder; files that come and go by themselves (sidecars, temporaries) are not counted."""
     files = [
         {"path": "e.csv", "holder": "E08000002", "file_class": "extract"},
+        {"path": "f.csv", "holder": "E08000003", "file_class": "extract"},
         {"path": "i.db-wal", "holder": "host", "file_class": "sidecar"},
         {"path": "t.partial", "holder": "host", "file_class": "temp"},
         {"path": "done.csv", "holder": "host", "file_class": "extract"},
@@ -70,7 +71,8 @@ def test_the_destroy_gate_names_a_copy_never_returned(tmp_path):
     (ctx.deployment / "here.csv").write_text("present: the scan will destroy it")
     evidence = {"records": [record("done.csv")]}
     assert refusal(DestroyStep("destroy"), ctx, evidence) == (
-        "copies never returned for destruction: e.csv (held by E08000002)"
+        "copies never returned for destruction: e.csv (held by E08000002), "
+        "f.csv (held by E08000003)"
     )
 
 
@@ -95,6 +97,13 @@ def test_a_completed_run_records_what_it_destroyed_and_certified(specimen, setup
     paths = sorted(r["path"] for r in destroy["records"])
     assert "keys/keystore.json" in paths and "index/index.db-wal" in paths
     assert len(paths) == len(set(paths))
+    notes = (evidence / "steps/destroy.journal.jsonl").read_text()
+    events = [json.loads(line) for line in notes.splitlines()]
+    assert notes.endswith("\n") and events[0] == {
+        "erase": ["backup-2010-08-01", "backup-2010-08-05"]
+    }
+    assert sorted(e["done"]["path"] for e in events if "done" in e) == paths
+    assert sorted(e["intent"]["path"] for e in events if "intent" in e) == paths
     certify = json.loads((evidence / "steps/certify.json").read_text())
     names = certify["certificates"]
     assert names == [f"certificates/{n:03d}.json" for n in range(1, len(names) + 1)]
@@ -185,9 +194,12 @@ def test_an_archive_changed_before_destruction_stops_it(specimen, setup, tmp_pat
     monkeypatch.setattr(destroy_steps.DestroyStep, "run", flip_then_destroy)
     before = sorted(p.relative_to(specimen.deployment) for p in specimen.deployment.rglob("*"))
     outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
-    assert outcome.stopped_at == "destroy"
-    assert outcome.reason.startswith("the archive no longer validates: ")
-    assert "aggregate.json" in outcome.reason
+    first = strict_problems(outcome.evidence / "archive")[0]
+    assert "aggregate.json" in first
+    assert (outcome.stopped_at, outcome.reason) == (
+        "destroy",
+        f"the archive no longer validates: {first}",
+    )
     after = sorted(p.relative_to(specimen.deployment) for p in specimen.deployment.rglob("*"))
     assert after == before
 
