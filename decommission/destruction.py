@@ -174,13 +174,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _nothing(event: dict[str, Any]) -> None:
+    """The default `note` of destroy_files: nothing is journalled."""
+
+
 def destroy_files(
     deployment: Path,
     found: list[FoundFile],
     keystore: str | None,
     passes: int,
     erase: Callable[[Path, list[str]], None] = crypto_erase,
-    note: Callable[[dict[str, Any]], None] = lambda event: None,
+    note: Callable[[dict[str, Any]], None] = _nothing,
 ) -> list[DestructionRecord]:
     """Destroy every found file: data keys first, then sidecars, databases and the rest.
 

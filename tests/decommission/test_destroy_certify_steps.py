@@ -99,6 +99,7 @@ def test_a_completed_run_records_what_it_destroyed_and_certified(specimen, setup
     assert len(paths) == len(set(paths))
     notes = (evidence / "steps/destroy.journal.jsonl").read_text()
     events = [json.loads(line) for line in notes.splitlines()]
+    assert notes.splitlines() == [json.dumps(e, sort_keys=True) for e in events]  # canonical
     assert notes.endswith("\n") and events[0] == {
         "erase": ["backup-2010-08-01", "backup-2010-08-05"]
     }

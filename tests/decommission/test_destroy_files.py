@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 import decommission.destruction as destruction
-from decommission.destruction import TOOL, destroy_files, read_keys
+from decommission.destruction import TOOL, KeyNotErased, destroy_files, read_keys
 from decommission.inventory import FoundFile
 
 KEYS = {"keys": {"k1": {"material": "QUFBQUFBQUE="}, "k2": {"material": "QkJCQkJCQkI="}}}
@@ -41,7 +41,7 @@ def tree(tmp_path):
             links[path.relative_to(root).as_posix()] = tmp_path / f"link{len(links)}"
             os.link(path, links[path.relative_to(root).as_posix()])
     items = [
-        found("extract.csv", holder="E08000001"),
+        found("extract.csv", holder="E08000001", key_id="k2"),  # names a key, not encrypted
         found("index.db", store="live", kind="live-index"),
         found("backup.enc", store="b", kind="backup", encrypted=True, key_id="k1"),
         found("other.db-journal", file_class="sidecar"),
@@ -69,7 +69,7 @@ def test_every_action_in_order_with_its_record(tree, tmp_path):
         "cryptographic erase, then overwrite",
         "purge",
     )
-    assert by_path["backup.enc"].key_id == "k1"
+    assert (by_path["backup.enc"].key_id, by_path["extract.csv"].key_id) == ("k1", "k2")
     database = by_path["index.db"]
     assert (database.method, database.sanitization, database.rows_after_clear) == (
         "SQLite secure_delete DELETE + VACUUM, then overwrite",
@@ -133,3 +133,12 @@ def test_a_note_that_fails_stops_its_action(tree):
         destroy_files(root, items, "keys/keystore.json", 1, note=refuse_intent)
     assert (root / "other.db-journal").read_bytes() == links["other.db-journal"].read_bytes()
     assert links["other.db-journal"].read_bytes().startswith(b"SQLite format 3")
+
+
+def test_encrypted_stores_with_no_key_store_stop_before_anything(tree, tmp_path):
+    root, items, links = tree
+    before = {p: link.read_bytes() for p, link in links.items()}
+    with pytest.raises(KeyNotErased) as error:
+        destroy_files(root, items, None, 1)
+    assert str(error.value) == "encrypted stores but no key store in the inventory"
+    assert {p: (root / p).read_bytes() for p in links} == before

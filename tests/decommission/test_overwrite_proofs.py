@@ -135,6 +135,15 @@ def test_erasure_leaves_no_key_bytes_in_the_store_or_its_old_blocks(
     assert sorted(p.name for p in path.parent.iterdir()) == ["keystore.json"]
 
 
+def test_the_erased_store_keeps_the_deployments_layout(tmp_path):
+    """What is left is written back as the deployment writes its store (JSON, indent 1), so the
+    size the destruction record gives for it is the same in every run."""
+    path = keystore(tmp_path, STORE)
+    crypto_erase(path, ["b"])
+    left = {"keys": {k: v for k, v in STORE["keys"].items() if k != "b"}}
+    assert path.read_text() == json.dumps(left, indent=1)
+
+
 def test_erasure_of_a_list_store_and_of_an_unknown_key(tmp_path, no_random_pass):
     entries = [{"key_id": "a", "hex": "aa" * 16}, {"key_id": "b", "hex": "bb" * 16}]
     path = keystore(tmp_path, entries)
