@@ -167,6 +167,7 @@ TARGETS: dict[str, TargetSet] = {
             "sign",
             "verify_certificate",
             "_recheck",
+            "_digest_matches",
             "verify_destruction",
             "residue_files",
             "_has_keys",
@@ -209,6 +210,7 @@ TARGETS: dict[str, TargetSet] = {
             "_item",
             "verify_certificate",
             "_recheck",
+            "_digest_matches",
         ),
         strict=(
             "decommission/destruction.py",

@@ -218,23 +218,28 @@ def verify_certificate(
 
 
 def _recheck(certificate: Certificate, directory: Path) -> list[str]:
-
-    problems = []
     if (directory / "verification.json").exists():  # an evidence directory
-        for name, digest in certificate.evidence.items():
-            path = directory / name
-            if name == "archive/tagmanifest-sha512.txt":
-                problems += [f"archive: {p}" for p in strict_problems(directory / "archive")]
-            alg = ALGORITHM_OF_LENGTH.get(len(digest))
-            if alg is None or not path.is_file() or file_digest(path, alg) != digest:
-                problems.append(f"{name}: digest does not match the certificate")
+        problems = [
+            f"{name}: digest does not match the certificate"
+            for name, digest in certificate.evidence.items()
+            if not _digest_matches(directory / name, digest)
+        ]
+        if "archive/tagmanifest-sha512.txt" in certificate.evidence:
+            problems += [f"archive: {p}" for p in strict_problems(directory / "archive")]
         return problems
-    for item in certificate.items:
-        if (directory / item.property_number).exists():
-            problems.append(f"{item.property_number}: still present")
+    problems = [
+        f"{item.property_number}: still present"
+        for item in certificate.items
+        if (directory / item.property_number).exists()
+    ]
     problems += [f"{r['path']}: {r['residue']}" for r in residue_files(directory)]
     beside = canaries_path(directory)
     if beside.exists():
         hits = scan_tree(directory, canary_needles(load_canaries(beside))).hits
         problems += [f"{hit['path']}: {hit['pattern']} at byte {hit['offset']}" for hit in hits]
     return problems
+
+
+def _digest_matches(path: Path, digest: str) -> bool:
+    alg = ALGORITHM_OF_LENGTH.get(len(digest))
+    return alg is not None and path.is_file() and file_digest(path, alg) == digest

@@ -216,9 +216,9 @@ def test_each_evidence_file_changed_is_named_once(completed, tmp_path):
     archive = [f"archive: {p}" for p in strict_problems(evidence / "archive")]
     assert archive and all("aggregate.json" in p or "Bag validation" in p for p in archive)
     assert verify_certificate(certificate, PUBLIC, evidence) == [
-        *archive,  # the evidence is listed in key order: archive/, steps/, verification.json
-        "steps/destroy.json: digest does not match the certificate",
+        "steps/destroy.json: digest does not match the certificate",  # in the evidence's order
         "verification.json: digest does not match the certificate",
+        *archive,
     ]
 
 
@@ -257,4 +257,13 @@ def test_a_canary_alone_is_residue(completed, tmp_path):
     (deployment / "notes.txt").write_bytes(b"ab" + surname)
     assert verify_certificate(signed[-1], PUBLIC, deployment) == [
         "notes.txt: canary 1 surname [utf-16-le] at byte 2"
+    ]
+
+
+def test_an_evidence_digest_of_no_known_length_does_not_match(tmp_path):
+    """A digest that is neither SHA-256 nor SHA-512 (by length) can never be re-checked."""
+    (tmp_path / "verification.json").write_text("{}")
+    body = {**SIGNED["certificate"], "evidence": {"verification.json": "c" * 63}}
+    assert verify_certificate(sign_raw(body), PUBLIC, tmp_path) == [
+        "verification.json: digest does not match the certificate"
     ]
