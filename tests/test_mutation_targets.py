@@ -27,6 +27,11 @@ def functions_in(path: Path) -> set[str]:
 def test_every_target_names_existing_files_tests_and_functions():
     assert {"metrics", "matching", "decommission"} <= set(mutation.TARGETS)
     assert "sim/metrics/lost.py" in mutation.TARGETS["metrics"].strict
+    destroy = mutation.TARGETS["decommission-destroy"]
+    assert set(destroy.strict) == set(destroy.files)  # every overwrite, erasure, certificate
+    assert {"_overwrite_in_place", "crypto_erase", "issue_certificates", "verify_certificate"} <= (
+        set(destroy.functions)
+    )
     for name, target in mutation.TARGETS.items():
         for path in (*target.files, *target.tests):
             assert (ROOT / path).exists(), f"{name}: {path}"
