@@ -267,3 +267,17 @@ def test_an_evidence_digest_of_no_known_length_does_not_match(tmp_path):
     assert verify_certificate(sign_raw(body), PUBLIC, tmp_path) == [
         "verification.json: digest does not match the certificate"
     ]
+
+
+def test_a_forged_certificate_reports_its_signature_and_its_residue(completed, tmp_path):
+    """A bad signature and an item still present are both reported: neither hides the other."""
+    deployment, _, signed = copied(completed, tmp_path)
+    forged = copy.deepcopy(signed[-1])
+    forged["certificate"]["validation"] = forged["certificate"]["person_performing_sanitization"]
+    (deployment / "keys").mkdir()
+    (deployment / "keys/keystore.json").write_text("{}")
+    assert verify_certificate(forged, PUBLIC, deployment) == [
+        NOT_SIGNED,
+        "validated by the person who sanitized",
+        "keys/keystore.json: still present",
+    ]
