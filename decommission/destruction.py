@@ -127,7 +127,7 @@ def clear_sqlite(path: Path) -> dict[str, int]:
     try:
         db.execute("PRAGMA temp_store = MEMORY")  # no etilqs_ temp file on disk
         db.execute("PRAGMA journal_mode = OFF")
-        if db.execute("PRAGMA secure_delete = ON").fetchone()[0] != 1:
+        if db.execute("PRAGMA secure_delete = ON").fetchone() != (1,):  # no row: ignored
             raise WorkbenchError(f"{path}: SQLite refused secure_delete=ON")
         tables = [
             r[0]
@@ -161,8 +161,9 @@ def _overwrite_in_place(path: Path, passes: int) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         handle.seek(0)
-        while block := handle.read(CHUNK):
-            if block.count(0) != len(block):
+        block = bytearray(CHUNK)  # read back a block at a time, into one buffer
+        while count := handle.readinto(block):
+            if block.count(0, 0, count) != count:
                 raise WorkbenchError(f"{path}: overwrite did not read back as zeros")
 
 
@@ -219,15 +220,13 @@ def destroy_files(
         )  # fmt: skip
         note({"intent": asdict(record)})
         if database:
-            _overwrite_sidecars(path, passes)  # before SQLite opens the file and unlinks them
+            # before SQLite opens the file (and unlinks a WAL unread); clearing writes none
+            _overwrite_sidecars(path, passes)
             try:
                 record = replace(record, rows_after_clear=clear_sqlite(path))
             except sqlite3.DatabaseError as damaged:  # e.g. malformed by a kill mid-clear
                 method = f"overwrite (SQLite clearing failed: {damaged})"
                 record = replace(record, method=method, sanitization="clear")
-            _overwrite_sidecars(
-                path, passes
-            )  # none expected with journal_mode=OFF; never leave one
         overwrite_and_unlink(path, passes)
         note({"done": asdict(record)})
         records.append(record)

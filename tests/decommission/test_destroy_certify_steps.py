@@ -213,3 +213,17 @@ def test_an_inventory_scoped_destruction_records_only_listed_files(specimen, set
     assert "extracts/E08000001-2010-07-01.csv" in paths
     assert "extracts/E08000002-2010-07-15.csv" not in paths  # not listed: left, and found
     assert outcome.stopped_at == "verify"
+
+
+def test_encrypted_backups_with_no_key_store_listed_stop_destruction(specimen, setup, tmp_path):
+    """An inventory that lists encrypted backups but no key store: destruction stops, naming
+    why, before any file is touched (the backups could not be purged)."""
+    inventory = specimen.deployment / "inventory.toml"
+    blocks = inventory.read_text().split("[[stores]]")
+    inventory.write_text("[[stores]]".join(b for b in blocks if 'kind = "key-store"' not in b))
+    outcome = rehearse(specimen.deployment, tmp_path / "evidence", setup)
+    assert (outcome.stopped_at, outcome.reason) == (
+        "destroy",
+        "destruction failed: KeyNotErased: encrypted stores but no key store in the inventory",
+    )
+    assert (specimen.deployment / "keys/keystore.json").exists()

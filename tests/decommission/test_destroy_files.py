@@ -142,3 +142,17 @@ def test_encrypted_stores_with_no_key_store_stop_before_anything(tree, tmp_path)
         destroy_files(root, items, None, 1)
     assert str(error.value) == "encrypted stores but no key store in the inventory"
     assert {p: (root / p).read_bytes() for p in links} == before
+
+
+def test_an_encrypted_store_that_is_a_database_it_cannot_clear_is_only_a_clear(tree):
+    """A store the inventory calls encrypted that is in fact a plain SQLite file SQLite cannot
+    clear (malformed) is overwritten, and recorded as a clear, not a purge."""
+    root, _, links = tree
+    content = bytearray(links["index.db"].read_bytes())
+    content[100:4096] = b"\xff" * (4096 - 100)
+    (root / "index.db").write_bytes(bytes(content))
+    store = found("index.db", store="live", kind="live-index", encrypted=True, key_id="k2")
+    records = destroy_files(root, [store], "keys/keystore.json", 1)
+    assert records[0].method.startswith("overwrite (SQLite clearing failed: ")
+    assert (records[0].sanitization, records[0].rows_after_clear) == ("clear", None)
+    assert list(read_keys(root / "keys/keystore.json")) == ["k1"]

@@ -252,3 +252,37 @@ def test_clearing_refuses_a_file_that_is_not_sqlite(tmp_path):
     path.write_bytes(b"not a database at all" * 200)
     with pytest.raises(sqlite3.DatabaseError):
         clear_sqlite(path)
+
+
+class Ignoring:
+    """A SQLite connection whose secure_delete pragma answers `answer` (another build)."""
+
+    def __init__(self, connection, answer):
+        self.connection, self.answer = connection, answer
+
+    def execute(self, sql, *args):
+        if sql.startswith("PRAGMA secure_delete"):
+            return self.connection.execute(self.answer)
+        return self.connection.execute(sql, *args)
+
+    def close(self):
+        self.connection.close()
+
+
+@pytest.mark.parametrize("answer", ["SELECT 0", "PRAGMA no_such_pragma"])
+def test_a_sqlite_that_will_not_delete_securely_is_refused_before_any_row(
+    tmp_path, monkeypatch, answer
+):
+    """secure_delete answered off, or ignored (no row): clearing stops with a clear error and
+    every row is still there (a plain DELETE would leave them on free pages)."""
+    path = tmp_path / "index.db"
+    database(path, [("CP0000001", "Quillfeather")])
+    connect = sqlite3.connect
+    monkeypatch.setattr(
+        destruction.sqlite3, "connect", lambda *a, **k: Ignoring(connect(*a, **k), answer)
+    )
+    with pytest.raises(WorkbenchError) as error:
+        clear_sqlite(path)
+    assert str(error.value) == f"{path}: SQLite refused secure_delete=ON"
+    monkeypatch.setattr(destruction.sqlite3, "connect", connect)
+    assert connect(path).execute("SELECT count(*) FROM children").fetchone() == (1,)
