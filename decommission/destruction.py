@@ -163,7 +163,7 @@ def _overwrite_in_place(path: Path, passes: int) -> None:
         handle.seek(0)
         block = bytearray(CHUNK)  # read back a block at a time, into one buffer
         while count := handle.readinto(block):
-            if block.count(0, 0, count) != count:
+            if block[:count].count(0) != count:
                 raise WorkbenchError(f"{path}: overwrite did not read back as zeros")
 
 

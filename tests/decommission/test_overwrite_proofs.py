@@ -23,7 +23,7 @@ from decommission.destruction import (
 )
 from sim.errors import WorkbenchError
 
-SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 7]
+SIZES = [0, 1, 23, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 7]
 RANDOM = 0x5A  # what the patched os.urandom draws: neither zero nor the old content
 
 
