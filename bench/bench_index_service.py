@@ -29,6 +29,7 @@ from bench_index import _percentiles, _plain_baseline, _queries
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sim.index.access import NewAccount, token_code
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import AuditEvent, AuditLog, load_monitoring_rules
 from sim.index.build import build_index
 from sim.index.deployment.layout import Layout, write_keystore
@@ -54,7 +55,8 @@ def _users(service: ContactPoint, authorities: list[str], count: int) -> list[st
         new = NewAccount(name, "Bench", f"User {letters(n + 1)}", "social care", code,
                          "local_authority", code, "practitioner")  # fmt: skip
         service.add_user(new, PASSWORD, PIN, vetted_on=dt.date(2009, 12, 1), by=None, now=START)
-        secret = service.issue_token(name, by=None, now=START)
+        service.issue_token(name, by=None, now=START)
+        secret = collect_letter(service.access.letters, name)  # the holder takes it
         token = token_code(secret, START, service.access.rules)
         sessions.append(service.login(name, PASSWORD, PIN, token, network="GCSx", now=START))
     return sessions

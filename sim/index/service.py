@@ -72,8 +72,9 @@ class ContactPoint(ManagementActions, Administration):
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
         store = SqliteStore.open(layout.index)
         access = AccessControl(
-            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
-        )
+            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore),
+            letters=layout.beside("token-letters"),
+        )  # fmt: skip
         return cls(store, access, audit)
 
     # -- practitioners ---------------------------------------------------------------------
