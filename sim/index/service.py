@@ -20,6 +20,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
+from sim.index.deployment.extracts import DerivedCopies
 from sim.index.deployment.layout import Layout, audit_signing_key, token_key
 from sim.index.deployment.settings import profile_rules
 from sim.index.inputs import shown
@@ -75,7 +76,9 @@ class ContactPoint(ManagementActions, Administration):
             layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore),
             letters=layout.beside("token-letters"),
         )  # fmt: skip
-        return cls(store, access, audit)
+        service = cls(store, access, audit)
+        service.copies = DerivedCopies(layout.root)
+        return service
 
     # -- practitioners ---------------------------------------------------------------------
 

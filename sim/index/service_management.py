@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from sim.index.access import Session
 from sim.index.inputs import shown
 from sim.index.records import RecordRefused, parse_record
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
@@ -69,6 +70,8 @@ class ManagementActions(ServiceCore):
                     refused, now, session, action, "own_request", pending.child_id,
                     request_id=request_id,
                 )  # fmt: skip
+            if approve and pending.status == "pending":
+                self._withhold_copies(now, session, pending.child_id)  # before the shield holds
         try:
             event = decide_shielding(
                 self.store, int(request_id), session.username, deciders[session.role], approve, now
@@ -86,7 +89,21 @@ class ManagementActions(ServiceCore):
         self._record(
             now, session, event.action, event.child_id, event.criterion, request_id=request_id
         )
+        approved = event.action == "shielding approved"
+        if approved and self.copies is not None and self.copies.refresh():
+            self._record(now, session, "replica.refresh", event.child_id, "shielding")
         return event
+
+    def _withhold_copies(self, now: dt.datetime, session: Session, child_id: str) -> None:
+        """Empty a child about to be shielded from every extract, each rewrite audited."""
+        if self.copies is None:
+            return
+        stored = self.store.read_record(child_id)
+        address = stored.record.address if stored else None
+        where = (address.address_line, address.postcode) if address else (None, None)
+        for withheld in self.copies.withhold(child_id, where):
+            self._record(now, session, "extract.withhold", child_id, "shielding",
+                         file=withheld.file, rows=withheld.rows)  # fmt: skip
 
     def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
         """Correct a record by hand; anything outside Sch 1 (case data) is refused."""

@@ -337,3 +337,35 @@ def test_an_argument_of_the_wrong_kind_gets_an_audited_refusal_naming_it(service
         last = read_audit(dep / "audit" / "audit.jsonl").row(-1, named=True)
         assert (last["outcome"], last["reason"]) == ("refused", "malformed_input")
         assert json.loads(last["detail"])["fields"] == [field]
+
+
+def test_a_shield_decided_after_deploy_empties_the_child_from_every_copy(service, dep):
+    """Extracts made at deploy held the child's address; once the shield is approved no extract
+    shows the child's hidden fields or the address a sibling shares, each rewrite is audited,
+    and the DR replica carries the shield."""
+    from sim.index.store import SqliteStore
+
+    hidden, sibling = siblings(dep)
+    extracts = sorted((dep / "extracts").glob("*.csv"))
+    before = pl.concat([pl.read_csv(p, infer_schema=False) for p in extracts])
+    assert before.filter(pl.col("child_id") == hidden)["address_line"].drop_nulls().len() > 0
+    shield(service, dep, hidden)
+    after = pl.concat([pl.read_csv(p, infer_schema=False) for p in extracts])
+    assert after.height == before.height
+    own = after.filter(pl.col("child_id") == hidden)
+    assert own["surname"].drop_nulls().len() == own.height > 0
+    for column in ("address_line", "town", "postcode", "school_urn", "gp_practice_code"):
+        assert own[column].drop_nulls().len() == 0, column
+    near = after.filter(pl.col("child_id") == sibling)
+    assert near.height > 0
+    assert near["address_line"].drop_nulls().len() == near["postcode"].drop_nulls().len() == 0
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in extracts)
+    log = read_audit(dep / "audit" / "audit.jsonl")
+    withheld = log.filter(pl.col("action") == "extract.withhold", pl.col("child_id") == hidden)
+    assert withheld.height >= 1
+    assert log.filter(pl.col("action") == "replica.refresh").height == 1
+    replica = SqliteStore.open(dep / "replica" / "index.db")
+    try:
+        assert replica.read_record(hidden).shield is not None
+    finally:
+        replica.close()
