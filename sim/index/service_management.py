@@ -89,9 +89,9 @@ class ManagementActions(ServiceCore):
         self._record(
             now, session, event.action, event.child_id, event.criterion, request_id=request_id
         )
-        approved = event.action == "shielding approved"
-        if approved and self.copies is not None and self.copies.refresh():
-            self._record(now, session, "replica.refresh", event.child_id, "shielding")
+        approved = event.action == "shielding approved" and pending is not None
+        if approved and self.copies and self.copies.shield_replica(pending, session.username, now):
+            self._record(now, session, "replica.shield", event.child_id, "shielding")
         return event
 
     def _withhold_copies(self, now: dt.datetime, session: Session, child_id: str) -> None:

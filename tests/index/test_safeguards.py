@@ -363,7 +363,7 @@ def test_a_shield_decided_after_deploy_empties_the_child_from_every_copy(service
     log = read_audit(dep / "audit" / "audit.jsonl")
     withheld = log.filter(pl.col("action") == "extract.withhold", pl.col("child_id") == hidden)
     assert withheld.height >= 1
-    assert log.filter(pl.col("action") == "replica.refresh").height == 1
+    assert log.filter(pl.col("action") == "replica.shield").height == 1
     replica = SqliteStore.open(dep / "replica" / "index.db")
     try:
         assert replica.read_record(hidden).shield is not None

@@ -137,7 +137,7 @@ def test_shielding_through_the_facade(service, deployment):
     core = [a for a in actions if a in ("shielding.request", "shielding approved", "view")]
     assert core[-3:] == ["shielding.request", "shielding approved", "view"]
     copies = actions[actions.index("shielding.request") + 1 :]
-    assert copies[-2:] == ["replica.refresh", "view"]  # the derived copies follow the shield
+    assert copies[-2:] == ["replica.shield", "view"]  # the derived copies follow the shield
     assert set(copies[: copies.index("shielding approved")]) <= {"extract.withhold"}
 
 

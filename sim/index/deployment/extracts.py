@@ -7,19 +7,23 @@ effect (a kill between the two leaves a copy that hides too much, never too litt
 extract is rewritten (the workbench's atomic writer, owner-only) with the child's hidden columns
 emptied (everything but the identity fields data/index/record.toml shielded_visible_fields
 names) and the address columns of any row at the child's address emptied too (a sibling shares
-that address: docs/index-design.md 4). The facade audits each rewrite. The DR replica, the other
-copy of the index kept in the deployment, is refreshed after the decision (`refresh_replica`).
+that address: docs/index-design.md 10). The facade audits each rewrite. The DR replica, the
+other copy of the index kept in the deployment, is given the same decision through the store
+seam after it is made (`shield_in_replica`): one request and one decision, not a copy of the
+whole index (gigabytes at England scale) per shield.
 """
 
+import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from sim.index.deployment.backups import replicate
+from sim.errors import InputError
 from sim.index.deployment.layout import Layout
 from sim.index.records import record_rules
+from sim.index.store import SqliteStore, StoredRequest
 from sim.outputs import replace_file
 
 EXTRACTS = "extracts"
@@ -93,13 +97,22 @@ def withhold_in_extracts(
     return found
 
 
-def refresh_replica(root: Path) -> bool:
-    """Copy the live index over the DR replica (SQLite's backup API), so the replica carries
-    every shield; False if the deployment keeps no replica."""
-    layout = Layout(Path(root))
-    if not layout.replica.exists():
+def shield_in_replica(root: Path, request: StoredRequest, decided_by: str, at: dt.datetime) -> bool:
+    """Record an approved shield in the DR replica too (its request, then its approval); False
+    if the deployment keeps no replica or the replica predates the child (nothing to hide)."""
+    replica = Layout(Path(root)).replica
+    if not replica.exists():
         return False
-    replicate(layout.index, layout.replica)
+    store = SqliteStore.open(replica)
+    try:
+        number = store.add_shielding_request(
+            request.child_id, request.criterion, request.requested_by, request.requested_at
+        )
+        store.decide_shielding_request(number, True, decided_by, at)
+    except InputError:
+        return False
+    finally:
+        store.close()
     return True
 
 
@@ -113,5 +126,5 @@ class DerivedCopies:
     def withhold(self, child_id: str, address: tuple[str | None, str | None]) -> list[Withheld]:
         return withhold_in_extracts(self.root, child_id, address)
 
-    def refresh(self) -> bool:
-        return refresh_replica(self.root)
+    def shield_replica(self, request: StoredRequest, decided_by: str, at: dt.datetime) -> bool:
+        return shield_in_replica(self.root, request, decided_by, at)
