@@ -16,6 +16,7 @@ from sim.index.shielding import (
     decide_shielding,
     request_shielding,
 )
+from sim.index.store import StoredRequest
 
 
 class ManagementActions(ServiceCore):
@@ -71,7 +72,7 @@ class ManagementActions(ServiceCore):
                     request_id=request_id,
                 )  # fmt: skip
             if approve and pending.status == "pending":
-                self._withhold_copies(now, session, pending.child_id)  # before the shield holds
+                self._withhold_copies(now, session, pending)  # before the shield holds
         try:
             event = decide_shielding(
                 self.store, int(request_id), session.username, deciders[session.role], approve, now
@@ -89,15 +90,17 @@ class ManagementActions(ServiceCore):
         self._record(
             now, session, event.action, event.child_id, event.criterion, request_id=request_id
         )
-        approved = event.action == "shielding approved" and pending is not None
-        if approved and self.copies and self.copies.shield_replica(pending, session.username, now):
-            self._record(now, session, "replica.shield", event.child_id, "shielding")
         return event
 
-    def _withhold_copies(self, now: dt.datetime, session: Session, child_id: str) -> None:
-        """Empty a child about to be shielded from every extract, each rewrite audited."""
+    def _withhold_copies(self, now: dt.datetime, session: Session, pending: StoredRequest) -> None:
+        """Shield a child in every derived copy before the live index: emptied from each extract
+        and shielded in the DR replica, each audited. A kill, or a refusal, after this leaves
+        copies that hide too much, never too little."""
         if self.copies is None:
             return
+        child_id = pending.child_id
+        if self.copies.shield_replica(pending, session.username, now):
+            self._record(now, session, "replica.shield", child_id, "shielding")
         stored = self.store.read_record(child_id)
         address = stored.record.address if stored else None
         where = (address.address_line, address.postcode) if address else (None, None)

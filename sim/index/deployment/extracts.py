@@ -9,8 +9,8 @@ emptied (everything but the identity fields data/index/record.toml shielded_visi
 names) and the address columns of any row at the child's address emptied too (a sibling shares
 that address: docs/index-design.md 10). The facade audits each rewrite. The DR replica, the
 other copy of the index kept in the deployment, is given the same decision through the store
-seam after it is made (`shield_in_replica`): one request and one decision, not a copy of the
-whole index (gigabytes at England scale) per shield.
+seam, also before the live index (`shield_in_replica`): one request and one decision, not a copy
+of the whole index (gigabytes at England scale) per shield.
 """
 
 import datetime as dt
