@@ -11,9 +11,10 @@ enough practitioners are enrolled for the target rate at the server's clock rate
 from the same deployment: the facade called in process, one search at a time. Targets:
 >= 1,000 audited searches/s with 50 concurrent clients on 2 cores, p99 <= 50 ms.
 
-Workers: 1 by default; with --workers N each worker opens its own facade over the deployment,
-whose database holds the sessions and usage counters and whose audit log is appended under a
-file lock, so the workers share them.
+Workers: 2 by default (one per core), each calling its own facade from 4 threads (`cpw serve`'s
+default); each worker's facade opens the deployment, whose database holds the sessions and usage
+counters and whose audit log is appended under a file lock, so the workers share them. The
+audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures.
 """
 
 import argparse
@@ -91,6 +92,7 @@ AUTHORITY = "E08000001"
 
 
 def run(args: argparse.Namespace) -> None:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="cpw-bench-web-") as tmp:
         root = Path(tmp)
         write_population(
@@ -137,6 +139,9 @@ def run(args: argparse.Namespace) -> None:
           f"practitioners, {args.clients} concurrent clients, {load.seconds:.1f} s, server "
           f"workers {args.workers} x {args.facade_threads} facade thread(s), clock rate "
           f"{args.clock_rate}")  # fmt: skip
+    sync = load_monitoring_rules().audit_sync.value
+    print(f"audit_sync = {sync!r} (data/index/monitoring.toml); "
+          f"load average {load_before:.1f} before the run (the machine may be shared)")  # fmt: skip
     print(f"{'':28}{'searches/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'HTTP, cpw serve':28}{rate:12.0f}{p50:10.2f}{p99:10.2f}")
     print(f"{'facade, in process':28}{inproc[0]:12.0f}{inproc[1]:10.2f}{inproc[2]:10.2f}")
@@ -157,8 +162,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=1000.0,
                         help="searches/s to enrol enough practitioners for")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=200_000)
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--facade-threads", type=int, default=1,
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--facade-threads", type=int, default=4,
                         help="threads per worker calling the facade")  # fmt: skip
     parser.add_argument("--clock-rate", type=float, default=10.0,
                         help="simulated seconds per wall second on the server")  # fmt: skip

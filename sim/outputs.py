@@ -1,8 +1,16 @@
-"""Writing output directories atomically: complete and renamed into place, or not there at all.
+"""Writing outputs atomically: complete and renamed into place, or not there at all.
 
-A run that fails or is interrupted leaves no directory that looks complete.
+A run that fails or is interrupted leaves no directory that looks complete. A file is replaced
+(`replace_file`, the one atomic writer of the workbench: the index's witness and exports and
+every decommissioning record) by writing a temporary file beside it, flushing it to the disk,
+renaming it over the old one and flushing the directory, so the rename itself survives a power
+cut (rename(2) is atomic within one filesystem; POSIX leaves the directory entry in the page
+cache until the directory is synced). The temporary name ends in `.partial`, a class the
+deployment scan knows as temporary (decommission.inventory), so one left by a kill is found and
+destroyed.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -12,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sim.errors import InputError
+
+PARTIAL = ".partial"
 
 
 def check_output_dir(out: Path, force: bool) -> None:
@@ -93,3 +103,50 @@ def owner_only_tree(root: Path) -> None:
     for path in root.rglob("*"):
         if not path.is_symlink():
             path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def replace_file(
+    path: Path, content: bytes, room: int | None = None, *, private: bool = False
+) -> None:
+    """Replace `path` with `content` atomically: a kill at any instant leaves the old file or
+    the new. With `room` (bytes left on the volume) a write that does not fit raises
+    OSError(ENOSPC), as a full filesystem does, and `path` is unchanged. `private` makes the
+    file owner-only (mode 0600) from its first byte, whatever the umask: child data and keys."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + PARTIAL)
+    try:
+        mode = 0o600 if private else 0o666  # 0666 less the umask, as open() gives
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        if private:
+            os.fchmod(descriptor, mode)  # a partial left by a dead attempt keeps its old mode
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content if room is None else content[:room])
+            if room is not None and len(content) > room:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    sync_directory(path.parent)
+
+
+def replace_text(path: Path, text: str, *, private: bool = False) -> None:
+    replace_file(path, text.encode(), private=private)
+
+
+def rename(source: Path, target: Path) -> None:
+    """Rename (a file or a directory) and flush the directory, so the new name survives."""
+    os.replace(source, target)
+    sync_directory(Path(target).parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory: its entries (a rename, a new or removed file) reach the disk."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

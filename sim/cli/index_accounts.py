@@ -1,6 +1,7 @@
 """`cpw index user|token|login-check`: accounts, security tokens and checking a login."""
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -71,22 +72,32 @@ def token_issue(
     username: Annotated[str, typer.Option(help="Whose token.")],
     at: At = None,
 ) -> None:
-    """Issue a token and print its secret once (for an authenticator app, or `token code`)."""
+    """Issue a token; its secret is posted to the holder alone (a letter in
+    DEPLOYMENT.token-letters, owner-only), never printed here."""
+    from sim.index.access.enrolment import letter_path
     from sim.index.service import ContactPoint
 
     with ContactPoint.open(deployment) as service:
-        secret = service.issue_token(username, by=None, now=_clock(at))
-    typer.echo(secret)
+        serial = service.issue_token(username, by=None, now=_clock(at))
+        letter = letter_path(service.access.letters, username)
+    typer.echo(f"token {serial} issued to {username}; its secret is in their letter: {letter}")
 
 
 @tokens.command("code")
 def token_code_command(
-    secret: Annotated[str, typer.Option(envvar="CPW_TOKEN_SECRET", help="The token secret.")],
+    secret: Annotated[str, typer.Option(envvar="CPW_TOKEN_SECRET", help="The token secret.")] = "",
+    letter: Annotated[
+        Path | None, typer.Option(help="The holder's token letter (instead of --secret).")
+    ] = None,
     at: At = None,
 ) -> None:
-    """Print the code a token shows at --at (what the key fob would display)."""
+    """Print the code a token shows at --at (what the key fob would display), from its secret
+    or from the holder's token letter."""
     from sim.index.access import load_access_rules, token_code
+    from sim.index.access.enrolment import read_letter
 
+    if letter is not None:
+        secret = read_letter(letter)
     try:
         typer.echo(token_code(secret, _clock(at), load_access_rules()))
     except (ValueError, TypeError):

@@ -96,7 +96,9 @@ def sar_step(
             service, step, request_id, day, now=now, amount_gbp=paid, ground=ground or None
         )  # type: ignore[arg-type]
     if pack is not None and outcome.pack is not None:
-        pack.write_text(outcome.pack.model_dump_json(indent=2) + "\n")
+        from sim.outputs import replace_file  # a disclosure pack is child data: owner-only
+
+        replace_file(pack, (outcome.pack.model_dump_json(indent=2) + "\n").encode(), private=True)
     typer.echo(f"request {request_id}: {outcome.request.status(day)}")
 
 

@@ -13,7 +13,6 @@ pass repeated at the same date changes nothing.
 
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +24,7 @@ from pydantic import Field, model_validator
 from sim.errors import InputError, WorkbenchError
 from sim.index.audit import AuditEvent
 from sim.index.store import IndexStore, RetentionClock, StoredRecord
-from sim.outputs import private_file
+from sim.outputs import replace_file
 from sim.reference.params import Param, ParamFile, load_params
 
 RETENTION_FILE = "index/retention.toml"
@@ -285,7 +284,5 @@ def export_holds(store: IndexStore, path: Path) -> int:
         + "\n"
         for hold in store.read_holds()
     ]
-    partial = private_file(path.with_name(path.name + ".partial"))  # child data: owner-only
-    partial.write_text("".join(lines))
-    os.replace(partial, path)
+    replace_file(path, "".join(lines).encode(), private=True)  # child data: owner-only
     return len(lines)

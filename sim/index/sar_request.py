@@ -8,7 +8,6 @@ Requests not yet answered are listed for the decommissioning module, which must 
 
 import datetime as dt
 import json
-import os
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import WorkbenchError
 from sim.index.store import IndexStore, SqliteStore
-from sim.outputs import private_file
+from sim.outputs import replace_file
 from sim.reference.params import Param, ParamFile, load_params
 
 SAR_FILE = "index/sar.toml"
@@ -150,7 +149,5 @@ def export_requests(store: IndexStore, path: Path, as_of: dt.date) -> int:
             due_on=due.isoformat() if due else None,
         )
         lines.append(json.dumps(row, sort_keys=True) + "\n")
-    partial = private_file(path.with_name(path.name + ".partial"))  # child data: owner-only
-    partial.write_text("".join(lines))
-    os.replace(partial, path)
+    replace_file(path, "".join(lines).encode(), private=True)  # child data: owner-only
     return len(lines)

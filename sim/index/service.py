@@ -20,6 +20,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
+from sim.index.deployment.extracts import DerivedCopies
 from sim.index.deployment.layout import Layout, audit_signing_key, token_key
 from sim.index.deployment.settings import profile_rules
 from sim.index.inputs import shown
@@ -72,9 +73,12 @@ class ContactPoint(ManagementActions, Administration):
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
         store = SqliteStore.open(layout.index)
         access = AccessControl(
-            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
-        )
-        return cls(store, access, audit)
+            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore),
+            letters=layout.beside("token-letters"),
+        )  # fmt: skip
+        service = cls(store, access, audit)
+        service.copies = DerivedCopies(layout.root)
+        return service
 
     # -- practitioners ---------------------------------------------------------------------
 

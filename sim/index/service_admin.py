@@ -38,7 +38,8 @@ class Administration(ServiceCore):
         return account
 
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
-        """A new security token for the user; returns its secret once, for the device."""
+        """A new security token for the user; returns its serial. The secret is posted to the
+        holder alone (sim.index.access.enrolment), never returned to the one who issues it."""
         return self.access.issue_token(username, by=by, now=now)
 
     def receive_subject_access_request(

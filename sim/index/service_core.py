@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
+from sim.index.deployment.extracts import DerivedCopies
 from sim.index.deployment.settings import service_rules
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
 from sim.index.store import IndexStore
@@ -19,7 +20,10 @@ __all__ = ["CLAIM_LIMIT", "ServiceCore"]
 
 
 class ServiceCore:
-    """The index, access control and audit log one facade works through."""
+    """The index, access control and audit log one facade works through; a deployment's
+    facade also keeps its derived copies (extracts, replica) in step with shielding."""
+
+    copies: DerivedCopies | None = None
 
     def __init__(self, store: IndexStore, access: AccessControl, audit: AuditLog) -> None:
         self.store = store

@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from sim.index.access import Session
 from sim.index.inputs import shown
 from sim.index.records import RecordRefused, parse_record
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
@@ -15,6 +16,7 @@ from sim.index.shielding import (
     decide_shielding,
     request_shielding,
 )
+from sim.index.store import StoredRequest
 
 
 class ManagementActions(ServiceCore):
@@ -69,6 +71,8 @@ class ManagementActions(ServiceCore):
                     refused, now, session, action, "own_request", pending.child_id,
                     request_id=request_id,
                 )  # fmt: skip
+            if approve and pending.status == "pending":
+                self._withhold_copies(now, session, pending)  # before the shield holds
         try:
             event = decide_shielding(
                 self.store, int(request_id), session.username, deciders[session.role], approve, now
@@ -87,6 +91,22 @@ class ManagementActions(ServiceCore):
             now, session, event.action, event.child_id, event.criterion, request_id=request_id
         )
         return event
+
+    def _withhold_copies(self, now: dt.datetime, session: Session, pending: StoredRequest) -> None:
+        """Shield a child in every derived copy before the live index: emptied from each extract
+        and shielded in the DR replica, each audited. A kill, or a refusal, after this leaves
+        copies that hide too much, never too little."""
+        if self.copies is None:
+            return
+        child_id = pending.child_id
+        if self.copies.shield_replica(pending, session.username, now):
+            self._record(now, session, "replica.shield", child_id, "shielding")
+        stored = self.store.read_record(child_id)
+        address = stored.record.address if stored else None
+        where = (address.address_line, address.postcode) if address else (None, None)
+        for withheld in self.copies.withhold(child_id, where):
+            self._record(now, session, "extract.withhold", child_id, "shielding",
+                         file=withheld.file, rows=withheld.rows)  # fmt: skip
 
     def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
         """Correct a record by hand; anything outside Sch 1 (case data) is refused."""

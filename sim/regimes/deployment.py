@@ -25,6 +25,7 @@ import polars as pl
 
 from sim.errors import InputError
 from sim.index.access import NewAccount
+from sim.index.access.enrolment import collect_letter
 from sim.index.deployment.deploy import SIDE_FILES
 from sim.index.deployment.layout import Layout
 from sim.index.service import ContactPoint
@@ -132,7 +133,8 @@ def provision_practitioners(
                 "local_authority", code, "practitioner",
             )  # fmt: skip
             service.add_user(new, password, pin, vetted_on=now.date(), by=None, now=now)
-            secret = service.issue_token(username, by=None, now=now)
+            service.issue_token(username, by=None, now=now)
+            secret = collect_letter(service.access.letters, username)  # the holder takes it
             staff.setdefault(code, []).append(
                 Credential(username, password, pin, secret, code, network)
             )

@@ -1,9 +1,10 @@
 """The one door from the web layer to the facade: every call runs on the facade's own threads.
 
-The event loop stays free to parse and render while the facade works. By default one thread
-makes every call, as a facade whose SQLite connections belong to the thread that opened them
-needs; a facade built for threads (shared state behind locks, an audit log whose group commit
-lets concurrent appends share one disk sync) may be given more (`cpw serve --facade-threads`).
+The event loop stays free to parse and render while the facade works. The facade is built for
+threads (the accounts database's shared connection runs each statement under its lock,
+sim.index.access.database; the audit log's group commit lets concurrent appends share one
+write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a request waiting on
+SQLite or the audit log no longer holds up the others.
 
 Operator and management pages that have no facade method of their own (housekeeping, account
 lists, audit verification) pass a gate here that checks the session through the facade and

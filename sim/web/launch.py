@@ -85,6 +85,9 @@ def running_server(
     if audit_key is not None:
         command += ["--audit-key", audit_key]
     environment = {k: v for k, v in os.environ.items() if k != "CPW_AT"}
+    # The workers (spawned processes) import this tree's `sim`, as the parent does.
+    inherited = environment.get("PYTHONPATH")
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), inherited]))
     with log.open("ab") as sink:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=environment

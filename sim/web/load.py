@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from sim.index.access import NewAccount, load_access_rules, token_code
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import load_monitoring_rules
 from sim.index.service import ContactPoint
 
@@ -246,7 +247,8 @@ def enrol_practitioners(
                              "local_authority", authority, "practitioner")  # fmt: skip
             vetted = at.date() - dt.timedelta(days=30)
             service.add_user(new, PASSWORD, PIN, vetted_on=vetted, by=None, now=at)
-            secret = service.issue_token(name, by=None, now=at)
+            service.issue_token(name, by=None, now=at)
+            secret = collect_letter(service.access.letters, name)  # the holder takes it
             mine = tuple(queries[(n * per_user + k) % len(queries)] for k in range(per_user))
             made.append(Practitioner(name, PASSWORD, PIN, secret, mine))
     return tuple(made)

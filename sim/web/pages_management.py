@@ -7,7 +7,6 @@ only a role that administers accounts (data/index/access.toml role_administers) 
 
 import datetime as dt
 
-import polars as pl
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +17,7 @@ from sim.index.records import record_rules
 from sim.index.service import ContactPoint
 from sim.web import security
 from sim.web.app import Web, act, signed_in, text_field
-from sim.web.gateway import ADMINISTRATORS, administering_scope, date_field, gate, number_field
+from sim.web.gateway import ADMINISTRATORS, date_field, gate, number_field
 
 router = APIRouter(prefix="/manage")
 
@@ -27,10 +26,9 @@ ACCOUNT_COLUMNS = ("username", "forename", "surname", "role", "authority_code", 
 
 
 def _accounts(service: ContactPoint, session_id: str, now: dt.datetime) -> list[dict]:
+    """The accounts the manager administers, by the facade's own rule (one rule, one place)."""
     who = gate(service, session_id, "web.accounts", ADMINISTRATORS, now)
-    frame = service.access.accounts_frame()
-    if administering_scope(service, who) != "all":
-        frame = frame.filter(pl.col("authority_code") == who.authority_code)
+    frame = service.access.administered_accounts(who)
     return frame.select(ACCOUNT_COLUMNS).sort("username").to_dicts()
 
 
@@ -105,8 +103,9 @@ def _add_account(service: ContactPoint, form, session_id: str, now: dt.datetime)
 
 def _issue_token(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:
     username = text_field(form, "username").strip()
-    secret = service.issue_token(username, by=session_id, now=now)
-    return {"message": f"Token issued for {username}.", "secret": secret}
+    serial = service.issue_token(username, by=session_id, now=now)
+    return {"message": f"Token {serial} issued for {username}; its secret was posted to "
+                       f"{username} alone (never shown here)."}  # fmt: skip
 
 
 def _revoke(service: ContactPoint, form, session_id: str, now: dt.datetime) -> dict:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, IPvAnyNetwork, ValidationError
 from sim.errors import InputError
 from sim.index.access import load_access_rules
 from sim.index.deployment.layout import Layout
+from sim.outputs import replace_file
 from sim.reference.validation import describe
 
 ENV_OPTIONS = "CPW_WEB_OPTIONS"
@@ -71,7 +72,7 @@ def write_loopback_settings(deployment: Path, networks: list[str]) -> Path:
     ]
     lines += [f'{name} = ["127.0.0.0/8", "::1/128"]' for name in networks]
     path = settings_path(deployment)
-    path.write_text("\n".join(lines) + "\n")
+    replace_file(path, ("\n".join(lines) + "\n").encode(), private=True)  # whole, owner-only
     return path
 
 

@@ -17,6 +17,7 @@ from sim.index.access import (
     load_access_rules,
     token_code,
 )
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import (
     AuditLog,
     create_key_store,
@@ -65,7 +66,8 @@ class Desk:
         c.record_crb_check(new.username, dt.date(2009, 1, 5), by=by, now=when)
         c.record_training(new.username, dt.date(2009, 2, 1), by=by, now=when)
         c.record_agreement(new.username, dt.date(2009, 2, 1), by=by, now=when)
-        return c.issue_token(new.username, by=by, now=when)
+        c.issue_token(new.username, by=by, now=when)
+        return collect_letter(c.letters, new.username)
 
     def login(self, username, secret, when=NOW, network="GCSx"):
         code = token_code(secret, when, self.control.rules)
@@ -193,7 +195,8 @@ def test_next_step_code_works_after_a_used_one(desk):
 def test_reissued_token_replaces_the_old(desk):
     """Issuing a new token makes the old token's codes worthless."""
     old = desk.vetted(desk.person())
-    new = desk.control.issue_token("jo", by=None, now=NOW)
+    desk.control.issue_token("jo", by=None, now=NOW)
+    new = collect_letter(desk.control.letters, "jo")
     with pytest.raises(AccessRefused) as refused:
         desk.login("jo", old)
     assert refused.value.reason_code == "bad_token_code"

@@ -23,6 +23,7 @@ from sim.index.access import (
     load_access_rules,
     token_code,
 )
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import AuditLog, create_key_store, load_signing_key, read_audit
 from sim.reference.rollout import load_rollout
 
@@ -69,7 +70,8 @@ class World:
             c.record_training(username, dt.date(2009, 2, 1), by=None, now=NOW)
         if signed:
             c.record_agreement(username, dt.date(2009, 2, 1), by=None, now=NOW)
-        self.secrets[username] = c.issue_token(username, by=None, now=NOW)
+        c.issue_token(username, by=None, now=NOW)
+        self.secrets[username] = collect_letter(c.letters, username)
 
     def code(self, username, when=NOW):
         return token_code(self.secrets[username], when, self.control.rules)

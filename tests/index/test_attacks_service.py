@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sim.errors import WorkbenchError
 from sim.index.access import AccessRefused, NewAccount, token_code
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import read_audit, verify
 from sim.index.deployment.deploy import deploy
 from sim.index.records import CaseDataRefused, ChildRecord
@@ -187,7 +188,8 @@ def before_rollout(w: World) -> None:
     w.service.add_user(
         new, "a long passphrase", "2468", vetted_on=dt.date(2009, 10, 1), by=None, now=when
     )
-    secret = w.service.issue_token("early", by=None, now=when)
+    w.service.issue_token("early", by=None, now=when)
+    secret = collect_letter(w.service.access.letters, "early")
     code = token_code(secret, when, w.service.access.rules)
     w.service.login("early", "a long passphrase", "2468", code, network="GCSx", now=when)
 

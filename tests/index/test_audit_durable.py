@@ -178,3 +178,39 @@ def test_a_key_file_beside_the_log_is_not_trusted_on_its_own(tmp_path, keyed):
     assert pinned.exit_code != 0 and "pinned" in str(pinned.exception or pinned.output)
     typed = runner.invoke(app, [str(path), "--public-key", public, "--witness", str(witness)])
     assert typed.exit_code == 1  # the real key, typed by the operator: the forgery fails
+
+
+def test_the_witness_is_replaced_by_the_one_atomic_writer(tmp_path, keyed, monkeypatch):
+    """Publishing the witness flushes the new file and then its directory (so the rename itself
+    survives a power cut), leaves it owner-only and no `.partial` behind; decommissioning's
+    atomic writer is the same function, not a second copy."""
+    import stat
+
+    from decommission import atomic
+    from sim import outputs
+
+    key, _ = keyed
+    synced: list[tuple[bool, int]] = []
+    real_fsync = os.fsync
+
+    def watching(fd: int) -> None:
+        info = os.fstat(fd)
+        synced.append((stat.S_ISDIR(info.st_mode), info.st_ino))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", watching)
+    folder = tmp_path / "operator"
+    folder.mkdir()
+    witness = folder / "witness.json"
+    with AuditLog(tmp_path / "a.jsonl", load_signing_key(key), checkpoint_rules(3),
+                  witness=witness) as log:  # fmt: skip
+        for i in range(3):
+            log.append(event(i))
+    after_file = [n for n, (is_dir, ino) in enumerate(synced) if ino == witness.stat().st_ino]
+    after_dir = [
+        n for n, (is_dir, ino) in enumerate(synced) if is_dir and ino == folder.stat().st_ino
+    ]
+    assert after_file and after_dir and after_dir[-1] > after_file[-1]
+    assert stat.S_IMODE(witness.stat().st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["witness.json"]
+    assert atomic.replace_file is outputs.replace_file

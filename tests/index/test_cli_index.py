@@ -119,3 +119,25 @@ def test_token_code_is_the_totp_an_authenticator_shows(monkeypatch, capsys):
                          "--at", "2010-01-04T10:00")  # fmt: skip
     expected = pyotp.TOTP(secret).at(dt.datetime(2010, 1, 4, 10, tzinfo=dt.UTC))
     assert status == 0 and out.strip() == expected
+
+
+def test_token_issue_never_shows_the_secret_to_whoever_issues_it(dep, monkeypatch, capsys):
+    """`cpw index token issue` prints the serial and where the holder's letter is; the secret
+    is only in the holder's owner-only letter, from which `token code --letter` reads it."""
+    status, out, err = run(monkeypatch, capsys, "index", "user", "add", str(dep), "--username",
+                           "ida", "--forename", "Ida", "--surname", "Lund", "--role",
+                           "practitioner", "--authority", "E08000001", "--organisation",
+                           "E08000001", CPW_NEW_PASSWORD="a long passphrase", CPW_NEW_PIN="2468",
+                           CPW_AT="2010-01-04T09:00")  # fmt: skip
+    assert status == 0, err
+    status, out, err = run(monkeypatch, capsys, "index", "token", "issue", str(dep),
+                           "--username", "ida", CPW_AT="2010-01-04T09:01")  # fmt: skip
+    letter = Path(f"{dep}.token-letters") / "ida.json"
+    secret = json.loads(letter.read_text())["token_secret"]
+    assert status == 0 and "ida" in out and secret not in out + err
+    assert os.stat(letter).st_mode & 0o777 == 0o600
+    status, code, _ = run(monkeypatch, capsys, "index", "token", "code", "--letter", str(letter),
+                          "--at", "2010-01-04T10:00")  # fmt: skip
+    assert status == 0 and code.strip() == token_code(
+        secret, dt.datetime(2010, 1, 4, 10), load_access_rules()
+    )

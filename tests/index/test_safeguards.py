@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sim.cli import main
 from sim.errors import InputError, WorkbenchError
 from sim.index.access import AccessRefused, NewAccount, token_code
+from sim.index.access.enrolment import collect_letter
 from sim.index.audit import load_monitoring_rules, read_audit, scan_alerts
 from sim.index.deployment.deploy import deploy
 from sim.index.records import RecordRefused
@@ -176,7 +177,8 @@ def second_account(service: ContactPoint, dep: Path, session: str) -> tuple[str,
     with pytest.raises(AccessRefused):
         service.issue_token(new.username, by=session, now=when)
     other = login(service, dep, MANAGER2, when)
-    return new.username, service.issue_token(new.username, by=other, now=when)
+    service.issue_token(new.username, by=other, now=when)
+    return new.username, collect_letter(service.access.letters, new.username)
 
 
 def test_no_one_approves_their_own_request_through_a_second_account(service, dep):
@@ -335,3 +337,35 @@ def test_an_argument_of_the_wrong_kind_gets_an_audited_refusal_naming_it(service
         last = read_audit(dep / "audit" / "audit.jsonl").row(-1, named=True)
         assert (last["outcome"], last["reason"]) == ("refused", "malformed_input")
         assert json.loads(last["detail"])["fields"] == [field]
+
+
+def test_a_shield_decided_after_deploy_empties_the_child_from_every_copy(service, dep):
+    """Extracts made at deploy held the child's address; once the shield is approved no extract
+    shows the child's hidden fields or the address a sibling shares, each rewrite is audited,
+    and the DR replica carries the shield."""
+    from sim.index.store import SqliteStore
+
+    hidden, sibling = siblings(dep)
+    extracts = sorted((dep / "extracts").glob("*.csv"))
+    before = pl.concat([pl.read_csv(p, infer_schema=False) for p in extracts])
+    assert before.filter(pl.col("child_id") == hidden)["address_line"].drop_nulls().len() > 0
+    shield(service, dep, hidden)
+    after = pl.concat([pl.read_csv(p, infer_schema=False) for p in extracts])
+    assert after.height == before.height
+    own = after.filter(pl.col("child_id") == hidden)
+    assert own["surname"].drop_nulls().len() == own.height > 0
+    for column in ("address_line", "town", "postcode", "school_urn", "gp_practice_code"):
+        assert own[column].drop_nulls().len() == 0, column
+    near = after.filter(pl.col("child_id") == sibling)
+    assert near.height > 0
+    assert near["address_line"].drop_nulls().len() == near["postcode"].drop_nulls().len() == 0
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in extracts)
+    log = read_audit(dep / "audit" / "audit.jsonl")
+    withheld = log.filter(pl.col("action") == "extract.withhold", pl.col("child_id") == hidden)
+    assert withheld.height >= 1
+    assert log.filter(pl.col("action") == "replica.shield").height == 1
+    replica = SqliteStore.open(dep / "replica" / "index.db")
+    try:
+        assert replica.read_record(hidden).shield is not None
+    finally:
+        replica.close()

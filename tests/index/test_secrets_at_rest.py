@@ -54,8 +54,9 @@ def test_every_file_of_a_deployment_is_owner_only_under_umask_000(loose):
     ]
     assert open_to_others == []
     beside = [Path(f"{loose}.{name}") for name in ("canaries.json", "credentials.json")]
-    beside.append(Path(f"{loose}.audit-witness"))
+    beside += [Path(f"{loose}.audit-witness"), Path(f"{loose}.token-letters") / "ola.json"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in beside)
+    assert stat.S_IMODE(Path(f"{loose}.token-letters").stat().st_mode) == 0o700
 
 
 def test_token_secrets_are_sealed_in_the_register(loose):

@@ -134,7 +134,12 @@ def test_shielding_through_the_facade(service, deployment):
     )
     assert shown.shielded and shown.address is None and not shown.carers and not shown.services
     actions = audit(service).filter(pl.col("child_id") == child_id)["action"].to_list()
-    assert actions[-3:] == ["shielding.request", "shielding approved", "view"]
+    core = [a for a in actions if a in ("shielding.request", "shielding approved", "view")]
+    assert core[-3:] == ["shielding.request", "shielding approved", "view"]
+    copies = actions[actions.index("shielding.request") + 1 :]
+    assert copies[-2:] == ["shielding approved", "view"]
+    assert copies[0] == "replica.shield"  # the derived copies hide the child first
+    assert set(copies[1:-2]) <= {"extract.withhold"}
 
 
 def test_the_requester_may_not_decide(service, deployment):

@@ -3,10 +3,13 @@ accredited networks and role gates. Each refusal is checked on the page and in t
 """
 
 import datetime as dt
+import json
 import re
+import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -237,7 +240,11 @@ def test_managers_open_an_account_issue_its_token_and_revoke_it(deployment):
         _login(client, deployment, "manager2-e08000001", START)
         form = {"csrf_token": csrf(client.get("/manage")), "username": "sam"}
         issued = client.post("/manage/accounts/token", data=form)
-        secret = re.search(r'id="token-secret">([A-Z2-7]+)<', issued.text).group(1)
+        letter = Path(f"{deployment.path}.token-letters") / "sam.json"
+        secret = json.loads(letter.read_text())["token_secret"]
+        assert _message(issued).startswith("Token ") and secret not in issued.text
+        assert secret not in client.get("/manage").text
+        assert stat.S_IMODE(letter.stat().st_mode) == 0o600
 
         client.cookies.clear()
         login = _login_with(client, "sam", "a long passphrase", "2468", secret, START)
@@ -332,3 +339,34 @@ def test_a_switch_off_from_the_command_line_ends_a_live_web_session(deployment):
         assert done.returncode == 0, done.stderr
         ended = client.get("/search")
         assert ended.status_code == 401 and _shown("session_revoked") in ended.text
+
+
+def test_a_national_partners_manager_sees_the_accounts_the_facade_lets_them_administer(
+    deployment,
+):
+    """The account list follows the facade's own rule (may_administer): a national partner's
+    management team sees its organisation's accounts, not an authority's, and no one else's."""
+    from sim.index.access import NewAccount
+    from sim.index.access.enrolment import collect_letter
+    from sim.index.service import ContactPoint
+
+    def partner(username: str, role: str, organisation: str) -> NewAccount:
+        return NewAccount(username, "Nia", "Partner", "social care", organisation,
+                          "national_partner", None, role)  # fmt: skip
+
+    with ContactPoint.open(deployment.path, profile="simulation") as service:
+        for new in (partner("nia-manager", "management_team", "Barnardo's"),
+                    partner("pat-worker", "practitioner", "Barnardo's"),
+                    partner("kim-other", "practitioner", "KIDS")):  # fmt: skip
+            service.add_user(new, "a long passphrase", "2468", vetted_on=dt.date(2009, 3, 2),
+                             by=None, now=START)  # fmt: skip
+            service.issue_token(new.username, by=None, now=START)
+        secret = collect_letter(service.access.letters, "nia-manager")
+    wall = Wall()
+    with _client(_options(deployment, wall), wall) as client:
+        login = _login_with(client, "nia-manager", "a long passphrase", "2468", secret, START)
+        assert login.status_code == 303
+        listed = client.get("/manage").text.split("<main>")[1]
+    assert "pat-worker" in listed and "nia-manager" in listed
+    assert "kim-other" not in listed and "practitioner1-e08000001" not in listed
+    assert "national-admin" not in listed

@@ -69,3 +69,26 @@ def test_kill_9_mid_load_loses_no_answered_request(deployment, queries, tmp_path
         name: n - logged.get(name, 0) for name, n in answered.items() if logged.get(name, 0) < n
     }
     assert missing == {}, f"answered but not in the audit trail: {sum(missing.values())} searches"
+
+
+def test_two_workers_with_eight_facade_threads_each_answer_without_an_error(
+    deployment, queries, tmp_path
+):
+    """Two worker processes, each calling the facade from eight threads, share accounts.db and
+    the audit log: logins and searches of 50 concurrent clients never meet "database is
+    locked" (or any other error), and every answer is in the audit trail."""
+    practitioners = enrol_practitioners(
+        deployment.path, 300, AUTHORITY, queries, read_audit(deployment.audit_log)["time"].max()
+    )
+    with running_server(
+        deployment.path, tmp_path / "server.log", workers=2, facade_threads=8, clock_rate=10.0
+    ) as server:
+        plan = LoadPlan(server.url, practitioners, concurrency=50, seconds=8,
+                        max_requests=4000, clock_rate=10.0)  # fmt: skip
+        report = asyncio.run(run_load(plan))
+    assert report.errors == [], report.errors[:3]
+    assert "database is locked" not in (tmp_path / "server.log").read_text()
+    assert report.total > 0 and sum(report.refused.values()) == 0
+    logged = _logged_searches(deployment)
+    assert {name: logged.get(name, 0) for name in report.answered} == dict(report.answered)
+    assert verify(deployment.audit_log, deployment.public_key).ok

@@ -3,6 +3,9 @@ account's credentials must look like (data/index/access.toml: role_administers, 
 lengths)."""
 
 import re
+from dataclasses import fields
+
+import polars as pl
 
 from sim.index.access.rules import ROLES, AccessRules
 from sim.index.access.sessions import Session
@@ -21,6 +24,16 @@ def may_administer(admin: Session, target: NewAccount | None, rules: AccessRules
     if admin.organisation_kind == "national_partner":
         return target.organisation == admin.organisation
     return target.authority_code is not None and target.authority_code == admin.authority_code
+
+
+def administered(admin: Session, accounts: pl.DataFrame, rules: AccessRules) -> pl.DataFrame:
+    """The rows of `accounts` (one per account) that `admin` administers, by may_administer."""
+    names = [f.name for f in fields(NewAccount)]
+    keep = [
+        may_administer(admin, NewAccount(**{n: row.get(n) for n in names}), rules)
+        for row in accounts.iter_rows(named=True)
+    ]
+    return accounts.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")

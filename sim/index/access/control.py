@@ -8,13 +8,16 @@ secrets come from `random_bytes`, like session ids.
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from sim.errors import InputError
-from sim.index.access.administration import credential_problem, may_administer
+from sim.index.access.administration import administered, credential_problem, may_administer
+from sim.index.access.enrolment import post_letter
 from sim.index.access.login import SYSTEM, LoginControl
+from sim.index.access.sessions import Session
 from sim.index.access.store import Account, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
 from sim.index.inputs import is_text, shown
@@ -23,7 +26,14 @@ __all__ = ["SYSTEM", "AccessControl"]
 
 
 class AccessControl(LoginControl):
-    """Accounts, tokens, logins and sessions over one accounts.db, audited to one AuditLog."""
+    """Accounts, tokens, logins and sessions over one accounts.db, audited to one AuditLog;
+    token secrets are posted to their holders' letters in `letters` (sim.index.access.enrolment;
+    default: a `token-letters` folder beside accounts.db)."""
+
+    def __init__(self, accounts_db: Path, audit: Any, *, letters: Path | None = None,
+                 **options: Any) -> None:  # fmt: skip
+        super().__init__(accounts_db, audit, **options)
+        self.letters = Path(letters) if letters else Path(accounts_db).parent / "token-letters"
 
     # -- administration: accounts, vetting, tokens, revocation ----------------------------
 
@@ -130,7 +140,9 @@ class AccessControl(LoginControl):
             self._sessions.end_for(username, now, "session_revoked")
 
     def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
-        """Issue a security token (replacing any other); returns its secret for the device.
+        """Issue a security token (replacing any other); returns its serial. The secret goes to
+        the holder alone, in their token letter (sim.index.access.enrolment), never to the one
+        who issues it.
 
         Whoever opened an account (directly, or through accounts they opened) may not issue its
         token: the one who chose its password never also holds its secret, so no one can make a
@@ -143,8 +155,9 @@ class AccessControl(LoginControl):
         serial = self._random(6).hex().upper()
         secret = secret_from_bytes(self._random(SECRET_BYTES))
         self._store.add_token(serial, username, secret, now)
+        post_letter(self.letters, username, serial, secret)
         self._record(now, actor, "token.issue", username=username, serial=serial)
-        return secret
+        return serial
 
     def lineage(self, username: str) -> list[str]:
         """The account and every account that opened it, nearest first (the operator, SYSTEM,
@@ -162,6 +175,11 @@ class AccessControl(LoginControl):
 
     def account(self, username: str) -> Account | None:
         return self._store.get(username)
+
+    def administered_accounts(self, admin: Session) -> pl.DataFrame:
+        """The accounts `admin` administers, decided by the same rule as every administrative
+        act (may_administer): a management list never differs from what its holder may do."""
+        return administered(admin, self._store.frame(), self.rules)
 
     def accounts_frame(self) -> pl.DataFrame:
         """Every account without its secrets (username, surname, authority_code, role, ...)."""

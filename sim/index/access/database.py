@@ -5,24 +5,18 @@ Every process that serves the index (a CLI command, a web worker, the simulation
 file, so security state is one truth: a session, a counter or a revocation written by one
 process is what the next request in any other process reads. WAL lets readers run beside one
 writer; writers wait for each other (busy timeout) rather than fail. The file is owner-only.
+
+The threads of one process share the connection (sim.sqlite_shared: each statement under the
+connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried).
 """
 
 import sqlite3
-import threading
 from pathlib import Path
 
 from sim.outputs import private_file
+from sim.sqlite_shared import BUSY_SECONDS, SharedConnection, Transaction, retrying
 
-BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
-
-
-class SharedConnection(sqlite3.Connection):
-    """A connection the threads of one process share (a web server's workers): `lock` keeps
-    one thread's transaction from interleaving with another's."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.lock = threading.RLock()
+__all__ = ["BUSY_SECONDS", "SharedConnection", "Transaction", "open_database", "retrying"]
 
 
 def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
@@ -45,27 +39,3 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         if column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     return db
-
-
-class Transaction:
-    """`with Transaction(db):` one IMMEDIATE transaction (the write lock taken at the start, so
-    a check and the write that follows it are atomic across processes); rolled back on error."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        self._lock = getattr(db, "lock", None) or threading.RLock()
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-        return self._db
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        try:
-            self._db.execute("ROLLBACK" if kind else "COMMIT")
-        finally:
-            self._lock.release()

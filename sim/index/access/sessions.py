@@ -114,10 +114,11 @@ class SessionStore:
         if ended is not None:
             self.end(session_id, now, ended)
             return session, ended
-        self._db.execute(
-            "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
-            (_stamp(max(now, last_seen)), key),
-        )
+        if now > last_seen:  # a second check at the same moment (page, then act) writes nothing
+            self._db.execute(
+                "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
+                (_stamp(now), key),
+            )
         return session, None
 
     def live_reason(self, session_id: str) -> str | None:

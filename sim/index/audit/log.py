@@ -38,7 +38,7 @@ from sim.errors import InputError
 from sim.index.audit.event import GENESIS, AuditEvent, canonical, encode_entry
 from sim.index.audit.keys import load_signing_key
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
-from sim.outputs import private_file
+from sim.outputs import private_file, replace_file
 
 # A check run under the log's lock just before an entry is written: None to write the entry as
 # given, or a refusal reason, in which case a refusal is written in its place.
@@ -273,14 +273,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _publish(witness: Path, signed: str) -> None:
-    """Replace the witness file atomically (owner-only) with the newest signed head."""
-    staged = witness.with_name(f".{witness.name}.{os.getpid()}.partial")
-    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(signed + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    staged.replace(witness)
+    """Replace the witness file (owner-only) with the newest signed head: the workbench's one
+    atomic writer (temporary file, fsync, rename, fsync of the directory), under the log's lock
+    so one writer at a time."""
+    replace_file(witness, (signed + "\n").encode(), private=True)
 
 
 def _last_line(path: Path) -> bytes | None:

@@ -16,6 +16,7 @@ import polars as pl
 
 from sim.errors import WorkbenchError
 from sim.index.access import NewAccount, token_code
+from sim.index.access.enrolment import collect_letter
 from sim.index.deployment.settings import deployment_settings
 from sim.index.service import ContactPoint
 from sim.index.view import view_reasons
@@ -87,7 +88,8 @@ def create_demo_users(
         pin = f"{secrets.randbelow(10**6):06d}"
         vetted = on - dt.timedelta(days=VETTED_DAYS_BEFORE)
         service.add_user(new, password, pin, vetted_on=vetted, by=None, now=now)
-        secret = service.issue_token(username, by=None, now=now)
+        service.issue_token(username, by=None, now=now)
+        secret = collect_letter(service.access.letters, username)  # the holder takes it
         made.append(
             DemoUser(username, role, code, organisation, NETWORKS[kind], password, pin, secret)
         )

@@ -34,6 +34,7 @@ from sim.index.store.sqlite_bulk import SqliteBulkLoad
 from sim.index.store.sqlite_records import read_record, write_record
 from sim.index.store.sqlite_retention import SqliteRetention
 from sim.outputs import private_file
+from sim.sqlite_shared import BUSY_SECONDS, SharedConnection, Transaction
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
@@ -79,13 +80,10 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """One IMMEDIATE transaction, which the process's other threads wait for (the
+        connection is shared: sim.sqlite_shared)."""
+        with Transaction(self._db) as db:
+            yield db
 
     def write_records(self, records: Sequence[ChildRecord]) -> int:
         with self._transaction() as db:
@@ -201,13 +199,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     """temp_store = MEMORY keeps index sorts out of etilqs_* files in /tmp, which no inventory
     lists (docs/decommissioning-standards.md 5.2); it costs some build time at England scale."""
     private_file(Path(path))  # the index holds every child: owner-only whatever the umask
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                         timeout=BUSY_SECONDS, factory=SharedConnection)  # fmt: skip
     for pragma in (
         "journal_mode = WAL",
         "synchronous = NORMAL",
         "secure_delete = ON",
         "foreign_keys = ON",
-        "busy_timeout = 5000",
         "cache_size = -262144",
         "mmap_size = 1073741824",
         "temp_store = MEMORY",
