@@ -6,8 +6,9 @@ the DWP Child Benefit and NHS PDS address changes (whichever arrives first), the
 Census, and PDS for GP registrations (docs/reference.md s5c). Lags are the feeds' mean lags in
 data/index/feeds.toml, drawn exponentially per change (one draw per household for a move, so a
 family moves together in the index too). Updates are applied in daily batches
-(sim.index.store.sqlite_live). Once the index is switched off the feeds stop: pending updates
-are dropped and nothing more is accepted (decommissioning runbook: stop every feed).
+(LiveUpdates.deliver; in SQLite, sim.index.store.sqlite_live). Once the index is switched off
+the feeds stop: pending updates are dropped and nothing more is accepted (decommissioning
+runbook: stop every feed).
 """
 
 import datetime as dt
@@ -19,8 +20,8 @@ import numpy as np
 import polars as pl
 
 from sim.index.feeds.parameters import feed_params
-from sim.index.store.sqlite import SqliteStore
-from sim.index.store.sqlite_live import Delivery, deliver
+from sim.index.store.delivery import Delivery
+from sim.index.store.protocols import LiveUpdates
 
 FEEDS = ("births", "moves", "deaths", "services")
 
@@ -48,7 +49,7 @@ class LiveFeed:
     """Pending feed updates by the day they arrive; `deliver(day)` applies that day's batch."""
 
     def __init__(
-        self, store: SqliteStore, rng: np.random.Generator, lags: Mapping[str, float] | None = None
+        self, store: LiveUpdates, rng: np.random.Generator, lags: Mapping[str, float] | None = None
     ) -> None:
         self.store, self.rng = store, rng
         self.lags = dict(lags or feed_lags())
@@ -64,7 +65,7 @@ class LiveFeed:
     def submit(
         self, feed: str, day: dt.date, updates: pl.DataFrame, group: str | None = None
     ) -> None:
-        """Queue `updates` (rows of sqlite_live.Delivery's `feed` frame) made on `day`.
+        """Queue `updates` (rows of sim.index.store.delivery.Delivery's `feed` frame) made on `day`.
 
         Each row arrives after a lag drawn for it, or one per distinct value of `group`. A
         services row's lag is its kind's ('school' or 'gp_practice').
@@ -102,7 +103,7 @@ class LiveFeed:
             return 0
         started = time.perf_counter()
         frames = {feed: pl.concat(parts, how="vertical") for feed, parts in due.items()}
-        deliver(self.store, Delivery(**frames))
+        self.store.deliver(Delivery(**frames))
         self.seconds += time.perf_counter() - started
         for feed, frame in frames.items():
             self.delivered[feed] += frame.height

@@ -152,7 +152,7 @@ def test_a_failure_part_way_leaves_nothing(population, tmp_path, monkeypatch):
     def broken(source: Path, target: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(deploy_module, "replicate", broken)
+    monkeypatch.setattr(deploy_module, "replicate_index", broken)
     with pytest.raises(OSError):
         deploy(population, tmp_path / "out", profile="simulation")
     assert not any(tmp_path.iterdir())

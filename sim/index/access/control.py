@@ -7,7 +7,6 @@ secrets come from `random_bytes`, like session ids.
 """
 
 import datetime as dt
-import sqlite3
 from typing import Any
 
 import polars as pl
@@ -15,7 +14,7 @@ import polars as pl
 from sim.errors import InputError
 from sim.index.access.administration import credential_problem, may_administer
 from sim.index.access.login import SYSTEM, LoginControl
-from sim.index.access.store import Account, NewAccount
+from sim.index.access.store import Account, AccountExists, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
 from sim.index.inputs import is_text, shown
 
@@ -80,7 +79,7 @@ class AccessControl(LoginControl):
         )
         try:
             self._store.insert(account)
-        except sqlite3.IntegrityError:
+        except AccountExists:
             self._record(now, actor, "account.create", "exists", True, username=new.username)
             raise InputError(f"account {new.username!r} exists") from None
         self._record(
@@ -169,12 +168,12 @@ class AccessControl(LoginControl):
 
     def service_closed(self) -> bool:
         """Whether the service was switched off, by any process (read afresh every time)."""
-        return self._store.closed_at() is not None
+        return self.stores.service.closed_at() is not None
 
     def close_service(self, *, by: str | None, now: dt.datetime) -> int:
         """Switch-off (noon, 6 Aug 2010: "logins deleted and access ends", docs/reference.md 5h):
         revoke every account and end every session; returns the number of accounts revoked."""
         actor = self._administrator(by, "service.close", None, now) if by else SYSTEM
-        revoked = self._store.revoke_all(now)
+        revoked = self.stores.service.revoke_all(now)
         self._record(now, actor, "service.close", accounts=revoked)
         return revoked

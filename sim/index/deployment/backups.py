@@ -1,15 +1,14 @@
 """Copies of the live index: the disaster-recovery replica and encrypted backup generations.
 
-The replica is made with SQLite's online backup API, so it is a consistent copy even of an open
-WAL database. Backups are encrypted from their first byte (AES-256-GCM, NIST SP 800-38D): the
-index is read in chunks and each chunk is sealed with its own nonce, its position and a
-last-chunk flag as associated data, so chunks cannot be reordered, dropped or truncated
-unnoticed. No plaintext copy is ever written, so destroying the key destroys the backup
+The replica is made by the store's backend (sim.index.store.backends.replicate_index; SQLite's
+online backup API), so it is a consistent copy even of an open WAL database. Backups are
+encrypted from their first byte (AES-256-GCM, NIST SP 800-38D): the index is read in chunks
+and each chunk is sealed with its own nonce, its position and a last-chunk flag as associated
+data, so chunks cannot be reordered, dropped or truncated unnoticed. No plaintext copy is ever written, so destroying the key destroys the backup
 (crypto-erase, NIST SP 800-88 Rev. 1 s2.6).
 """
 
 import os
-import sqlite3
 import struct
 from pathlib import Path
 
@@ -21,19 +20,6 @@ from sim.errors import InputError
 MAGIC = b"CPWBAK1\n"
 CHUNK = 16 * 1024 * 1024
 _HEADER = struct.Struct(">12sI")  # nonce, ciphertext length
-
-
-def replicate(source: Path, target: Path) -> None:
-    """A consistent copy of an SQLite database through the backup API."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        dst.close()
-        src.close()
 
 
 def _associated(number: int, last: bool) -> bytes:

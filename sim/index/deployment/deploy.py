@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sim.errors import InputError
 from sim.index.audit import AuditEvent, key_fingerprint, public_key_hex
 from sim.index.build import POPULATION_TABLES, build_index
-from sim.index.deployment.backups import encrypt_file, replicate
+from sim.index.deployment.backups import encrypt_file
 from sim.index.deployment.canaries import plant_canaries
 from sim.index.deployment.demo import create_demo_users, credentials_document, run_activity
 from sim.index.deployment.layout import (
@@ -35,6 +35,7 @@ from sim.index.deployment.settings import deployment_settings, profile_rules
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
+from sim.index.store.backends import replicate_index
 from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
@@ -233,7 +234,7 @@ def _make(
         entries = service.audit.entries
     finally:
         service.close()
-    replicate(layout.index, layout.replica)
+    replicate_index(layout.index, layout.replica)
     backups = []
     for day, (key_id, key) in zip(days, data_keys.items(), strict=True):
         relative = f"backups/{day.isoformat()}/index.db.enc"
