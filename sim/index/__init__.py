@@ -15,7 +15,7 @@ from sim.index.shielding import (
     request_shielding,
     shield_of,
 )
-from sim.index.store import IndexStore, SqliteStore
+from sim.index.store import IndexStore
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "ShieldingEvent",
     "ShieldingRefused",
     "ShieldingRequest",
-    "SqliteStore",
     "ViewRefused",
     "build_index",
     "decide_shielding",

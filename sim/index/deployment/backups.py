@@ -4,8 +4,8 @@ The replica is made by the store's backend (sim.index.store.backends.replicate_i
 online backup API), so it is a consistent copy even of an open WAL database. Backups are
 encrypted from their first byte (AES-256-GCM, NIST SP 800-38D): the index is read in chunks
 and each chunk is sealed with its own nonce, its position and a last-chunk flag as associated
-data, so chunks cannot be reordered, dropped or truncated unnoticed. No plaintext copy is ever written, so destroying the key destroys the backup
-(crypto-erase, NIST SP 800-88 Rev. 1 s2.6).
+data, so chunks cannot be reordered, dropped or truncated unnoticed. No plaintext copy is ever
+written, so destroying the key destroys the backup (crypto-erase, NIST SP 800-88 Rev. 1 s2.6).
 """
 
 import os

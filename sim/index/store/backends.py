@@ -1,15 +1,16 @@
 """A deployment's stores opened by backend name: the one door from the code to a database.
 
-A backend is a module with the functions `create_index`, `open_index`, `open_access`,
-`replicate_index` and `memory_usage_counters`; it is imported only when asked for, so a run on
-SQLite never loads a server's client library. `sqlite` ships here; a server backend adds its
-entry to BACKENDS. What every backend must guarantee: docs/index-design.md, "Store seam".
+A backend is a module with the functions `create_index`, `load_index`, `open_index`,
+`open_access`, `replicate_index` and `memory_usage_counters`; it is imported only when asked
+for, so a run on SQLite never loads a server's client library. `sqlite` ships here; a server
+backend adds its entry to BACKENDS. What every backend must guarantee: docs/index-design.md,
+"The store seam".
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING
 
 from sim.errors import InputError
 
-if TYPE_CHECKING:  # the protocols' modules import this one (sim.index.access.usage)
+if TYPE_CHECKING:
+    import polars as pl
+
+    # the protocols' modules import this one (sim.index.access.usage)
     from sim.index.access.rules import AccessRules
     from sim.index.access.sessions import SessionStore
     from sim.index.access.store import AccountStore, ServiceState
@@ -50,6 +54,17 @@ def backend(name: str) -> ModuleType:
 def create_index(location: Location, *, backend_name: str = DEFAULT) -> IndexStore:
     """A new, empty index; refuses to overwrite an existing one."""
     return backend(backend_name).create_index(location)
+
+
+def load_index(
+    location: Location,
+    batches: Iterable[Mapping[str, pl.DataFrame]],
+    *,
+    backend_name: str = DEFAULT,
+) -> dict[str, int]:
+    """A new index bulk-loaded from batches of frames (one per table in schema.BULK_TABLES,
+    consumed one at a time), whole or not at all; returns rows per table."""
+    return backend(backend_name).load_index(location, batches)
 
 
 def open_index(

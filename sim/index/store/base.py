@@ -145,7 +145,7 @@ class IndexStore(ABC):
     """Where the index lives. Writes are batched and transactional; reads go through indexes.
 
     Every protocol of sim.index.store.protocols at once: a backend implements this class;
-    callers depend on the small protocol they use (docs/index-design.md, "Store seam").
+    callers depend on the small protocol they use (docs/index-design.md, "The store seam").
     """
 
     @abstractmethod

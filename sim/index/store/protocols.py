@@ -3,7 +3,7 @@
 Each caller depends on the protocol it needs (search on CandidateSearch, view on RecordReader,
 shielding on ShieldingStore, ...), so a second backend only has to keep these promises; the
 whole set, with `close`, is IndexStore (sim.index.store.base). What a backend must guarantee:
-docs/index-design.md, "Store seam". The accounts database has its own protocols beside the
+docs/index-design.md, "The store seam". The accounts database has its own protocols beside the
 code that uses them (sim.index.access.store, sessions and usage).
 """
 

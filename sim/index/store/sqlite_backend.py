@@ -1,8 +1,12 @@
 """The embedded SQLite backend of sim.index.store.backends: one file for the index, one for the
 accounts database (accounts, tokens, sessions, usage counters, service state)."""
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import polars as pl
+
+from sim.errors import InputError
 from sim.index.access.rules import AccessRules
 from sim.index.store.backends import AccessStores
 from sim.index.store.sqlite import SqliteStore
@@ -13,6 +17,26 @@ from sim.index.store.sqlite_usage import SqliteUsageCounters
 
 def create_index(location: Path | str) -> SqliteStore:
     return SqliteStore.create(Path(location))
+
+
+def load_index(
+    location: Path | str, batches: Iterable[Mapping[str, pl.DataFrame]]
+) -> dict[str, int]:
+    """Loaded into a side file, renamed to `location` when complete."""
+    path = Path(location)
+    if path.exists():
+        raise InputError(f"{path}: already exists; an index is built once, then updated")
+    building = path.with_name(path.name + ".building")
+    for leftover in building.parent.glob(building.name + "*"):
+        leftover.unlink()
+    store = SqliteStore.create(building)
+    try:
+        store.bulk_load_batches(batches)
+        rows = store.table_counts()
+    finally:
+        store.close()
+    building.rename(path)
+    return rows
 
 
 def open_index(location: Path | str, *, read_only: bool = False) -> SqliteStore:
