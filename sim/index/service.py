@@ -22,13 +22,13 @@ from sim.errors import InputError
 from sim.index.access import AccessControl, Account, NewAccount, UsageGuard
 from sim.index.audit import AuditLog
 from sim.index.deployment.layout import Layout, audit_signing_key, token_key
-from sim.index.deployment.settings import ServiceRules, profile_rules
 from sim.index.sar import Requester, SarOutcome
 from sim.index.search import SearchResult
 from sim.index.service_admin import Administration
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
 from sim.index.service_management import ManagementActions
 from sim.index.service_practice import PractitionerActions, surname_keys
+from sim.index.service_settings import ServiceRules, profile_rules
 from sim.index.shielding import ShieldingEvent
 from sim.index.store import IndexStore
 from sim.index.store.backends import open_access, open_index

@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.settings import service_rules
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
+from sim.index.service_settings import service_rules
 from sim.index.store import IndexStore
 
 __all__ = ["CLAIM_LIMIT", "ServiceCore"]

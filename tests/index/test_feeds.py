@@ -20,9 +20,10 @@ from sim.index.feeds import (
     nicknames,
 )
 from sim.index.feeds.identifiers import UPN_CHECK_LETTERS, nhs_check_digits
-from sim.index.feeds.parameters import ErrorRates, FeedParams, nickname_frame
+from sim.index.feeds.parameters import ErrorRates, FeedParams
 from sim.index.feeds.sources import ADDRESS, base_frame, inject_errors
 from sim.index.feeds.views import death_registrations
+from sim.index.nicknames import nickname_frame
 from sim.population.addresses import districts_by_authority
 from sim.population.parameters import population_params
 from sim.population.synth import SynthRequest, synthesise

@@ -31,10 +31,11 @@ from sim.index.deployment.layout import (
     inventory_text,
     write_keystore,
 )
-from sim.index.deployment.settings import deployment_settings, profile_rules
+from sim.index.deployment.settings import deployment_settings
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
+from sim.index.service_settings import profile_rules
 from sim.index.store.backends import replicate_index
 from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population

@@ -1,8 +1,5 @@
-"""Settings of the index service and of a deployment (data/index/service.toml, deployment.toml).
-
-The "simulation" profile swaps argon2's cost for the least it allows so a simulation can create
-thousands of accounts: UNSAFE for real use, and marked so in the data file.
-"""
+"""Settings of a deployment (data/index/deployment.toml); the service's own settings and
+profiles are in sim.index.service_settings."""
 
 from functools import cache
 from typing import Annotated
@@ -10,22 +7,10 @@ from typing import Annotated
 from pydantic import Field
 
 from sim.errors import InputError
-from sim.index.access import AccessRules, load_access_rules
 from sim.reference.params import Param, ParamFile, load_params
 
-SERVICE_FILE = "index/service.toml"
 DEPLOYMENT_FILE = "index/deployment.toml"
-PROFILES = ("production", "simulation")
 Count = Annotated[int, Field(ge=0)]
-
-
-class ServiceRules(ParamFile):
-    simulation_argon2_time_cost: Param[Annotated[int, Field(ge=1)]]
-    simulation_argon2_memory_kib: Param[Annotated[int, Field(ge=8)]]
-    simulation_argon2_parallelism: Param[Annotated[int, Field(ge=1)]]
-    shielding_request_roles: Param[list[str]]
-    shielding_decider_roles: Param[dict[str, str]]
-    record_maintainer_roles: Param[list[str]]
 
 
 class DeploymentSettings(ParamFile):
@@ -42,31 +27,9 @@ class DeploymentSettings(ParamFile):
 
 
 @cache
-def service_rules() -> ServiceRules:
-    """data/index/service.toml: hashing profiles and the roles that shield and amend."""
-    return load_params(SERVICE_FILE, ServiceRules)
-
-
-@cache
 def deployment_settings() -> DeploymentSettings:
     """data/index/deployment.toml: backups, extracts, requests, holds, demo activity, canaries."""
     settings = load_params(DEPLOYMENT_FILE, DeploymentSettings)
     if settings.unlisted_extracts.value > settings.extracts.value:
         raise InputError(f"data/{DEPLOYMENT_FILE}: unlisted_extracts exceeds extracts")
     return settings
-
-
-def profile_rules(profile: str) -> AccessRules:
-    """Access rules for a profile: "simulation" swaps in cheap argon2 (UNSAFE for real use)."""
-    base = load_access_rules()
-    if profile == "production":
-        return base
-    if profile != "simulation":
-        raise InputError(f"--profile: {profile!r} is not one of {', '.join(PROFILES)}")
-    rules = service_rules()
-    cheap = {
-        "argon2_time_cost": rules.simulation_argon2_time_cost,
-        "argon2_memory_kib": rules.simulation_argon2_memory_kib,
-        "argon2_parallelism": rules.simulation_argon2_parallelism,
-    }
-    return base.model_copy(update=cheap)

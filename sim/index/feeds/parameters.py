@@ -1,17 +1,14 @@
-"""Typed views of data/index/feeds.toml and data/index/nicknames.csv."""
+"""Typed view of data/index/feeds.toml (the nickname table: sim.index.nicknames)."""
 
 import datetime as dt
 from functools import cache
 from typing import Annotated
 
-import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from sim.reference.params import Confidence, Param, ParamFile, load_params
-from sim.reference.tables import load_rows
+from sim.reference.params import Param, ParamFile, load_params
 
 FEEDS_FILE = "index/feeds.toml"
-NICKNAMES_FILE = "index/nicknames.csv"
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Days = Annotated[float, Field(ge=0.0, le=730.0)]
@@ -63,29 +60,7 @@ class FeedParams(ParamFile):
     local_authority: Feed
 
 
-class Nickname(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    forename: str = Field(pattern=r"^[A-Z][a-z]+$")
-    short_form: str = Field(pattern=r"^[A-Z][a-z]+$")
-    source: str
-    confidence: Confidence
-
-
 @cache
 def feed_params() -> FeedParams:
     """The feeds' coverage, lags and error rates (data/index/feeds.toml)."""
     return load_params(FEEDS_FILE, FeedParams)
-
-
-@cache
-def nicknames() -> tuple[Nickname, ...]:
-    """Forenames and their short forms (data/index/nicknames.csv)."""
-    return tuple(load_rows(NICKNAMES_FILE, Nickname))
-
-
-def nickname_frame() -> pl.DataFrame:
-    """The nickname table as a frame: forename, short_form."""
-    rows = nicknames()
-    return pl.DataFrame(
-        {"forename": [r.forename for r in rows], "short_form": [r.short_form for r in rows]}
-    )

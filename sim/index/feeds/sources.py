@@ -14,7 +14,8 @@ import numpy as np
 import polars as pl
 
 from sim.index.feeds import corruption, identifiers
-from sim.index.feeds.parameters import ErrorRates, nickname_frame
+from sim.index.feeds.parameters import ErrorRates
+from sim.index.nicknames import nickname_frame
 from sim.population.addresses import sample_addresses
 from sim.population.names import sample_surnames
 from sim.population.parameters import population_params

@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 
 from sim.index.matching.parameters import matching_params
-from sim.index.matching.standardise import COMPARED, nickname_pairs
+from sim.index.matching.standardise import COMPARED
+from sim.index.nicknames import nickname_pairs
 from sim.reference.authorities import centroid_distances, load_authorities
 
 MISSING, DIFFERENT, CLOSE, EXACT, NEARBY = 0, 1, 2, 3, 4

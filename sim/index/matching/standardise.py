@@ -7,8 +7,6 @@ millions of records but only hundreds of thousands of distinct spellings.
 import jellyfish
 import polars as pl
 
-from sim.index.feeds.parameters import nickname_frame
-
 COMPARED = (
     "forename",
     "middle_name",
@@ -60,19 +58,3 @@ def standardise(records: pl.DataFrame) -> pl.DataFrame:
         forename_code=soundex_codes(frame["forename"]),
         surname_code=soundex_codes(frame["surname"]),
     )
-
-
-def nickname_pairs() -> pl.DataFrame:
-    """Upper-case forename pairs that are the same name (full and short form, or two short
-    forms of one name), in both orders."""
-    table = nickname_frame().select(
-        pl.col("forename").str.to_uppercase(), pl.col("short_form").str.to_uppercase()
-    )
-    full = table.rename({"forename": "a", "short_form": "b"})
-    shared = (
-        table.join(table, on="forename", suffix="_b")
-        .select(pl.col("short_form").alias("a"), pl.col("short_form_b").alias("b"))
-        .filter(pl.col("a") != pl.col("b"))
-    )
-    both = pl.concat([full, full.select(pl.col("b").alias("a"), pl.col("a").alias("b")), shared])
-    return both.unique()
