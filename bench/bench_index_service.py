@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sim.index.access import NewAccount, token_code
 from sim.index.audit import AuditEvent, AuditLog, load_monitoring_rules
 from sim.index.build import build_index
-from sim.index.deployment.layout import Layout, write_keystore
+from sim.index.layout import Layout, write_keystore
 from sim.index.search import search
 from sim.index.service import ContactPoint
 from sim.index.view import view_reasons, view_record

@@ -1,5 +1,5 @@
 """Figures of the index for teaching (notebook 01): the audit trail. How well feed records are
-matched into one record per child: sim.index.matching.figures (notebook 02).
+matched into one record per child: sim.feeds.matching.figures (notebook 02).
 
 Each `*_figure` returns a matplotlib Figure made without pyplot (as sim.experiments.figures),
 with a title, axes labelled with their units and a legend; a notebook shows it by leaving it

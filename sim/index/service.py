@@ -21,7 +21,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, Account, NewAccount, UsageGuard
 from sim.index.audit import AuditLog
-from sim.index.deployment.layout import Layout, audit_signing_key, token_key
+from sim.index.layout import Layout, audit_signing_key, token_key
 from sim.index.sar import Requester, SarOutcome
 from sim.index.search import SearchResult
 from sim.index.service_admin import Administration

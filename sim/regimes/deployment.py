@@ -22,10 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
+from sim.deployment.deploy import SIDE_FILES
 from sim.errors import InputError
 from sim.index.access import NewAccount
-from sim.index.deployment.deploy import SIDE_FILES
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.service import ContactPoint
 from sim.index.store.backends import open_index
 from sim.regimes.lookup import Credential

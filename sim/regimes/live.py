@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.feeds.live import LiveFeed
 from sim.index.lifecycle import run_retention
-from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
 from sim.regimes.deployment import provision_practitioners, working_copy
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests

@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sim.deployment.deploy import deploy
 from sim.errors import InputError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.audit import detail_field, read_audit
-from sim.index.deployment.deploy import deploy
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.records import CaseDataRefused, RecordRefused
 from sim.index.sar import SarRefused
 from sim.index.sar_pack import disclosed_record

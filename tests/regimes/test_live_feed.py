@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.index.feeds.parameters import feed_params
-from sim.index.live_feed import LiveFeed, feed_lags
+from sim.feeds.live import LiveFeed, feed_lags
+from sim.feeds.parameters import feed_params
 from sim.index.service import ContactPoint
 from sim.population.identifiers import index_ids
 from sim.reference import load_authorities

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from sim.index.feeds import make_feeds
-from sim.index.matching.figures import (
+from sim.feeds import make_feeds
+from sim.feeds.matching.figures import (
     compare_matching,
     matching_figure,
     matching_table,

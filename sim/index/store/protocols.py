@@ -106,7 +106,7 @@ class SubjectAccessStore(RecordReader, Protocol):
 
 
 class LiveUpdates(Protocol):
-    """The source feeds while the index runs (sim.index.live_feed): a day's batch at a time."""
+    """The source feeds while the index runs (sim.feeds.live): a day's batch at a time."""
 
     def deliver(self, delivery: Delivery) -> None:
         """Apply a day's updates in one transaction; shields are never touched."""

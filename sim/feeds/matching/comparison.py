@@ -12,8 +12,8 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from sim.index.matching.parameters import matching_params
-from sim.index.matching.standardise import COMPARED
+from sim.feeds.matching.parameters import matching_params
+from sim.feeds.matching.standardise import COMPARED
 from sim.index.nicknames import nickname_pairs
 from sim.reference.authorities import centroid_distances, load_authorities
 
@@ -45,7 +45,7 @@ def _common_prefix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def within_one_edit(left: pl.Series, right: pl.Series) -> np.ndarray:
     """True where the strings differ by one substitution, insertion, deletion or swap of
-    adjacent characters (Damerau), the slips feeds make (sim/index/feeds/corruption.py)."""
+    adjacent characters (Damerau), the slips feeds make (sim/feeds/corruption.py)."""
     if len(left) == 0:
         return np.zeros(0, dtype=bool)
     a, la = _bytes(left)

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import polars as pl
 from matplotlib.figure import Figure
 
-from sim.index.matching.evaluate import MatchReport, evaluate, exact_key_links
-from sim.index.matching.resolve import build_index
+from sim.feeds.matching.evaluate import MatchReport, evaluate, exact_key_links
+from sim.feeds.matching.resolve import build_index
 
 MEASURES = {"precision": "precision", "recall": "recall", "duplicate_rate": "duplicate rate"}
 

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
+from sim.deployment.settings import deployment_settings
 from sim.errors import WorkbenchError
 from sim.index.access import NewAccount, token_code
-from sim.index.deployment.settings import deployment_settings
 from sim.index.service import ContactPoint
 from sim.index.view import view_reasons
 from sim.reference.authorities import load_authorities

@@ -3,9 +3,9 @@
 The sources and what each covered: docs/reference.md s5c.
 """
 
-from sim.index.feeds.parameters import feed_params
-from sim.index.feeds.sources import FEED_SCHEMA, SOURCES
-from sim.index.feeds.views import CohortFeeds, make_feeds
+from sim.feeds.parameters import feed_params
+from sim.feeds.sources import FEED_SCHEMA, SOURCES
+from sim.feeds.views import CohortFeeds, make_feeds
 from sim.index.nicknames import nicknames
 
 __all__ = ["FEED_SCHEMA", "SOURCES", "CohortFeeds", "feed_params", "make_feeds", "nicknames"]

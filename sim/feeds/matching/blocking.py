@@ -8,7 +8,7 @@ Soundex code a few dozen.
 
 import polars as pl
 
-from sim.index.matching.standardise import COMPARED
+from sim.feeds.matching.standardise import COMPARED
 
 CARRIED = (*COMPARED, "district", "authority_code", "forename_code", "surname_code")
 

@@ -19,19 +19,19 @@ from pathlib import Path
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sim.deployment.backups import encrypt_file
+from sim.deployment.canaries import plant_canaries
+from sim.deployment.demo import create_demo_users, credentials_document, run_activity
+from sim.deployment.settings import deployment_settings
 from sim.errors import InputError
 from sim.index.audit import AuditEvent, key_fingerprint, public_key_hex
 from sim.index.build import POPULATION_TABLES, build_index
-from sim.index.deployment.backups import encrypt_file
-from sim.index.deployment.canaries import plant_canaries
-from sim.index.deployment.demo import create_demo_users, credentials_document, run_activity
-from sim.index.deployment.layout import (
+from sim.index.layout import (
     Layout,
     StoreEntry,
     inventory_text,
     write_keystore,
 )
-from sim.index.deployment.settings import deployment_settings
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint

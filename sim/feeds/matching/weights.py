@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from sim.index.matching.blocking import with_fields
-from sim.index.matching.comparison import EXACT, LEVELS, MISSING, compare
-from sim.index.matching.parameters import MatchingParams
-from sim.index.matching.standardise import COMPARED
+from sim.feeds.matching.blocking import with_fields
+from sim.feeds.matching.comparison import EXACT, LEVELS, MISSING, compare
+from sim.feeds.matching.parameters import MatchingParams
+from sim.feeds.matching.standardise import COMPARED
 from sim.streams import stream
 
 MATCHING_STREAM = 100  # key under the "feeds" subsystem, apart from the feeds' own 0-5

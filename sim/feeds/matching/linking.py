@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sim.index.matching.blocking import candidate_pairs, with_fields
-from sim.index.matching.comparison import compare
-from sim.index.matching.parameters import MatchingParams
-from sim.index.matching.weights import MatchWeights
+from sim.feeds.matching.blocking import candidate_pairs, with_fields
+from sim.feeds.matching.comparison import compare
+from sim.feeds.matching.parameters import MatchingParams
+from sim.feeds.matching.weights import MatchWeights
 
 REVIEW_COLUMNS = {
     "record_key": pl.UInt32,

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from sim.index.feeds.sources import SOURCES
-from sim.index.matching.standardise import COMPARED
+from sim.feeds.matching.standardise import COMPARED
+from sim.feeds.sources import SOURCES
 from sim.reference.params import Param, ParamFile, load_params
 
 MATCHING_FILE = "index/matching.toml"
@@ -21,7 +21,7 @@ BLOCKING_KEYS = (
     "authority_code",
 )
 # Every blocking rule holds one of these: a compared pair is always of one birth cohort, which
-# is what lets the feed build match England cohort by cohort (sim/index/feed_build.py).
+# is what lets the feed build match England cohort by cohort (sim/feeds/build.py).
 COHORT_KEYS = ("date_of_birth", "birth_year")
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
 

@@ -10,7 +10,7 @@ any former name).
 
 import polars as pl
 
-from sim.index.matching.comparison import within_one_edit
+from sim.feeds.matching.comparison import within_one_edit
 
 INDEX_SCHEMA = {
     "child_id": pl.String,

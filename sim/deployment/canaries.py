@@ -13,7 +13,7 @@ import string
 import numpy as np
 import polars as pl
 
-from sim.index.deployment.settings import deployment_settings
+from sim.deployment.settings import deployment_settings
 from sim.population.identifiers import index_ids, serial_modulus
 from sim.reference.authorities import load_authorities
 from sim.streams import stream

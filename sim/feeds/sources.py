@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from sim.index.feeds import corruption, identifiers
-from sim.index.feeds.parameters import ErrorRates
+from sim.feeds import corruption, identifiers
+from sim.feeds.parameters import ErrorRates
 from sim.index.nicknames import nickname_frame
 from sim.population.addresses import sample_addresses
 from sim.population.names import sample_surnames

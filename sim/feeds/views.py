@@ -5,8 +5,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from sim.index.feeds.parameters import FeedParams, feed_params
-from sim.index.feeds.sources import (
+from sim.feeds.parameters import FeedParams, feed_params
+from sim.feeds.sources import (
     base_frame,
     duplicate,
     finish,

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from sim.index.feeds.parameters import feed_params
+from sim.feeds.parameters import feed_params
 from sim.index.store.delivery import Delivery
 from sim.index.store.protocols import LiveUpdates
 

@@ -10,17 +10,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sim.index.matching.issue import issue_ids
-from sim.index.matching.linking import (
+from sim.feeds.matching.issue import issue_ids
+from sim.feeds.matching.linking import (
     REVIEW_COLUMNS,
     Linking,
     cluster_leftovers,
     link_to_spine,
 )
-from sim.index.matching.merge import deaths, merge_records
-from sim.index.matching.parameters import MatchingParams, matching_params
-from sim.index.matching.standardise import standardise
-from sim.index.matching.weights import MatchWeights, estimate_weights
+from sim.feeds.matching.merge import deaths, merge_records
+from sim.feeds.matching.parameters import MatchingParams, matching_params
+from sim.feeds.matching.standardise import standardise
+from sim.feeds.matching.weights import MatchWeights, estimate_weights
 
 REVIEW_SCHEMA = {
     "source": pl.String,
@@ -193,7 +193,7 @@ def build_index(
     weights: MatchWeights | None = None,
     params: MatchingParams | None = None,
 ) -> MatchResult:
-    """Merge stacked feed records (sim.index.feeds.FEED_SCHEMA) into one record per child.
+    """Merge stacked feed records (sim.feeds.FEED_SCHEMA) into one record per child.
 
     `issuers` is the population's `authorities` frame (it issues IDs for children with no
     CRN); weights are estimated from the records' truth unless given."""

@@ -4,7 +4,7 @@ batches.
 England's feeds hold ~33 M records; made, matched and loaded all at once they need ~23 GiB.
 So the build streams by birth cohort, the one partition no pair of a child's records crosses:
 every blocking rule holds the date of birth or the birth year (MatchingParams checks it) and no
-feed error changes the year (sim/index/feeds/corruption.py swaps only day and month).
+feed error changes the year (sim/feeds/corruption.py swaps only day and month).
 
 1. Each cohort's feeds are made (draws keyed by the birth year, never by batch), spilled to a
    Parquet file beside the index, and counted towards the Fellegi-Sunter weights: one set of
@@ -13,10 +13,10 @@ feed error changes the year (sim/index/feeds/corruption.py swaps only day and mo
    loaded in birth-year order; new IDs are issued in that order.
 
 So peak memory follows the batch, and the index is the same for any batch size. The matched
-records, not the population's truth, are what the index holds (sim/index/feed_load.py);
+records, not the population's truth, are what the index holds (sim/feeds/load.py);
 `truth_child_id` is used only, in memory, to estimate weights and score the matching, and the
 spilled feeds are deleted when the build ends. No shield exists at a first build; later feed
-records go through `sim.index.matching.update.merge_update`, which holds any record near a
+records go through `sim.feeds.matching.update.merge_update`, which holds any record near a
 shielded child.
 """
 
@@ -31,13 +31,13 @@ from pathlib import Path
 import polars as pl
 
 from sim.errors import InputError
+from sim.feeds import CohortFeeds
+from sim.feeds.load import FeedLoad
+from sim.feeds.matching import MatchReport, MatchWeights, build_index, matching_params
+from sim.feeds.matching.evaluate import LinkTally, tally
+from sim.feeds.matching.standardise import standardise
+from sim.feeds.matching.weights import MATCHING_STREAM, LevelCounts, count_levels
 from sim.index.build import POPULATION_TABLES, write_index_batches
-from sim.index.feed_load import FeedLoad
-from sim.index.feeds import CohortFeeds
-from sim.index.matching import MatchReport, MatchWeights, build_index, matching_params
-from sim.index.matching.evaluate import LinkTally, tally
-from sim.index.matching.standardise import standardise
-from sim.index.matching.weights import MATCHING_STREAM, LevelCounts, count_levels
 from sim.population.output import read_population
 from sim.streams import stream
 

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import polars as pl
 
 from sim.errors import WorkbenchError
-from sim.index.matching.merge import INDEX_SCHEMA, merge_records
-from sim.index.matching.parameters import MatchingParams, matching_params
-from sim.index.matching.resolve import (
+from sim.feeds.matching.merge import INDEX_SCHEMA, merge_records
+from sim.feeds.matching.parameters import MatchingParams, matching_params
+from sim.feeds.matching.resolve import (
     assign_children,
     possible_duplicates,
     review_frame,
     with_candidate,
 )
-from sim.index.matching.standardise import standardise
-from sim.index.matching.weights import MatchWeights
+from sim.feeds.matching.standardise import standardise
+from sim.feeds.matching.weights import MatchWeights
 
 UPDATED_FIELDS = ("household_id", "school_urn", "gp_practice_code")
 ADDRESS = ("address_line", "town", "postcode", "authority_code")
