@@ -30,7 +30,8 @@ SQLITE_ALLOWED = {
     "bench/bench_index.py": "times a plain SQLite table beside the index (its own scratch file)",
     "bench/crash_campaign.py": "a fault harness that reads the killed deployment's file directly",
 }
-# Who may import the SQLite implementation modules (sim.index.store.sqlite*) by name.
+# Who may import the SQLite implementation modules or classes (sim.index.store.sqlite*,
+# sim.index.store.SqliteStore) by name.
 IMPLEMENTATION_ALLOWED = {
     "sim/index/store/*.py": "the store package: the backend and its factory",
     "decommission/*.py": "an archived index is opened in memory from the archive's bytes",
@@ -72,7 +73,7 @@ def test_callers_reach_the_sqlite_classes_only_through_the_factory():
     offenders = [
         str(path.relative_to(ROOT))
         for path in _python_files()
-        if any(name.startswith("sim.index.store.sqlite") for name in _imports(path))
+        if any(name.lower().startswith("sim.index.store.sqlite") for name in _imports(path))
         and not _allowed(path, IMPLEMENTATION_ALLOWED)
     ]
     assert offenders == [], f"a SQLite class used past the factory: {offenders}"
