@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_feed_build.py --scale 0.1 --batch-children 150000
     .venv/bin/python bench/bench_feed_build.py --scale 1.0 --no-baseline   # England, feeds only
 
-The build streams batches of birth cohorts (sim/index/feed_build.py), so its peak memory follows
+The build streams batches of birth cohorts (sim/feeds/build.py), so its peak memory follows
 the batch and the population held in memory, not the feeds of England. Prints the seconds
 spent making the feeds, estimating the weights, matching and loading the matched children,
 the peak memory of the process (the population included, synthesis excluded),
@@ -22,8 +22,8 @@ from pathlib import Path
 
 from memory import PeakMemory
 
+from sim.feeds.build import BATCH_CHILDREN, build_index_from_feeds
 from sim.index.build import build_index
-from sim.index.feed_build import BATCH_CHILDREN, build_index_from_feeds
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.authorities import load_authorities
 

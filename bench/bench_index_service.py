@@ -32,11 +32,11 @@ from sim.index.access import AccessControl, NewAccount, token_code
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import AuditEvent, AuditLog, load_monitoring_rules
 from sim.index.build import build_index
-from sim.index.deployment.layout import Layout, audit_signing_key, token_key, write_keystore
-from sim.index.deployment.settings import profile_rules
+from sim.index.layout import Layout, audit_signing_key, token_key, write_keystore
 from sim.index.search import search
 from sim.index.service import ContactPoint
-from sim.index.store import SqliteStore
+from sim.index.service_settings import profile_rules
+from sim.index.store.backends import open_access, open_index
 from sim.index.view import view_reasons, view_record
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.authorities import load_authorities
@@ -104,9 +104,10 @@ def _facade(layout: Layout, witness: Path, mode: str) -> ContactPoint:
     """The deployment's facade as ContactPoint.open makes it, its audit synced by `mode`."""
     audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), _with_sync(mode),
                      witness=witness)  # fmt: skip
-    access = AccessControl(layout.accounts, audit, rules=profile_rules("simulation"),
-                           token_key=token_key(layout.keystore))  # fmt: skip
-    return ContactPoint(SqliteStore.open(layout.index), access, audit)
+    rules = profile_rules("simulation")
+    stores = open_access(layout.accounts, rules=rules, token_key=token_key(layout.keystore))
+    access = AccessControl(stores, audit, rules=rules, letters=layout.beside("token-letters"))
+    return ContactPoint(open_index(layout.index), access, audit)
 
 
 def run(scale: float, queries: int, seed: int, workers: int) -> None:

@@ -9,7 +9,7 @@ figures are out of sample: the m/u weights are estimated from another seed's pop
 feeds (--train-seed, default seed + 1) and scored on this seed's; the in-sample figures (weights
 estimated from the very feeds they score) are printed beside them for comparison.
 
-It matches every record at once (sim.index.matching.build_index), so it holds all feeds and
+It matches every record at once (sim.feeds.matching.build_index), so it holds all feeds and
 pairs in memory: above a third of England use bench/bench_feed_build.py, which streams birth
 cohorts and measures the same figures at full England.
 """
@@ -17,8 +17,8 @@ cohorts and measures the same figures at full England.
 import argparse
 import time
 
-from sim.index.feeds import make_feeds
-from sim.index.matching import (
+from sim.feeds import make_feeds
+from sim.feeds.matching import (
     MatchReport,
     build_index,
     estimate_weights,
@@ -26,7 +26,7 @@ from sim.index.matching import (
     exact_key_links,
     matching_params,
 )
-from sim.index.matching.standardise import standardise
+from sim.feeds.matching.standardise import standardise
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.authorities import load_authorities
 

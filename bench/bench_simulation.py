@@ -31,7 +31,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import PeakMemory
 
-from sim.index.deployment.deploy import deploy
+from sim.deployment.deploy import deploy
 from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference import load_authorities

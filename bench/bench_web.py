@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sim.deployment.deploy import deploy
 from sim.index.access import token_code
 from sim.index.audit import load_monitoring_rules, read_audit, verify
-from sim.index.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest

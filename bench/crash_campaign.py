@@ -69,8 +69,8 @@ from decommission.verification import (
     load_canaries,
 )
 from sim import cli
-from sim.index.deployment.deploy import deploy
-from sim.index.deployment.layout import Layout
+from sim.deployment.deploy import deploy
+from sim.index.layout import Layout
 from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint

@@ -30,7 +30,7 @@ from decommission.held import held_store
 from sim.errors import InputError
 from sim.index.audit import AuditEvent
 from sim.index.sar import SarOutcome, SarRefused, disclose, record_fee, record_identity
-from sim.index.store import IndexStore
+from sim.index.store.protocols import SubjectAccessStore
 
 
 def bag_of(path: Path) -> Path:
@@ -121,5 +121,5 @@ def _holds(part: dict[str, Any], request_id: int) -> bool:
         store.close()
 
 
-def _request(store: IndexStore, request_id: int) -> dict[str, object]:
+def _request(store: SubjectAccessStore, request_id: int) -> dict[str, object]:
     return store.read_subject_access_requests(request_id=request_id)[0]

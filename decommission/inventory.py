@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from sim.errors import InputError
-from sim.index.deployment.layout import STORE_KINDS
+from sim.index.layout import STORE_KINDS
 
 INVENTORY_FILE = "inventory.toml"
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")

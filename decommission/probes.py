@@ -15,7 +15,7 @@ from pathlib import Path
 from decommission.shutdown import Probe
 from sim.errors import InputError, WorkbenchError
 from sim.index.access import token_code
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.service import ContactPoint
 from sim.index.view import view_reasons
 

@@ -6,18 +6,20 @@ from typing import Any
 
 from decommission.runbook import load_runbook
 from decommission.standards import load_standards
+from sim.deployment.settings import deployment_settings
 from sim.errors import ReferenceDataError
 from sim.experiments.low_confidence import low_confidence_figures
 from sim.experiments.scenario import load_scenarios
+from sim.feeds.matching.parameters import matching_params
+from sim.feeds.parameters import feed_params
 from sim.index.access import load_access_rules
 from sim.index.audit import load_monitoring_rules
-from sim.index.deployment.settings import deployment_settings, service_rules
-from sim.index.feeds.parameters import feed_params, nicknames
-from sim.index.matching.parameters import matching_params
+from sim.index.nicknames import nicknames
 from sim.index.records import record_rules
 from sim.index.retention import retention_rules
 from sim.index.sar import sar_rules
 from sim.index.search import search_rules
+from sim.index.service_settings import service_rules
 from sim.metrics.parameters import cost_params
 from sim.population import parameters
 from sim.population.addresses import DISTRICTS_FILE, districts_by_authority

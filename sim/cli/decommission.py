@@ -276,7 +276,7 @@ def rehearsal_setup(
     from decommission.probes import SystemSwitch, facade_probes
     from decommission.rehearsal import Rehearsal
     from decommission.runbook import load_runbook
-    from sim.index.deployment.layout import Layout
+    from sim.index.layout import Layout
     from sim.index.service import ContactPoint
 
     runbook = load_runbook()

@@ -26,7 +26,7 @@ def deploy(
     force: Annotated[bool, typer.Option(help="Replace an existing deployment.")] = False,
 ) -> None:
     """Build a deployment: index, replica, encrypted backups, extracts, audit, keys, accounts."""
-    from sim.index.deployment.deploy import deploy as make_deployment
+    from sim.deployment.deploy import deploy as make_deployment
 
     try:
         day = dt.date.fromisoformat(date)

@@ -50,8 +50,8 @@ def build(
     seed: Annotated[int, typer.Option(help="Seed for the feeds' errors (--from-feeds).")] = 1,
 ) -> None:
     """Build an index (SQLite) from a synthetic population, or from its source feeds."""
+    from sim.feeds.build import build_index_from_feeds
     from sim.index.build import build_index
-    from sim.index.feed_build import build_index_from_feeds
 
     if not population.is_dir():
         raise InputError(f"{population}: no population directory (make one with `cpw synth`)")

@@ -52,7 +52,7 @@ def _last_audited(deployment: Path) -> dt.datetime | None:
     import polars as pl
 
     from sim.index.audit import scan_audit
-    from sim.index.deployment.layout import Layout
+    from sim.index.layout import Layout
 
     try:
         last = scan_audit(Layout(deployment).audit).select(pl.col("time").max()).collect().item()

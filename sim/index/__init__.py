@@ -1,6 +1,8 @@
 """The ContactPoint index: the Sch 1 record, its store, search, view and shielding.
 
-Other parts (feeds and matching, access, audit) live in sub-packages beside these modules.
+Access and audit live in sub-packages beside these modules, the store seam in `store`; the
+feeds and matching are sim.feeds, deployments sim.deployment (both import the index, never the
+reverse).
 `search` is the module (sim.index.search.search runs a search), so it is not re-exported.
 """
 
@@ -15,7 +17,7 @@ from sim.index.shielding import (
     request_shielding,
     shield_of,
 )
-from sim.index.store import IndexStore, SqliteStore
+from sim.index.store import IndexStore
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
 __all__ = [
@@ -31,7 +33,6 @@ __all__ = [
     "ShieldingEvent",
     "ShieldingRefused",
     "ShieldingRequest",
-    "SqliteStore",
     "ViewRefused",
     "build_index",
     "decide_shielding",

@@ -1,8 +1,8 @@
 """Build an index from a synthetic population: one columnar pass per table, then a bulk load.
 
 All joins and keys are polars expressions; phonetic codes are computed once per distinct name.
-The index is written to a side file and renamed into place when complete, so a failed build
-never leaves a half-loaded index at the target path.
+The store's backend loads it whole or not at all (SQLite: a side file renamed into place when
+complete), so a failed build never leaves a half-loaded index at the target path.
 """
 
 import time
@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from sim.errors import InputError
+from sim.index.store.backends import load_index
 from sim.index.store.keys import with_name_keys
-from sim.index.store.sqlite import SqliteStore
 from sim.population.output import read_population
 
 POPULATION_TABLES = ("children", "households", "carers", "schools", "gp_practices", "practitioners")
@@ -154,17 +154,5 @@ def write_index_batches(
     batches: Iterable[Mapping[str, pl.DataFrame]], db_path: Path
 ) -> dict[str, int]:
     """Bulk-load batches of index frames (taken one at a time from an iterable, so a generator
-    bounds the memory) into a side file, then rename it to `db_path`; rows per table."""
-    if db_path.exists():
-        raise InputError(f"{db_path}: already exists; an index is built once, then updated")
-    building = db_path.with_name(db_path.name + ".building")
-    for leftover in building.parent.glob(building.name + "*"):
-        leftover.unlink()
-    store = SqliteStore.create(building)
-    try:
-        store.bulk_load_batches(batches)
-        rows = store.table_counts()
-    finally:
-        store.close()
-    building.rename(db_path)
-    return rows
+    bounds the memory) into a new index at `db_path`, whole or not at all; rows per table."""
+    return load_index(db_path, batches)

@@ -23,7 +23,8 @@ from pydantic import Field, model_validator
 
 from sim.errors import InputError, WorkbenchError
 from sim.index.audit import AuditEvent
-from sim.index.store import IndexStore, RetentionClock, StoredRecord
+from sim.index.store import RetentionClock, StoredRecord
+from sim.index.store.protocols import RetentionStore
 from sim.outputs import replace_file
 from sim.reference.params import Param, ParamFile, load_params
 
@@ -140,7 +141,7 @@ class RetentionReport:
 
 
 def apply_retention(
-    store: IndexStore, as_of: dt.date, rules: RetentionRules | None = None
+    store: RetentionStore, as_of: dt.date, rules: RetentionRules | None = None
 ) -> RetentionReport:
     """Archive what has fallen due and purge what has served its archive period, at `as_of`."""
     started = time.perf_counter()
@@ -158,7 +159,7 @@ def _event(action: str, actor: str, at: dt.datetime, child_id: str, **detail: ob
     return AuditEvent(at, actor, action, "allowed", child_id, detail=detail)
 
 
-def _live(store: IndexStore, child_id: str, action: str) -> StoredRecord:
+def _live(store: RetentionStore, child_id: str, action: str) -> StoredRecord:
     stored = store.read_record(child_id)
     if stored is None:
         raise RetentionRefused(
@@ -168,7 +169,7 @@ def _live(store: IndexStore, child_id: str, action: str) -> StoredRecord:
 
 
 def record_death(
-    store: IndexStore, child_id: str, died_on: dt.date, *, actor: str, at: dt.datetime
+    store: RetentionStore, child_id: str, died_on: dt.date, *, actor: str, at: dt.datetime
 ) -> AuditEvent:
     """A death registration: the record stays live one more year, then is archived."""
     _live(store, child_id, "death")
@@ -179,7 +180,7 @@ def record_death(
 
 
 def record_extension_consent(
-    store: IndexStore, child_id: str, reason: str, *, actor: str, at: dt.datetime
+    store: RetentionStore, child_id: str, reason: str, *, actor: str, at: dt.datetime
 ) -> AuditEvent:
     """The young person's consent to be held to the extended age, for a permitted reason,
     recorded while the record is live and before the 18th birthday."""
@@ -199,7 +200,7 @@ def record_extension_consent(
 
 
 def withdraw_extension_consent(
-    store: IndexStore, child_id: str, *, actor: str, at: dt.datetime
+    store: RetentionStore, child_id: str, *, actor: str, at: dt.datetime
 ) -> AuditEvent:
     """Consent withdrawn: the age rule applies again at the next pass."""
     _live(store, child_id, "withdrawal")
@@ -208,7 +209,7 @@ def withdraw_extension_consent(
 
 
 def place_protection_hold(
-    store: IndexStore, child_id: str, reference: str, *, actor: str, at: dt.datetime
+    store: RetentionStore, child_id: str, reference: str, *, actor: str, at: dt.datetime
 ) -> AuditEvent:
     """A child-protection investigation hold (live or archived record); `detail['hold_id']`."""
     if not reference.strip():
@@ -225,7 +226,7 @@ def place_protection_hold(
 
 
 def lift_protection_hold(
-    store: IndexStore, hold_id: int, *, actor: str, at: dt.datetime
+    store: RetentionStore, hold_id: int, *, actor: str, at: dt.datetime
 ) -> AuditEvent:
     """The investigation is over: the record may be purged when its period has run."""
     try:
@@ -252,7 +253,7 @@ def may_read_archive(
 
 
 def read_archive(
-    store: IndexStore, child_id: str, *, role: str, purpose: str, as_of: dt.date
+    store: RetentionStore, child_id: str, *, role: str, purpose: str, as_of: dt.date
 ) -> StoredRecord:
     """An archived record, for a reader the archive rules admit; refusals carry an audit detail."""
     stored = store.read_record(child_id, include_archived=True)
@@ -268,7 +269,7 @@ def read_archive(
     return stored
 
 
-def export_holds(store: IndexStore, path: Path) -> int:
+def export_holds(store: RetentionStore, path: Path) -> int:
     """Standing holds as JSON lines (the deployment's holds/holds.jsonl, the records that
     decommissioning must keep): hold_id, child_id, reason, opened, placed_by."""
     lines = [

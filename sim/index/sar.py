@@ -32,7 +32,7 @@ from sim.index.sar_request import (
     pending_requests,
     sar_rules,
 )
-from sim.index.store import IndexStore
+from sim.index.store.protocols import SubjectAccessStore
 
 __all__ = [
     "SAR_FILE",
@@ -62,7 +62,7 @@ class SarOutcome:
     pack: DisclosurePack | None = None
 
 
-def _read(store: IndexStore, request_id: int) -> SubjectAccessRequest:
+def _read(store: SubjectAccessStore, request_id: int) -> SubjectAccessRequest:
     rows = store.read_subject_access_requests(request_id=request_id)
     if not rows:
         raise SarRefused(f"subject access request {request_id}: none", request_id=request_id)
@@ -70,7 +70,11 @@ def _read(store: IndexStore, request_id: int) -> SubjectAccessRequest:
 
 
 def _save(
-    store: IndexStore, request: SubjectAccessRequest, action: str, actor: str, at: dt.datetime
+    store: SubjectAccessStore,
+    request: SubjectAccessRequest,
+    action: str,
+    actor: str,
+    at: dt.datetime,
 ) -> SarOutcome:
     request_id = store.save_subject_access_request(request.to_row())
     saved = request.model_copy(update={"request_id": request_id})
@@ -79,7 +83,7 @@ def _save(
     return SarOutcome(saved, event)
 
 
-def _open(store: IndexStore, request_id: int) -> SubjectAccessRequest:
+def _open(store: SubjectAccessStore, request_id: int) -> SubjectAccessRequest:
     request = _read(store, request_id)
     if request.closed_on is not None:
         raise SarRefused(
@@ -91,7 +95,7 @@ def _open(store: IndexStore, request_id: int) -> SubjectAccessRequest:
 
 
 def receive_request(
-    store: IndexStore,
+    store: SubjectAccessStore,
     child_id: str,
     requester: Requester,
     received_on: dt.date,
@@ -121,7 +125,7 @@ def receive_request(
 
 
 def record_fee(
-    store: IndexStore,
+    store: SubjectAccessStore,
     request_id: int,
     paid_on: dt.date,
     amount_gbp: Decimal,
@@ -137,7 +141,7 @@ def record_fee(
 
 
 def record_identity(
-    store: IndexStore, request_id: int, verified_on: dt.date, *, actor: str, at: dt.datetime
+    store: SubjectAccessStore, request_id: int, verified_on: dt.date, *, actor: str, at: dt.datetime
 ) -> SarOutcome:
     request = _open(store, request_id)
     updated = request.model_copy(update={"identity_verified_on": verified_on})
@@ -145,7 +149,13 @@ def record_identity(
 
 
 def refuse_request(
-    store: IndexStore, request_id: int, ground: str, on: dt.date, *, actor: str, at: dt.datetime
+    store: SubjectAccessStore,
+    request_id: int,
+    ground: str,
+    on: dt.date,
+    *,
+    actor: str,
+    at: dt.datetime,
 ) -> SarOutcome:
     if ground not in sar_rules().refusal_grounds.value:
         raise SarRefused(
@@ -157,7 +167,7 @@ def refuse_request(
 
 
 def disclose(
-    store: IndexStore,
+    store: SubjectAccessStore,
     request_id: int,
     on: dt.date,
     *,

@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import WorkbenchError
-from sim.index.store import IndexStore, SqliteStore
+from sim.index.store.backends import open_index
+from sim.index.store.protocols import SubjectAccessStore
 from sim.outputs import replace_file
 from sim.reference.params import Param, ParamFile, load_params
 
@@ -110,11 +111,11 @@ class SubjectAccessRequest(BaseModel):
 
 
 def pending_requests(
-    store_or_path: IndexStore | Path, as_of: dt.date
+    store_or_path: SubjectAccessStore | Path, as_of: dt.date
 ) -> list[SubjectAccessRequest]:
     """Requests received by `as_of` and not answered by then (decommissioning must drain them)."""
     if isinstance(store_or_path, Path):
-        store = SqliteStore.open(store_or_path)
+        store = open_index(store_or_path)
         try:
             return pending_requests(store, as_of)
         finally:
@@ -130,7 +131,7 @@ def pending_requests(
     ]
 
 
-def export_requests(store: IndexStore, path: Path, as_of: dt.date) -> int:
+def export_requests(store: SubjectAccessStore, path: Path, as_of: dt.date) -> int:
     """Write every request, with its status and due date at `as_of`, as JSON lines
     (the deployment's sar/requests.jsonl); written beside and renamed, so never half-written."""
     requests = [

@@ -25,8 +25,9 @@ from sim.index.search_rules import (
     SearchRules,
     search_rules,
 )
-from sim.index.store import Block, Candidate, CandidateQuery, IndexStore
+from sim.index.store import Block, Candidate, CandidateQuery
 from sim.index.store.keys import normalise_name, normalise_postcode, phonetic_code
+from sim.index.store.protocols import CandidateSearch
 from sim.reference.validation import describe
 
 __all__ = [
@@ -122,7 +123,7 @@ def hidden_fields(query: SearchQuery) -> tuple[str, ...]:
     return tuple(f for f in query.fields_used() if QUERY_FIELDS[f] not in visible)
 
 
-def search(store: IndexStore, query: SearchQuery) -> SearchResult:
+def search(store: CandidateSearch, query: SearchQuery) -> SearchResult:
     """Find, score and rank children; deterministic for the same index and query."""
     rules = search_rules()
     used = set(query.fields_used())

@@ -7,7 +7,7 @@ exact match. The table is the one the feeds' errors and the matching use.
 
 from functools import cache
 
-from sim.index.matching.standardise import nickname_pairs
+from sim.index.nicknames import nickname_pairs
 from sim.index.store.keys import normalise_name
 
 

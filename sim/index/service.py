@@ -1,14 +1,15 @@
 """ContactPoint as practitioners and administrators meet it: one facade over the index's parts.
 
-Every call checks the session (AccessControl), applies the usage guard (rate limits and
-enumeration), does the work through the data core (search, view, shielding) and writes one
-audit event; a refusal is audited before its typed error propagates (docs/reference.md 5f:
-"every access is logged"). The security state (sessions, counters, revocations, the switched-off
-state) lives in the deployment's accounts database and is read on every request, so any number
-of facades, in any processes, are one service; an answer is logged (write-ahead) before it is
-returned, and only while the session is still live. View and search events carry `surname`,
-its search keys and `child_authority` in their detail, which the monitoring rules read. Time
-comes only from the `now` arguments, so the simulation drives the clock exactly as it drives a
+The facade is composed of objects, each with one concern: a core that holds the parts and
+records or refuses every act (sim.index.service_core), practitioners' acts (service_practice),
+the management team's (service_management) and administration (service_admin). Every call checks
+the session (AccessControl), applies the usage guard (rate limits and enumeration), does the work
+through the store's protocols and writes one audit event; a refusal is audited before its typed
+error propagates (docs/reference.md 5f: "every access is logged"). The security state (sessions,
+counters, revocations, the switched-off state) lives in the deployment's accounts database and is
+read on every request, so any number of facades, in any processes, are one service; an answer is
+logged (write-ahead) before it is returned, and only while the session is still live. Time comes
+only from the `now` arguments, so the simulation drives the clock exactly as it drives a
 practitioner.
 """
 
@@ -17,45 +18,35 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sim.deployment.extracts import DerivedCopies
 from sim.errors import InputError
-from sim.index.access import AccessControl, AccessRefused
-from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.extracts import DerivedCopies
-from sim.index.deployment.layout import Layout, audit_signing_key, token_key
-from sim.index.deployment.settings import profile_rules
-from sim.index.inputs import shown
-from sim.index.search import SearchRefused, SearchResult, parse_query, search
+from sim.index.access import AccessControl, Account, NewAccount, UsageGuard
+from sim.index.audit import AuditLog
+from sim.index.layout import Layout, audit_signing_key, token_key
+from sim.index.sar import Requester, SarOutcome
+from sim.index.search import SearchResult
 from sim.index.service_admin import Administration
-from sim.index.service_core import CLAIM_LIMIT
+from sim.index.service_core import CLAIM_LIMIT, ServiceCore
 from sim.index.service_management import ManagementActions
-from sim.index.store import SqliteStore, StoredRecord
-from sim.index.store.keys import normalise_name, phonetic_code
-from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
+from sim.index.service_practice import PractitionerActions, surname_keys
+from sim.index.service_settings import ServiceRules, profile_rules
+from sim.index.shielding import ShieldingEvent
+from sim.index.store import IndexStore
+from sim.index.store.backends import open_access, open_index
+from sim.index.view import RecordView
 
-__all__ = ["CLAIM_LIMIT", "ContactPoint"]
-
-
-def surname_keys(surname: str | None) -> dict[str, str]:
-    """The surname in the forms search matches it by, for the monitoring rules: punctuation,
-    case or a spelling variant does not hide a watched name."""
-    if not surname:
-        return {}
-    return {"surname_key": normalise_name(surname), "surname_code": phonetic_code(surname)}
+__all__ = ["CLAIM_LIMIT", "ContactPoint", "surname_keys"]
 
 
-class _ReadOnce:
-    """Hands view_record the record the facade has just read: one index read per view."""
+class ContactPoint:
+    """The index as practitioners and administrators meet it: each call is handed to the
+    object whose concern it is (practitioners, management, administration)."""
 
-    def __init__(self, stored: StoredRecord) -> None:
-        self._stored = stored
-
-    def read_record(self, child_id: str) -> StoredRecord:
-        return self._stored
-
-
-class ContactPoint(ManagementActions, Administration):
-    """The index as practitioners and administrators meet it (management acts in
-    service_management, administration in service_admin, audit helpers in service_core)."""
+    def __init__(self, store: IndexStore, access: AccessControl, audit: AuditLog) -> None:
+        self.core = ServiceCore(store, access, audit)
+        self.practitioners = PractitionerActions(self.core)
+        self.management = ManagementActions(self.core)
+        self.administration = Administration(self.core)
 
     @classmethod
     def open(
@@ -71,16 +62,36 @@ class ContactPoint(ManagementActions, Administration):
         rules = profile_rules(profile)
         witness = Path(witness) if witness else layout.beside("audit-witness")
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
-        store = SqliteStore.open(layout.index)
-        access = AccessControl(
-            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore),
-            letters=layout.beside("token-letters"),
-        )  # fmt: skip
+        store = open_index(layout.index)
+        stores = open_access(layout.accounts, rules=rules, token_key=token_key(layout.keystore))
+        access = AccessControl(stores, audit, rules=rules, letters=layout.beside("token-letters"))
         service = cls(store, access, audit)
-        service.copies = DerivedCopies(layout.root)
+        service.core.copies = DerivedCopies(layout.root)
         return service
 
-    # -- practitioners ---------------------------------------------------------------------
+    # -- the parts every caller may read ---------------------------------------------------
+
+    @property
+    def store(self) -> IndexStore:
+        return self.core.store
+
+    @property
+    def access(self) -> AccessControl:
+        return self.core.access
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.core.audit
+
+    @property
+    def guard(self) -> UsageGuard:
+        return self.core.guard
+
+    @property
+    def rules(self) -> ServiceRules:
+        return self.core.rules
+
+    # -- practitioners (service_practice) --------------------------------------------------
 
     def login(
         self,
@@ -93,100 +104,86 @@ class ContactPoint(ManagementActions, Administration):
         now: dt.datetime,
     ) -> str:
         """All four factors from an accredited network; returns the session id."""
-        if self.access.service_closed():
-            self.audit.append(
-                AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
-            )
-            raise AccessRefused("revoked")
-        return self.access.login(
+        return self.practitioners.login(
             username, password, pin, token_code, network=network, now=now
-        ).session_id
+        )
 
     def search(
         self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime
     ) -> SearchResult:
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
-        session = self.access.session(session_id, now=now)
-        if not isinstance(query, Mapping):
-            self._refuse_malformed(now, session, "search", ["query"])
-        try:
-            parsed = parse_query(dict(query))
-        except SearchRefused as refused:
-            self._refuse(
-                refused,
-                now,
-                session,
-                "search",
-                "invalid_query",
-                fields=sorted(shown(key) for key in query)[:20],
-            )
-        self.guard.check_search(session.username, now, parsed.surname, parsed.index_id)
-        try:
-            result = search(self.store, parsed)
-        except SearchRefused as refused:
-            fields = list(parsed.fields_used())
-            self._refuse(
-                refused,
-                now,
-                session,
-                "search",
-                "search_refused",
-                fields=fields,
-                surname=parsed.surname,
-            )
-        self._record(
-            now,
-            session,
-            "search",
-            parsed.index_id.upper() if parsed.index_id else None,
-            surname=parsed.surname,
-            **surname_keys(parsed.surname),
-            **result.audit_detail(),
-        )
-        return result
+        return self.practitioners.search(session_id, query, now=now)
 
     def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> RecordView:
         """Open one record for a stated reason from the list (data/index/record.toml)."""
-        session = self.access.session(session_id, now=now)
-        self._require_text(now, session, "view", child_id=child_id, reason=reason)
-        child_id = child_id[:CLAIM_LIMIT]
-        if reason not in view_reasons():
-            refused = ViewRefused(
-                "view refused: state one of the reasons for access (cpw index reasons)"
-            )
-            self._refuse(
-                refused,
-                now,
-                session,
-                "view",
-                "no_valid_reason",
-                child_id,
-                stated=str(reason)[:CLAIM_LIMIT],
-            )
-        self.guard.check_view(session.username, child_id, now)
-        stored = self.store.read_record(child_id)
-        if stored is None:
-            refused = ViewRefused("view refused: no record with that index ID")
-            self._refuse(refused, now, session, "view", "unknown_child", child_id)
-        shown = view_record(_ReadOnce(stored), child_id, reason)
-        authority = stored.record.authority_code
-        surname = shown.name.surname if shown.name else None
-        self._record(
-            now,
-            session,
-            "view",
-            child_id,
-            reason,
-            surname=surname,
-            **surname_keys(surname),
-            child_authority=authority,
-            shielded=shown.shielded,
-            sections=shown.sections_shown(),
-        )
-        return shown
+        return self.practitioners.view(session_id, child_id, reason, now=now)
 
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
-        self.access.logout(session_id, now=now)
+        self.practitioners.logout(session_id, now=now)
+
+    # -- management teams (service_management) ---------------------------------------------
+
+    def request_shielding(
+        self, session_id: str, child_id: str, criterion: str, *, now: dt.datetime
+    ) -> ShieldingEvent:
+        """An authority's request to shield a child (SI 2007/2182 reg 6); decided separately."""
+        return self.management.request_shielding(session_id, child_id, criterion, now=now)
+
+    def decide_shielding(
+        self, session_id: str, request_id: int, approve: bool, *, now: dt.datetime
+    ) -> ShieldingEvent:
+        """A management-team member decides case by case; never the requester (four eyes)."""
+        return self.management.decide_shielding(session_id, request_id, approve, now=now)
+
+    def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
+        """Correct a record by hand; anything outside Sch 1 (case data) is refused."""
+        return self.management.amend_record(session_id, record, now=now)
+
+    def set_leaving_england(
+        self,
+        session_id: str,
+        child_id: str,
+        intends_to_return: bool | None,
+        *,
+        now: dt.datetime,
+    ) -> None:
+        """Record that a child has left England and whether the child intends to return within
+        three years (SI 2007/2182 Sch 1 para 2(d)); None clears it."""
+        self.management.set_leaving_england(session_id, child_id, intends_to_return, now=now)
+
+    # -- administration (service_admin) ----------------------------------------------------
+
+    def add_user(
+        self,
+        new: NewAccount,
+        password: str,
+        pin: str,
+        *,
+        vetted_on: dt.date | None,
+        by: str | None,
+        now: dt.datetime,
+    ) -> Account:
+        """Open an account; with `vetted_on`, record CRB check, training and agreement too."""
+        return self.administration.add_user(new, password, pin, vetted_on=vetted_on, by=by, now=now)
+
+    def issue_token(self, username: str, *, by: str | None, now: dt.datetime) -> str:
+        """A new security token for the user; returns its serial. The secret is posted to the
+        holder alone (sim.index.access.enrolment), never returned to the one who issues it."""
+        return self.administration.issue_token(username, by=by, now=now)
+
+    def receive_subject_access_request(
+        self, child_id: str, requester: Requester, received_on: dt.date, *, now: dt.datetime
+    ) -> SarOutcome:
+        """The public route for a written SAR (DPA 1998 s7); closed once switched off."""
+        return self.administration.receive_subject_access_request(
+            child_id, requester, received_on, now=now
+        )
+
+    def switch_off(self, *, by: str | None, now: dt.datetime) -> int:
+        """Every account revoked and every session ended; every later login refused."""
+        return self.administration.switch_off(by=by, now=now)
+
+    # -- lifetime --------------------------------------------------------------------------
 
     def close(self) -> None:
         self.access.close()

@@ -11,8 +11,12 @@ from sim.index.sar import Requester, SarOutcome, SarRefused, receive_request
 from sim.index.service_core import ServiceCore
 
 
-class Administration(ServiceCore):
+class Administration:
     """Acts of the national administrator and the public routes into the index."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store, self.access, self.audit = core.store, core.access, core.audit
 
     def add_user(
         self,

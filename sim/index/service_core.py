@@ -1,4 +1,8 @@
-"""The facade's common ground: its parts, and the audit of every allowed or refused act.
+"""The facade's core: its parts, and the audit of every allowed or refused act.
+
+The facade (sim.index.service.ContactPoint) is composed of this core and the objects that act
+through it: practitioners' acts (service_practice), management (service_management) and
+administration (service_admin).
 
 Every call writes one audit event; a refusal is audited before its typed error propagates
 (docs/reference.md 5f: every access is logged). The acting user's role and authority come from the
@@ -8,20 +12,21 @@ session, never from the caller.
 import datetime as dt
 from typing import Any, NoReturn
 
+from sim.deployment.extracts import DerivedCopies
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
-from sim.index.deployment.extracts import DerivedCopies
-from sim.index.deployment.settings import service_rules
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
+from sim.index.service_settings import service_rules
 from sim.index.store import IndexStore
 
 __all__ = ["CLAIM_LIMIT", "ServiceCore"]
 
 
 class ServiceCore:
-    """The index, access control and audit log one facade works through; a deployment's
-    facade also keeps its derived copies (extracts, replica) in step with shielding."""
+    """The index, access control and audit log one facade works through, and the one place
+    its acts are recorded or refused; a deployment's facade also keeps its derived copies
+    (extracts, replica) in step with shielding."""
 
     copies: DerivedCopies | None = None
 
@@ -29,12 +34,12 @@ class ServiceCore:
         self.store = store
         self.access = access
         self.audit = audit
-        self.guard = UsageGuard(audit, db=access.database)
+        self.guard = UsageGuard(audit, counters=access.stores.usage)
         self.rules = service_rules()
 
     # -- audit -----------------------------------------------------------------------------
 
-    def _record(
+    def record(
         self,
         now: dt.datetime,
         session: Session,
@@ -57,7 +62,7 @@ class ServiceCore:
         if ended:
             raise AccessRefused(ended)
 
-    def _refuse(
+    def refuse(
         self,
         error: WorkbenchError,
         now: dt.datetime,
@@ -67,18 +72,18 @@ class ServiceCore:
         child_id: str | None = None,
         **detail: Any,
     ) -> NoReturn:
-        self._record(now, session, action, child_id, reason, True, **detail)
+        self.record(now, session, action, child_id, reason, True, **detail)
         raise error
 
-    def _require_text(
+    def require_text(
         self, now: dt.datetime, session: Session, action: str, **values: object
     ) -> None:
         """Refuse (audited) any value that is not clean text: any bytes may arrive."""
         bad = sorted(name for name, value in values.items() if not is_text(value))
         if bad:
-            self._refuse_malformed(now, session, action, bad, values.get("child_id"))
+            self.refuse_malformed(now, session, action, bad, values.get("child_id"))
 
-    def _refuse_malformed(
+    def refuse_malformed(
         self,
         now: dt.datetime,
         session: Session,
@@ -87,12 +92,12 @@ class ServiceCore:
         child_id: object = None,
     ) -> NoReturn:
         """Refuse (audited) an act whose `fields` are of the wrong kind, naming the fields."""
-        self._refuse(
+        self.refuse(
             AccessRefused("malformed_input"), now, session, action, "malformed_input",
             shown(child_id) if child_id is not None else None, fields=fields,
         )  # fmt: skip
 
-    def _permit(
+    def permit(
         self,
         now: dt.datetime,
         session: Session,
@@ -101,19 +106,19 @@ class ServiceCore:
         child_id: str | None,
     ) -> None:
         if session.role not in roles:
-            self._refuse(
+            self.refuse(
                 AccessRefused("not_permitted"), now, session, action, "not_permitted", child_id
             )
 
-    def _own_authority(
+    def own_authority(
         self, now: dt.datetime, session: Session, action: str, child_id: str, authority: str | None
     ) -> None:
         """Management teams act on their own authority's children (national staff on any)."""
         if session.role == "management_team" and authority != session.authority_code:
-            self._refuse(
+            self.refuse(
                 AccessRefused("not_permitted"), now, session, action, "outside_authority", child_id
             )
 
-    def _child_authority(self, child_id: str) -> str | None:
+    def child_authority(self, child_id: str) -> str | None:
         stored = self.store.read_record(child_id)
         return stored.record.authority_code if stored else None

@@ -19,8 +19,12 @@ from sim.index.shielding import (
 from sim.index.store import StoredRequest
 
 
-class ManagementActions(ServiceCore):
+class ManagementActions:
     """Record maintenance by the responsible authority (SI 2007/2182 regs 6 and 8)."""
+
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self.store, self.access, self.rules = core.store, core.access, core.rules
 
     def request_shielding(
         self, session_id: str, child_id: str, criterion: str, *, now: dt.datetime
@@ -28,10 +32,10 @@ class ManagementActions(ServiceCore):
         """An authority's request to shield a child (SI 2007/2182 reg 6); decided separately."""
         session = self.access.session(session_id, now=now)
         action = "shielding.request"
-        self._require_text(now, session, action, child_id=child_id, criterion=criterion)
+        self.core.require_text(now, session, action, child_id=child_id, criterion=criterion)
         child_id = child_id[:CLAIM_LIMIT]
-        self._permit(now, session, action, self.rules.shielding_request_roles.value, child_id)
-        self._own_authority(now, session, action, child_id, self._child_authority(child_id))
+        self.core.permit(now, session, action, self.rules.shielding_request_roles.value, child_id)
+        self.core.own_authority(now, session, action, child_id, self.core.child_authority(child_id))
         try:
             request = ShieldingRequest(
                 child_id=child_id,
@@ -42,10 +46,12 @@ class ManagementActions(ServiceCore):
             event = request_shielding(self.store, request)
         except ValueError:  # pydantic's ValidationError: the criterion is not in the list
             refused = ShieldingRefused("shielding request refused: cite a criterion from the list")
-            self._refuse(refused, now, session, action, "invalid_criterion", child_id)
+            self.core.refuse(refused, now, session, action, "invalid_criterion", child_id)
         except ShieldingRefused as refused:
-            self._refuse(refused, now, session, action, "unknown_child", child_id)
-        self._record(now, session, action, child_id, event.criterion, request_id=event.request_id)
+            self.core.refuse(refused, now, session, action, "unknown_child", child_id)
+        self.core.record(
+            now, session, action, child_id, event.criterion, request_id=event.request_id
+        )
         return event
 
     def decide_shielding(
@@ -55,19 +61,19 @@ class ManagementActions(ServiceCore):
         session = self.access.session(session_id, now=now)
         action = "shielding.decide"
         if isinstance(request_id, bool) or not isinstance(request_id, int):
-            self._refuse_malformed(now, session, action, ["request_id"])
+            self.core.refuse_malformed(now, session, action, ["request_id"])
         deciders = self.rules.shielding_decider_roles.value
-        self._permit(now, session, action, list(deciders), None)
+        self.core.permit(now, session, action, list(deciders), None)
         pending = self.store.read_shielding_request(int(request_id))
         if pending is not None:
-            self._own_authority(
-                now, session, action, pending.child_id, self._child_authority(pending.child_id)
+            self.core.own_authority(
+                now, session, action, pending.child_id, self.core.child_authority(pending.child_id)
             )
             if self.access.same_person(session.username, pending.requested_by):
                 refused = ShieldingRefused(
                     f"shielding request {request_id}: the requester may not decide it"
                 )
-                self._refuse(
+                self.core.refuse(
                     refused, now, session, action, "own_request", pending.child_id,
                     request_id=request_id,
                 )  # fmt: skip
@@ -78,7 +84,7 @@ class ManagementActions(ServiceCore):
                 self.store, int(request_id), session.username, deciders[session.role], approve, now
             )
         except ShieldingRefused as refused:
-            self._refuse(
+            self.core.refuse(
                 refused,
                 now,
                 session,
@@ -87,7 +93,7 @@ class ManagementActions(ServiceCore):
                 refused.detail.get("child_id"),
                 request_id=request_id,
             )
-        self._record(
+        self.core.record(
             now, session, event.action, event.child_id, event.criterion, request_id=request_id
         )
         return event
@@ -96,16 +102,17 @@ class ManagementActions(ServiceCore):
         """Shield a child in every derived copy before the live index: emptied from each extract
         and shielded in the DR replica, each audited. A kill, or a refusal, after this leaves
         copies that hide too much, never too little."""
-        if self.copies is None:
+        copies = self.core.copies
+        if copies is None:
             return
         child_id = pending.child_id
-        if self.copies.shield_replica(pending, session.username, now):
-            self._record(now, session, "replica.shield", child_id, "shielding")
+        if copies.shield_replica(pending, session.username, now):
+            self.core.record(now, session, "replica.shield", child_id, "shielding")
         stored = self.store.read_record(child_id)
         address = stored.record.address if stored else None
         where = (address.address_line, address.postcode) if address else (None, None)
-        for withheld in self.copies.withhold(child_id, where):
-            self._record(now, session, "extract.withhold", child_id, "shielding",
+        for withheld in copies.withhold(child_id, where):
+            self.core.record(now, session, "extract.withhold", child_id, "shielding",
                          file=withheld.file, rows=withheld.rows)  # fmt: skip
 
     def amend_record(self, session_id: str, record: Mapping[str, Any], *, now: dt.datetime) -> str:
@@ -113,18 +120,22 @@ class ManagementActions(ServiceCore):
         session = self.access.session(session_id, now=now)
         action = "record.amend"
         if not isinstance(record, Mapping):
-            self._refuse_malformed(now, session, action, ["record"])
+            self.core.refuse_malformed(now, session, action, ["record"])
         claimed = shown(record.get("index_id", "")) or None
-        self._permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
+        self.core.permit(now, session, action, self.rules.record_maintainer_roles.value, claimed)
         try:
             parsed = parse_record(record)
         except RecordRefused as refused:
-            self._refuse(refused, now, session, action, type(refused).__name__, claimed)
-        current = self._child_authority(parsed.index_id)
-        self._own_authority(now, session, action, parsed.index_id, current or parsed.authority_code)
-        self._own_authority(now, session, action, parsed.index_id, parsed.authority_code)
+            self.core.refuse(refused, now, session, action, type(refused).__name__, claimed)
+        current = self.core.child_authority(parsed.index_id)
+        self.core.own_authority(
+            now, session, action, parsed.index_id, current or parsed.authority_code
+        )
+        self.core.own_authority(now, session, action, parsed.index_id, parsed.authority_code)
         self.store.write_records([parsed])
-        self._record(now, session, action, parsed.index_id, child_authority=parsed.authority_code)
+        self.core.record(
+            now, session, action, parsed.index_id, child_authority=parsed.authority_code
+        )
         return parsed.index_id
 
     def set_leaving_england(
@@ -140,15 +151,15 @@ class ManagementActions(ServiceCore):
         management team (or a national administrator) only, audited."""
         session = self.access.session(session_id, now=now)
         action = "record.leaving_england"
-        self._require_text(now, session, action, child_id=child_id)
+        self.core.require_text(now, session, action, child_id=child_id)
         if intends_to_return not in (True, False, None):
-            self._refuse_malformed(now, session, action, ["intends_to_return"], child_id)
+            self.core.refuse_malformed(now, session, action, ["intends_to_return"], child_id)
         child_id = child_id[:CLAIM_LIMIT]
-        self._permit(now, session, action, self.rules.record_maintainer_roles.value, child_id)
-        authority = self._child_authority(child_id)
+        self.core.permit(now, session, action, self.rules.record_maintainer_roles.value, child_id)
+        authority = self.core.child_authority(child_id)
         if authority is None:
             refused = RecordRefused("leaving-England status refused: no record with that index ID")
-            self._refuse(refused, now, session, action, "unknown_child", child_id)
-        self._own_authority(now, session, action, child_id, authority)
+            self.core.refuse(refused, now, session, action, "unknown_child", child_id)
+        self.core.own_authority(now, session, action, child_id, authority)
         self.store.set_leaving_england(child_id, intends_to_return, session.username, now)
-        self._record(now, session, action, child_id, intends_to_return=intends_to_return)
+        self.core.record(now, session, action, child_id, intends_to_return=intends_to_return)

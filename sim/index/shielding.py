@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.errors import InputError, WorkbenchError
 from sim.index.records import record_rules
-from sim.index.store import IndexStore, Shield
+from sim.index.store import Shield
+from sim.index.store.protocols import ShieldingStore
 
 ShieldingAction = Literal["shielding requested", "shielding approved", "shielding rejected"]
 
@@ -59,7 +60,7 @@ class ShieldingEvent(BaseModel):
     at: dt.datetime
 
 
-def request_shielding(store: IndexStore, request: ShieldingRequest) -> ShieldingEvent:
+def request_shielding(store: ShieldingStore, request: ShieldingRequest) -> ShieldingEvent:
     """Record a pending request; the child stays as it is until a decision."""
     try:
         request_id = store.add_shielding_request(
@@ -80,7 +81,7 @@ def request_shielding(store: IndexStore, request: ShieldingRequest) -> Shielding
 
 
 def decide_shielding(
-    store: IndexStore,
+    store: ShieldingStore,
     request_id: int,
     decided_by: str,
     decider_role: str,
@@ -117,7 +118,7 @@ def decide_shielding(
     )
 
 
-def shield_of(store: IndexStore, child_id: str) -> Shield | None:
+def shield_of(store: ShieldingStore, child_id: str) -> Shield | None:
     """The child's shield, if any (None also for an unknown ID)."""
     stored = store.read_record(child_id)
     return stored.shield if stored else None

@@ -22,7 +22,7 @@ from sim.index.records import (
     ServiceInvolvement,
     record_rules,
 )
-from sim.index.store import IndexStore
+from sim.index.store.protocols import RecordReader
 
 # The parts of a record that belong to the household, so to a shielded sibling as well.
 HOUSEHOLD_SECTIONS = ("address", "carers", "leaving_england")
@@ -90,7 +90,7 @@ def view_reasons() -> list[str]:
     return list(record_rules().view_reasons.value)
 
 
-def view_record(store: IndexStore, child_id: str, reason: str) -> RecordView:
+def view_record(store: RecordReader, child_id: str, reason: str) -> RecordView:
     """Open one record for a stated reason; the reason is checked before the index is read."""
     rules = record_rules()
     if reason not in rules.view_reasons.value:

@@ -16,19 +16,19 @@ import datetime as dt
 import json
 import secrets
 import shutil
-import sqlite3
 import tomllib
 from contextlib import closing
 from pathlib import Path
 
 import polars as pl
 
+from sim.deployment.deploy import SIDE_FILES
 from sim.errors import InputError
 from sim.index.access import NewAccount
 from sim.index.access.enrolment import collect_letter
-from sim.index.deployment.deploy import SIDE_FILES
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.service import ContactPoint
+from sim.index.store.backends import open_index
 from sim.regimes.lookup import Credential
 
 SAMPLE = 200  # children of the population looked for in the deployment's index
@@ -57,16 +57,10 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
     canaries = json.loads(layout.beside("canaries.json").read_text())
     if not canaries:
         raise InputError(f"{path}: deployed with --canaries 0; the switch-off probes need one")
-    with closing(sqlite3.connect(f"file:{layout.index}?mode=ro", uri=True)) as db:
-        held = dict(db.execute("SELECT authority_code, count(*) FROM child GROUP BY 1"))
-        ids = children["child_id"].sort().gather_every(max(1, children.height // SAMPLE))
-        found = dict(
-            db.execute(
-                "SELECT child_id, date_of_birth FROM child "
-                "WHERE child_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(ids.to_list()),),
-            ).fetchall()
-        )
+    ids = children["child_id"].sort().gather_every(max(1, children.height // SAMPLE))
+    with closing(open_index(layout.index, read_only=True)) as index:
+        held = index.children_by_authority()
+        found = index.dates_of_birth(ids.to_list())
     wanted = children.group_by("authority_code").len()
     counts = dict(wanted.iter_rows())
     problem = None

@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.feeds.live import LiveFeed
 from sim.index.lifecycle import run_retention
-from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
-from sim.index.store.sqlite_live import authorities_of, scratch
 from sim.regimes.deployment import provision_practitioners, working_copy
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params
@@ -63,7 +62,7 @@ class DeploymentIndex:
     ) -> None:
         self.root = working_copy(deployment, workdir)
         self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
-        scratch(self.service.store)
+        self.service.store.scratch()
         opened = dt.datetime.combine(start, dt.time(7, 0))
         per_authority = regime_params().practitioner_accounts.value
         staff = provision_practitioners(self.service, authorities, per_authority, opened)
@@ -126,7 +125,7 @@ class DeploymentIndex:
         for rows, answers in parts:
             found[rows], shown[rows] = answers.found, answers.contacts_shown
             shielded[rows], refused[rows] = answers.shielded, answers.refused
-        held = authorities_of(self.service.store, list(requests.child_id))
+        held = self.service.store.authorities_of(list(requests.child_id))
         pairs = zip(requests.child_id, requests.authority, strict=True)
         moved = np.array([held.get(child) != authority for child, authority in pairs])
         self.lookups += n

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.index.live_feed import LiveFeed
+from sim.feeds.live import LiveFeed
 from sim.index.service import ContactPoint
 from sim.outputs import write_json
 

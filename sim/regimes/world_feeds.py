@@ -1,4 +1,4 @@
-"""The world's events as the index's feed updates (sim.index.live_feed), for every live index.
+"""The world's events as the index's feed updates (sim.feeds.live), for every live index.
 
 Births become birth registrations (a name drawn as the synthetic population's were,
 sim.population.names; the family's surname where the family is already on the index),
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from sim.index.live_feed import LiveFeed
+from sim.feeds.live import LiveFeed
 from sim.population.names import sample_forenames, sample_surnames
 from sim.reference.authorities import load_authorities
 from sim.streams import stream

@@ -3,5 +3,6 @@ display: no function, class or loop lives in a notebook (tests/test_notebooks.py
 
 Each module serves one notebook's story and is the public API a student's cells use; the
 figures themselves live beside the code they draw (sim/index/figures.py,
-sim/population/figures.py, sim/world/figures.py, decommission/figures.py).
+sim/feeds/matching/figures.py, sim/population/figures.py, sim/world/figures.py,
+decommission/figures.py).
 """

@@ -18,11 +18,11 @@ from typing import Any
 
 import polars as pl
 
+from sim.deployment.deploy import DeployReport, deploy
 from sim.errors import WorkbenchError
 from sim.index.access import load_access_rules, token_code
 from sim.index.audit import checkpoints_path
-from sim.index.deployment.deploy import DeployReport, deploy
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.lifecycle import progress_request
 from sim.index.records import ChildRecord
 from sim.index.sar import SarOutcome

@@ -13,7 +13,7 @@ import polars as pl
 
 from decommission.faults import FAULTS
 from decommission.rehearsal import Outcome
-from sim.index.deployment.deploy import DeployReport
+from sim.deployment.deploy import DeployReport
 from sim.index.service import ContactPoint
 
 CERTIFICATE_FIELDS = ("certificate_id", "holder", "date", "classification_after", "attestation")

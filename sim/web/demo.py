@@ -9,8 +9,8 @@ settings make loopback count as the demo users' networks, for a demonstration on
 import sys
 from pathlib import Path
 
+from sim.deployment.deploy import deploy
 from sim.errors import WorkbenchError
-from sim.index.deployment.deploy import deploy
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 from sim.web.settings import settings_path, write_loopback_settings

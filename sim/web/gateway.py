@@ -2,7 +2,7 @@
 
 The event loop stays free to parse and render while the facade works. The facade is built for
 threads (the accounts database's shared connection runs each statement under its lock,
-sim.index.access.database; the audit log's group commit lets concurrent appends share one
+sim.index.store.sqlite_connection; the audit log's group commit lets concurrent appends share one
 write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a request waiting on
 SQLite or the audit log no longer holds up the others.
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, IPvAnyNetwork, ValidationError
 
 from sim.errors import InputError
 from sim.index.access import load_access_rules
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.outputs import replace_file
 from sim.reference.validation import describe
 

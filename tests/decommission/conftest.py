@@ -12,8 +12,8 @@ from decommission.certificate import Person
 from decommission.rehearsal import Rehearsal
 from decommission.specimen import Specimen, make_specimen
 from decommission.standards import load_standards
+from sim.deployment.deploy import deploy
 from sim.errors import WorkbenchError
-from sim.index.deployment.deploy import deploy
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from decommission.answer import open_parts
 from decommission.certificate import canonical, public_key_hex
 from decommission.held import held_store
-from sim.index.deployment.layout import Layout
+from sim.index.layout import Layout
 from sim.index.records import record_rules
 from sim.index.retention import add_years
 from sim.index.sar import export_requests, receive_request

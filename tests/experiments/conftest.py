@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.index.deployment.deploy import deploy
+from sim.deployment.deploy import deploy
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 

@@ -4,8 +4,8 @@ copies of a template deployment."""
 import shutil
 from pathlib import Path
 
+from sim.deployment.deploy import SIDE_FILES
 from sim.index.audit import MonitoringRules, load_monitoring_rules
-from sim.index.deployment.deploy import SIDE_FILES
 
 
 def checkpoint_rules(every: int, seconds: int = 3600) -> MonitoringRules:

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.deployment.deploy import deploy
 from sim.errors import WorkbenchError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import read_audit, verify
-from sim.index.deployment.deploy import deploy
 from sim.index.records import CaseDataRefused, ChildRecord
 from sim.index.search import SearchRefused
 from sim.index.service import ContactPoint

@@ -12,8 +12,8 @@ import pyotp
 import pytest
 
 from sim.cli import main
+from sim.deployment.deploy import deploy
 from sim.index.access import load_access_rules, token_code
-from sim.index.deployment.deploy import deploy
 from sim.index.view import view_reasons
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from sim.cli import main
+from sim.deployment.deploy import deploy
 from sim.index.audit import read_audit
-from sim.index.deployment.deploy import deploy
 from sim.index.retention import add_years, retention_rules
 from sim.index.service import ContactPoint
 from sim.population.output import read_population, write_population

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.deployment.deploy import deploy
 from sim.index.audit import read_audit
-from sim.index.deployment.deploy import deploy
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 

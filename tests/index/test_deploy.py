@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from sim.deployment import deploy as deploy_module
+from sim.deployment.backups import decrypt_file
+from sim.deployment.deploy import deploy
+from sim.deployment.settings import deployment_settings
 from sim.errors import InputError
 from sim.index.audit import read_audit, verify
-from sim.index.deployment import deploy as deploy_module
-from sim.index.deployment.backups import decrypt_file
-from sim.index.deployment.deploy import deploy
-from sim.index.deployment.layout import STORE_KINDS, data_key
-from sim.index.deployment.settings import deployment_settings
+from sim.index.layout import STORE_KINDS, data_key
 from sim.index.sar import pending_requests
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
@@ -152,7 +152,7 @@ def test_a_failure_part_way_leaves_nothing(population, tmp_path, monkeypatch):
     def broken(source: Path, target: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(deploy_module, "replicate", broken)
+    monkeypatch.setattr(deploy_module, "replicate_index", broken)
     with pytest.raises(OSError):
         deploy(population, tmp_path / "out", profile="simulation")
     assert not any(tmp_path.iterdir())

@@ -11,16 +11,16 @@ import pytest
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.index.feed_build import (
+from sim.feeds import CohortFeeds, feed_params, make_feeds
+from sim.feeds import views as feed_views
+from sim.feeds.build import (
     FeedBuildStats,
     build_index_from_feeds,
     cohort_batches,
     spill_feeds,
 )
-from sim.index.feed_load import FeedLoad
-from sim.index.feeds import CohortFeeds, feed_params, make_feeds
-from sim.index.feeds import views as feed_views
-from sim.index.matching import build_index
+from sim.feeds.load import FeedLoad
+from sim.feeds.matching import build_index
 from sim.index.retention import apply_retention
 from sim.index.search import SearchQuery, search
 from sim.index.store import SqliteStore

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.index.feeds import (
+from sim.feeds import (
     FEED_SCHEMA,
     SOURCES,
     CohortFeeds,
@@ -19,10 +19,11 @@ from sim.index.feeds import (
     make_feeds,
     nicknames,
 )
-from sim.index.feeds.identifiers import UPN_CHECK_LETTERS, nhs_check_digits
-from sim.index.feeds.parameters import ErrorRates, FeedParams, nickname_frame
-from sim.index.feeds.sources import ADDRESS, base_frame, inject_errors
-from sim.index.feeds.views import death_registrations
+from sim.feeds.identifiers import UPN_CHECK_LETTERS, nhs_check_digits
+from sim.feeds.parameters import ErrorRates, FeedParams
+from sim.feeds.sources import ADDRESS, base_frame, inject_errors
+from sim.feeds.views import death_registrations
+from sim.index.nicknames import nickname_frame
 from sim.population.addresses import districts_by_authority
 from sim.population.parameters import population_params
 from sim.population.synth import SynthRequest, synthesise

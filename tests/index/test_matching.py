@@ -10,12 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.index.feeds import FEED_SCHEMA, feed_params, make_feeds
-from sim.index.feeds.sources import base_frame
-from sim.index.feeds.views import death_registrations
-from sim.index.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_links
-from sim.index.matching.blocking import candidate_pairs, with_fields
-from sim.index.matching.comparison import (
+from sim.feeds import FEED_SCHEMA, feed_params, make_feeds
+from sim.feeds.matching import INDEX_SCHEMA, build_index, evaluate, exact_key_links
+from sim.feeds.matching.blocking import candidate_pairs, with_fields
+from sim.feeds.matching.comparison import (
     CLOSE,
     DIFFERENT,
     EXACT,
@@ -24,14 +22,16 @@ from sim.index.matching.comparison import (
     compare,
     within_one_edit,
 )
-from sim.index.matching.evaluate import tally
-from sim.index.matching.linking import link_to_spine
-from sim.index.matching.merge import merge_records
-from sim.index.matching.parameters import MatchingParams, matching_params
-from sim.index.matching.resolve import MatchResult, second_chance
-from sim.index.matching.standardise import COMPARED, standardise
-from sim.index.matching.update import ShieldError, check_shields_kept, merge_update
-from sim.index.matching.weights import MatchWeights, estimate_weights
+from sim.feeds.matching.evaluate import tally
+from sim.feeds.matching.linking import link_to_spine
+from sim.feeds.matching.merge import merge_records
+from sim.feeds.matching.parameters import MatchingParams, matching_params
+from sim.feeds.matching.resolve import MatchResult, second_chance
+from sim.feeds.matching.standardise import COMPARED, standardise
+from sim.feeds.matching.update import ShieldError, check_shields_kept, merge_update
+from sim.feeds.matching.weights import MatchWeights, estimate_weights
+from sim.feeds.sources import base_frame
+from sim.feeds.views import death_registrations
 from sim.population.identifiers import is_valid_index_id
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.params import read_toml

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.deployment.deploy import deploy
 from sim.errors import InputError, WorkbenchError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import load_monitoring_rules, read_audit, scan_alerts
-from sim.index.deployment.deploy import deploy
 from sim.index.records import RecordRefused
 from sim.index.service import ContactPoint
 from sim.index.shielding import ShieldingRefused

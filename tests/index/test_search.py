@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.index import search as search_module
-from sim.index.feeds.parameters import nickname_frame
+from sim.index.nicknames import nickname_frame
 from sim.index.records import parse_record
 from sim.index.search import SearchQuery, SearchRefused, parse_query, search, search_rules
 from sim.index.search_names import forename_variants

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.deployment.deploy import deploy
 from sim.index.access import NewAccount, token_code
-from sim.index.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest

@@ -8,17 +8,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sim.deployment.deploy import deploy
 from sim.errors import InputError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.audit import detail_field, read_audit
-from sim.index.deployment.deploy import deploy
-from sim.index.deployment.layout import Layout
-from sim.index.deployment.settings import profile_rules, service_rules
+from sim.index.layout import Layout
 from sim.index.records import CaseDataRefused, RecordRefused
 from sim.index.sar import SarRefused
 from sim.index.sar_pack import disclosed_record
 from sim.index.search import parse_query, search
 from sim.index.service import ContactPoint
+from sim.index.service_settings import profile_rules, service_rules
 from sim.index.shielding import ShieldingRefused
 from sim.index.view import ViewRefused, view_reasons
 from sim.population.output import write_population

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from sim.deployment.deploy import deploy
 from sim.index.access import AccessRefused, token_code
 from sim.index.audit import read_audit, verify
-from sim.index.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest

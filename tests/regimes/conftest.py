@@ -88,7 +88,7 @@ def live_deployment(tmp_path_factory):
     """Five Greater Manchester authorities at 10% (seed 4), written by `cpw synth` and
     deployed by `cpw deploy` with the cheap 'simulation' hashing; returns (deployment,
     population tables)."""
-    from sim.index.deployment.deploy import deploy
+    from sim.deployment.deploy import deploy
     from sim.population.output import write_population
 
     root = tmp_path_factory.mktemp("live")

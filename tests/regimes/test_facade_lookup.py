@@ -7,8 +7,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from sim.deployment.deploy import deploy
 from sim.index.access import token_code
-from sim.index.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest

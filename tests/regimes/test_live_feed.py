@@ -8,10 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.index.feeds.parameters import feed_params
-from sim.index.live_feed import LiveFeed, feed_lags
+from sim.feeds.live import LiveFeed, feed_lags
+from sim.feeds.parameters import feed_params
 from sim.index.service import ContactPoint
-from sim.index.store.sqlite_live import authorities_of
 from sim.population.identifiers import index_ids
 from sim.reference import load_authorities
 from sim.regimes import FacadeLookup, LookupRequests, identities
@@ -114,9 +113,9 @@ def test_a_move_is_stale_until_fed_and_the_household_moves_together(live):
     live.feed.submit("moves", DAY, move, group="household_key")
     assert len(live.feed.pending) == 1  # one lag for the household
     due = min(live.feed.pending)
-    assert set(authorities_of(live.service.store, ids).values()) == {BOLTON}
+    assert set(live.service.store.authorities_of(ids).values()) == {BOLTON}
     live.feed.deliver(due)
-    assert set(authorities_of(live.service.store, ids).values()) == {WIGAN}
+    assert set(live.service.store.authorities_of(ids).values()) == {WIGAN}
     address = live.service.store.read_record(ids[0]).record.address
     assert address.postcode == "WN1 1ZZ"
 

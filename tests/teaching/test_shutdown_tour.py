@@ -17,7 +17,7 @@ from decommission.figures import (
 from decommission.probes import SystemSwitch, demo_user, facade_probes, sample_identifiers
 from decommission.rehearsal import Outcome, Rehearsal, rehearse
 from decommission.runbook import load_runbook
-from sim.index.deployment.deploy import deploy
+from sim.deployment.deploy import deploy
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest

@@ -7,8 +7,13 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from sim.index.feeds import make_feeds
-from sim.index.figures import compare_matching, matching_figure, matching_table, one_child_in_feeds
+from sim.feeds import make_feeds
+from sim.feeds.matching.figures import (
+    compare_matching,
+    matching_figure,
+    matching_table,
+    one_child_in_feeds,
+)
 from sim.population.figures import age_pyramid_figure, authorities_figure, places
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference.authorities import load_authorities

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.index.deployment.deploy import deploy
+from sim.deployment.deploy import deploy
 from sim.population.output import read_population, write_population
 from sim.population.synth import SynthRequest
 from sim.web.launch import RunningServer, running_server

@@ -7,7 +7,6 @@ secrets come from `random_bytes`, like session ids.
 """
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ from sim.index.access.administration import administered, credential_problem, ma
 from sim.index.access.enrolment import post_letter
 from sim.index.access.login import SYSTEM, LoginControl
 from sim.index.access.sessions import Session
-from sim.index.access.store import Account, NewAccount
+from sim.index.access.store import Account, AccountExists, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
 from sim.index.inputs import is_text, shown
+from sim.index.store.backends import AccessStores
 
 __all__ = ["SYSTEM", "AccessControl"]
 
@@ -30,10 +30,12 @@ class AccessControl(LoginControl):
     token secrets are posted to their holders' letters in `letters` (sim.index.access.enrolment;
     default: a `token-letters` folder beside accounts.db)."""
 
-    def __init__(self, accounts_db: Path, audit: Any, *, letters: Path | None = None,
+    def __init__(self, accounts: AccessStores | Path, audit: Any, *, letters: Path | None = None,
                  **options: Any) -> None:  # fmt: skip
-        super().__init__(accounts_db, audit, **options)
-        self.letters = Path(letters) if letters else Path(accounts_db).parent / "token-letters"
+        super().__init__(accounts, audit, **options)
+        if letters is None and isinstance(accounts, AccessStores):
+            raise ValueError("AccessControl over opened stores needs the token letters' folder")
+        self.letters = Path(letters) if letters else Path(accounts).parent / "token-letters"
 
     # -- administration: accounts, vetting, tokens, revocation ----------------------------
 
@@ -90,7 +92,7 @@ class AccessControl(LoginControl):
         )
         try:
             self._store.insert(account)
-        except sqlite3.IntegrityError:
+        except AccountExists:
             self._record(now, actor, "account.create", "exists", True, username=new.username)
             raise InputError(f"account {new.username!r} exists") from None
         self._record(
@@ -187,12 +189,12 @@ class AccessControl(LoginControl):
 
     def service_closed(self) -> bool:
         """Whether the service was switched off, by any process (read afresh every time)."""
-        return self._store.closed_at() is not None
+        return self.stores.service.closed_at() is not None
 
     def close_service(self, *, by: str | None, now: dt.datetime) -> int:
         """Switch-off (noon, 6 Aug 2010: "logins deleted and access ends", docs/reference.md 5h):
         revoke every account and end every session; returns the number of accounts revoked."""
         actor = self._administrator(by, "service.close", None, now) if by else SYSTEM
-        revoked = self._store.revoke_all(now)
+        revoked = self.stores.service.revoke_all(now)
         self._record(now, actor, "service.close", accounts=revoked)
         return revoked

@@ -21,12 +21,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sim.index.access.conditions import unmet_condition
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import Session, SessionStore
-from sim.index.access.store import Account, AccountStore
+from sim.index.access.sessions import Session
+from sim.index.access.store import Account
 from sim.index.access.tokens import matching_step
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
 from sim.index.inputs import is_text, shown
+from sim.index.store.backends import AccessStores, open_access
 from sim.reference.rollout import RolloutGroups, load_rollout
 
 SYSTEM = "system"
@@ -34,12 +35,15 @@ UNTIL_UNLOCKED = dt.datetime(9999, 12, 31)
 
 
 class LoginControl:
-    """Logins and live sessions over one accounts.db, audited to one AuditLog; AccessControl
-    (sim.index.access.control) adds the administration of accounts and tokens."""
+    """Logins and live sessions over one accounts database, audited to one AuditLog;
+    AccessControl (sim.index.access.control) adds the administration of accounts and tokens.
+
+    `accounts` is the database's stores (sim.index.store.backends.open_access), or a path to
+    open as the SQLite backend."""
 
     def __init__(
         self,
-        accounts_db: Path,
+        accounts: AccessStores | Path,
         audit: AuditLog,
         *,
         rules: AccessRules | None = None,
@@ -50,9 +54,11 @@ class LoginControl:
         self.rules = rules or load_access_rules()
         self.rollout = rollout or load_rollout()
         self.audit = audit
-        self._store = AccountStore(accounts_db, token_key)  # token secrets sealed under it
-        self.database = self._store.db  # the shared security state (sim.index.access.database)
-        self._sessions = SessionStore(self.database, self.rules)
+        if not isinstance(accounts, AccessStores):  # token secrets sealed under token_key
+            accounts = open_access(Path(accounts), rules=self.rules, token_key=token_key)
+        self.stores = accounts  # the shared security state, read afresh on every request
+        self._store = accounts.accounts
+        self._sessions = accounts.sessions
         self._random = random_bytes
         self._hasher = PasswordHasher(
             time_cost=self.rules.argon2_time_cost.value,
@@ -203,4 +209,4 @@ class LoginControl:
             self._record(now, session.username, "logout", ended or "session_revoked", refused=True)
 
     def close(self) -> None:
-        self._store.close()
+        self.stores.close()

@@ -1,30 +1,23 @@
-"""Logged-in sessions, held in accounts.db and checked there on every request.
+"""Logged-in sessions, held in the accounts database and checked there on every request.
 
 A session ends after `session_idle_minutes` without use or `session_absolute_hours` after login
 (data/index/access.toml), at logout, when its account is revoked, or when the service is switched
 off, whichever process did it: every check reads the session, its account and the service's
 state in one query, so a revocation or a switch-off made by another process refuses the very next
 request. Only the sha256 of a session id is stored, so a copy of the file gives no live session.
+The SQLite implementation of SessionStore is sim.index.store.sqlite_sessions.
 """
 
 import datetime as dt
 import hashlib
-import sqlite3
-import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from sim.index.access.rules import AccessRules, Role
+from sim.index.access.rules import Role
 
 # How an ended session's end is told to its holder (refusals.MESSAGES reason codes).
 _ENDED = {"logout": "unknown_session", "session_expired": "session_expired"}
-
-_LOOKUP = """
-SELECT s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
-       a.authority_code, a.organisation, a.organisation_kind, a.sector, a.surname, a.revoked_at,
-       (SELECT count(*) FROM service_closed) AS closed
-FROM sessions s JOIN accounts a ON a.username = s.username
-WHERE s.session_hash = ?
-"""
 
 
 @dataclass(frozen=True)
@@ -46,101 +39,50 @@ def session_hash(session_id: str) -> str:
     return hashlib.sha256(str(session_id).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-def _ended(row: sqlite3.Row) -> str | None:
+def ended_reason(row: Mapping[str, object]) -> str | None:
     """Why a looked-up session may no longer be answered (ended, its account revoked, or the
-    service switched off), or None: expiry, which needs the clock, is the caller's."""
+    service switched off), or None: expiry, which needs the clock, is the caller's. `row` holds
+    the session's `ended_at` and `end_reason`, its account's `revoked_at` and `closed` (whether
+    the service is switched off)."""
     if row["ended_at"] is not None:
-        return _ENDED.get(row["end_reason"], "session_revoked")
+        return _ENDED.get(str(row["end_reason"]), "session_revoked")
     if row["closed"] or row["revoked_at"] is not None:
         return "session_revoked"
     return None
 
 
-class SessionStore:
-    """Sessions in the shared accounts database; decides expiry from an explicit `now`."""
+def expired(
+    last_seen: dt.datetime,
+    started: dt.datetime,
+    now: dt.datetime,
+    idle: dt.timedelta,
+    absolute: dt.timedelta,
+) -> bool:
+    """Whether a live session has run out: idle too long, or too long since login."""
+    return now - last_seen > idle or now - started > absolute
 
-    def __init__(self, db: sqlite3.Connection, rules: AccessRules) -> None:
-        self._db = db
-        self._lock = getattr(db, "lock", None) or threading.RLock()  # threads share `db`
-        self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
-        self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
 
-    def start(self, session: Session) -> None:
-        self._db.execute(
-            "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
-            "VALUES (?, ?, ?, ?)",
-            (
-                session_hash(session.session_id),
-                session.username,
-                _stamp(session.started),
-                _stamp(session.started),
-            ),
-        )
+class SessionStore(Protocol):
+    """Sessions in the shared accounts database; expiry is decided from an explicit `now`.
+
+    `touch` reads the session, its account and the service's state together (one consistent
+    read), so a revocation or switch-off by any process refuses the very next request."""
+
+    def start(self, session: Session) -> None: ...
 
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
         """The session and None if it is live (its idle clock restarts), else why it is not
         (the session, when known, is then ended for good)."""
-        with self._lock:
-            return self._touch(session_id, now)
-
-    def _touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
-        key = session_hash(session_id)
-        row = self._db.execute(_LOOKUP, (key,)).fetchone()
-        if row is None:
-            return None, "unknown_session"
-        session = Session(
-            session_id=session_id,
-            username=row["username"],
-            role=row["role"],
-            authority_code=row["authority_code"],
-            organisation=row["organisation"],
-            organisation_kind=row["organisation_kind"],
-            sector=row["sector"],
-            surname=row["surname"],
-            started=dt.datetime.fromisoformat(row["started_at"]),
-        )
-        ended = _ended(row)
-        if row["ended_at"] is not None:  # already ended for good
-            return session, ended
-        last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
-        if ended is None and (
-            now - last_seen > self._idle or now - session.started > self._absolute
-        ):
-            ended = "session_expired"
-        if ended is not None:
-            self.end(session_id, now, ended)
-            return session, ended
-        if now > last_seen:  # a second check at the same moment (page, then act) writes nothing
-            self._db.execute(
-                "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
-                (_stamp(now), key),
-            )
-        return session, None
+        ...
 
     def live_reason(self, session_id: str) -> str | None:
-        """None if the session is still live (not ended, account not revoked, service open),
-        else the refusal reason: read under the audit lock, just before an answer is logged."""
-        row = self._db.execute(_LOOKUP, (session_hash(session_id),)).fetchone()
-        return "unknown_session" if row is None else _ended(row)
+        """None if the session is still live, else the refusal reason (read afresh)."""
+        ...
 
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""
-        cursor = self._db.execute(
-            "UPDATE sessions SET ended_at = ?, end_reason = ? "
-            "WHERE session_hash = ? AND ended_at IS NULL",
-            (_stamp(ended), reason, session_hash(session_id)),
-        )
-        return cursor.rowcount == 1
+        ...
 
     def end_for(self, username: str, ended: dt.datetime, reason: str) -> int:
         """End every live session of a user; returns how many."""
-        cursor = self._db.execute(
-            "UPDATE sessions SET ended_at = ?, end_reason = ? "
-            "WHERE username = ? AND ended_at IS NULL",
-            (_stamp(ended), reason, username),
-        )
-        return cursor.rowcount
+        ...

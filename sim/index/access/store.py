@@ -1,65 +1,24 @@
-"""Accounts and tokens in their own SQLite file (`accounts.db`, WAL), apart from the index.
+"""Accounts and tokens as the access code sees them, and the protocols of their store.
 
-Kept apart because it is a separate store in a deployment's inventory (the token register
-holds the token secrets, which decommissioning must destroy) and because its writes (a login)
-must never contend with the index's batched feed loads. Holds no policy: control.py decides.
+The records (NewAccount, Account, Token) and two small protocols: AccountStore (accounts and the
+token register) and ServiceState (the switched-off state, closed with every revocation in one
+transaction). The SQLite implementation is sim.index.store.sqlite_accounts; a deployment's
+stores are opened by backend name in sim.index.store.backends (docs/index-design.md, "Store
+seam"). Holds no policy: control.py and login.py decide.
 """
 
 import datetime as dt
-import sqlite3
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Protocol
 
 import polars as pl
 
-from sim.index.access.database import Transaction, open_database
+from sim.errors import WorkbenchError
 from sim.index.access.rules import Role
-from sim.index.access.tokens import open_secret, seal_secret
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    username TEXT PRIMARY KEY,
-    practitioner_id INTEGER,
-    forename TEXT NOT NULL,
-    surname TEXT NOT NULL,
-    sector TEXT NOT NULL,
-    organisation TEXT NOT NULL,
-    organisation_kind TEXT NOT NULL,
-    authority_code TEXT,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    pin_hash TEXT NOT NULL,
-    crb_checked_on TEXT,
-    training_completed_on TEXT,
-    agreement_signed_on TEXT,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked_until TEXT,
-    revoked_at TEXT,
-    created_at TEXT NOT NULL,
-    created_by TEXT
-);
-CREATE INDEX IF NOT EXISTS accounts_by_authority ON accounts (authority_code);
-CREATE TABLE IF NOT EXISTS tokens (
-    serial TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES accounts (username),
-    secret TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    revoked_at TEXT,
-    last_step INTEGER NOT NULL DEFAULT -1
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_live_token ON tokens (username) WHERE revoked_at IS NULL;
-CREATE TABLE IF NOT EXISTS sessions (
-    session_hash TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES accounts (username),
-    started_at TEXT NOT NULL,
-    last_seen TEXT,
-    ended_at TEXT,
-    end_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS service_closed (closed_at TEXT NOT NULL);
-"""
-# Columns added after the first deployments were made: added when an older accounts.db opens.
-_ADDED_COLUMNS = {("accounts", "created_by"): "TEXT", ("sessions", "last_seen"): "TEXT"}
+
+class AccountExists(WorkbenchError):
+    """An account with this username is already stored."""
 
 
 @dataclass(frozen=True)
@@ -103,125 +62,48 @@ class Token:
     last_step: int
 
 
-_DATES = {"crb_checked_on", "training_completed_on", "agreement_signed_on"}
-_TIMES = {"locked_until", "revoked_at", "created_at"}
-_INTEGERS = {"practitioner_id", "failed_logins"}
-_COLUMNS = [f.name for f in fields(Account)]
-
-
-def _to_sql(value: object) -> object:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _account(row: sqlite3.Row) -> Account:
-    values = dict(row)
-    for name in _DATES:
-        values[name] = values[name] and dt.date.fromisoformat(values[name])
-    for name in _TIMES:
-        values[name] = values[name] and dt.datetime.fromisoformat(values[name])
-    return Account(**values)
-
-
-class AccountStore:
-    """Rows in, rows out; every write commits at once (logins are rare next to searches)."""
-
-    def __init__(self, path: Path, token_key: bytes | None = None) -> None:
-        self.path = Path(path)
-        self._token_key = token_key
-        self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
+class AccountStore(Protocol):
+    """Accounts and the token register. Each write commits at once; `add_token` revokes the
+    user's live token and issues the new one in one transaction; `use_token_step` is an atomic
+    compare-and-set, so a code is accepted once across every process."""
 
     def insert(self, account: Account) -> None:
-        """Add an account; raises sqlite3.IntegrityError if the username is taken."""
-        placeholders = ", ".join("?" * len(_COLUMNS))
-        values = [_to_sql(getattr(account, name)) for name in _COLUMNS]
-        self._db.execute(
-            f"INSERT INTO accounts ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
-        )
+        """Add an account; raises AccountExists if the username is taken."""
+        ...
 
-    def get(self, username: str) -> Account | None:
-        row = self._db.execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
-        return _account(row) if row else None
+    def get(self, username: str) -> Account | None: ...
 
     def update(self, username: str, **changes: object) -> None:
-        """Set named columns of one account (names are checked against the schema)."""
-        unknown = set(changes) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown account columns {sorted(unknown)}")
-        assignments = ", ".join(f"{name} = ?" for name in changes)
-        values = [_to_sql(v) for v in changes.values()]
-        self._db.execute(
-            f"UPDATE accounts SET {assignments} WHERE username = ?", [*values, username]
-        )
+        """Set named columns of one account (unknown names raise ValueError)."""
+        ...
 
     def add_token(self, serial: str, username: str, secret: str, now: dt.datetime) -> None:
-        """Issue a token to a user, revoking any token they held (one live token each)."""
-        with Transaction(self._db):
-            self._db.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
-                (now.isoformat(), username),
-            )
-            self._db.execute(
-                "INSERT INTO tokens (serial, username, secret, issued_at) VALUES (?, ?, ?, ?)",
-                (serial, username, self._seal(secret, serial), now.isoformat()),
-            )
+        """Issue a token (its secret sealed at rest), revoking any token the user held."""
+        ...
 
     def live_token(self, username: str) -> Token | None:
-        row = self._db.execute(
-            "SELECT serial, username, secret, last_step FROM tokens "
-            "WHERE username = ? AND revoked_at IS NULL",
-            (username,),
-        ).fetchone()
-        if row is None:
-            return None
-        values = dict(row)
-        values["secret"] = open_secret(values["secret"], self._token_key, values["serial"])
-        return Token(**values)
-
-    def _seal(self, secret: str, serial: str) -> str:
-        return seal_secret(secret, self._token_key, serial) if self._token_key else secret
+        """The user's live token with its secret opened, or None."""
+        ...
 
     def use_token_step(self, serial: str, step: int) -> bool:
         """Record a code's time step as used; False if that step (or a later one) already was."""
-        cursor = self._db.execute(
-            "UPDATE tokens SET last_step = ? WHERE serial = ? AND last_step < ?",
-            (step, serial, step),
-        )
-        return cursor.rowcount == 1
+        ...
 
-    def revoke_tokens(self, username: str, now: dt.datetime) -> None:
-        self._db.execute(
-            "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
-            (now.isoformat(), username),
-        )
-
-    def revoke_all(self, now: dt.datetime) -> int:
-        """Revoke every live account and token; returns how many accounts were revoked."""
-        with Transaction(self._db):
-            stamp = now.isoformat()
-            self._db.execute("UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,))
-            cursor = self._db.execute(
-                "UPDATE accounts SET revoked_at = ? WHERE revoked_at IS NULL", (stamp,)
-            )
-            self._db.execute(
-                "UPDATE sessions SET ended_at = ?, end_reason = 'service_closed' "
-                "WHERE ended_at IS NULL",
-                (stamp,),
-            )
-            if self._db.execute("SELECT 1 FROM service_closed").fetchone() is None:
-                self._db.execute("INSERT INTO service_closed VALUES (?)", (stamp,))
-        return cursor.rowcount
-
-    def closed_at(self) -> str | None:
-        """When the service was switched off (read afresh: another process may have done it)."""
-        row = self._db.execute("SELECT min(closed_at) FROM service_closed").fetchone()
-        return row[0]
+    def revoke_tokens(self, username: str, now: dt.datetime) -> None: ...
 
     def frame(self) -> pl.DataFrame:
-        """Accounts without their secrets: for monitoring joins and management reports."""
-        public = [c for c in _COLUMNS if not c.endswith("_hash")]
-        rows = self._db.execute(f"SELECT {', '.join(public)} FROM accounts").fetchall()
-        schema = {c: pl.Int64 if c in _INTEGERS else pl.String for c in public}
-        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        """Accounts without their secrets, for monitoring joins and management reports."""
+        ...
 
-    def close(self) -> None:
-        self._db.close()
+    def close(self) -> None: ...
+
+
+class ServiceState(Protocol):
+    """Whether the service is switched off; read afresh on every request, by every process."""
+
+    def revoke_all(self, now: dt.datetime) -> int:
+        """Revoke every account and token, end every session and record the switch-off, in one
+        transaction; returns how many accounts were revoked."""
+        ...
+
+    def closed_at(self) -> str | None: ...

@@ -10,37 +10,76 @@ punctuation or case does not make a surname "new". Every refusal is audited; the
 rule per user and day also writes an "alert" entry for the management team. All thresholds:
 data/index/monitoring.toml.
 
-The counters live in the accounts database (table `usage`), and each check and its count are one
-IMMEDIATE transaction: a walk spread over many processes or commands is counted as one.
+The counters live in the accounts database (UsageCounters; in SQLite, sim.index.store.
+sqlite_usage), and each check and its count are one transaction: a walk spread over many
+processes or commands is counted as one.
 """
 
 import datetime as dt
-import sqlite3
+from contextlib import AbstractContextManager
 from itertools import pairwise
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
-from sim.index.access.database import SharedConnection, Transaction
 from sim.index.access.refusals import AccessRefused
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
+from sim.index.store.backends import memory_usage_counters
 from sim.index.store.keys import normalise_name
 
 MINUTE = dt.timedelta(minutes=1)
-USAGE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage (
-    username TEXT NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
-    surname TEXT, id_prefix TEXT, id_serial INTEGER
-);
-CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
-CREATE TABLE IF NOT EXISTS usage_alert (
-    username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
-    PRIMARY KEY (username, day, rule)
-);
-"""
+Serial = tuple[str, int]  # an index ID's prefix and serial
 
 
-def _serial(child_id: str | None) -> tuple[str, int] | None:
+class UsageWindow(Protocol):
+    """The counters inside one check's transaction (UsageCounters.counting)."""
+
+    def rates(
+        self,
+        username: str,
+        action: str,
+        minute_after: dt.datetime,
+        day_after: dt.datetime,
+        until: dt.datetime,
+    ) -> tuple[int, int]:
+        """Admitted uses of `action` after `minute_after` and after `day_after`, up to `until`
+        only (requests from several processes may arrive out of clock order)."""
+        ...
+
+    def recent_serials(self, username: str, after: dt.datetime, limit: int) -> list[Serial]:
+        """The IDs looked up (by view or ID search) after `after`, newest first."""
+        ...
+
+    def recent_surnames(self, username: str, after: dt.datetime) -> set[str]:
+        """Distinct surname keys searched after `after`."""
+        ...
+
+    def record(
+        self,
+        username: str,
+        action: str,
+        at: dt.datetime,
+        surname: str | None,
+        serial: Serial | None,
+    ) -> None:
+        """Count one admitted use."""
+        ...
+
+
+class UsageCounters(Protocol):
+    """Usage counters shared by every process serving the index."""
+
+    def counting(self) -> AbstractContextManager[UsageWindow]:
+        """One transaction that serialises checks: its reads and the use it records are atomic
+        across processes (a check never counts against a stale window)."""
+        ...
+
+    def first_alert(self, username: str, day: dt.date, rule: str) -> bool:
+        """Record that `rule` alerted for the user on `day`; True only the first time."""
+        ...
+
+
+def _serial(child_id: str | None) -> Serial | None:
     if not child_id:
         return None
     digits = child_id[2:8]
@@ -48,74 +87,52 @@ def _serial(child_id: str | None) -> tuple[str, int] | None:
     return (child_id[:2].upper(), int(digits)) if ok else None
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
 class UsageGuard:
-    """Call `check_search` / `check_view` before each search or view; they raise AccessRefused."""
+    """Call `check_search` / `check_view` before each search or view; they raise AccessRefused.
+
+    Without `counters` the guard counts in memory (one process): for tests and tools only."""
 
     def __init__(
         self,
         audit: AuditLog,
         rules: MonitoringRules | None = None,
-        db: sqlite3.Connection | None = None,
+        counters: UsageCounters | None = None,
     ) -> None:
         self.audit = audit
         self.rules = rules or load_monitoring_rules()
-        self._db = db or sqlite3.connect(
-            ":memory:", isolation_level=None, check_same_thread=False, factory=SharedConnection
-        )
-        self._db.executescript(USAGE_SCHEMA)
+        self.counters = counters or memory_usage_counters()
         self._window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
         self._limits = {
             "search": (self.rules.searches_per_minute.value, self.rules.searches_per_day.value),
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
         }
 
-    def _rate(
-        self, db: sqlite3.Connection, actor: str, action: str, now: dt.datetime
-    ) -> str | None:
-        """Admitted uses in the last minute and since midnight, counted in one query, up to
-        `now` only: requests from several processes or threads may arrive out of clock order,
-        and a later one is no use yet at an earlier moment."""
+    def _rate(self, usage: UsageWindow, actor: str, action: str, now: dt.datetime) -> str | None:
+        """Admitted uses in the last minute and since midnight, up to `now` only: requests from
+        several processes or threads may arrive out of clock order, and a later one is no use
+        yet at an earlier moment."""
         per_minute, per_day = self._limits[action]
-        minute_ago = now - MINUTE
         midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
-        in_minute, in_day = db.execute(
-            "SELECT coalesce(sum(at > ?), 0), coalesce(sum(at > ?), 0) FROM usage "
-            "WHERE username = ? AND action = ? AND at > ? AND at <= ?",
-            (
-                _stamp(minute_ago),
-                _stamp(midnight),
-                actor,
-                action,
-                _stamp(min(minute_ago, midnight)),
-                _stamp(now),
-            ),
-        ).fetchone()
+        in_minute, in_day = usage.rates(actor, action, now - MINUTE, midnight, now)
         if in_minute >= per_minute:
             return f"{action}_per_minute"
         if in_day >= per_day:
             return f"{action}_per_day"
         return None
 
-    def _walking(self, db: sqlite3.Connection, actor: str, child_id: str | None, now) -> bool:
+    def _walking(
+        self, usage: UsageWindow, actor: str, child_id: str | None, now: dt.datetime
+    ) -> bool:
         """Whether this lookup continues a run of neighbouring IDs (by view or ID search)."""
         current = _serial(child_id)
         if current is None:
             return False
         run = self.rules.enumeration_sequential_ids.value
         gap = self.rules.enumeration_serial_gap.value
-        rows = db.execute(
-            "SELECT id_prefix, id_serial FROM usage WHERE username = ? AND at > ? "
-            "AND id_serial IS NOT NULL ORDER BY rowid DESC LIMIT ?",
-            (actor, _stamp(now - self._window), 4 * run),
-        ).fetchall()
         chain = [current]
-        for prefix, serial in rows:  # newest first; a repeat of the same ID is one lookup
-            if (prefix, serial) != chain[-1]:
-                chain.append((prefix, serial))
+        for serial in usage.recent_serials(actor, now - self._window, 4 * run):
+            if serial != chain[-1]:  # newest first; a repeat of the same ID is one lookup
+                chain.append(serial)
             if len(chain) == run:
                 break
         return len(chain) >= run and all(
@@ -127,11 +144,7 @@ class UsageGuard:
     ) -> NoReturn:
         detail = {"rule": rule}
         self.audit.append(AuditEvent(now, actor, action, "refused", child_id, reason, detail))
-        first = self._db.execute(
-            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
-            (actor, now.date().isoformat(), rule),
-        ).rowcount
-        if first:
+        if self.counters.first_alert(actor, now.date(), rule):
             self.audit.append(AuditEvent(now, actor, "alert", "refused", child_id, rule, detail))
         raise AccessRefused(reason)
 
@@ -144,34 +157,23 @@ class UsageGuard:
         child_id: str | None,
     ) -> None:
         refusal = None
-        with Transaction(self._db) as db:
-            rule = self._rate(db, actor, action, now)
+        with self.counters.counting() as usage:
+            rule = self._rate(usage, actor, action, now)
             if rule:
                 refusal = ("rate_limit", rule)
-            elif surname and self._new_surname_over_limit(db, actor, surname, now):
+            elif surname and self._new_surname_over_limit(usage, actor, surname, now):
                 refusal = ("enumeration", "distinct_surnames")
-            elif self._walking(db, actor, child_id, now):
+            elif self._walking(usage, actor, child_id, now):
                 refusal = ("enumeration", "sequential_ids")
             else:
-                serial = _serial(child_id)
-                db.execute(
-                    "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
-                    (actor, action, _stamp(now), surname, *(serial or (None, None))),
-                )
+                usage.record(actor, action, now, surname, _serial(child_id))
         if refusal:
             self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
     def _new_surname_over_limit(
-        self, db: sqlite3.Connection, actor: str, surname: str, now: dt.datetime
+        self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime
     ) -> bool:
-        seen = {
-            row[0]
-            for row in db.execute(
-                "SELECT DISTINCT surname FROM usage WHERE username = ? AND action = 'search' "
-                "AND at > ? AND surname IS NOT NULL",
-                (actor, _stamp(now - self._window)),
-            )
-        }
+        seen = usage.recent_surnames(actor, now - self._window)
         return surname not in seen and len(seen) >= self.rules.enumeration_distinct_surnames.value
 
     def check_search(

@@ -1,4 +1,6 @@
-"""Where the index is kept: a storage interface and its SQLite backend."""
+"""Where the index and its accounts database are kept: the store seam (small protocols per
+concept, `protocols`; the whole index store, `base.IndexStore`), the factory that opens a
+deployment's stores by backend name (`backends`), and the SQLite backend (`sqlite*`)."""
 
 from sim.index.store.base import (
     Block,

@@ -13,6 +13,7 @@ from typing import Literal
 import polars as pl
 
 from sim.index.records import ChildRecord, LeavingEngland
+from sim.index.store.delivery import Delivery
 
 BlockColumn = Literal["surname_norm", "surname_code", "forename_code", "child_id"]
 
@@ -141,7 +142,11 @@ class StoredRequest:
 
 
 class IndexStore(ABC):
-    """Where the index lives. Writes are batched and transactional; reads go through indexes."""
+    """Where the index lives. Writes are batched and transactional; reads go through indexes.
+
+    Every protocol of sim.index.store.protocols at once: a backend implements this class;
+    callers depend on the small protocol they use (docs/index-design.md, "The store seam").
+    """
 
     @abstractmethod
     def bulk_load(self, frames: Mapping[str, pl.DataFrame]) -> None:
@@ -220,7 +225,27 @@ class IndexStore(ABC):
     ) -> list[dict[str, object]]: ...
 
     @abstractmethod
+    def deliver(self, delivery: Delivery) -> None:
+        """Apply a day's feed updates in one transaction; shields are never touched."""
+
+    @abstractmethod
+    def authorities_of(self, child_ids: list[str]) -> dict[str, str]:
+        """The authority the index holds for each of these children it knows."""
+
+    @abstractmethod
+    def scratch(self) -> None:
+        """Commit without waiting for the disk (a simulation's throw-away working copy)."""
+
+    @abstractmethod
     def table_counts(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def children_by_authority(self) -> dict[str, int]:
+        """Records held per authority (archived ones included: they are still held)."""
+
+    @abstractmethod
+    def dates_of_birth(self, child_ids: list[str]) -> dict[str, str]:
+        """ISO date of birth of each of these children the index holds."""
 
     @abstractmethod
     def close(self) -> None: ...

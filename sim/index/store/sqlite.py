@@ -31,10 +31,11 @@ from sim.index.store.schema import (
     TABLES,
 )
 from sim.index.store.sqlite_bulk import SqliteBulkLoad
+from sim.index.store.sqlite_live import SqliteLive
 from sim.index.store.sqlite_records import read_record, write_record
 from sim.index.store.sqlite_retention import SqliteRetention
+from sim.index.store.sqlite_shared import BUSY_SECONDS, SharedConnection, Transaction
 from sim.outputs import private_file
-from sim.sqlite_shared import BUSY_SECONDS, SharedConnection, Transaction
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
@@ -48,9 +49,9 @@ _RETENTION_TABLES = (
 )
 
 
-class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
+class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
     """An index in one SQLite file (bulk loads in sqlite_bulk, retention and SAR methods in
-    sqlite_retention)."""
+    sqlite_retention, the live feed's in sqlite_live)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
@@ -78,10 +79,28 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
         store._db.executescript(RETENTION_TABLES + RETENTION_INDEXES)
         return store
 
+    @classmethod
+    def open_read_only(cls, path: Path) -> "SqliteStore":
+        """An existing index opened for reading only (nothing is added or migrated)."""
+        if not path.is_file():
+            raise InputError(f"{path}: no index here (build one first)")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return cls(db, path)
+
+    def replicate(self, target: Path) -> None:
+        """A consistent copy through SQLite's online backup API (even of an open WAL file)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = sqlite3.connect(target)
+        try:
+            self._db.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            copy.close()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction, which the process's other threads wait for (the
-        connection is shared: sim.sqlite_shared)."""
+        connection is shared: sim.index.store.sqlite_shared)."""
         with Transaction(self._db) as db:
             yield db
 
@@ -183,6 +202,17 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
         tables = [*TABLES, "shield", "shielding_request", *_RETENTION_TABLES]
         return {t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
+    def children_by_authority(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT authority_code, count(*) FROM child GROUP BY 1"))
+
+    def dates_of_birth(self, child_ids: list[str]) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT child_id, date_of_birth FROM child "
+            "WHERE child_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(child_ids),),
+        )
+        return dict(rows.fetchall())
+
     def close(self) -> None:
         """Checkpoint and truncate the WAL, so no old page images stay beside the file.
 
@@ -192,6 +222,8 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, IndexStore):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.ProgrammingError:
             return
+        except sqlite3.OperationalError:  # opened read-only: nothing of ours to checkpoint
+            pass
         self._db.close()
 
 

@@ -1,7 +1,7 @@
 """Loading a new SQLite index in bulk: without a journal or indexes, one batch at a time.
 
 Each index is sorted once after the load, far cheaper than 11 M ordered inserts; batches come
-from an iterable, so a generator (sim/index/feed_build.py) bounds the memory to a batch.
+from an iterable, so a generator (sim/feeds/build.py) bounds the memory to a batch.
 """
 
 import sqlite3

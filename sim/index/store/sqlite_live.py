@@ -15,35 +15,18 @@ No statement here touches `shield`: a shielded child stays shielded whatever a f
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import polars as pl
 
+from sim.index.store.delivery import Delivery
 from sim.index.store.keys import with_name_keys
-from sim.index.store.sqlite import SqliteStore
 
 BIRTH_COLUMNS = ("child_id", "authority_code", "gender", "date_of_birth", "household_key")
 NAME_COLUMNS = ("forename", "surname", "forename_norm", "forename_code", "surname_norm")
 NAME_COLUMNS += ("surname_code",)
 ADDRESS_COLUMNS = ("address_line", "town", "postcode", "postcode_norm")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One day's updates, by feed; a frame may be empty or None.
-
-    births: child_id, authority_code, gender, date_of_birth (ISO), household_key, forename,
-      surname (used when the household has no named child yet), address_line, town, postcode
-      (used when the household is new to the index);
-    moves: child_id, authority_code, household_key, address_line, town, postcode;
-    deaths: child_id, died_on (ISO);
-    services: child_id, kind ('school' or 'gp_practice'), code, name.
-    """
-
-    births: pl.DataFrame | None = None
-    moves: pl.DataFrame | None = None
-    deaths: pl.DataFrame | None = None
-    services: pl.DataFrame | None = None
 
 
 # A child's key by index ID, one index search per staged row: a scalar subquery, never a join,
@@ -192,31 +175,36 @@ def _services(db: sqlite3.Connection, services: pl.DataFrame) -> None:
     )
 
 
-def scratch(store: SqliteStore) -> None:
-    """No fsync on commit: for a simulation's working copy, which is thrown away after the run
-    (a crash loses the run, never a real index). Commits then cost microseconds, not a disk
-    flush each day."""
-    store._db.execute("PRAGMA synchronous = OFF")
+class SqliteLive:
+    """The live feed's methods of SqliteStore (mixed in; uses its connection)."""
 
+    _db: sqlite3.Connection
 
-def deliver(store: SqliteStore, delivery: Delivery) -> None:
-    """Apply a day's updates in one transaction: births, then moves, services and deaths."""
-    with store._transaction() as db:
-        for frame, apply in (
-            (delivery.births, _births),
-            (delivery.moves, _moves),
-            (delivery.services, _services),
-            (delivery.deaths, _deaths),
-        ):
-            if frame is not None and frame.height:
-                apply(db, frame)
+    _transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]  # SqliteStore's
 
+    def scratch(self) -> None:
+        """No fsync on commit: for a simulation's working copy, which is thrown away after the
+        run (a crash loses the run, never a real index). Commits then cost microseconds, not a
+        disk flush each day."""
+        self._db.execute("PRAGMA synchronous = OFF")
 
-def authorities_of(store: SqliteStore, child_ids: list[str]) -> dict[str, str]:
-    """The authority the index holds for each child it knows (one query)."""
-    rows = store._db.execute(
-        "SELECT c.child_id, c.authority_code FROM json_each(?) AS j "
-        "CROSS JOIN child c ON c.child_id = j.value",
-        (json.dumps(child_ids),),
-    )
-    return dict(rows.fetchall())
+    def deliver(self, delivery: Delivery) -> None:
+        """Apply a day's updates in one transaction: births, then moves, services and deaths."""
+        with self._transaction() as db:
+            for frame, apply in (
+                (delivery.births, _births),
+                (delivery.moves, _moves),
+                (delivery.services, _services),
+                (delivery.deaths, _deaths),
+            ):
+                if frame is not None and frame.height:
+                    apply(db, frame)
+
+    def authorities_of(self, child_ids: list[str]) -> dict[str, str]:
+        """The authority the index holds for each child it knows (one query)."""
+        rows = self._db.execute(
+            "SELECT c.child_id, c.authority_code FROM json_each(?) AS j "
+            "CROSS JOIN child c ON c.child_id = j.value",
+            (json.dumps(child_ids),),
+        )
+        return dict(rows.fetchall())

@@ -1,0 +1,260 @@
+"""`cpw deploy`: a whole deployment of the index from a synthetic population, at any scale.
+
+Makes every store a real deployment had (docs/index-design.md; docs/architecture.md "A deployment"):
+the live index, a disaster-recovery replica, encrypted backup generations, authority extracts (some
+that nobody put in the inventory), the audit log with signed checkpoints and a day of activity, the
+key store, the accounts and token register, pending subject access requests and child-protection
+holds, with canaries planted throughout. Written atomically: staged in a hidden directory and
+renamed into place when complete. Canaries, demo credentials and the audit public key go beside the
+deployment, outside its tree.
+"""
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sim.deployment.backups import encrypt_file
+from sim.deployment.canaries import plant_canaries
+from sim.deployment.demo import create_demo_users, credentials_document, run_activity
+from sim.deployment.settings import deployment_settings
+from sim.errors import InputError
+from sim.index.audit import AuditEvent, key_fingerprint, public_key_hex
+from sim.index.build import POPULATION_TABLES, build_index
+from sim.index.layout import (
+    Layout,
+    StoreEntry,
+    inventory_text,
+    write_keystore,
+)
+from sim.index.retention import export_holds, place_protection_hold
+from sim.index.sar import export_requests, receive_request
+from sim.index.service import ContactPoint
+from sim.index.service_settings import profile_rules
+from sim.index.store.backends import replicate_index
+from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
+from sim.population.output import read_population
+from sim.streams import stream
+
+ACTIVITY_STREAM = 102
+HOLD_REASON = "child protection investigation (s47 enquiry) open"
+SIDE_FILES = ("canaries.json", "credentials.json", "audit-public-key", "audit-witness")
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    path: Path
+    children: int
+    canaries: int
+    users: int
+    audit_entries: int
+    stores: int
+    unlisted: tuple[str, ...]
+    seconds: float
+    audit_fingerprint: str = ""
+
+
+def _extracts(
+    root: Path, tables: dict[str, pl.DataFrame], service: ContactPoint, on: dt.date, actors: set
+) -> list[tuple[str, str]]:
+    """Authority extracts (CSV) made by management teams on the days before: (path, authority)."""
+    count = deployment_settings().extracts.value
+    codes = sorted(tables["children"]["authority_code"].unique().to_list())
+    people = tables["children"].join(
+        tables["households"].select("household_id", "address_line", "town", "postcode"),
+        on="household_id",
+    )
+    made = []
+    for n in range(count):
+        code, day = codes[n % len(codes)], on - dt.timedelta(days=count - n)
+        relative = f"extracts/{code}-{day.isoformat()}.csv"
+        actor = f"manager1-{code.lower()}"
+        actor = actor if actor in actors else "system"
+        rows = people.filter(pl.col("authority_code") == code).drop("household_id")
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        rows.write_csv(root / relative)
+        when = dt.datetime.combine(day, dt.time(16, 30))
+        detail = {"authority": code, "rows": rows.height, "file": relative}
+        service.audit.append(AuditEvent(when, actor, "extract", "allowed", None, None, detail))
+        made.append((relative, code))
+    return made
+
+
+def _requests(
+    service: ContactPoint, layout: Layout, children: pl.DataFrame, on: dt.date, seed: int
+) -> None:
+    """Pending subject access requests and child-protection holds, made through sim.index.sar
+    and sim.index.retention (audited), then exported as the deployment's JSON lines."""
+    settings = deployment_settings()
+    rng = stream(seed, "index", ACTIVITY_STREAM, 1)
+    sars, holds = (
+        settings.pending_subject_access_requests.value,
+        settings.child_protection_holds.value,
+    )
+    picks = rng.choice(children.height, size=min(sars + holds, children.height), replace=False)
+    ids = children["child_id"].gather(picks).to_list()
+    for n, child_id in enumerate(ids[:sars]):
+        received = on - dt.timedelta(days=3 + 5 * n)
+        at = dt.datetime.combine(received, dt.time(12, 0))
+        outcome = receive_request(
+            service.store, child_id, "parent", received, actor="system", at=at
+        )
+        service.audit.append(outcome.event)
+    for n, child_id in enumerate(ids[sars:]):
+        at = dt.datetime.combine(on - dt.timedelta(days=10 + 20 * n), dt.time(12, 0))
+        event = place_protection_hold(service.store, child_id, HOLD_REASON, actor="system", at=at)
+        service.audit.append(event)
+    layout.sar.parent.mkdir(parents=True, exist_ok=True)
+    layout.holds.parent.mkdir(parents=True, exist_ok=True)
+    export_requests(service.store, layout.sar, on)
+    export_holds(service.store, layout.holds)
+
+
+def _stores(
+    backups: list[tuple[str, str]], extracts: list[tuple[str, str]], listed: int
+) -> list[StoreEntry]:
+    entries = [
+        StoreEntry("live index", "live-index", "index/index.db", "ContactPoint service operator",
+                   "the index (SQLite, WAL: -wal/-shm files may exist while it is open)"),
+        StoreEntry("disaster-recovery replica", "dr-replica", "replica/index.db",
+                   "disaster-recovery site", "copy made with the SQLite backup API"),
+    ]  # fmt: skip
+    entries += [
+        StoreEntry(f"backup {path.split('/')[1]}", "backup", path, "backup operator",
+                   "AES-256-GCM sealed copy of the index", True, key_id)
+        for path, key_id in backups
+    ]  # fmt: skip
+    entries += [
+        StoreEntry(f"extract {code}", "authority-extract", path, f"{code} management team",
+                   "authority extract (CSV)")
+        for path, code in extracts[:listed]
+    ]  # fmt: skip
+    entries += [
+        StoreEntry("audit log", "audit-log", "audit/audit.jsonl", "ContactPoint service operator",
+                   "hash-chained audit log (JSON lines)"),
+        StoreEntry("audit checkpoints", "audit-log", "audit/audit.checkpoints.jsonl",
+                   "ContactPoint service operator", "Ed25519-signed checkpoints of the audit log"),
+        StoreEntry("key store", "key-store", "keys/keystore.json", "ContactPoint service operator",
+                   "audit signing key and backup data keys"),
+        StoreEntry("accounts and token register", "accounts", "accounts/accounts.db",
+                   "ContactPoint service operator",
+                   "accounts, password and PIN hashes, sessions, token secrets (token register)"),
+        StoreEntry("subject access requests", "subject-access-requests", "sar/requests.jsonl",
+                   "ContactPoint service operator", "subject access requests (JSON lines)"),
+        StoreEntry("child-protection holds", "child-protection-holds", "holds/holds.jsonl",
+                   "ContactPoint service operator", "records that must be kept (JSON lines)"),
+    ]  # fmt: skip
+    return entries
+
+
+def deploy(
+    population: Path,
+    out: Path,
+    *,
+    seed: int = 1,
+    canaries: int = 25,
+    users: int = 8,
+    on: dt.date = dt.date(2010, 1, 4),
+    profile: str = "production",
+    force: bool = False,
+) -> DeployReport:
+    """Build a deployment directory at `out` from a `cpw synth` directory."""
+    started = time.perf_counter()
+    if canaries < 0 or users < 5:
+        raise InputError("--canaries must be >= 0 and --users >= 5")
+    profile_rules(profile)  # an unknown profile is refused before any work
+    if not Path(population).is_dir():
+        raise InputError(f"{population}: no population directory (make one with `cpw synth`)")
+    final = Layout(Path(out))
+    sides = {name: final.beside(name) for name in SIDE_FILES}
+    existing = [str(p) for p in sides.values() if p.exists()]
+    if existing and not force:
+        raise InputError(f"{existing[0]}: exists (use --force to replace it)")
+    check_output_dir(final.root, force)
+    lazy = read_population(Path(population), POPULATION_TABLES)
+    tables = {name: frame.collect() for name, frame in lazy.items()}
+    if tables["children"].is_empty():
+        raise InputError(f"{population}: the population has no children")
+    staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in SIDE_FILES}
+    try:
+        with staged_directory(final.root, force, private=True) as staging:
+            entries, stores, unlisted, fingerprint = _make(
+                staging, final.root.name, tables, seed, canaries, users, on, profile, staged
+            )
+    except BaseException:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        raise
+    for name, path in staged.items():
+        path.replace(sides[name])
+    children = tables["children"].height + canaries
+    seconds = time.perf_counter() - started
+    return DeployReport(
+        final.root, children, canaries, users, entries, stores, unlisted, seconds, fingerprint
+    )
+
+
+def _make(
+    staging: Path,
+    name: str,
+    tables: dict[str, pl.DataFrame],
+    seed: int,
+    canaries: int,
+    users: int,
+    on: dt.date,
+    profile: str,
+    staged: dict[str, Path],
+) -> tuple[int, int, tuple[str, ...], str]:
+    """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
+    audit key's fingerprint)."""
+    settings = deployment_settings()
+    layout = Layout(staging)
+    tables, planted = plant_canaries(tables, canaries, seed, on)
+    for path in (layout.index, layout.audit, layout.accounts):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    build_index(tables, layout.index)
+    interval = settings.backup_interval_days.value
+    days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
+    data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
+    audit_key = Ed25519PrivateKey.generate()
+    write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
+    for path in staged.values():
+        path.unlink(missing_ok=True)
+    service = ContactPoint.open(staging, profile=profile, witness=staged["audit-witness"])
+    try:
+        demo = create_demo_users(service, tables, users, on)
+        names = {user.username for user in demo}
+        _requests(service, layout, tables["children"], on, seed)
+        extracts = _extracts(staging, tables, service, on, names)
+        run_activity(service, demo, tables, on, stream(seed, "index", ACTIVITY_STREAM, 0))
+        entries = service.audit.entries
+    finally:
+        service.close()
+    replicate_index(layout.index, layout.replica)
+    backups = []
+    for day, (key_id, key) in zip(days, data_keys.items(), strict=True):
+        relative = f"backups/{day.isoformat()}/index.db.enc"
+        encrypt_file(layout.index, staging / relative, key)
+        backups.append((relative, key_id))
+    listed = len(extracts) - settings.unlisted_extracts.value
+    stores = _stores(backups, extracts, listed)
+    header = {
+        "deployment": name,
+        "made_on": on.isoformat(),
+        "seed": seed,
+        "children": tables["children"].height,
+        "audit_public_key": public_key_hex(audit_key),
+        "profile": profile,
+    }
+    write_private(layout.inventory, inventory_text(header, stores))
+    owner_only_tree(staging)
+    write_private(staged["canaries.json"], json.dumps(planted.to_dicts(), indent=1) + "\n")
+    write_private(staged["credentials.json"], json.dumps(credentials_document(demo), indent=1))
+    staged["audit-public-key"].write_text(public_key_hex(audit_key) + "\n")
+    fingerprint = key_fingerprint(audit_key)
+    return entries, len(stores), tuple(path for path, _ in extracts[listed:]), fingerprint

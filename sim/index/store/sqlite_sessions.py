@@ -1,0 +1,108 @@
+"""Logged-in sessions in the SQLite accounts database (sim.index.access.sessions says why).
+
+Every check reads the session, its account and the service's state in one query; only the
+sha256 of a session id is stored.
+"""
+
+import datetime as dt
+import sqlite3
+import threading
+
+from sim.index.access.rules import AccessRules
+from sim.index.access.sessions import Session, ended_reason, expired, session_hash
+
+_LOOKUP = """
+SELECT s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
+       a.authority_code, a.organisation, a.organisation_kind, a.sector, a.surname, a.revoked_at,
+       (SELECT count(*) FROM service_closed) AS closed
+FROM sessions s JOIN accounts a ON a.username = s.username
+WHERE s.session_hash = ?
+"""
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+class SqliteSessionStore:
+    """Sessions in the shared accounts database; decides expiry from an explicit `now`."""
+
+    def __init__(self, db: sqlite3.Connection, rules: AccessRules) -> None:
+        self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()  # threads share `db`
+        self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
+        self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
+
+    def start(self, session: Session) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
+            "VALUES (?, ?, ?, ?)",
+            (
+                session_hash(session.session_id),
+                session.username,
+                _stamp(session.started),
+                _stamp(session.started),
+            ),
+        )
+
+    def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
+        """The session and None if it is live (its idle clock restarts), else why it is not
+        (the session, when known, is then ended for good)."""
+        with self._lock:
+            return self._touch(session_id, now)
+
+    def _touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
+        key = session_hash(session_id)
+        row = self._db.execute(_LOOKUP, (key,)).fetchone()
+        if row is None:
+            return None, "unknown_session"
+        session = Session(
+            session_id=session_id,
+            username=row["username"],
+            role=row["role"],
+            authority_code=row["authority_code"],
+            organisation=row["organisation"],
+            organisation_kind=row["organisation_kind"],
+            sector=row["sector"],
+            surname=row["surname"],
+            started=dt.datetime.fromisoformat(row["started_at"]),
+        )
+        ended = ended_reason(row)
+        if row["ended_at"] is not None:  # already ended for good
+            return session, ended
+        last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
+        if ended is None and expired(last_seen, session.started, now, self._idle, self._absolute):
+            ended = "session_expired"
+        if ended is not None:
+            self.end(session_id, now, ended)
+            return session, ended
+        if now > last_seen:  # a second check at the same moment (page, then act) writes nothing
+            self._db.execute(
+                "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
+                (_stamp(now), key),
+            )
+        return session, None
+
+    def live_reason(self, session_id: str) -> str | None:
+        """None if the session is still live (not ended, account not revoked, service open),
+        else the refusal reason: read under the audit lock, just before an answer is logged."""
+        row = self._db.execute(_LOOKUP, (session_hash(session_id),)).fetchone()
+        return "unknown_session" if row is None else ended_reason(row)
+
+    def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
+        """End a live session; False if it was not live."""
+        cursor = self._db.execute(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? "
+            "WHERE session_hash = ? AND ended_at IS NULL",
+            (_stamp(ended), reason, session_hash(session_id)),
+        )
+        return cursor.rowcount == 1
+
+    def end_for(self, username: str, ended: dt.datetime, reason: str) -> int:
+        """End every live session of a user; returns how many."""
+        cursor = self._db.execute(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? "
+            "WHERE username = ? AND ended_at IS NULL",
+            (_stamp(ended), reason, username),
+        )
+        return cursor.rowcount

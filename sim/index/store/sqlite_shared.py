@@ -1,0 +1,101 @@
+"""One SQLite connection shared by the threads of a process (a web worker's facade threads).
+
+Each statement runs under the connection's lock and its rows are read at once: no thread's
+statement lands inside another thread's transaction, and no half-read SELECT keeps an old
+snapshot open (a write from a stale snapshot fails at once with SQLITE_BUSY, whatever the busy
+timeout). Writers take the write lock at BEGIN IMMEDIATE (`Transaction`); where SQLite still
+answers "locked" or "busy" to a statement outside a transaction, or to BEGIN, nothing was done
+and it is retried until `BUSY_SECONDS` have passed. Used by the accounts database
+(sim.index.store.sqlite_connection) and the index store (sim.index.store.sqlite).
+"""
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
+T = TypeVar("T")
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused for another connection's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def retrying(attempt: Callable[[], T], seconds: float = BUSY_SECONDS) -> T:
+    """`attempt()`, again after a short pause while SQLite says busy, for up to `seconds`."""
+    deadline, pause = time.monotonic() + seconds, 0.001
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+class Rows:
+    """A statement's outcome, read in full while the connection's lock was held."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._rows = cursor.fetchall() if cursor.description else []
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+        self.description = cursor.description
+        cursor.close()
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class SharedConnection(sqlite3.Connection):
+    """A connection the threads of one process share (a web server's workers): `lock` keeps
+    one thread's statements and transaction from interleaving with another's."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, parameters: Sequence[object] | dict = (), /) -> Rows:  # type: ignore[override]
+        with self.lock:
+            run = super().execute
+            if self.in_transaction:  # inside BEGIN IMMEDIATE: the write lock is already held
+                return Rows(run(sql, parameters))
+            return retrying(lambda: Rows(run(sql, parameters)))
+
+
+class Transaction:
+    """`with Transaction(db):` one IMMEDIATE transaction (the write lock taken at the start, so
+    a check and the write that follows it are atomic across processes); rolled back on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._lock = getattr(db, "lock", None) or threading.RLock()
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            retrying(lambda: self._db.execute("BEGIN IMMEDIATE"))
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            self._lock.release()

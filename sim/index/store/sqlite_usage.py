@@ -1,0 +1,119 @@
+"""The usage guard's counters in the SQLite accounts database (sim.index.access.usage says why).
+
+A check runs in one IMMEDIATE transaction (the write lock taken at its start), so the counts it
+reads and the use it records are atomic across processes and threads.
+"""
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sim.index.store.sqlite_connection import SharedConnection, Transaction
+
+Serial = tuple[str, int]
+USAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    username TEXT NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
+    surname TEXT, id_prefix TEXT, id_serial INTEGER
+);
+CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
+CREATE TABLE IF NOT EXISTS usage_alert (
+    username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
+    PRIMARY KEY (username, day, rule)
+);
+"""
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+class SqliteUsageWindow:
+    """The counters inside one transaction (UsageWindow)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def rates(
+        self,
+        username: str,
+        action: str,
+        minute_after: dt.datetime,
+        day_after: dt.datetime,
+        until: dt.datetime,
+    ) -> tuple[int, int]:
+        in_minute, in_day = self._db.execute(
+            "SELECT coalesce(sum(at > ?), 0), coalesce(sum(at > ?), 0) FROM usage "
+            "WHERE username = ? AND action = ? AND at > ? AND at <= ?",
+            (
+                _stamp(minute_after),
+                _stamp(day_after),
+                username,
+                action,
+                _stamp(min(minute_after, day_after)),
+                _stamp(until),
+            ),
+        ).fetchone()
+        return int(in_minute), int(in_day)
+
+    def recent_serials(self, username: str, after: dt.datetime, limit: int) -> list[Serial]:
+        rows = self._db.execute(
+            "SELECT id_prefix, id_serial FROM usage WHERE username = ? AND at > ? "
+            "AND id_serial IS NOT NULL ORDER BY rowid DESC LIMIT ?",
+            (username, _stamp(after), limit),
+        )
+        return [(prefix, int(serial)) for prefix, serial in rows]
+
+    def recent_surnames(self, username: str, after: dt.datetime) -> set[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT surname FROM usage WHERE username = ? AND action = 'search' "
+            "AND at > ? AND surname IS NOT NULL",
+            (username, _stamp(after)),
+        )
+        return {row[0] for row in rows}
+
+    def record(
+        self,
+        username: str,
+        action: str,
+        at: dt.datetime,
+        surname: str | None,
+        serial: Serial | None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
+            (username, action, _stamp(at), surname, *(serial or (None, None))),
+        )
+
+
+class SqliteUsageCounters:
+    """UsageCounters over a connection to the accounts database (or an in-memory one)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._db.executescript(USAGE_SCHEMA)
+
+    @classmethod
+    def in_memory(cls) -> "SqliteUsageCounters":
+        """Counters of one process only (tests and tools without a deployment)."""
+        return cls(
+            sqlite3.connect(
+                ":memory:",
+                isolation_level=None,
+                check_same_thread=False,
+                factory=SharedConnection,
+            )
+        )
+
+    @contextmanager
+    def counting(self) -> Iterator[SqliteUsageWindow]:
+        with Transaction(self._db) as db:
+            yield SqliteUsageWindow(db)
+
+    def first_alert(self, username: str, day: dt.date, rule: str) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
+            (username, day.isoformat(), rule),
+        )
+        return cursor.rowcount == 1
