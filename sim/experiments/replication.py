@@ -23,15 +23,16 @@ from pathlib import Path
 
 import polars as pl
 
-from sim.experiments.parameters import overridden
+from sim.experiments.psa import replication_parameters
 from sim.experiments.scenario import Arm, Scenario
 from sim.metrics.linkage import spells
 from sim.metrics.lost import case_outcomes
 from sim.metrics.table import metrics_table, summary
+from sim.outputs import write_json
+from sim.parameters import ModelParameters
 from sim.population.synth import SynthRequest, synthesise
 from sim.regimes.inside import LiveRun, population_label, uses_contactpoint
 from sim.regimes.lookup import IndexLookup
-from sim.regimes.parameters import path_params, regime_params
 from sim.regimes.regimes import Schedule
 from sim.regimes.runner import RegimeRunner
 from sim.regimes.scenarios import make_regime
@@ -52,16 +53,18 @@ def population(scenario: Scenario, workers: int = 1) -> dict[str, pl.DataFrame]:
     return _population_cache[key]
 
 
-def schedule(arm: Arm, start: dt.date, lookup: IndexLookup | None = None) -> Schedule:
-    """The arm's regimes as a Schedule; parameters are read now (overrides in force).
+def schedule(
+    arm: Arm, start: dt.date, params: ModelParameters, lookup: IndexLookup | None = None
+) -> Schedule:
+    """The arm's regimes as a Schedule, with the replication's parameters.
 
     ContactPoint answers through `lookup`, or a modelled index if None."""
-    paths, params = path_params(), regime_params()
+    paths, regimes = params.paths, params.regimes
     first = dt.datetime.combine(start, dt.time())
     return Schedule(
         arm.name,
         [
-            (step.start or first, make_regime(step.regime, paths, params, lookup))
+            (step.start or first, make_regime(step.regime, paths, regimes, lookup))
             for step in arm.regimes
         ],
     )
@@ -116,10 +119,15 @@ def run_replication(
     progress: DayProgress | None = None,
     synth_workers: int = 1,
 ) -> pl.DataFrame:
-    """Run one replication into `directory`; returns its figures (one row per arm)."""
+    """Run one replication into `directory`; returns its figures (one row per arm).
+
+    Its parameters are the scenario's overrides on data/, and with PSA the replication's own
+    draws of the uncertain ones (sim.experiments.psa); they are written to parameters.json."""
     directory.mkdir(parents=True, exist_ok=True)
     period = scenario.period
-    with overridden(scenario.parameters), ExitStack() as stack:
+    params = replication_parameters(scenario, replication)
+    write_json(directory / "parameters.json", {"replication": replication, **params.overrides})
+    with ExitStack() as stack:
         people = population(scenario, synth_workers)
         world = World(
             people,
@@ -127,15 +135,16 @@ def run_replication(
                 seed=scenario.seed, replication=replication, start=period.start, end=period.end
             ),
             log_path=directory / "events.parquet",
+            params=params,
         )
         live = None
         if scenario.index is not None:
             live = stack.enter_context(live_run(scenario, people, directory, replication))
         schedules = []
         for arm in scenario.arms:
-            built = schedule(arm, period.start)
+            built = schedule(arm, period.start, params)
             if live is not None and uses_contactpoint(built):
-                built = schedule(arm, period.start, live.index_for(arm.name))
+                built = schedule(arm, period.start, params, live.index_for(arm.name))
                 live.schedule_built(arm.name, built)
             schedules.append(built)
         runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
@@ -152,11 +161,13 @@ def run_replication(
             (directory / "index.json").write_text(json.dumps(live.manifest(), indent=1) + "\n")
         regime_log, exposure = runner.regime_log(), runner.exposure()
         world_log = pl.scan_parquet(directory / "events.parquet")
-        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
         outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
+        table = metrics_table(
+            regime_log.lazy(), world_log, exposure.lazy(), period.end, params.costs, outcomes.lazy()
+        )
         linkage_spells = spells(regime_log.lazy(), outcomes.lazy())
         if period.start <= YEAR_START and period.end >= YEAR_END:
-            calibration_table(world_log, world.context.scale).write_csv(
+            calibration_table(world_log, world.context.scale, params).write_csv(
                 directory / "calibration.csv"
             )
         figures = _figures(table, outcomes, runner.population.summary())

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -41,6 +42,9 @@ from sim.regimes.runner import RegimeRunner
 from sim.regimes.scenarios import SCENARIOS, build_schedule
 from sim.world import World, WorldConfig
 
+if TYPE_CHECKING:  # sim.parameters imports the regimes' parameter models
+    from sim.parameters import ModelParameters
+
 Progress = Callable[[int, int], None]  # (days done, days in the run)
 
 
@@ -56,7 +60,8 @@ class SimulationConfig:
     replication: int = 0
     force: bool = False
     lookup: IndexLookup | None = None  # e.g. a FacadeLookup over a deployment; modelled if None
-    paths: PathParams | None = None  # data/regimes/paths.toml unless a scenario varies it
+    paths: PathParams | None = None  # replaces params.paths if given
+    params: "ModelParameters | None" = None  # data/ as it stands if None
     deployment: Path | None = None  # a `cpw deploy` directory: the real index inside the run
     switch_off: dt.datetime | None = None  # switch every live index off then (see inside.py)
 
@@ -111,6 +116,11 @@ def run_simulation(
         population = region_population(population, config.region)
     if config.deployment is not None and config.lookup is not None:
         raise InputError("give a deployment or a lookup, not both")
+    from sim.parameters import model_parameters
+
+    params = config.params if config.params is not None else model_parameters()
+    if config.paths is not None:
+        params = params.model_copy(update={"paths": config.paths})
     started = time.perf_counter()
     with staged_directory(out_dir, config.force) as staging, ExitStack() as stack:
         world = World(
@@ -119,6 +129,7 @@ def run_simulation(
                 seed=config.seed, replication=config.replication, start=config.start, end=config.end
             ),
             log_path=staging / "events.parquet",
+            params=params,
         )
         live = None
         if config.deployment is not None:
@@ -135,14 +146,12 @@ def run_simulation(
             )
         schedules = []
         for name in config.scenarios:
-            schedule = build_schedule(name, config.lookup, paths=config.paths)
+            schedule = build_schedule(name, config.lookup, parameters=params)
             if live is not None and uses_contactpoint(schedule):
-                schedule = build_schedule(name, live.index_for(name), paths=config.paths)
+                schedule = build_schedule(name, live.index_for(name), parameters=params)
                 live.schedule_built(name, schedule)
             schedules.append(schedule)
-        runner = RegimeRunner(
-            world, schedules, config.paths, indexes=live.indexes() if live else None
-        )
+        runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
         if live is not None:
             live.feed_from(world)
         days = world.config.days()
@@ -159,12 +168,14 @@ def run_simulation(
         use = runner.population.frame()
         use.write_parquet(staging / "population_use.parquet")
         world_log = pl.scan_parquet(staging / "events.parquet")
-        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), config.end)
+        outcomes = case_outcomes(regime_log.lazy(), world_log, config.end).collect().lazy()
+        table = metrics_table(
+            regime_log.lazy(), world_log, exposure.lazy(), config.end, params.costs, outcomes
+        )
         table.write_parquet(staging / "metrics.parquet")
         table.write_csv(staging / "metrics.csv")
         figures = summary(table)
         figures.write_csv(staging / "summary.csv")
-        outcomes = case_outcomes(regime_log.lazy(), world_log, config.end)
         reconnection_times(outcomes).collect().write_csv(staging / "reconnection_times.csv")
         wall = time.perf_counter() - started
         cases = int((regime_log["event"] == "case_open").sum()) // len(config.scenarios)
@@ -182,6 +193,7 @@ def run_simulation(
                 "end": config.end.isoformat(),
                 "lookup_backend": backend,
                 "index": live.manifest() if live is not None else None,
+                "overrides": params.overrides,
                 "paths": {
                     name: getattr(runner.paths, name).value
                     for name in type(runner.paths).model_fields
