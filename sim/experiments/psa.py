@@ -21,12 +21,12 @@ from sim.parameters import ModelParameters, defaults, model_parameters
 from sim.streams import stream
 
 
-def _apply(distribution: Distribution, draw: float, current: Any) -> Any:
+def draw_value(distribution: Distribution, draw: float, current: Any) -> Any:
     """The parameter's value for a draw: the draw, or `current` (number or list) times it."""
     if distribution.scale == "value":
         return round(draw) if isinstance(current, int) else draw
     if isinstance(current, list):
-        return [_apply(distribution, draw, item) for item in current]
+        return [draw_value(distribution, draw, item) for item in current]
     scaled = current * draw
     if distribution.at_most is not None:
         scaled = min(scaled, distribution.at_most)
@@ -45,7 +45,7 @@ def psa_draws(scenario: Scenario, replication: int) -> dict[str, Any]:
         key = distribution.parameter
         if key in scenario.parameters:
             continue
-        draws[key] = _apply(distribution, distribution.quantile(float(u)), table[key]["value"])
+        draws[key] = draw_value(distribution, distribution.quantile(float(u)), table[key]["value"])
     return draws
 
 

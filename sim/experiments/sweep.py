@@ -17,8 +17,10 @@ their parameters (common random numbers across the sweep too). The Latin hypercu
 come from the scenario seed through their own SeedSequence key, never the world's.
 
 The sweep directory: points/pNNN/ (a full run directory each), sweep.csv (point, the varied
-values (for a multiplier range, the multiplier), arm, metric, mean and 95% CI), and for a
-tornado, figures/tornado.png.
+values (for a multiplier range, the multiplier), arm, metric, mean and 95% CI; with several arms
+also each arm's paired difference from the first, as metrics '<metric>_effect'), and for a
+tornado, figures/tornado.png: with several arms it draws the paired difference (the last arm
+minus the first: what the policy question asks), else the last arm's own figures.
 """
 
 import re
@@ -35,6 +37,7 @@ from sim.experiments.figures import tornado
 from sim.experiments.parameters import check_overrides, defaults
 from sim.experiments.run import Progress, run_experiment
 from sim.experiments.scenario import Scenario
+from sim.experiments.tornado import TORNADO_PANELS, effect_panels
 from sim.outputs import staged_directory
 
 Method = Literal["lhs", "tornado"]
@@ -173,8 +176,14 @@ def run_sweep(
         table = pl.concat(rows, how="diagonal").select(
             "point", *(r.key for r in ranges), pl.exclude("point", *(r.key for r in ranges))
         )
+        if len(scenario.arms) > 1:  # each arm's paired difference from the first, per point
+            from sim.experiments.sensitivity import with_effects
+
+            table = with_effects(table, staging)
         table.write_csv(staging / "sweep.csv")
         if method == "tornado":
             (staging / "figures").mkdir()
-            tornado(table, ranges, scenario.arms[-1].name, staging / "figures" / "tornado.png")
+            arm, reference = scenario.arms[-1].name, scenario.arms[0].name
+            panels = effect_panels(arm, reference) if len(scenario.arms) > 1 else TORNADO_PANELS
+            tornado(table, ranges, arm, staging / "figures" / "tornado.png", panels)
     return table
