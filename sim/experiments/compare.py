@@ -1,8 +1,8 @@
 """Comparisons: several scenarios' arms, or several regimes, run side by side on identical worlds.
 
 Arms can only share worlds when what makes the world is the same: seed, period, population,
-replications, parameter overrides and PSA (the draws). Scenarios that differ in any of these are refused (the
-message names the first key that differs), rather than compared on different worlds.
+replications, parameter overrides and PSA (the draws). Scenarios that differ in any of these are
+refused (the message names the first key that differs), rather than compared on different worlds.
 """
 
 from sim.errors import InputError
