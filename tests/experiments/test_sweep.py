@@ -119,6 +119,10 @@ def test_a_tornado_moves_the_lost_rate_with_the_records_transfer_share(
     by_point = dict(zip(lost["point"].to_list(), lost["mean"].to_list(), strict=True))
     assert sorted(by_point) == [0, 1, 2]
     assert by_point[1] > by_point[0] > by_point[2]
+    effect = table.filter(
+        (pl.col("arm") == "contactpoint") & (pl.col("metric") == "lost_90_per_1000_effect")
+    )
+    assert sorted(effect["point"].to_list()) == [0, 1, 2]  # the tornado's paired differences
     assert (out / "figures" / "tornado.png").is_file()
     assert len(list((out / "points").iterdir())) == 3
     assert "sweep.csv" in capsys.readouterr().out
