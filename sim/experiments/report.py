@@ -264,8 +264,9 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
                 "The children are synthetic; the world's rates come from the 2009-10 figures in "
                 "data/ with their sources. A child is lost when practitioners in the new authority "
                 "have not "
-                "learnt who was involved before within 30 or 90 days of the move. Every interval "
-                f"covers {interval_kind(scenario.psa)}. The parameters below are assumptions or "
+                "learnt who was involved before within 30 or 90 days of the move. The intervals "
+                f"across replications cover {interval_kind(scenario.psa)}. The parameters below "
+                "are assumptions or "
                 "uncertain figures (confidence 'low', or set by this scenario); vary them before "
                 "drawing conclusions."
             ),
@@ -282,14 +283,17 @@ def uncertainty_text(scenario: Scenario) -> str:
     if scenario.psa:
         drawn = ", ".join(d.parameter for d in low_confidence_figures().distributions)
         kind = (
-            f"Every interval in this report covers {interval_kind(True)}. Drawn in each "
+            f"The intervals across replications (figures, paired differences, ICER) cover "
+            f"{interval_kind(True)}. Drawn in each "
             f"replication (distributions and sources in data/experiments/low-confidence.toml): "
             f"{drawn}. A parameter this scenario sets stays at its value. Each replication's "
-            "draws are in replications/rNNN/parameters.json and manifest.json."
+            "draws are in replications/rNNN/parameters.json and manifest.json. The Kaplan-Meier "
+            "intervals resample children from the pooled replications: they mix the draws but "
+            "understate the parameter uncertainty."
         )
     else:
         kind = (
-            f"Every interval in this report covers {interval_kind(False)}; it does not include "
+            f"Every interval in this report covers {interval_kind(False)}; none includes "
             "uncertainty in the parameters. Run with `--psa` (cpw compare or cpw simulate) for "
             "intervals that also include the low-confidence parameters' uncertainty."
         )

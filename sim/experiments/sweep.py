@@ -179,7 +179,14 @@ def run_sweep(
         if len(scenario.arms) > 1:  # each arm's paired difference from the first, per point
             from sim.experiments.sensitivity import with_effects
 
-            table = with_effects(table, staging)
+            keys = [r.key for r in ranges]
+            varied = table.select("point", *keys).unique("point")  # each point's settings
+            table = (
+                with_effects(table, staging)
+                .drop(keys)
+                .join(varied, on="point", how="left", maintain_order="left")
+                .select("point", *keys, pl.exclude("point", *keys))
+            )
         table.write_csv(staging / "sweep.csv")
         if method == "tornado":
             (staging / "figures").mkdir()
