@@ -11,7 +11,7 @@ docs/reference.md asks that every low-confidence figure be a parameter to vary, 
 lists. Each point is checked by the parameter file's own model before anything runs, so a multiplier
 that pushes a share above 1 is refused with a one-line error naming the key.
 
-Each point is the scenario with some parameters overridden (sim.experiments.parameters), run
+Each point is the scenario with some parameters overridden (sim.parameters.model_parameters), run
 with all its replications and arms; the same seed at every point, so points differ only by
 their parameters (common random numbers across the sweep too). The Latin hypercube's draws
 come from the scenario seed through their own SeedSequence key, never the world's.

@@ -69,3 +69,36 @@ def test_bad_overrides_are_one_line_errors_naming_the_key(overrides, message):
     with pytest.raises(InputError, match=message) as caught:
         model_parameters(overrides, where="x: parameters")
     assert "\n" not in str(caught.value)
+
+
+def test_the_world_and_the_regimes_run_on_the_parameters_they_are_given(tmp_path):
+    """Two worlds in one process, one with nobody moving and nobody looking up: each runs on
+    its own parameter object (no global state between them), and the default one moves."""
+    import datetime as dt
+
+    import polars as pl
+
+    from sim.population.synth import SynthRequest, synthesise
+    from sim.regimes import RegimeRunner, build_schedule
+    from sim.world import World, WorldConfig
+
+    people = synthesise(SynthRequest(seed=1, scale=0.02, authority_codes=("E08000001",)))
+    still = model_parameters(
+        {
+            "world.moves.address_moves_by_age": [0.0] * 18,
+            "world.moves.between_authority_moves_by_age": [0.0] * 18,
+            "regimes.paths.compliance": 0.0,
+        }
+    )
+    config = WorldConfig(seed=2, start=dt.date(2009, 1, 1), end=dt.date(2009, 3, 31))
+    moves = {}
+    for name, params in (("still", still), ("default", model_parameters())):
+        world = World(people, config, log_path=tmp_path / f"{name}.parquet", params=params)
+        runner = RegimeRunner(world, [build_schedule("contactpoint_kept", parameters=params)])
+        world.run(on_day=runner.on_day)
+        events = pl.read_parquet(tmp_path / f"{name}.parquet")
+        moves[name] = events.filter(pl.col("event").cast(pl.String) == "move").height
+        assert runner.paths.compliance.value == params.paths.compliance.value
+        if name == "still":
+            assert runner.population.frame()["lookups"].sum() == 0
+    assert moves == {"still": 0, "default": moves["default"]} and moves["default"] > 0
