@@ -74,7 +74,7 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     ),
     "decommission/standards.toml": ("sanitisation, archive and certificate rules", load_standards),
     "experiments/low-confidence.toml": (
-        "low-confidence figures of docs/reference.md and their parameters",
+        "low-confidence figures of docs/reference.md, their parameters and PSA distributions",
         low_confidence_figures,
     ),
 }

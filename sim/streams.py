@@ -7,7 +7,7 @@ all of England.
 
 import numpy as np
 
-SUBSYSTEMS = {"synth": 1, "feeds": 2, "world": 3, "index": 4, "decommission": 5}
+SUBSYSTEMS = {"synth": 1, "feeds": 2, "world": 3, "index": 4, "decommission": 5, "psa": 6}
 
 SYNTH_PARTS = (
     "ids",

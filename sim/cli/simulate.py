@@ -7,6 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sim.cli.console import stdout_console
+from sim.cli.run_options import (
+    PsaOption,
+    RegionOption,
+    ReplicationsOption,
+    ScaleOption,
+    with_run_options,
+)
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -118,9 +125,10 @@ def simulate(
         Path | None, typer.Option(help="Run directory (new or empty); runs/NAME if omitted.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Replications run in this many processes.")] = 1,
-    replications: Annotated[
-        int | None, typer.Option(help="Override the scenario's number of replications.")
-    ] = None,
+    replications: ReplicationsOption = None,
+    scale: ScaleOption = None,
+    region: RegionOption = None,
+    psa: PsaOption = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty run directory.")] = False,
     scheduler: Annotated[
@@ -145,15 +153,9 @@ def simulate(
             raise InputError(f"--deployment: {deployment} is not a directory (use `cpw deploy`)")
         switch_off = loaded.index.switch_off if loaded.index else None
         changes["index"] = IndexSpec(deployment=str(deployment), switch_off=switch_off)
-    if replications is not None:
-        if not 1 <= replications <= 1000:
-            raise InputError(f"--replications: must be 1 to 1000, got {replications}")
-        changes["replications"] = replications
-    if seed is not None:
-        if seed < 0:
-            raise InputError(f"--seed: must be a non-negative integer, got {seed}")
-        changes["seed"] = seed
-    loaded = loaded.model_copy(update=changes)
+    loaded = with_run_options(
+        loaded.model_copy(update=changes), scale, region, replications, seed, psa
+    )
     out = out or Path("runs") / Path(loaded.source).stem
     result = run_with_progress(loaded, out, _workers(workers), force, scheduler)
     print_tables(result)

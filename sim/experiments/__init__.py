@@ -7,7 +7,9 @@ result.confidence, result.differences   # means with 95% CIs; paired differences
 """
 
 from sim.experiments.compare import combine, regimes_throughout
-from sim.experiments.parameters import PARAMETER_FILES, defaults, overridden
+from sim.experiments.distributed import Dask, Processes, Serial, executor_for
+from sim.experiments.parameters import PARAMETER_FILES, defaults
+from sim.experiments.psa import psa_draws, replication_parameters
 from sim.experiments.replication import run_replication
 from sim.experiments.report import write_report
 from sim.experiments.run import ExperimentResult, resolved, run_experiment
@@ -16,16 +18,21 @@ from sim.experiments.stats import confidence_table, paired_differences
 
 __all__ = [
     "PARAMETER_FILES",
+    "Dask",
     "ExperimentResult",
+    "Processes",
     "Scenario",
+    "Serial",
     "combine",
     "confidence_table",
     "defaults",
+    "executor_for",
     "load_scenario",
     "load_scenarios",
-    "overridden",
     "paired_differences",
+    "psa_draws",
     "regimes_throughout",
+    "replication_parameters",
     "resolved",
     "run_experiment",
     "run_replication",

@@ -1,15 +1,15 @@
 """Comparisons: several scenarios' arms, or several regimes, run side by side on identical worlds.
 
 Arms can only share worlds when what makes the world is the same: seed, period, population,
-replications and parameter overrides. Scenarios that differ in any of these are refused (the
-message names the first key that differs), rather than compared on different worlds.
+replications, parameter overrides and PSA (the draws). Scenarios that differ in any of these are
+refused (the message names the first key that differs), rather than compared on different worlds.
 """
 
 from sim.errors import InputError
 from sim.experiments.scenario import Arm, Scenario, Step
 from sim.regimes.regimes import REGIMES
 
-SHARED = ("seed", "period", "population", "replications", "parameters")
+SHARED = ("seed", "period", "population", "replications", "parameters", "psa")
 
 
 def combine(scenarios: list[Scenario]) -> Scenario:
@@ -22,7 +22,7 @@ def combine(scenarios: list[Scenario]) -> Scenario:
             if getattr(other, key) != getattr(first, key):
                 raise InputError(
                     f"{other.source}: {key} differs from {first.source}; compared scenarios "
-                    "must share seed, period, population, replications and parameters"
+                    "must share seed, period, population, replications, parameters and psa"
                 )
     if len(scenarios) == 1:
         return first

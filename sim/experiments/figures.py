@@ -15,7 +15,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from sim.experiments.scenario import Scenario
-from sim.experiments.tornado import tornado_figure
+from sim.experiments.tornado import TORNADO_PANELS, tornado_figure
 from sim.metrics.costs import COMPONENTS
 from sim.reference.authorities import load_authorities
 
@@ -273,5 +273,7 @@ def authority_map(metrics: pl.DataFrame, scenario: Scenario, path: Path) -> Path
     return save(authority_map_figure(metrics, scenario), path)
 
 
-def tornado(sweep: pl.DataFrame, ranges: list, arm: str, path: Path) -> Path:
-    return save(tornado_figure(sweep, ranges, arm), path)
+def tornado(
+    sweep: pl.DataFrame, ranges: list, arm: str, path: Path, panels: tuple | None = None
+) -> Path:
+    return save(tornado_figure(sweep, ranges, arm, panels or TORNADO_PANELS), path)

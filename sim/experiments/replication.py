@@ -19,23 +19,24 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from sim.experiments.parameters import overridden
+from sim.experiments.psa import replication_parameters
 from sim.experiments.scenario import Arm, Scenario
 from sim.metrics.linkage import spells
-from sim.metrics.lost import case_outcomes
-from sim.metrics.table import metrics_table, summary
+from sim.metrics.table import summary
+from sim.outputs import write_json
+from sim.parameters import ModelParameters
 from sim.population.synth import SynthRequest, synthesise
-from sim.regimes.inside import LiveRun, population_label, uses_contactpoint
+from sim.regimes.inside import LiveRun, population_label
 from sim.regimes.lookup import IndexLookup
-from sim.regimes.parameters import path_params, regime_params
 from sim.regimes.regimes import Schedule
-from sim.regimes.runner import RegimeRunner
+from sim.regimes.ride import ride
 from sim.regimes.scenarios import make_regime
-from sim.world import World, WorldConfig
+from sim.world import WorldConfig
 from sim.world.calibration import YEAR_END, YEAR_START, calibration_table
 
 DayProgress = Callable[[int], None]  # called with 1 after each simulated day
@@ -52,16 +53,18 @@ def population(scenario: Scenario, workers: int = 1) -> dict[str, pl.DataFrame]:
     return _population_cache[key]
 
 
-def schedule(arm: Arm, start: dt.date, lookup: IndexLookup | None = None) -> Schedule:
-    """The arm's regimes as a Schedule; parameters are read now (overrides in force).
+def schedule(
+    arm: Arm, start: dt.date, params: ModelParameters, lookup: IndexLookup | None = None
+) -> Schedule:
+    """The arm's regimes as a Schedule, with the replication's parameters.
 
     ContactPoint answers through `lookup`, or a modelled index if None."""
-    paths, params = path_params(), regime_params()
+    paths, regimes = params.paths, params.regimes
     first = dt.datetime.combine(start, dt.time())
     return Schedule(
         arm.name,
         [
-            (step.start or first, make_regime(step.regime, paths, params, lookup))
+            (step.start or first, make_regime(step.regime, paths, regimes, lookup))
             for step in arm.regimes
         ],
     )
@@ -116,59 +119,43 @@ def run_replication(
     progress: DayProgress | None = None,
     synth_workers: int = 1,
 ) -> pl.DataFrame:
-    """Run one replication into `directory`; returns its figures (one row per arm)."""
+    """Run one replication into `directory`; returns its figures (one row per arm).
+
+    Its parameters are the scenario's overrides on data/, and with PSA the replication's own
+    draws of the uncertain ones (sim.experiments.psa); they are written to parameters.json."""
     directory.mkdir(parents=True, exist_ok=True)
     period = scenario.period
-    with overridden(scenario.parameters), ExitStack() as stack:
+    params = replication_parameters(scenario, replication)
+    write_json(directory / "parameters.json", {"replication": replication, **params.overrides})
+    config = WorldConfig(
+        seed=scenario.seed, replication=replication, start=period.start, end=period.end
+    )
+    makers = [partial(schedule, arm, period.start, params) for arm in scenario.arms]
+    with ExitStack() as stack:
         people = population(scenario, synth_workers)
-        world = World(
-            people,
-            WorldConfig(
-                seed=scenario.seed, replication=replication, start=period.start, end=period.end
-            ),
-            log_path=directory / "events.parquet",
-        )
         live = None
         if scenario.index is not None:
             live = stack.enter_context(live_run(scenario, people, directory, replication))
-        schedules = []
-        for arm in scenario.arms:
-            built = schedule(arm, period.start)
-            if live is not None and uses_contactpoint(built):
-                built = schedule(arm, period.start, live.index_for(arm.name))
-                live.schedule_built(arm.name, built)
-            schedules.append(built)
-        runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
-        if live is not None:
-            live.feed_from(world)
-
-        def on_day(date: dt.date) -> None:
-            runner.on_day(date)
-            if progress is not None:
-                progress(1)
-
-        world.run(on_day=on_day)
+        on_day = (lambda _: progress(1)) if progress is not None else None
+        ridden = ride(people, config, params, makers, directory / "events.parquet", live, on_day)
         if live is not None:
             (directory / "index.json").write_text(json.dumps(live.manifest(), indent=1) + "\n")
-        regime_log, exposure = runner.regime_log(), runner.exposure()
+    regime_log, exposure, outcomes = ridden.regime_log, ridden.exposure, ridden.outcomes
+    table, use = ridden.table, ridden.runner.population
+    if period.start <= YEAR_START and period.end >= YEAR_END:
         world_log = pl.scan_parquet(directory / "events.parquet")
-        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), period.end)
-        outcomes = case_outcomes(regime_log.lazy(), world_log, period.end).collect()
-        linkage_spells = spells(regime_log.lazy(), outcomes.lazy())
-        if period.start <= YEAR_START and period.end >= YEAR_END:
-            calibration_table(world_log, world.context.scale).write_csv(
-                directory / "calibration.csv"
-            )
-        figures = _figures(table, outcomes, runner.population.summary())
-        population_use = runner.population.frame()
+        calibration_table(world_log, ridden.world.context.scale, params).write_csv(
+            directory / "calibration.csv"
+        )
+    figures = _figures(table, outcomes, use.summary())
     regime_log.write_parquet(directory / "regime_log.parquet")
     exposure.write_parquet(directory / "exposure.parquet")
     table.write_parquet(directory / "metrics.parquet")
     outcomes.select(
         "scenario", "case", "authority", "care", "opened", "days", "path"
     ).write_parquet(directory / "outcomes.parquet")
-    linkage_spells.write_parquet(directory / "spells.parquet")
-    population_use.write_parquet(directory / "population_use.parquet")
+    spells(regime_log.lazy(), outcomes.lazy()).write_parquet(directory / "spells.parquet")
+    use.frame().write_parquet(directory / "population_use.parquet")
     if not scenario.outputs.event_logs:
         (directory / "events.parquet").unlink()
     return figures.with_columns(replication=pl.lit(replication, pl.Int64))

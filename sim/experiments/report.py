@@ -23,6 +23,8 @@ from sim.experiments.linkage import (
     linkage_rows,
     pooled_spells,
 )
+from sim.experiments.low_confidence import low_confidence_figures
+from sim.experiments.psa import interval_kind
 from sim.experiments.run import read_resolved
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import HEADLINE, LABELS
@@ -238,6 +240,7 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
                 f"the same simulated world): {arms}."
             ),
         ),
+        ("What the intervals cover", uncertainty_text(scenario)),
         (
             "Figures by arm: mean over replications (95% t-interval)",
             confidence_rows(pl.read_csv(run_dir / "confidence.csv")),
@@ -261,10 +264,11 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
                 "The children are synthetic; the world's rates come from the 2009-10 figures in "
                 "data/ with their sources. A child is lost when practitioners in the new authority "
                 "have not "
-                "learnt who was involved before within 30 or 90 days of the move. Intervals show "
-                "variation between simulated worlds only: they do not include uncertainty in the "
-                "parameters. The parameters below are assumptions or uncertain figures (confidence "
-                "'low', or set by this scenario); vary them before drawing conclusions."
+                "learnt who was involved before within 30 or 90 days of the move. The intervals "
+                f"across replications cover {interval_kind(scenario.psa)}. The parameters below "
+                "are assumptions or "
+                "uncertain figures (confidence 'low', or set by this scenario); vary them before "
+                "drawing conclusions."
             ),
         )
     )
@@ -272,6 +276,32 @@ def _sections(run_dir: Path, scenario: Scenario) -> list[tuple[str, str | Table]
         ("Low-confidence and scenario parameters", assumption_rows(resolved["parameters"]))
     )
     return sections
+
+
+def uncertainty_text(scenario: Scenario) -> str:
+    """Which kind of uncertainty the run's intervals include, and where the rest is measured."""
+    if scenario.psa:
+        drawn = ", ".join(d.parameter for d in low_confidence_figures().distributions)
+        kind = (
+            f"The intervals across replications (figures, paired differences, ICER) cover "
+            f"{interval_kind(True)}. Drawn in each "
+            f"replication (distributions and sources in data/experiments/low-confidence.toml): "
+            f"{drawn}. A parameter this scenario sets stays at its value. Each replication's "
+            "draws are in replications/rNNN/parameters.json and manifest.json. The Kaplan-Meier "
+            "intervals resample children from the pooled replications: they mix the draws but "
+            "understate the parameter uncertainty."
+        )
+    else:
+        kind = (
+            f"Every interval in this report covers {interval_kind(False)}; none includes "
+            "uncertainty in the parameters. Run with `--psa` (cpw compare or cpw simulate) for "
+            "intervals that also include the low-confidence parameters' uncertainty."
+        )
+    return (
+        f"{kind} Which parameters drive the headline differences: `cpw sensitivity SCENARIO "
+        "--method morris` (a global, Morris, screening with SALib; table and chart), and a "
+        "tornado of a paired difference with `cpw sweep SCENARIO --method tornado --vary ...`."
+    )
 
 
 def write_report(run_dir: Path, scenario: Scenario) -> Path:

@@ -5,9 +5,10 @@
 The run directory appears complete or not at all (sim.outputs.staged_directory):
 
     scenario.toml, resolved.json  the file as given; every setting and parameter that ran
-    replications/rNNN/            per replication: event log, regime log, exposure, metrics,
-                                  case outcomes, calibration, and with a deployment the
-                                  live index's feeds and switch-off evidence
+    replications/rNNN/            per replication: parameters.json (what it ran with beyond
+                                  data/: overrides and PSA draws), event log, regime log,
+                                  exposure, metrics, case outcomes, calibration, and with
+                                  a deployment the live index's feeds and switch-off evidence
                                   (sim.experiments.replication)
     figures.parquet, .csv         whole-run figures per replication and arm
     metrics.parquet, .csv         the long metrics table of every replication
@@ -16,7 +17,9 @@ The run directory appears complete or not at all (sim.outputs.staged_directory):
     linkage.csv                   share of moves still unlinked at 30 and 90 days by arm and
                                   care status (Kaplan-Meier, bootstrap over children)
     linkage_differences.csv       the same, each arm minus the first, paired
-    manifest.json                 seeds, versions, data hashes, wall time
+    manifest.json                 seeds, each replication's parameter set, what the intervals
+                                  cover (replication noise, or with PSA parameter
+                                  uncertainty too), versions, data hashes, wall time
     report.md, report.html, figures/*.png
 
 Replication r runs the world keyed (seed, r) whichever process runs it, and results are
@@ -25,22 +28,24 @@ deployment, every replication works on its own copies of it (never a shared one)
 """
 
 import json
-import multiprocessing
-import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from sim.experiments.distributed import replication_task, run_on_cluster
+from sim.experiments.distributed import (
+    ReplicationTask,
+    Serial,
+    executor_for,
+    replication_dir,
+)
 from sim.experiments.linkage import write_linkage
 from sim.experiments.parameters import defaults
-from sim.experiments.replication import population, run_replication
+from sim.experiments.psa import interval_kind
+from sim.experiments.replication import population
 from sim.experiments.scenario import Scenario
 from sim.experiments.stats import confidence_table, paired_differences
 from sim.outputs import check_output_dir, staged_directory, write_json
@@ -71,21 +76,7 @@ def resolved(scenario: Scenario) -> dict:
 
 
 def _replication_dir(root: Path, replication: int) -> Path:
-    return root / "replications" / f"r{replication:03d}"
-
-
-@contextmanager
-def _one_polars_thread_per_worker() -> Iterator[None]:
-    """Workers start with POLARS_MAX_THREADS=1: N processes share the cores, not N x cores."""
-    previous = os.environ.get("POLARS_MAX_THREADS")
-    os.environ["POLARS_MAX_THREADS"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("POLARS_MAX_THREADS")
-        else:
-            os.environ["POLARS_MAX_THREADS"] = previous
+    return replication_dir(root, replication)
 
 
 def _run_all(
@@ -95,35 +86,22 @@ def _run_all(
     progress: Progress | None,
     scheduler: Any = None,
 ) -> list:
+    """Every replication through one executor (serial, processes or Dask), in order."""
     days = (scenario.period.end - scenario.period.start).days + 1
-    replications = range(scenario.replications)
-    if scheduler is not None:
-        done = (lambda: progress(days)) if progress is not None else None
-        return run_on_cluster(scheduler, replication_task(scenario, root), replications, done)
-    if workers <= 1:
-        return [
-            run_replication(scenario, r, _replication_dir(root, r), progress, synth_workers=2)
-            for r in replications
-        ]
-    context = multiprocessing.get_context("spawn")
-    results = {}
-    with (
-        _one_polars_thread_per_worker(),
-        ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
-    ):
-        futures = {
-            pool.submit(run_replication, scenario, r, _replication_dir(root, r)): r
-            for r in replications
-        }
-        try:
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if progress is not None:
-                    progress(days)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return [results[r] for r in replications]
+    executor = executor_for(workers, scheduler)
+    if isinstance(executor, Serial):  # days reported as they pass, synthesis on two workers
+        task = ReplicationTask(scenario, root, progress, synth_workers=2)
+        return executor.map(task, range(scenario.replications))
+    done = (lambda: progress(days)) if progress is not None else None
+    return executor.map(ReplicationTask(scenario, root), range(scenario.replications), done)
+
+
+def parameter_sets(root: Path, replications: int) -> list[dict]:
+    """The parameters each replication ran with beyond data/ (its parameters.json)."""
+    return [
+        json.loads((replication_dir(root, r) / "parameters.json").read_text())
+        for r in range(replications)
+    ]
 
 
 def run_experiment(
@@ -177,10 +155,17 @@ def run_experiment(
                 "seed": scenario.seed,
                 "replications": scenario.replications,
                 "replication_seeds": [
-                    {"replication": r, "world_stream": [scenario.seed, "world", r]}
+                    {
+                        "replication": r,
+                        "world_stream": [scenario.seed, "world", r],
+                        "psa_stream": [scenario.seed, "psa", r] if scenario.psa else None,
+                    }
                     for r in range(scenario.replications)
                 ],
                 "arms": [arm.name for arm in scenario.arms],
+                "intervals": interval_kind(scenario.psa),
+                "psa": scenario.psa,
+                "parameter_sets": parameter_sets(staging, scenario.replications),
                 "lookup_backend": "modelled" if scenario.index is None else "deployment",
                 "deployment": scenario.index.deployment if scenario.index else None,
                 "workers": workers,

@@ -1,7 +1,8 @@
 """Scenario files: a question stated as data (data/scenarios/*.toml), validated with pydantic.
 
 A scenario names its period, population (scale and regions or authorities), seed, number of
-replications, parameter overrides, and one or more *arms*: each arm is a regime schedule, the
+replications, parameter overrides, whether each replication draws the uncertain parameters
+(`psa`, sim.experiments.psa), and one or more *arms*: each arm is a regime schedule, the
 regimes it runs and the dates they switch (the engine holds no policy; the dates are here).
 Every arm of every replication runs on the same world (docs/architecture.md,
 "Common random numbers").
@@ -121,6 +122,7 @@ class Scenario(Strict):
     arms: list[Arm] = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
     index: IndexSpec | None = None
+    psa: bool = False  # each replication draws the uncertain parameters (sim.experiments.psa)
     outputs: Outputs = Outputs()
     source: str = ""  # the file it came from, for messages and the manifest
 

@@ -11,14 +11,16 @@ docs/reference.md asks that every low-confidence figure be a parameter to vary, 
 lists. Each point is checked by the parameter file's own model before anything runs, so a multiplier
 that pushes a share above 1 is refused with a one-line error naming the key.
 
-Each point is the scenario with some parameters overridden (sim.experiments.parameters), run
+Each point is the scenario with some parameters overridden (sim.parameters.model_parameters), run
 with all its replications and arms; the same seed at every point, so points differ only by
 their parameters (common random numbers across the sweep too). The Latin hypercube's draws
 come from the scenario seed through their own SeedSequence key, never the world's.
 
 The sweep directory: points/pNNN/ (a full run directory each), sweep.csv (point, the varied
-values (for a multiplier range, the multiplier), arm, metric, mean and 95% CI), and for a
-tornado, figures/tornado.png.
+values (for a multiplier range, the multiplier), arm, metric, mean and 95% CI; with several arms
+also each arm's paired difference from the first, as metrics '<metric>_effect'), and for a
+tornado, figures/tornado.png: with several arms it draws the paired difference (the last arm
+minus the first: what the policy question asks), else the last arm's own figures.
 """
 
 import re
@@ -35,6 +37,7 @@ from sim.experiments.figures import tornado
 from sim.experiments.parameters import check_overrides, defaults
 from sim.experiments.run import Progress, run_experiment
 from sim.experiments.scenario import Scenario
+from sim.experiments.tornado import TORNADO_PANELS, effect_panels
 from sim.outputs import staged_directory
 
 Method = Literal["lhs", "tornado"]
@@ -173,8 +176,21 @@ def run_sweep(
         table = pl.concat(rows, how="diagonal").select(
             "point", *(r.key for r in ranges), pl.exclude("point", *(r.key for r in ranges))
         )
+        if len(scenario.arms) > 1:  # each arm's paired difference from the first, per point
+            from sim.experiments.sensitivity import with_effects
+
+            keys = [r.key for r in ranges]
+            varied = table.select("point", *keys).unique("point")  # each point's settings
+            table = (
+                with_effects(table, staging)
+                .drop(keys)
+                .join(varied, on="point", how="left", maintain_order="left")
+                .select("point", *keys, pl.exclude("point", *keys))
+            )
         table.write_csv(staging / "sweep.csv")
         if method == "tornado":
             (staging / "figures").mkdir()
-            tornado(table, ranges, scenario.arms[-1].name, staging / "figures" / "tornado.png")
+            arm, reference = scenario.arms[-1].name, scenario.arms[0].name
+            panels = effect_panels(arm, reference) if len(scenario.arms) > 1 else TORNADO_PANELS
+            tornado(table, ranges, arm, staging / "figures" / "tornado.png", panels)
     return table

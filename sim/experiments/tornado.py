@@ -19,6 +19,16 @@ TORNADO_PANELS = (
 )
 
 
+def effect_panels(arm: str, reference: str) -> tuple[tuple[str, str], ...]:
+    """Panels of paired differences (sim.experiments.sensitivity.with_effects), arm minus
+    reference: lost at 30 and 90 days per 1,000 and practitioner hours."""
+    return (
+        ("lost_90_per_1000_effect", f"lost at 90 days per 1,000: {arm} minus {reference}"),
+        ("lost_30_per_1000_effect", f"lost at 30 days per 1,000: {arm} minus {reference}"),
+        ("hours_effect", f"practitioner hours: {arm} minus {reference}"),
+    )
+
+
 def _amount(value: float) -> str:
     """1.5e8 -> '150 m', 36000 -> '36 k', 420 -> '420', 0.25 -> '0.25': short and readable."""
     for threshold, size, suffix in ((1e6, 1e6, " m"), (1e4, 1e3, " k")):
@@ -70,5 +80,8 @@ def tornado_figure(
         axes.grid(axis="x", alpha=0.3)
     handles, labels = axes_row[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
-    figure.suptitle(f"Sensitivity of arm '{arm}' (one parameter at a time)")
+    if all(metric.endswith("_effect") for metric, _ in panels):
+        figure.suptitle(f"Sensitivity of the paired difference of arm '{arm}' (one at a time)")
+    else:
+        figure.suptitle(f"Sensitivity of arm '{arm}' (one parameter at a time)")
     return figure

@@ -53,8 +53,8 @@ def _activity(regime_log: pl.LazyFrame, share: float) -> pl.LazyFrame:
     )
 
 
-def _lost(regime_log: pl.LazyFrame, world_log: pl.LazyFrame, run_end: dt.date) -> pl.LazyFrame:
-    counts = lost_counts(case_outcomes(regime_log, world_log, run_end))
+def _lost(outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    counts = lost_counts(outcomes)
     measures = ["vulnerable_movers", "reconnected_cases"]
     measures += [f"{kind}_{t}" for t in THRESHOLDS for kind in ("eligible", "lost")]
     return (
@@ -79,17 +79,22 @@ def metrics_table(
     exposure: pl.LazyFrame,
     run_end: dt.date,
     costs: CostParams | None = None,
+    outcomes: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """The long metrics table of one run (all scenarios), by authority, region and overall.
 
-    `costs` are the unit costs (data/metrics/costs.toml unless given, e.g. by with_costs).
+    `costs` are the unit costs (the run's parameters; data/metrics/costs.toml if None).
+    `outcomes` are the run's case outcomes (sim.metrics.lost.case_outcomes) if the caller
+    already has them, so the event log is not scanned for them twice.
     """
     unit_costs = costs or cost_params()
+    if outcomes is None:
+        outcomes = case_outcomes(regime_log, world_log, run_end)
     activity = _activity(regime_log, unit_costs.inappropriate_share.value)
     money = monthly_costs(exposure, activity.select(*KEYS, "lookups", "hours"), unit_costs)
     wide = (
         _exposure(exposure)
-        .join(_lost(regime_log, world_log, run_end), on=KEYS, how="full", coalesce=True)
+        .join(_lost(outcomes), on=KEYS, how="full", coalesce=True)
         .join(activity, on=KEYS, how="full", coalesce=True)
         .join(money, on=KEYS, how="full", coalesce=True)
         .fill_null(0.0)

@@ -39,7 +39,7 @@ import numpy as np
 from sim.reference.authorities import load_authorities
 from sim.reference.rollout import load_rollout
 from sim.regimes.lookup import IndexLookup, LookupRequests
-from sim.regimes.parameters import RegimeParams, regime_params
+from sim.regimes.parameters import RegimeParams
 from sim.world.calendar import day_number
 from sim.world.encounters import CARE_STATUSES, KINDS, DueEncounters, Encounters
 from sim.world.state import LOOKED_AFTER, NONE, PROTECTION_PLAN
@@ -314,7 +314,3 @@ def _minutes(at: dt.datetime | dt.date) -> int:
     if not isinstance(at, dt.datetime):
         at = dt.datetime.combine(at, dt.time())
     return day_number(at.date()) * 1440 + at.hour * 60 + at.minute
-
-
-def default_switch_off() -> dt.datetime:
-    return regime_params().switch_off.value

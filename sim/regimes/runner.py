@@ -17,7 +17,7 @@ import polars as pl
 from sim.population.parameters import population_params
 from sim.reference.authorities import load_authorities
 from sim.regimes.layer import RegimeLayer
-from sim.regimes.parameters import PathParams, path_params, regime_params
+from sim.regimes.parameters import PathParams
 from sim.regimes.population_use import PopulationUse
 from sim.regimes.regimes import (
     ContactPointRegime,
@@ -56,7 +56,8 @@ class RegimeRunner:
     ) -> None:
         self.world = world
         self.indexes = indexes or []
-        self.paths = paths or path_params()
+        self.paths = paths or world.context.params.paths  # the world's run parameters
+        self.regime_params = world.context.params.regimes
         self.encounters = Encounters(world)
         self.layers = [
             RegimeLayer(s, self.encounters, self.paths, world.context.last_day) for s in schedules
@@ -87,7 +88,7 @@ class RegimeRunner:
         size = len(self._codes)
         children = np.bincount(authority, minlength=size)
         held = np.flatnonzero(children)
-        params, paths = regime_params(), self.paths
+        params, paths = self.regime_params, self.paths
         share = children / population_params().children_england.value
         for layer in self.layers:
             regime = layer.schedule.in_force(day)

@@ -11,6 +11,7 @@
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sim.errors import InputError
 from sim.regimes.lookup import IndexLookup, ModelledIndex
@@ -25,6 +26,9 @@ from sim.regimes.regimes import (
     Schedule,
     Signposting2010,
 )
+
+if TYPE_CHECKING:  # sim.parameters imports the regimes' parameter models
+    from sim.parameters import ModelParameters
 
 SCENARIOS = (
     "none",
@@ -67,9 +71,16 @@ def build_schedule(
     lookup: IndexLookup | None = None,
     switch_off: dt.datetime | None = None,
     paths: PathParams | None = None,
+    parameters: "ModelParameters | None" = None,
 ) -> Schedule:
-    """A named scenario's schedule; ContactPoint answers through `lookup` (modelled if None)."""
-    paths, params = paths or path_params(), regime_params()
+    """A named scenario's schedule; ContactPoint answers through `lookup` (modelled if None).
+
+    Regimes take the run's `parameters` (data/ as it stands if None); `paths`, if given,
+    replaces their paths section."""
+    if parameters is not None:
+        paths, params = paths or parameters.paths, parameters.regimes
+    else:
+        paths, params = paths or path_params(), regime_params()
     off = switch_off or params.switch_off.value
 
     def regime(regime_name: str):

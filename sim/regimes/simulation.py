@@ -24,22 +24,28 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from sim.errors import InputError
-from sim.metrics.lost import case_outcomes, reconnection_times
-from sim.metrics.table import metrics_table, summary
+from sim.metrics.lost import reconnection_times
+from sim.metrics.table import summary
 from sim.outputs import check_output_dir, staged_directory, write_json
 from sim.provenance import data_file_hashes, lock_record, package_versions
 from sim.reference.authorities import load_authorities
-from sim.regimes.inside import LiveRun, uses_contactpoint
+from sim.regimes.inside import LiveRun
 from sim.regimes.lookup import IndexLookup
 from sim.regimes.parameters import PathParams
-from sim.regimes.runner import RegimeRunner
+from sim.regimes.regimes import Schedule
+from sim.regimes.ride import ride
 from sim.regimes.scenarios import SCENARIOS, build_schedule
-from sim.world import World, WorldConfig
+from sim.world import WorldConfig
+
+if TYPE_CHECKING:  # sim.parameters imports the regimes' parameter models
+    from sim.parameters import ModelParameters
 
 Progress = Callable[[int, int], None]  # (days done, days in the run)
 
@@ -56,7 +62,8 @@ class SimulationConfig:
     replication: int = 0
     force: bool = False
     lookup: IndexLookup | None = None  # e.g. a FacadeLookup over a deployment; modelled if None
-    paths: PathParams | None = None  # data/regimes/paths.toml unless a scenario varies it
+    paths: PathParams | None = None  # replaces params.paths if given
+    params: "ModelParameters | None" = None  # data/ as it stands if None
     deployment: Path | None = None  # a `cpw deploy` directory: the real index inside the run
     switch_off: dt.datetime | None = None  # switch every live index off then (see inside.py)
 
@@ -96,6 +103,14 @@ def region_population(
     return restricted
 
 
+def _schedule(
+    name: str, lookup: IndexLookup | None, params: "ModelParameters", live: IndexLookup | None
+) -> Schedule:
+    """Scenario `name`'s schedule, answering through a live index, else `lookup`, else the
+    modelled index."""
+    return build_schedule(name, live or lookup, parameters=params)
+
+
 def run_simulation(
     population: Mapping[str, pl.DataFrame | pl.LazyFrame],
     config: SimulationConfig,
@@ -111,15 +126,18 @@ def run_simulation(
         population = region_population(population, config.region)
     if config.deployment is not None and config.lookup is not None:
         raise InputError("give a deployment or a lookup, not both")
+    from sim.parameters import model_parameters
+
+    params = config.params if config.params is not None else model_parameters()
+    if config.paths is not None:
+        params = params.model_copy(update={"paths": config.paths})
     started = time.perf_counter()
+    world_config = WorldConfig(
+        seed=config.seed, replication=config.replication, start=config.start, end=config.end
+    )
+    days = world_config.days()
+    makers = [partial(_schedule, name, config.lookup, params) for name in config.scenarios]
     with staged_directory(out_dir, config.force) as staging, ExitStack() as stack:
-        world = World(
-            population,
-            WorldConfig(
-                seed=config.seed, replication=config.replication, start=config.start, end=config.end
-            ),
-            log_path=staging / "events.parquet",
-        )
         live = None
         if config.deployment is not None:
             live = stack.enter_context(
@@ -133,38 +151,25 @@ def run_simulation(
                     switch_off=config.switch_off,
                 )
             )
-        schedules = []
-        for name in config.scenarios:
-            schedule = build_schedule(name, config.lookup, paths=config.paths)
-            if live is not None and uses_contactpoint(schedule):
-                schedule = build_schedule(name, live.index_for(name), paths=config.paths)
-                live.schedule_built(name, schedule)
-            schedules.append(schedule)
-        runner = RegimeRunner(
-            world, schedules, config.paths, indexes=live.indexes() if live else None
-        )
-        if live is not None:
-            live.feed_from(world)
-        days = world.config.days()
 
         def on_day(date: dt.date) -> None:
-            runner.on_day(date)
             if progress is not None:
                 progress((date - config.start).days + 1, days)
 
-        world_summary = world.run(on_day=on_day)
-        regime_log, exposure = runner.regime_log(), runner.exposure()
+        ridden = ride(
+            population, world_config, params, makers, staging / "events.parquet", live, on_day
+        )
+        regime_log, exposure, runner = ridden.regime_log, ridden.exposure, ridden.runner
+        world_summary, table = ridden.summary, ridden.table
+        outcomes = ridden.outcomes.lazy()
         regime_log.write_parquet(staging / "regime_log.parquet")
         exposure.write_parquet(staging / "exposure.parquet")
         use = runner.population.frame()
         use.write_parquet(staging / "population_use.parquet")
-        world_log = pl.scan_parquet(staging / "events.parquet")
-        table = metrics_table(regime_log.lazy(), world_log, exposure.lazy(), config.end)
         table.write_parquet(staging / "metrics.parquet")
         table.write_csv(staging / "metrics.csv")
         figures = summary(table)
         figures.write_csv(staging / "summary.csv")
-        outcomes = case_outcomes(regime_log.lazy(), world_log, config.end)
         reconnection_times(outcomes).collect().write_csv(staging / "reconnection_times.csv")
         wall = time.perf_counter() - started
         cases = int((regime_log["event"] == "case_open").sum()) // len(config.scenarios)
@@ -182,6 +187,7 @@ def run_simulation(
                 "end": config.end.isoformat(),
                 "lookup_backend": backend,
                 "index": live.manifest() if live is not None else None,
+                "overrides": params.overrides,
                 "paths": {
                     name: getattr(runner.paths, name).value
                     for name in type(runner.paths).model_fields

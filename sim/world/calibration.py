@@ -6,12 +6,16 @@ feeds back into the run.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from sim.population.parameters import population_params
 from sim.world.parameters import care_params, demography_params, move_params
+
+if TYPE_CHECKING:  # sim.parameters imports the world's parameter models
+    from sim.parameters import ModelParameters
 
 YEAR_START = dt.date(2009, 4, 1)
 YEAR_END = dt.date(2010, 3, 31)
@@ -75,11 +79,15 @@ def year_counts(log: pl.LazyFrame, start: dt.date = YEAR_START, end: dt.date = Y
     }
 
 
-def reference_figures(scale: float) -> dict[str, float]:
-    """2009-10 reference figures for England times `scale` (the simulated share of children)."""
-    care, demography = care_params(), demography_params()
+def reference_figures(scale: float, params: "ModelParameters | None" = None) -> dict[str, float]:
+    """2009-10 reference figures for England times `scale` (the simulated share of children),
+    from the run's parameters (data/ as it stands if None)."""
+    if params is None:
+        care, demography, moves = care_params(), demography_params(), move_params()
+    else:
+        care, demography, moves = params.care, params.demography, params.moves
     children = population_params().children_england.value
-    between = move_params().between_authority_moves_by_age.value
+    between = moves.between_authority_moves_by_age.value
     return {
         "referrals": care.referrals_per_year.value * scale,
         "births": demography.births_per_year.value * scale,
@@ -94,7 +102,9 @@ def reference_figures(scale: float) -> dict[str, float]:
     }
 
 
-def calibration_table(log: pl.LazyFrame, scale: float) -> pl.DataFrame:
+def calibration_table(
+    log: pl.LazyFrame, scale: float, params: "ModelParameters | None" = None
+) -> pl.DataFrame:
     """Simulated 2009-10 figures, the scaled reference, and their ratio, one row per measure."""
     simulated = year_counts(log)
     for name, episode in (
@@ -103,7 +113,7 @@ def calibration_table(log: pl.LazyFrame, scale: float) -> pl.DataFrame:
         ("looked_after_stock", "looked_after"),
     ):
         simulated[name] = stock_on(log, episode, YEAR_END)
-    reference = reference_figures(scale)
+    reference = reference_figures(scale, params)
     rows = [(name, simulated[name], reference[name]) for name in reference]
     return pl.DataFrame(
         rows,

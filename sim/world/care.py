@@ -19,7 +19,6 @@ from sim.world.care_rates import care_rates
 from sim.world.context import Context
 from sim.world.destinations import Destinations
 from sim.world.events import Episode, Event
-from sim.world.parameters import care_params
 from sim.world.sampling import Agenda, exponential_days, thinned
 from sim.world.state import (
     CAF,
@@ -44,8 +43,8 @@ class SocialCare:
         self.context = context
         self.destinations = destinations
         self.placement_rng = context.rng("placements")
-        self.placed_out = care_params().looked_after_placed_out_share.value
-        self.rates = care_rates(context.first_day)
+        self.placed_out = context.params.care.looked_after_placed_out_share.value
+        self.rates = care_rates(context.first_day, context.params)
         self.endings = Agenda(context.last_day)
         self.referral_rng = context.rng("referrals")
         self.caf_rng = context.rng("caf")

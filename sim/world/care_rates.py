@@ -10,11 +10,14 @@ dS/dt = starts - ceasing x S through the reference figure.
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sim.population.parameters import population_params
 from sim.world.calendar import DAYS_PER_YEAR, day_number
-from sim.world.parameters import CareParams, care_params, demography_params
 from sim.world.state import LOOKED_AFTER, PROTECTION_PLAN
+
+if TYPE_CHECKING:  # sim.parameters imports the world's parameter models
+    from sim.parameters import ModelParameters
 
 
 @dataclass(frozen=True)
@@ -36,20 +39,25 @@ class CareRates:
     unborn_stock: float  # unborn children on a plan on any day, England
 
 
-def _own_days(mean_years: float) -> float:
+def _own_days(mean_years: float, adult_age: int) -> float:
     """Mean days of an episode's own duration, net of the exit when the child reaches 18.
 
     Little's law gives the mean time in the stock, whatever the way out; episodes also close at
     18, at a hazard of 1/18 a year for children referred at any age 0-17 alike (as here), so
     the episode's own hazard is the rest.
     """
-    age_exit = 1.0 / demography_params().adult_age.value
+    age_exit = 1.0 / adult_age
     return DAYS_PER_YEAR / (1.0 / mean_years - age_exit)
 
 
-def care_rates(on_day: int, params: CareParams | None = None) -> CareRates:
-    """Rates and the stocks open on `on_day`, by Little's law from the 2009-10 figures."""
-    p = params or care_params()
+def care_rates(on_day: int, params: "ModelParameters | None" = None) -> CareRates:
+    """Rates and the stocks open on `on_day`, by Little's law from the 2009-10 figures
+    (`params`' care and demography sections; data/ as it stands if None)."""
+    if params is None:
+        from sim.parameters import model_parameters
+
+        params = model_parameters()
+    p, adult_age = params.care, params.demography.adult_age.value
     england = population_params().children_england.value
     # Pre-birth plans are counted among the referrals and plan starts (the CIN census counts
     # unborn children); the referrals of born children make the rest.
@@ -85,11 +93,11 @@ def care_rates(on_day: int, params: CareParams | None = None) -> CareRates:
         outcome_shares={PROTECTION_PLAN: plan_share, LOOKED_AFTER: care_share},
         short_share=short_share,
         mean_days={
-            "short": _own_days(short_years),
-            "long": _own_days(long_years),
-            "plan": _own_days(plan_years),
-            "care": _own_days(1.0 / ceasing),
-            "caf": _own_days(caf_years),
+            "short": _own_days(short_years, adult_age),
+            "long": _own_days(long_years, adult_age),
+            "plan": _own_days(plan_years, adult_age),
+            "care": _own_days(1.0 / ceasing, adult_age),
+            "caf": _own_days(caf_years, adult_age),
         },
         caf_daily=p.caf_starts_per_year.value / (not_in_need - caf_stock) / DAYS_PER_YEAR,
         lead_professional_share=p.lead_professional_share.value,

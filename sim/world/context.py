@@ -1,12 +1,17 @@
-"""What every process of the world shares: the state, the event log, the calendar and the seed."""
+"""What every process of the world shares: the state, the event log, the calendar, the seed and
+the run's parameters (sim.parameters.ModelParameters, passed in, never read from a cache)."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.streams import stream
 from sim.world.events import EventLog
 from sim.world.state import PRESENT, WorldState
+
+if TYPE_CHECKING:  # sim.parameters imports the world's parameter models
+    from sim.parameters import ModelParameters
 
 # One random stream per subsystem (common random numbers: a layer added later, such as a
 # regime, draws from its own streams and cannot shift the world's).
@@ -34,6 +39,7 @@ class Context:
     last_day: int  # day number of the run's last day (inclusive)
     seed: int
     replication: int
+    params: "ModelParameters"  # every rate and share the world's processes use
 
     def rng(self, subsystem: str) -> np.random.Generator:
         return stream(self.seed, "world", self.replication, SUBSYSTEMS[subsystem])

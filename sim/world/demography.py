@@ -16,7 +16,6 @@ from sim.reference.authorities import load_authorities
 from sim.world.calendar import DAYS_PER_YEAR, anniversaries, approximate_ages
 from sim.world.context import Context
 from sim.world.events import Event
-from sim.world.parameters import demography_params
 from sim.world.sampling import Agenda, exponential_days, thinned
 from sim.world.state import DIED, KEPT_WITH_CONSENT, LEFT, LOOKED_AFTER, NONE, PRESENT
 
@@ -94,7 +93,7 @@ class Births:
         self, context: Context, authorities: pl.DataFrame, pre_birth_daily: float = 0.0
     ) -> None:
         self.context = context
-        self.params = demography_params()
+        self.params = context.params.demography
         self.rng = context.rng("births")
         england_daily = self.params.births_per_year.value / DAYS_PER_YEAR
         self.daily = (england_daily - pre_birth_daily) * context.scale
@@ -223,7 +222,7 @@ class Deaths:
 
     def __init__(self, context: Context, end_care: EndCare) -> None:
         self.context, self.end_care = context, end_care
-        params = demography_params()
+        params = context.params.demography
         self.rng = context.rng("deaths")
         england = population_params().children_england.value
         births = params.births_per_year.value
@@ -253,7 +252,7 @@ class Adulthood:
 
     def __init__(self, context: Context, end_care: EndCare) -> None:
         self.context, self.end_care = context, end_care
-        self.params = demography_params()
+        self.params = context.params.demography
         self.rng = context.rng("adulthood")
         c = context.state.children
         self.due = anniversaries(c.born[: c.size], self.params.adult_age.value)

@@ -98,27 +98,9 @@ class EncounterParams(ParamFile):
         return param
 
 
-class CaseDelays(ParamFile):
-    """The case-level delays of data/regimes/paths.toml that belong to the world, not a regime."""
-
-    model_config = ParamFile.model_config | {"extra": "ignore"}
-    shield_share: Param[Annotated[float, Field(ge=0.0, le=1.0)]]
-    involvement_lag_days: Param[Annotated[float, Field(gt=0.0)]]
-    address_lag_days: Param[Annotated[float, Field(gt=0.0)]]
-    records_transfer_share: Param[list[Share]]
-    records_transfer_days: Param[list[Annotated[float, Field(gt=0.0)]]]
-
-    _by_care = field_validator("records_transfer_share", "records_transfer_days")(per_care_status)
-
-
 @cache
 def encounter_params() -> EncounterParams:
     return load_params(ENCOUNTERS_FILE, EncounterParams)
-
-
-@cache
-def case_delays() -> CaseDelays:
-    return load_params(PATHS_FILE, CaseDelays)
 
 
 CASE_COLUMNS = {
@@ -178,8 +160,8 @@ class Encounters:
     def __init__(self, world) -> None:
         context = world.context
         self.state = context.state
-        self.params = encounter_params()
-        self.delays = case_delays()
+        self.params = world.context.params.encounters
+        self.delays = world.context.params.paths
         self.rng = stream(context.seed, "world", context.replication, ENCOUNTER_STREAM)
         self.cases = Columns(CASE_COLUMNS, 0, 1024)
         self.case_of = np.full(self.state.children.child_id.shape[0], NONE, dtype=np.int32)

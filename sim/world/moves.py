@@ -13,7 +13,6 @@ from sim.world.calendar import DAYS_PER_YEAR, approximate_ages
 from sim.world.context import Context
 from sim.world.destinations import destinations_for
 from sim.world.events import Event
-from sim.world.parameters import move_params, service_change_params
 from sim.world.sampling import Agenda, exponential_days, thinned
 from sim.world.state import NONE
 
@@ -25,12 +24,12 @@ class Moves:
 
     def __init__(self, context: Context, ordinals: np.ndarray) -> None:
         self.context = context
-        params = move_params()
+        params = context.params.moves
         self.rng = context.rng("moves")
         self.moves = np.asarray(params.address_moves_by_age.value)
         self.between = np.asarray(params.between_authority_moves_by_age.value)
         self.highest = float(self.moves.max()) / DAYS_PER_YEAR
-        self.destinations = destinations_for(ordinals)
+        self.destinations = destinations_for(ordinals, params)
         self.position = np.full(int(ordinals.max()) + 1, NONE, dtype=np.int64)
         self.position[ordinals] = np.arange(len(ordinals))
         self.changes = ServiceChanges(context)
@@ -82,7 +81,7 @@ class ServiceChanges:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        self.params = service_change_params()
+        self.params = context.params.services
         self.rng = context.rng("service_changes")
         self.schools = Agenda(context.last_day)
         self.practices = Agenda(context.last_day)

@@ -1,6 +1,6 @@
 """The simulated world: SimPy holds the calendar, population-level processes act in daily batches.
 
-    world = World(population, WorldConfig(seed=1), log_path=Path("events.parquet"))
+    world = World(population, WorldConfig(seed=1), log_path=Path("events.parquet"), params=params)
     world.subscribe(listener)          # optional: sees every EventBatch as it happens
     summary = world.run()
 
@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -30,9 +31,11 @@ from sim.world.demography import Adulthood, Births, Deaths
 from sim.world.destinations import destinations_for
 from sim.world.events import EVENTS, EventLog, Listener
 from sim.world.moves import Moves
-from sim.world.parameters import demography_params
 from sim.world.pregnancy import PreBirthPlans
 from sim.world.state import PRESENT, WorldState
+
+if TYPE_CHECKING:  # sim.parameters imports the world's parameter models
+    from sim.parameters import ModelParameters
 
 TABLES = ("children", "schools", "gp_practices", "authorities")
 
@@ -64,14 +67,14 @@ class RunSummary:
         return sum(self.events.values())
 
 
-def _check(config: WorldConfig) -> None:
-    params = demography_params()
+def _check(config: WorldConfig, params: "ModelParameters") -> None:
+    demography = params.demography
     horizon = (config.end - config.start).days / DAYS_PER_YEAR
     if config.end < config.start:
         raise InputError(f"world: end {config.end} is before start {config.start}")
     if config.start < population_params().snapshot_date.value:
         raise InputError(f"world: start {config.start} is before the population's snapshot day")
-    if horizon >= params.consent_age.value - params.adult_age.value:
+    if horizon >= demography.consent_age.value - demography.adult_age.value:
         raise InputError("world: runs are limited to the years before anyone reaches 25")
     if config.seed < 0:
         raise InputError("world: seed must be a non-negative integer")
@@ -95,11 +98,16 @@ class World:
         population: Mapping[str, pl.DataFrame | pl.LazyFrame],
         config: WorldConfig,
         log_path: Path | None = None,
+        params: "ModelParameters | None" = None,
     ) -> None:
-        _check(config)
+        if params is None:  # data/ as it stands
+            from sim.parameters import model_parameters
+
+            params = model_parameters()
+        _check(config, params)
         tables = _collect(population)
-        self.config = config
-        births = demography_params().births_per_year.value
+        self.config, self.params = config, params
+        births = params.demography.births_per_year.value
         scale = tables["children"].height / population_params().children_england.value
         spare = int(births * scale * config.days() / DAYS_PER_YEAR * 1.2) + 64
         self.state = WorldState(tables, spare)
@@ -113,9 +121,10 @@ class World:
             last_day=first + config.days() - 1,
             seed=config.seed,
             replication=config.replication,
+            params=params,
         )
         ordinals = np.sort(tables["authorities"]["ordinal"].to_numpy())
-        self.care = SocialCare(self.context, destinations_for(ordinals))
+        self.care = SocialCare(self.context, destinations_for(ordinals, params.moves))
         births = Births(self.context, tables["authorities"], self.care.rates.pre_birth_daily)
         self.pre_birth = PreBirthPlans(self.context, births, self.care)
         self.steps: list[tuple[str, Callable[[int], None]]] = [

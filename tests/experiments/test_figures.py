@@ -114,3 +114,25 @@ def test_a_tornado_puts_the_widest_swing_on_top_and_shows_both_ends():
     assert labels == ["setup gbp\n(150 m to 300 m)", "compliance\n(0.5 to 1)"]  # top is last
     widths = sorted(round(patch.get_width()) for patch in axes.patches)
     assert widths == [-100, 30, 60, 200]  # setup: +60 and +30, both drawn
+
+
+def test_a_tornado_of_paired_differences_draws_the_difference_and_says_so():
+    """With the effect panels the bars are the change in contactpoint minus none (from the
+    base run's difference, -50), not in either arm's level, and the title says so."""
+    from sim.experiments.tornado import effect_panels
+
+    ranges = [Range("regimes.paths.compliance", 0.5, 1.0)]
+    sweep = pl.DataFrame(
+        {
+            "point": [0, 1, 2, 0, 1, 2],
+            "arm": ["contactpoint"] * 6,
+            "metric": ["lost_90_per_1000"] * 3 + ["lost_90_per_1000_effect"] * 3,
+            "mean": [300.0, 320.0, 280.0, -50.0, -20.0, -90.0],
+        }
+    )
+    panels = effect_panels("contactpoint", "none")[:1]
+    figure = tornado_figure(sweep, ranges, "contactpoint", panels=panels)
+    widths = sorted(round(patch.get_width()) for patch in figure.get_axes()[0].patches)
+    assert widths == [-40, 30]
+    assert "paired difference" in figure.get_suptitle()
+    assert "contactpoint minus none" in figure.get_axes()[0].get_title()

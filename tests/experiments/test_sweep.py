@@ -7,10 +7,11 @@ from hypothesis import strategies as st
 
 from sim.cli.experiments import sweep
 from sim.errors import InputError
-from sim.experiments.parameters import defaults, overridden
+from sim.experiments.parameters import defaults
 from sim.experiments.run import read_resolved
 from sim.experiments.scenario import load_scenario
 from sim.experiments.sweep import Range, latin_hypercube, parse_range, parse_ranges, run_sweep
+from sim.parameters import model_parameters
 
 
 @settings(max_examples=25, deadline=None)
@@ -48,7 +49,7 @@ def test_bad_ranges_are_refused(text, message):
 
 def test_a_multiplier_scales_every_value_of_a_list_and_the_model_sees_it():
     """0.8x:1.2x on the address moves by age: each age's share times the factor, the same
-    age profile, and the world's loader reads the scaled list while the override is in force."""
+    age profile, and the run's parameters carry the scaled list (data/ is untouched)."""
     from sim.world.parameters import move_params
 
     r = parse_range("world.moves.address_moves_by_age = 0.8x : 1.2x")
@@ -56,8 +57,8 @@ def test_a_multiplier_scales_every_value_of_a_list_and_the_model_sees_it():
     default = defaults()[r.key]["value"]
     scaled = r.parameter(r.value(1.0), default)
     assert scaled == pytest.approx([share * 1.2 for share in default])
-    with overridden({r.key: scaled}):
-        assert move_params().address_moves_by_age.value == pytest.approx(scaled)
+    params = model_parameters({r.key: scaled})
+    assert params.moves.address_moves_by_age.value == pytest.approx(scaled)
     assert move_params().address_moves_by_age.value == default
 
 
@@ -118,6 +119,10 @@ def test_a_tornado_moves_the_lost_rate_with_the_records_transfer_share(
     by_point = dict(zip(lost["point"].to_list(), lost["mean"].to_list(), strict=True))
     assert sorted(by_point) == [0, 1, 2]
     assert by_point[1] > by_point[0] > by_point[2]
+    effect = table.filter(
+        (pl.col("arm") == "contactpoint") & (pl.col("metric") == "lost_90_per_1000_effect")
+    )
+    assert sorted(effect["point"].to_list()) == [0, 1, 2]  # the tornado's paired differences
     assert (out / "figures" / "tornado.png").is_file()
     assert len(list((out / "points").iterdir())) == 3
     assert "sweep.csv" in capsys.readouterr().out

@@ -5,6 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from sim.parameters import model_parameters
 from sim.population.synth import SynthRequest, synthesise
 from sim.reference import load_authorities
 from sim.regimes import (
@@ -27,11 +28,14 @@ def north_west() -> dict[str, pl.DataFrame]:
     return synthesise(SynthRequest(seed=2, scale=0.1, authority_codes=NORTH_WEST))
 
 
-def ride(population, seed: int = 7, scenarios=SCENARIOS, paths=None, log_path=None):
-    """Run one world with the scenarios' regime layers; returns (world, runner, regime log)."""
-    paths = paths or path_params()
-    world = World(population, WorldConfig(seed=seed), log_path=log_path)
-    runner = RegimeRunner(world, [build_schedule(s, paths=paths) for s in scenarios], paths)
+def ride(population, seed: int = 7, scenarios=SCENARIOS, paths=None, log_path=None, params=None):
+    """Run one world with the scenarios' regime layers; returns (world, runner, regime log).
+    `params` are the run's parameters (data/ if None); `paths` replaces their paths section."""
+    params = params or model_parameters()
+    if paths is not None:
+        params = params.model_copy(update={"paths": paths})
+    world = World(population, WorldConfig(seed=seed), log_path=log_path, params=params)
+    runner = RegimeRunner(world, [build_schedule(s, parameters=params) for s in scenarios])
     world.run(on_day=runner.on_day)
     return world, runner, runner.regime_log()
 

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.experiments.parameters import overridden
+from sim.parameters import model_parameters
 from sim.world.state import UNBORN
 
 # Every plan made before birth, and made early, so a 10% North West has unborn movers to see,
@@ -22,13 +22,13 @@ MANY_UNBORN = {
 def unborn_run(north_west, rider, eager, tmp_path_factory):
     """North West, three regimes, practitioners always looking; (world, regime log, events)."""
     path = tmp_path_factory.mktemp("pre-birth") / "events.parquet"
-    with overridden(MANY_UNBORN):
-        world, _, log = rider(
-            north_west,
-            scenarios=("none", "contactpoint_kept", "cp_is"),
-            paths=eager,
-            log_path=path,
-        )
+    world, _, log = rider(
+        north_west,
+        scenarios=("none", "contactpoint_kept", "cp_is"),
+        paths=eager,
+        log_path=path,
+        params=model_parameters(MANY_UNBORN),
+    )
     return world, log, pl.read_parquet(path), north_west["children"]["child_id"]
 
 
