@@ -84,7 +84,7 @@ class LiveRun:
             self._indexes[arm] = DeploymentIndex(
                 self.deployment,
                 self.workdir / arm,
-                self.authorities,
+                self.children,
                 self.identity,
                 seed=self.seed,
                 replication=self.replication,
@@ -138,6 +138,7 @@ class LiveRun:
                     "lookups": index.lookups,
                     "lookup_seconds": round(index.lookup_seconds, 3),
                     "retention": dict(index.retention),
+                    "usage": index.usage(),
                 }
                 for arm, index in self._indexes.items()
             },

@@ -1,6 +1,6 @@
 """The real index inside a run: practitioners query it, the world feeds it, the runbook ends it.
 
-    index = DeploymentIndex(deployment, workdir, authorities, identity, seed=1, ...)
+    index = DeploymentIndex(deployment, workdir, children, identity, seed=1, ...)
     WorldFeeds(world, population, [index.feed], seed=1, replication=0)  # world_feeds.py
 
 The world's changes reach the index through its feeds after their lags (sim.regimes.
@@ -9,6 +9,12 @@ until its birth registration arrives. `DeploymentIndex` answers ContactPoint loo
 the real facade on its own working copy of the deployment (sim.regimes.deployment), applies
 the day's feeds before the day's lookups, and at the switch-off runs the decommissioning
 runbook's shutdown step (sim.regimes.switch_off): later lookups are refused by the index.
+
+A deployment loaded from the source feeds (`cpw deploy --from-feeds`) holds matched records, not
+the population: lookups are scored and the world's news routed through sim.regimes.fed_index.
+Practitioner accounts are opened in proportion to the users live in each authority
+(sim.regimes.accounts), so the usage rules meet the load they would have met; what they refused
+and alerted is counted from the copy's audit log when the run ends (`usage`).
 """
 
 import datetime as dt
@@ -18,12 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from sim.index.deployment.fed import read_truth
+from sim.index.deployment.layout import Layout
 from sim.index.lifecycle import run_retention
 from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
 from sim.index.store.sqlite_live import authorities_of, scratch
+from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import provision_practitioners, working_copy
+from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params
 from sim.regimes.switch_off import run_switch_off
@@ -52,7 +63,7 @@ class DeploymentIndex:
         self,
         deployment: Path,
         workdir: Path,
-        authorities: list[str],
+        children: pl.DataFrame,
         identity: Callable[[str], Identity | None],
         *,
         seed: int,
@@ -65,11 +76,19 @@ class DeploymentIndex:
         self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
         scratch(self.service.store)
         opened = dt.datetime.combine(start, dt.time(7, 0))
-        per_authority = regime_params().practitioner_accounts.value
-        staff = provision_practitioners(self.service, authorities, per_authority, opened)
-        self.facade = FacadeLookup(self.service, staff, identity)
+        held = dict(children.group_by("authority_code").len().iter_rows())
+        self.accounts = accounts_per_authority(held, regime_params())
+        staff = provision_practitioners(self.service, self.accounts, opened)
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
-        self.feed = LiveFeed(self.service.store, rng)
+        truth = read_truth(deployment)
+        if truth is None:
+            self.facade = FacadeLookup(self.service, staff, identity)
+            self.feed = LiveFeed(self.service.store, rng)
+        else:
+            fed = IndexTruth(truth)
+            self.facade = FacadeLookup(self.service, staff, identity, truth=fed.of)
+            routing = FedRouting(Layout(self.root).index, fed, children)
+            self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
@@ -132,6 +151,21 @@ class DeploymentIndex:
         self.lookups += n
         self.lookup_seconds += time.perf_counter() - started
         return LookupAnswers(found, shown, shielded, refused, stale=found & moved)
+
+    def usage(self) -> dict[str, Any]:
+        """What the usage rules did in the run: refusals by rule, and alerts raised."""
+        log = Layout(self.root).audit
+        audit = pl.read_ndjson(log, infer_schema_length=None)
+        started = dt.datetime.combine(self.start, dt.time()).isoformat()
+        ran = audit.filter(pl.col("time") >= started)
+        refused = ran.filter((pl.col("outcome") == "refused") & (pl.col("action") != "alert"))
+        rules = refused["detail"].str.json_path_match("$.rule").fill_null("access")
+        alerts = ran.filter(pl.col("action") == "alert")
+        return {
+            "accounts": sum(self.accounts.values()),
+            "refused": dict(sorted(rules.value_counts().iter_rows())),
+            "alerts": dict(sorted(alerts["reason"].value_counts().iter_rows())),
+        }
 
     def close(self) -> None:
         self.service.close()

@@ -123,6 +123,8 @@ class FacadeLookup:
     identity: Callable[[str], Identity | None]
     reason: str = "to find out who else is working with the child"
     backend: str = "facade"
+    # the true child of a hit's record (a fed index issues new IDs); None: the hit's own ID
+    truth: Callable[[str], str] | None = None
     _sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = field(default_factory=dict)
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
@@ -158,9 +160,11 @@ class FacadeLookup:
                 "date_of_birth": person.date_of_birth,
             }
         result = self.service.search(session, query, now=now)
-        if not any(hit.child_id == child_id for hit in result.hits):
-            return None
-        return self.service.view(session, child_id, self.reason, now=now)
+        truth = self.truth or (lambda index_id: index_id)
+        mine = [hit.child_id for hit in result.hits if truth(hit.child_id) == child_id]
+        if not mine:
+            return None  # not held, held under other details, or the search missed it
+        return self.service.view(session, mine[0], self.reason, now=now)
 
     def _session(self, who: Credential, now: dt.datetime) -> str:
         rules = load_access_rules()
