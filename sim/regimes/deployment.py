@@ -32,6 +32,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.fed_index import check_fed, is_fed
 from sim.regimes.lookup import Credential
 
+SIMULATED = "simulated"  # the prefix of every simulated practitioner's username
 SAMPLE = 200  # children of the population looked for in the deployment's index
 
 
@@ -135,7 +136,7 @@ def provision_practitioners(
     staff: dict[str, list[Credential]] = {}
     for code, count in accounts.items():
         for number in range(1, count + 1):
-            username = f"simulated{number}-{code.lower()}"
+            username = f"{SIMULATED}{number}-{code.lower()}"
             password, pin = secrets.token_urlsafe(12), f"{secrets.randbelow(10**6):06d}"
             new = NewAccount(
                 username, "Simulated", f"Practitioner {letters(number)}", "social care", code,

@@ -10,7 +10,8 @@ deployment's DEPLOYMENT.feed-truth.parquet, never shown to the index).
 The world's changes are about true children and households; the live feeds deliver them to the
 records the feeds linked them to (`route`): a change reaches the child's own record and every
 record issued for the child's other feed records, and a household's news reaches the index
-household its children's records were loaded into (or a new one, keyed above the build's).
+household its children's records were loaded into (a newborn's household new to the index is
+keyed above the build's keys; a move of a family the build held no record of is not delivered).
 """
 
 import sqlite3
@@ -90,17 +91,25 @@ class FedRouting:
         extra = updates.join(self.aliases, left_on="child_id", right_on="truth_child_id")
         extra = extra.drop("child_id").rename({"child_id_right": "child_id"})
         routed = pl.concat([updates, extra.select(updates.columns)])
-        if "household_key" not in updates.columns:
-            return routed
-        return (
-            routed.join(self.homes, left_on="household_key", right_on="household_id", how="left")
-            .with_columns(
-                pl.coalesce("index_household", pl.col("household_key") + self.top)
-                .cast(pl.Int64)
-                .alias("household_key")
+        if feed == "births":  # a household new to the index is keyed above the build's
+            return (
+                routed.join(
+                    self.homes, left_on="household_key", right_on="household_id", how="left"
+                )
+                .with_columns(
+                    pl.coalesce("index_household", pl.col("household_key") + self.top)
+                    .cast(pl.Int64)
+                    .alias("household_key")
+                )
+                .select(updates.columns)
             )
-            .select(updates.columns)
-        )
+        if feed == "moves":  # a family the build loaded no record of stays unknown to the index
+            return (
+                routed.join(self.homes, left_on="household_key", right_on="household_id")
+                .with_columns(pl.col("index_household").alias("household_key"))
+                .select(updates.columns)
+            )
+        return routed
 
 
 class RoutedFeed(LiveFeed):

@@ -33,7 +33,7 @@ from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
 from sim.index.store.sqlite_live import authorities_of, scratch
 from sim.regimes.accounts import accounts_per_authority
-from sim.regimes.deployment import provision_practitioners, working_copy
+from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params
@@ -156,10 +156,16 @@ class DeploymentIndex:
         """What the usage rules did in the run: refusals by rule, and alerts raised."""
         log = Layout(self.root).audit
         audit = pl.read_ndjson(log, infer_schema_length=None)
-        started = dt.datetime.combine(self.start, dt.time()).isoformat()
-        ran = audit.filter(pl.col("time") >= started)
-        refused = ran.filter((pl.col("outcome") == "refused") & (pl.col("action") != "alert"))
-        rules = refused["detail"].str.json_path_match("$.rule").fill_null("access")
+        ran = audit.filter(pl.col("actor").str.starts_with(SIMULATED))
+        # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
+        refused = ran.filter(
+            (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
+        )
+        rules = refused.select(
+            pl.coalesce(
+                pl.col("detail").str.json_path_match("$.rule"), "reason", pl.lit("unstated")
+            )
+        ).to_series()
         alerts = ran.filter(pl.col("action") == "alert")
         return {
             "accounts": sum(self.accounts.values()),
