@@ -27,6 +27,7 @@ from sim.index.feed_build import FEED_BUILD_TABLES, build_index_from_feeds
 from sim.index.search import SearchQuery, search
 from sim.index.store.sqlite import SqliteStore
 from sim.population.output import read_population
+from sim.reference.authorities import load_authorities
 from sim.reference.paths import data_path
 from sim.streams import stream
 from sim.world.encounters import PATHS_FILE
@@ -72,13 +73,24 @@ class MissRate:
 
 
 def _label(population: Path) -> str:
+    """'a `cpw synth` population (seed 1, scale 0.1, North West)': the run that made it."""
     try:
         manifest = json.loads((population / "manifest.json").read_text())
     except (OSError, ValueError):
         return str(population)
-    told = {key: manifest.get(key) for key in ("seed", "scale", "regions", "authorities")}
-    shown = ", ".join(f"{key} {value}" for key, value in told.items() if value not in (None, []))
-    return f"a `cpw synth` population ({shown})"
+    codes = set(manifest.get("authorities") or [])
+    regions: dict[str, set[str]] = {}
+    for authority in load_authorities():
+        regions.setdefault(authority.region, set()).add(authority.code)
+    whole = sorted(name for name, members in regions.items() if members <= codes)
+    covered = set().union(*(regions[name] for name in whole)) if whole else set()
+    where = ", ".join(whole) if covered == codes else f"{len(codes)} authorities"
+    if len(whole) == len(regions):
+        where = "England"
+    return (
+        f"a `cpw synth` population (seed {manifest.get('seed')}, scale {manifest.get('scale')}, "
+        f"{where})"
+    )
 
 
 def measure_miss_rate(population: Path, seed: int, sample: int) -> MissRate:

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS usage (
     surname TEXT, id_prefix TEXT, id_serial INTEGER
 );
 CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
+CREATE INDEX IF NOT EXISTS usage_by_user_time ON usage (username, at);
 CREATE TABLE IF NOT EXISTS usage_alert (
     username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
     PRIMARY KEY (username, day, rule)
@@ -127,11 +128,7 @@ class UsageGuard:
     ) -> NoReturn:
         detail = {"rule": rule}
         self.audit.append(AuditEvent(now, actor, action, "refused", child_id, reason, detail))
-        first = self._db.execute(
-            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
-            (actor, now.date().isoformat(), rule),
-        ).rowcount
-        if first:
+        if self.first_alert(self._db, actor, rule, now):
             self.audit.append(AuditEvent(now, actor, "alert", "refused", child_id, rule, detail))
         raise AccessRefused(reason)
 
@@ -143,23 +140,45 @@ class UsageGuard:
         surname: str | None,
         child_id: str | None,
     ) -> None:
-        refusal = None
         with Transaction(self._db) as db:
-            rule = self._rate(db, actor, action, now)
-            if rule:
-                refusal = ("rate_limit", rule)
-            elif surname and self._new_surname_over_limit(db, actor, surname, now):
-                refusal = ("enumeration", "distinct_surnames")
-            elif self._walking(db, actor, child_id, now):
-                refusal = ("enumeration", "sequential_ids")
-            else:
-                serial = _serial(child_id)
-                db.execute(
-                    "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
-                    (actor, action, _stamp(now), surname, *(serial or (None, None))),
-                )
+            refusal = self.admit(db, actor, action, now, surname, child_id)
         if refusal:
             self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
+
+    def admit(
+        self,
+        db: sqlite3.Connection,
+        actor: str,
+        action: str,
+        now: dt.datetime,
+        surname: str | None,
+        child_id: str | None,
+    ) -> tuple[str, str] | None:
+        """Within the caller's transaction on the accounts database: the refusal (reason, rule)
+        of this use, or None once it is counted. A caller checking many uses in one transaction
+        (sim.index.batch_lookup) audits each refusal itself."""
+        rule = self._rate(db, actor, action, now)
+        if rule:
+            return ("rate_limit", rule)
+        if surname and self._new_surname_over_limit(db, actor, surname, now):
+            return ("enumeration", "distinct_surnames")
+        if self._walking(db, actor, child_id, now):
+            return ("enumeration", "sequential_ids")
+        serial = _serial(child_id)
+        db.execute(
+            "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
+            (actor, action, _stamp(now), surname, *(serial or (None, None))),
+        )
+        return None
+
+    def first_alert(self, db: sqlite3.Connection, actor: str, rule: str, now: dt.datetime) -> bool:
+        """Whether this is the user's first refusal under `rule` today (then an alert is due)."""
+        return bool(
+            db.execute(
+                "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
+                (actor, now.date().isoformat(), rule),
+            ).rowcount
+        )
 
     def _new_surname_over_limit(
         self, db: sqlite3.Connection, actor: str, surname: str, now: dt.datetime

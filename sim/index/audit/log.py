@@ -165,6 +165,24 @@ class AuditLog:
         refusal for the same act with the reason it returned, and return that reason."""
         return self._submit(_Pending(event, still_allowed)).refused
 
+    def append_many(
+        self, events: list[AuditEvent], checks: list[StillAllowed | None]
+    ) -> list[str | None]:
+        """Add `events` in order under one lock with one sync (a batch's group commit), each
+        checked by its entry of `checks` as `append_unless` checks one. Returns each event's
+        refusal (None if written as given)."""
+        if len(checks) != len(events):
+            raise ValueError("one check (or None) per event")
+        batch = [_Pending(event, check) for event, check in zip(events, checks, strict=True)]
+        if self._closed:
+            raise InputError(f"{self.path}: the audit log is closed")
+        with self.exclusive():
+            self._write(batch)
+        errors = [item.error for item in batch if item.error is not None]
+        if errors:
+            raise errors[0]
+        return [item.refused for item in batch]
+
     def _submit(self, pending: _Pending) -> _Pending:
         if self._closed:
             raise InputError(f"{self.path}: the audit log is closed")
