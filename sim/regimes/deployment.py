@@ -128,15 +128,16 @@ def letters(number: int) -> str:
 
 
 def provision_practitioners(
-    service: ContactPoint, accounts: Mapping[str, int], now: dt.datetime
+    service: ContactPoint, accounts: Mapping[str, int], now: dt.datetime, prefix: str = SIMULATED
 ) -> dict[str, list[Credential]]:
-    """Open `accounts[code]` vetted practitioner accounts with tokens in each authority."""
+    """Open `accounts[code]` vetted practitioner accounts with tokens in each authority, named
+    PREFIX<n>-<code> (`prefix` starting with SIMULATED)."""
     networks = service.access.rules.accredited_networks.value
     network = next(name for name, kinds in networks.items() if "local_authority" in kinds)
     staff: dict[str, list[Credential]] = {}
     for code, count in accounts.items():
         for number in range(1, count + 1):
-            username = f"{SIMULATED}{number}-{code.lower()}"
+            username = f"{prefix}{number}-{code.lower()}"
             password, pin = secrets.token_urlsafe(12), f"{secrets.randbelow(10**6):06d}"
             new = NewAccount(
                 username, "Simulated", f"Practitioner {letters(number)}", "social care", code,

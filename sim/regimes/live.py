@@ -37,10 +37,12 @@ from sim.regimes.deployment import SIMULATED, provision_practitioners, working_c
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params
+from sim.regimes.population_index import PopulationLookups
 from sim.regimes.switch_off import run_switch_off
 from sim.regimes.world_feeds import LIVE_FEED_STREAM
 from sim.streams import stream
 
+CASE_ACCOUNTS = f"{SIMULATED}case"  # the vulnerable movers' case lookups' own accounts
 SIMULATION_PROFILE = "simulation"  # cheap argon2 for the simulated accounts (working copy only)
 
 
@@ -71,22 +73,27 @@ class DeploymentIndex:
         start: dt.date,
         switch_off: dt.datetime | None,
         evidence: Path | None = None,
+        answers_population: bool = True,
     ) -> None:
+        self.answers_population = answers_population  # sim.regimes.population_use asks it
         self.root = working_copy(deployment, workdir)
         self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
         scratch(self.service.store)
+        self.service.audit.without_sync()  # the copy is thrown away after the run
         opened = dt.datetime.combine(start, dt.time(7, 0))
         held = dict(children.group_by("authority_code").len().iter_rows())
         self.accounts = accounts_per_authority(held, regime_params())
         staff = provision_practitioners(self.service, self.accounts, opened)
+        cases = provision_practitioners(self.service, self.accounts, opened, CASE_ACCOUNTS)
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
         truth = read_truth(deployment)
-        if truth is None:
-            self.facade = FacadeLookup(self.service, staff, identity)
+        fed = IndexTruth(truth) if truth is not None else None
+        scored = fed.of if fed is not None else None
+        self.facade = FacadeLookup(self.service, cases, identity, truth=scored)
+        self.population = PopulationLookups(self.service, staff, identity, scored)
+        if fed is None:
             self.feed = LiveFeed(self.service.store, rng)
         else:
-            fed = IndexTruth(truth)
-            self.facade = FacadeLookup(self.service, staff, identity, truth=fed.of)
             routing = FedRouting(Layout(self.root).index, fed, children)
             self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
@@ -124,6 +131,31 @@ class DeploymentIndex:
         self.switched_off = run_switch_off(
             self.service, self.feed, self.root, self.switch_off_at, self.evidence
         )
+
+    def population_lookup(
+        self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
+    ) -> np.ndarray:
+        """Whether each lookup of any child (sim.regimes.population_use) showed a record:
+        through the index's batched call before the switch-off; none after it (every account
+        revoked, nobody can log in)."""
+        n = len(child_ids)
+        if not n:
+            return np.zeros(0, dtype=bool)
+        shown = np.zeros(n, dtype=bool)
+        before = np.ones(n, dtype=bool)
+        if self.switched_off is not None:
+            return shown
+        if self._pending(max(at)):
+            before = np.array([moment < self.switch_off_at for moment in at])
+        rows = np.flatnonzero(before)
+        if len(rows):
+            pick = [int(i) for i in rows]
+            shown[rows] = self.population.lookup(
+                [child_ids[i] for i in pick], [authorities[i] for i in pick], [at[i] for i in pick]
+            )
+        if not before.all():
+            self._switch_off()
+        return shown
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         """Lookups before the switch-off, the switch-off, then lookups after it (refused)."""
@@ -167,8 +199,16 @@ class DeploymentIndex:
             )
         ).to_series()
         alerts = ran.filter(pl.col("action") == "alert")
+        population = self.population
         return {
             "accounts": sum(self.accounts.values()),
+            "case_accounts": sum(self.accounts.values()),
+            "population_lookups": population.lookups,
+            "population_lookup_seconds": round(population.seconds, 3),
+            "population_logins": population.logins,
+            "population_refused": population.refused,
+            "plain_sqlite_lookups": population.plain_lookups,
+            "plain_sqlite_seconds": round(population.plain_seconds, 4),
             "refused": dict(sorted(rules.value_counts().iter_rows())),
             "alerts": dict(sorted(alerts["reason"].value_counts().iter_rows())),
         }

@@ -25,7 +25,7 @@ from sim.regimes.deployment import check_deployment, provision_practitioners, wo
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup
 from sim.regimes.miss_rate import measure_miss_rate, write_miss_rate
-from sim.regimes.parameters import PathParams, regime_params
+from sim.regimes.parameters import PathParams, path_params, regime_params
 from sim.streams import stream
 from sim.world.encounters import PATHS_FILE
 
@@ -150,19 +150,23 @@ def test_a_fed_deployment_of_another_population_is_refused(fed):
     assert check_deployment(root / "dep", tables["children"], "it")["index_from"] == "feeds"
 
 
-def test_a_run_with_a_fed_index_counts_its_accounts_and_usage(fed, tmp_path, real_run, eager):
+def test_a_run_with_a_fed_index_counts_its_accounts_and_usage(fed, tmp_path, real_run):
+    """Every child's lookups go through the fed index: a lookup of a child it lost never shows a
+    record, and the lookups table has one row per lookup the index answered."""
     root, tables, _ = fed
-    real_run(tables, root / "dep", tmp_path / "run", eager)
+    real_run(tables, root / "dep", tmp_path / "run", path_params(), population_through_index=True)
     arm = json.loads((tmp_path / "run" / "manifest.json").read_text())["index"]["arms"][
         "contactpoint_kept"
     ]
     held = dict(tables["children"].group_by("authority_code").len().iter_rows())
-    assert arm["usage"]["accounts"] == sum(accounts_per_authority(held, regime_params()).values())
-    assert arm["feed_updates"]["moves"] > 0 and set(arm["usage"]) == {
-        "accounts",
-        "refused",
-        "alerts",
-    }
+    usage = arm["usage"]
+    assert usage["accounts"] == sum(accounts_per_authority(held, regime_params()).values())
+    assert arm["feed_updates"]["moves"] > 0 and {"refused", "alerts"} <= set(usage)
+    lookups = pl.read_parquet(tmp_path / "run" / "lookups.parquet")
+    assert lookups.height == usage["population_lookups"] > 0
+    _, _, absent = _kinds(fed)
+    assert not lookups.filter(pl.col("child_id").is_in(absent.implode()))["viewed"].any()
+    assert lookups["viewed"].any() and usage["plain_sqlite_lookups"] > 0
 
 
 def test_live_users_add_up_to_the_recorded_total_at_the_switch_off():

@@ -155,6 +155,11 @@ class AuditLog:
 
     # -- appending -------------------------------------------------------------------------
 
+    def without_sync(self) -> None:
+        """Write entries without fdatasync from now on: for a simulation's throw-away working
+        copy (as sim.index.store.sqlite_live.scratch does for its index), never a real log."""
+        self._sync = None
+
     def append(self, event: AuditEvent) -> int:
         """Add one event, durably; returns its sequence number (1 = the first line)."""
         pending = self._submit(_Pending(event, None))
