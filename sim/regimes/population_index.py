@@ -84,15 +84,22 @@ class PopulationLookups:
     def lookup(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
     ) -> np.ndarray:
-        """Whether each lookup showed a record (in any order; answered in time order)."""
+        """Whether each lookup showed a record (in any order; answered in time order: the
+        named lookups batched, each lookup by ID through the facade between batches)."""
         started = time.perf_counter()
-        n = len(child_ids)
-        shown = np.zeros(n, dtype=bool)
-        queries, rows, by_id = [], [], []
-        for i in sorted(range(n), key=lambda i: at[i]):
+        shown = np.zeros(len(child_ids), dtype=bool)
+        queries: list[NameQuery] = []
+        rows: list[int] = []
+        for i in sorted(range(len(child_ids)), key=lambda i: at[i]):
             person = self.identity(child_ids[i])
-            if person is None:
-                by_id.append(i)
+            if person is None:  # known only by index ID: the facade's search by ID, in turn
+                self._answer(queries, rows, child_ids, shown)
+                queries, rows = [], []
+                asked = LookupRequests([child_ids[i]], [authorities[i]], [at[i]], np.ones(1),
+                                       np.zeros(1, bool))  # fmt: skip
+                answer = self.by_id.lookup(asked)
+                shown[i] = answer.contacts_shown[0]
+                self.refused += int(answer.refused[0])
                 continue
             staff = self.staff.get(authorities[i], ())
             if not staff:
@@ -104,6 +111,17 @@ class PopulationLookups:
                 NameQuery(session, person.forename, person.surname, person.date_of_birth, at[i])
             )
             rows.append(i)
+        self._answer(queries, rows, child_ids, shown)
+        self.lookups += len(child_ids)
+        self.seconds += time.perf_counter() - started
+        return shown
+
+    def _answer(
+        self, queries: list[NameQuery], rows: list[int], child_ids: Sequence[str], shown
+    ) -> None:
+        """One batched call; a lookup shows a record if the record opened is the child's."""
+        if not queries:
+            return
         wanted = [child_ids[i] for i in rows]
 
         def choose(k: int, hits: tuple[str, ...]) -> str | None:
@@ -112,18 +130,7 @@ class PopulationLookups:
         for row, answer in zip(rows, self.batch.lookup(queries, choose=choose), strict=True):
             shown[row] = answer.opened is not None and not answer.shielded and answer.services > 0
             self.refused += answer.refused is not None
-        if by_id:
-            asked = LookupRequests(
-                [child_ids[i] for i in by_id], [authorities[i] for i in by_id],
-                [at[i] for i in by_id], np.ones(len(by_id)), np.zeros(len(by_id), bool),
-            )  # fmt: skip
-            answers = self.by_id.lookup(asked)
-            shown[by_id] = answers.contacts_shown
-            self.refused += int(answers.refused.sum())
-        self.lookups += n
-        self.seconds += time.perf_counter() - started
         self._plain(queries[:PLAIN_SAMPLE])
-        return shown
 
     def _plain(self, queries: list[NameQuery]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""
