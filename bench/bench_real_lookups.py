@@ -14,6 +14,9 @@ population, each by forename, surname and date of birth as a practitioner types 
   write and sync per batch of `--batch` lookups);
 - plain SQLite: the same exact-name query on the index with no access check and no audit.
 
+The working copy is a run's: its index and audit log written without fdatasync (they are thrown
+away), so the figures are those a run meets.
+
 Prints lookups per second of each and the ratios (aim: >= 20,000 audited lookups/s).
 No timed assertion anywhere: figures only.
 """
@@ -112,6 +115,7 @@ def main() -> None:
         copy = working_copy(dep, root / "copy")
         service = ContactPoint.open(copy, profile="simulation")
         scratch(service.store)
+        service.audit.without_sync()  # as a run's working copy (sim.regimes.live)
         opened = dt.datetime(2010, 3, 1, 7)
         held = dict(children.group_by("authority_code").len().iter_rows())
         accounts = accounts_per_authority(held, regime_params())

@@ -129,13 +129,22 @@ class BatchLookup:
                     events.append(AuditEvent(at, user, "alert", "refused", child, rule,
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
-        live = service.access.still_live
         checks = [
             (lambda sid=queries[o].session_id: live(sid))
             if o >= 0 and event.outcome == "allowed"
             else None
             for event, o in zip(events, owners, strict=True)
         ]
+        seen: dict[str, str | None] = {}
+
+        def live(session_id: str) -> str | None:
+            """A session's state, read once per batch: the batch is written under the audit
+            log's lock, which every revocation and switch-off also takes, so it cannot change
+            while the batch is written."""
+            if session_id not in seen:
+                seen[session_id] = service.access.still_live(session_id)
+            return seen[session_id]
+
         ended = service.audit.append_many(events, checks)
         stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
         return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
