@@ -18,14 +18,18 @@ and alerted is counted from the copy's audit log when the run ends (`usage`).
 """
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from sim.index.audit.monitoring import scan_alerts
+from sim.index.audit.reader import read_audit
 from sim.index.deployment.fed import read_truth
 from sim.index.deployment.layout import Layout
 from sim.index.lifecycle import run_retention
@@ -185,10 +189,18 @@ class DeploymentIndex:
         return LookupAnswers(found, shown, shielded, refused, stale=found & moved)
 
     def usage(self) -> dict[str, Any]:
-        """What the usage rules did in the run: refusals by rule, and alerts raised."""
-        log = Layout(self.root).audit
-        audit = pl.read_ndjson(log, infer_schema_length=None)
+        """What the usage rules did in the run: refusals by rule, the guard's alerts, and the
+        monitoring rules' alerts over the audit trail (data/index/monitoring.toml), all for the
+        simulated practitioners."""
+        layout = Layout(self.root)
+        audit = read_audit(layout.audit)
         ran = audit.filter(pl.col("actor").str.starts_with(SIMULATED))
+        with closing(sqlite3.connect(f"file:{layout.accounts}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT username, surname, authority_code FROM accounts").fetchall()
+        accounts = pl.DataFrame(
+            rows, schema=["username", "surname", "authority_code"], orient="row"
+        )
+        watched = scan_alerts(ran, accounts)
         # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
         refused = ran.filter(
             (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
@@ -211,6 +223,7 @@ class DeploymentIndex:
             "plain_sqlite_seconds": round(population.plain_seconds, 4),
             "refused": dict(sorted(rules.value_counts().iter_rows())),
             "alerts": dict(sorted(alerts["reason"].value_counts().iter_rows())),
+            "monitoring_alerts": dict(sorted(watched["rule"].value_counts().iter_rows())),
         }
 
     def close(self) -> None:
