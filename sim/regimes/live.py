@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from sim.index.audit.monitoring import scan_alerts
-from sim.index.audit.reader import read_audit
+from sim.index.audit.reader import scan_audit
 from sim.index.deployment.fed import read_truth
 from sim.index.deployment.layout import Layout
 from sim.index.lifecycle import run_retention
@@ -189,28 +189,8 @@ class DeploymentIndex:
         return LookupAnswers(found, shown, shielded, refused, stale=found & moved)
 
     def usage(self) -> dict[str, Any]:
-        """What the usage rules did in the run: refusals by rule, the guard's alerts, and the
-        monitoring rules' alerts over the audit trail (data/index/monitoring.toml), all for the
-        simulated practitioners."""
-        layout = Layout(self.root)
-        audit = read_audit(layout.audit)
-        ran = audit.filter(pl.col("actor").str.starts_with(SIMULATED))
-        with closing(sqlite3.connect(f"file:{layout.accounts}?mode=ro", uri=True)) as db:
-            rows = db.execute("SELECT username, surname, authority_code FROM accounts").fetchall()
-        accounts = pl.DataFrame(
-            rows, schema=["username", "surname", "authority_code"], orient="row"
-        )
-        watched = scan_alerts(ran, accounts)
-        # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
-        refused = ran.filter(
-            (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
-        )
-        rules = refused.select(
-            pl.coalesce(
-                pl.col("detail").str.json_path_match("$.rule"), "reason", pl.lit("unstated")
-            )
-        ).to_series()
-        alerts = ran.filter(pl.col("action") == "alert")
+        """What the usage rules did in the run (`usage_counts`), the accounts, and the
+        population lookups' counts and times beside a plain SQLite lookup."""
         population = self.population
         return {
             "accounts": sum(self.accounts.values()),
@@ -221,10 +201,33 @@ class DeploymentIndex:
             "population_refused": population.refused,
             "plain_sqlite_lookups": population.plain_lookups,
             "plain_sqlite_seconds": round(population.plain_seconds, 4),
-            "refused": dict(sorted(rules.value_counts().iter_rows())),
-            "alerts": dict(sorted(alerts["reason"].value_counts().iter_rows())),
-            "monitoring_alerts": dict(sorted(watched["rule"].value_counts().iter_rows())),
+            **usage_counts(self.root),
         }
 
     def close(self) -> None:
         self.service.close()
+
+
+def usage_counts(root: Path) -> dict[str, dict[str, int]]:
+    """What the usage rules did to the simulated practitioners of a working copy at `root`:
+    refusals by rule (or reason), the guard's alerts, and the monitoring rules' alerts over the
+    audit trail (data/index/monitoring.toml)."""
+    layout = Layout(root)
+    # lazily: an England run's trail holds millions of entries
+    ran = scan_audit(layout.audit).filter(pl.col("actor").str.starts_with(SIMULATED))
+    with closing(sqlite3.connect(f"file:{layout.accounts}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT username, surname, authority_code FROM accounts").fetchall()
+    accounts = pl.DataFrame(rows, schema=["username", "surname", "authority_code"], orient="row")
+    watched = scan_alerts(ran, accounts)
+    # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
+    refused = ran.filter(
+        (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
+    )
+    why = pl.coalesce(pl.col("detail").str.json_path_match("$.rule"), "reason", pl.lit("unstated"))
+    rules = refused.select(why.alias("rule")).collect()["rule"]
+    alerts = ran.filter(pl.col("action") == "alert").select("reason").collect()["reason"]
+    return {
+        "refused": dict(sorted(rules.value_counts().iter_rows())),
+        "alerts": dict(sorted(alerts.value_counts().iter_rows())),
+        "monitoring_alerts": dict(sorted(watched["rule"].value_counts().iter_rows())),
+    }

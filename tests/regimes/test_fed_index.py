@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 
 from sim.errors import InputError
+from sim.index.access import token_code
+from sim.index.batch_lookup import BatchLookup, NameQuery
 from sim.index.deployment.deploy import deploy
 from sim.index.deployment.fed import read_truth
 from sim.index.service import ContactPoint
@@ -23,6 +25,7 @@ from sim.regimes import LookupRequests, identities
 from sim.regimes.accounts import accounts_per_authority, live_users
 from sim.regimes.deployment import check_deployment, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
+from sim.regimes.live import usage_counts
 from sim.regimes.lookup import FacadeLookup
 from sim.regimes.miss_rate import measure_miss_rate, write_miss_rate
 from sim.regimes.parameters import PathParams, path_params, regime_params
@@ -208,3 +211,36 @@ def test_the_measured_miss_rate_counts_every_child_the_index_lost(fed, tmp_path,
     assert params.search_miss_rate.value == pytest.approx(measured.rate, abs=5e-5)
     assert "feeds seed 1" in params.search_miss_rate.source
     assert f"of {measured.searched:,} sampled" in params.search_miss_rate.source
+
+
+def test_the_usage_rules_refusals_and_alerts_are_counted(fed, tmp_path):
+    """Eight lookups in one minute by one account: two refused (views_per_minute), one guard
+    alert, and the monitoring rules see the same alert in the trail."""
+    root, tables, _truth = fed
+    copy = working_copy(root / "dep", tmp_path)
+    service = ContactPoint.open(copy, profile="simulation")
+    try:
+        staff = provision_practitioners(service, {BOLTON: 1}, dt.datetime(2010, 3, 1, 7))
+        who = staff[BOLTON][0]
+        at = dt.datetime(2010, 3, 1, 10)
+        session = service.login(who.username, who.password, who.pin,
+                                token_code(who.token_secret, at, service.access.rules),
+                                network=who.network, now=at)  # fmt: skip
+        own, _, _ = _kinds(fed)
+        people = tables["children"].filter(pl.col("child_id").is_in(own.head(8).implode()))
+        queries = [
+            NameQuery(session, f, s, b, at + dt.timedelta(seconds=5 * n))
+            for n, (f, s, b) in enumerate(
+                people.select("forename", "surname", "date_of_birth").iter_rows()
+            )
+        ]
+        answers = BatchLookup(service, "to find out who else is working with the child").lookup(
+            queries
+        )
+    finally:
+        service.close()
+    assert sum(a.refused is not None for a in answers) == 2
+    counts = usage_counts(copy)
+    assert counts["refused"] == {"view_per_minute": 2}
+    assert counts["alerts"] == {"view_per_minute": 1}
+    assert counts["monitoring_alerts"].get("view_per_minute") == 1
