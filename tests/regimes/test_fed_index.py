@@ -244,3 +244,22 @@ def test_the_usage_rules_refusals_and_alerts_are_counted(fed, tmp_path):
     assert counts["refused"] == {"view_per_minute": 2}
     assert counts["alerts"] == {"view_per_minute": 1}
     assert counts["monitoring_alerts"].get("view_per_minute") == 1
+
+
+def test_the_cli_deploys_from_feeds_and_measures_the_miss_rate(fed, tmp_path, cpw):
+    """`cpw deploy --from-feeds` names the truth file beside the deployment; `cpw data
+    measure-miss-rate` prints the rate and refuses bad input in one line."""
+    root, _, _ = fed
+    made = cpw("deploy", str(root / "pop"), "--out", str(tmp_path / "dep"), "--from-feeds",
+               "--profile", "simulation", "--canaries", "1")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"{tmp_path / 'dep'}.feed-truth.parquet" in made.stdout
+    assert (tmp_path / "dep.feed-truth.parquet").is_file()
+    measured = cpw("data", "measure-miss-rate", str(root / "pop"), "--sample", "300")
+    assert measured.returncode == 0 and "of 300 children not found" in measured.stdout
+    for bad in (["--sample", "0"], ["--seed", "-1"]):
+        refused = cpw("data", "measure-miss-rate", str(root / "pop"), *bad)
+        assert refused.returncode != 0 and refused.stderr.startswith("cpw: error: ")
+        assert len(refused.stderr.strip().splitlines()) == 1
+    missing = cpw("data", "measure-miss-rate", str(tmp_path / "nowhere"))
+    assert missing.returncode != 0 and "no population directory" in missing.stderr
