@@ -178,12 +178,16 @@ class DeploymentIndex:
                 self._switch_off()
             parts.append((rows, self.facade.lookup(_subset(requests, rows))))
         found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
+        opened: list[str | None] = list(requests.child_id)
         for rows, answers in parts:
             found[rows], shown[rows] = answers.found, answers.contacts_shown
             shielded[rows], refused[rows] = answers.shielded, answers.refused
-        held = authorities_of(self.service.store, list(requests.child_id))
-        pairs = zip(requests.child_id, requests.authority, strict=True)
-        moved = np.array([held.get(child) != authority for child, authority in pairs])
+            for row, record in zip(rows, answers.opened or [], strict=False):
+                opened[row] = record or opened[row]
+        # the authority held on the record opened (a fed index may hold the child under a new ID)
+        held = authorities_of(self.service.store, [r for r in opened if r])
+        pairs = zip(opened, requests.authority, strict=True)
+        moved = np.array([held.get(record) != authority for record, authority in pairs])
         self.lookups += n
         self.lookup_seconds += time.perf_counter() - started
         return LookupAnswers(found, shown, shielded, refused, stale=found & moved)

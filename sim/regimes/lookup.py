@@ -48,6 +48,7 @@ class LookupAnswers:
     shielded: np.ndarray
     refused: np.ndarray  # the index refused a login, search or view
     stale: np.ndarray | None = None  # the index still held the old authority (None: modelled)
+    opened: list[str | None] | None = None  # the index ID of the record opened (real index)
 
 
 class IndexLookup(Protocol):
@@ -130,6 +131,7 @@ class FacadeLookup:
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         n = len(requests)
         found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
+        opened: list[str | None] = [None] * n
         # In time order: a token code is accepted only after the last one used (RFC 6238).
         for i in sorted(range(n), key=lambda i: requests.at[i]):
             staff = self.practitioners.get(requests.authority[i], ())
@@ -146,7 +148,8 @@ class FacadeLookup:
                 continue  # not found: not (yet) in the index, or the search missed
             found[i], shielded[i] = True, bool(view.shielded)
             shown[i] = not view.shielded and len(view.services) > 0
-        return LookupAnswers(found, shown, shielded, refused)
+            opened[i] = view.index_id
+        return LookupAnswers(found, shown, shielded, refused, opened=opened)
 
     def _one(self, who: Credential, child_id: str, now: dt.datetime):
         session = self._session(who, now)

@@ -25,7 +25,7 @@ from sim.regimes import LookupRequests, identities
 from sim.regimes.accounts import accounts_per_authority, live_users
 from sim.regimes.deployment import check_deployment, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
-from sim.regimes.live import usage_counts
+from sim.regimes.live import DeploymentIndex, usage_counts
 from sim.regimes.lookup import FacadeLookup
 from sim.regimes.miss_rate import measure_miss_rate, write_miss_rate
 from sim.regimes.parameters import PathParams, path_params, regime_params
@@ -263,3 +263,27 @@ def test_the_cli_deploys_from_feeds_and_measures_the_miss_rate(fed, tmp_path, cp
         assert len(refused.stderr.strip().splitlines()) == 1
     missing = cpw("data", "measure-miss-rate", str(tmp_path / "nowhere"))
     assert missing.returncode != 0 and "no population directory" in missing.stderr
+
+
+def test_staleness_is_read_on_the_record_opened(fed, tmp_path):
+    """A child held only under a new ID: the authority compared is that record's, so a lookup
+    where the child lives is not stale, and one from another authority is."""
+    root, tables, _ = fed
+    _, alias_only, _ = _kinds(fed)
+    child = alias_only["truth_child_id"][0]
+    home = alias_only["authority_code"][0]
+    other = BURY if home == BOLTON else BOLTON
+    index = DeploymentIndex(
+        root / "dep", tmp_path / "live", tables["children"], identities(tables["children"]),
+        seed=1, replication=0, start=dt.date(2010, 3, 1), switch_off=None,
+        answers_population=False,
+    )  # fmt: skip
+    try:
+        at = [dt.datetime(2010, 3, 1, 9), dt.datetime(2010, 3, 1, 9, 5)]
+        answers = index.lookup(
+            LookupRequests([child, child], [home, other], at, np.ones(2), np.zeros(2, bool))
+        )
+    finally:
+        index.close()
+    assert answers.found.all()
+    assert answers.stale.tolist() == [False, True]
