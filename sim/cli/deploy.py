@@ -24,6 +24,14 @@ def deploy(
         str, typer.Option(help="production, or simulation (cheap hashing).")
     ] = "production",
     force: Annotated[bool, typer.Option(help="Replace an existing deployment.")] = False,
+    from_feeds: Annotated[
+        bool,
+        typer.Option(
+            "--from-feeds",
+            help="Load the index from the matched source feeds (duplicates, missed links), "
+            "not from the population's truth.",
+        ),
+    ] = False,
 ) -> None:
     """Build a deployment: index, replica, encrypted backups, extracts, audit, keys, accounts."""
     from sim.deployment.deploy import deploy as make_deployment
@@ -43,6 +51,7 @@ def deploy(
         on=day,
         profile=profile,
         force=force,
+        from_feeds=from_feeds,
     )
     typer.echo(
         f"deployment {report.path}: {report.children:,} children ({report.canaries} canaries), "
@@ -52,5 +61,7 @@ def deploy(
     side = report.path.parent / report.path.name
     typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "
                f"{side}.audit-public-key, {side}.audit-witness (0600)")  # fmt: skip
+    if from_feeds:
+        typer.echo(f"each index ID's true child (scoring only): {side}.feed-truth.parquet")
     typer.echo(f"audit key fingerprint: {report.audit_fingerprint}  (keep it: `cpw index audit "
                "verify --fingerprint` checks the public key against it)")  # fmt: skip

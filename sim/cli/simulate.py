@@ -159,10 +159,34 @@ def simulate(
     out = out or Path("runs") / Path(loaded.source).stem
     result = run_with_progress(loaded, out, _workers(workers), force, scheduler)
     print_tables(result)
+    if loaded.index is not None:
+        _print_usage(out)
     stdout_console().print(
         f"{loaded.replications} replication(s) x {len(loaded.arms)} arm(s) in "
         f"{result.wall_seconds:.1f} s. Wrote {out}; report: {out / 'report.md'}"
     )
+
+
+def _print_usage(out: Path) -> None:
+    """What the real index did in each replication and arm: audited lookups, and what the
+    usage and monitoring rules refused and alerted (replications/*/index.json)."""
+    import json
+
+    for path in sorted((out / "replications").glob("*/index.json")):
+        for arm, done in json.loads(path.read_text())["arms"].items():
+            usage = done.get("usage") or {}
+            audited, took = (
+                usage.get("population_lookups", 0),
+                usage.get("population_lookup_seconds"),
+            )
+            line = f"real index, {path.parent.name} {arm}: {usage.get('accounts', 0):,} accounts"
+            if audited and took:
+                line += f"; {audited:,} lookups of any child audited at {audited / took:,.0f}/s"
+            line += (
+                f"; refused {usage.get('refused', {})}; guard alerts {usage.get('alerts', {})}; "
+                f"monitoring alerts {usage.get('monitoring_alerts', {})}"
+            )
+            stdout_console().print(line, soft_wrap=True)
 
 
 def demo(

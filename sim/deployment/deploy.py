@@ -6,13 +6,15 @@ that nobody put in the inventory), the audit log with signed checkpoints and a d
 key store, the accounts and token register, pending subject access requests and child-protection
 holds, with canaries planted throughout. Written atomically: staged in a hidden directory and
 renamed into place when complete. Canaries, demo credentials and the audit public key go beside the
-deployment, outside its tree.
+deployment, outside its tree. With `from_feeds` the index is loaded from the population's source
+feeds, matched, as the real one was (sim.deployment.fed), not from the population's truth.
 """
 
 import datetime as dt
 import json
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sim.deployment.backups import encrypt_file
 from sim.deployment.canaries import plant_canaries
 from sim.deployment.demo import create_demo_users, credentials_document, run_activity
+from sim.deployment.fed import TRUTH_FILE, build_fed_index
 from sim.deployment.settings import deployment_settings
 from sim.errors import InputError
+from sim.feeds.build import FEED_BUILD_TABLES
 from sim.index.audit import AuditEvent, key_fingerprint, public_key_hex
 from sim.index.build import POPULATION_TABLES, build_index
 from sim.index.layout import (
@@ -36,7 +40,7 @@ from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
 from sim.index.service_settings import profile_rules
-from sim.index.store.backends import replicate_index
+from sim.index.store.backends import open_index, replicate_index
 from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
@@ -162,6 +166,7 @@ def deploy(
     on: dt.date = dt.date(2010, 1, 4),
     profile: str = "production",
     force: bool = False,
+    from_feeds: bool = False,
 ) -> DeployReport:
     """Build a deployment directory at `out` from a `cpw synth` directory."""
     started = time.perf_counter()
@@ -171,16 +176,17 @@ def deploy(
     if not Path(population).is_dir():
         raise InputError(f"{population}: no population directory (make one with `cpw synth`)")
     final = Layout(Path(out))
-    sides = {name: final.beside(name) for name in SIDE_FILES}
+    names = (*SIDE_FILES, TRUTH_FILE) if from_feeds else SIDE_FILES
+    sides = {name: final.beside(name) for name in names}
     existing = [str(p) for p in sides.values() if p.exists()]
     if existing and not force:
         raise InputError(f"{existing[0]}: exists (use --force to replace it)")
     check_output_dir(final.root, force)
-    lazy = read_population(Path(population), POPULATION_TABLES)
+    lazy = read_population(Path(population), FEED_BUILD_TABLES if from_feeds else POPULATION_TABLES)
     tables = {name: frame.collect() for name, frame in lazy.items()}
     if tables["children"].is_empty():
         raise InputError(f"{population}: the population has no children")
-    staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in SIDE_FILES}
+    staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in names}
     try:
         with staged_directory(final.root, force, private=True) as staging:
             entries, stores, unlisted, fingerprint = _make(
@@ -214,22 +220,28 @@ def _make(
     audit key's fingerprint)."""
     settings = deployment_settings()
     layout = Layout(staging)
+    population = tables
     tables, planted = plant_canaries(tables, canaries, seed, on)
     for path in (layout.index, layout.audit, layout.accounts):
         path.parent.mkdir(parents=True, exist_ok=True)
-    build_index(tables, layout.index)
+    if TRUTH_FILE in staged:
+        fed = build_fed_index(population, _canaries(tables, planted), layout.index, seed)
+        fed.truth.write_parquet(staged[TRUTH_FILE])
+    else:
+        build_index(tables, layout.index)
     interval = settings.backup_interval_days.value
     days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
     write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
-    for path in staged.values():
-        path.unlink(missing_ok=True)
+    for name, path in staged.items():
+        if name != TRUTH_FILE:
+            path.unlink(missing_ok=True)
     service = ContactPoint.open(staging, profile=profile, witness=staged["audit-witness"])
     try:
         demo = create_demo_users(service, tables, users, on)
         names = {user.username for user in demo}
-        _requests(service, layout, tables["children"], on, seed)
+        _requests(service, layout, _held(tables["children"], layout), on, seed)
         extracts = _extracts(staging, tables, service, on, names)
         run_activity(service, demo, tables, on, stream(seed, "index", ACTIVITY_STREAM, 0))
         entries = service.audit.entries
@@ -251,6 +263,8 @@ def _make(
         "audit_public_key": public_key_hex(audit_key),
         "profile": profile,
     }
+    if TRUTH_FILE in staged:
+        header["index_from"] = "feeds"  # matched source feeds (a truth-built one says nothing)
     write_private(layout.inventory, inventory_text(header, stores))
     owner_only_tree(staging)
     write_private(staged["canaries.json"], json.dumps(planted.to_dicts(), indent=1) + "\n")
@@ -258,3 +272,21 @@ def _make(
     staged["audit-public-key"].write_text(public_key_hex(audit_key) + "\n")
     fingerprint = key_fingerprint(audit_key)
     return entries, len(stores), tuple(path for path, _ in extracts[listed:]), fingerprint
+
+
+def _canaries(tables: dict[str, pl.DataFrame], planted: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The canaries' own rows of the planted tables (children and households)."""
+    if planted.is_empty():
+        return {"children": tables["children"].clear(), "households": tables["households"].clear()}
+    children = tables["children"].filter(pl.col("child_id").is_in(planted["child_id"].implode()))
+    households = tables["households"].filter(
+        pl.col("household_id").is_in(children["household_id"].implode())
+    )
+    return {"children": children, "households": households}
+
+
+def _held(children: pl.DataFrame, layout: Layout) -> pl.DataFrame:
+    """The children whose own index ID the index holds (a fed index issues new IDs to some)."""
+    with closing(open_index(layout.index, read_only=True)) as index:
+        ids = index.household_keys()["child_id"]
+    return children.filter(pl.col("child_id").is_in(ids.implode()))

@@ -8,10 +8,13 @@ replications vary the world's events, not the starting children.
 Writes into `directory`: events.parquet (if the scenario keeps event logs), regime_log.parquet,
 exposure.parquet, metrics.parquet, outcomes.parquet (one row per arm and case), spells.parquet
 (time to linkage per arm and case, sim.metrics.linkage), population_use.parquet (every
-child's encounters and lookups by arm, month, kind and whether known to social care) and, when the
-period covers the 2009-10 census year, calibration.csv. With a scenario's `[index]`
+child's encounters and lookups by arm, month, kind and whether known to social care),
+lookups.parquet (one row per lookup of any child: who looked, which child, whether known to
+social care, whether it showed a record) and, when the period covers the 2009-10 census year,
+calibration.csv. With a scenario's `[index]`
 deployment, each arm that uses ContactPoint looks up through its own copy of the real index
-(sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs) and
+(sim.regimes.inside) and the replication also writes index.json (feeds, switch-offs, usage
+rules' refusals and alerts, audited lookups) and
 switch_off-ARM.json (the runbook's shutdown evidence); the copies are removed afterwards.
 """
 
@@ -156,6 +159,7 @@ def run_replication(
     ).write_parquet(directory / "outcomes.parquet")
     spells(regime_log.lazy(), outcomes.lazy()).write_parquet(directory / "spells.parquet")
     use.frame().write_parquet(directory / "population_use.parquet")
+    use.lookups().write_parquet(directory / "lookups.parquet")  # one row per lookup of any child
     if not scenario.outputs.event_logs:
         (directory / "events.parquet").unlink()
     return figures.with_columns(replication=pl.lit(replication, pl.Int64))

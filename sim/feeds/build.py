@@ -66,6 +66,9 @@ class FeedBuildStats:
     matching_seconds: float = 0.0
     loading_seconds: float = 0.0
     report: MatchReport = field(default_factory=lambda: LinkTally(0, 0, 0, 0, 0, 0, 0, 0).report())
+    # Index ID -> the child most of its feed records came from (child_id, truth_child_id), kept
+    # only when a caller asks (keep_truth): for scoring a simulation's lookups, never loaded.
+    truth: list[pl.DataFrame] | None = None
 
     @property
     def children(self) -> int:
@@ -175,6 +178,8 @@ def matched_batches(
         quality += batch
         compared += result.pairs_compared
         stats.review_queue += result.review.height
+        if stats.truth is not None:
+            stats.truth.append(result.index.select("child_id", "truth_child_id"))
         index = result.index.drop("truth_child_id")
         complete = index.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in REQUIRED))
         stats.incomplete += index.height - complete.height
@@ -191,16 +196,18 @@ def build_index_from_feeds(
     db_path: Path,
     seed: int,
     batch_children: int = BATCH_CHILDREN,
+    keep_truth: bool = False,
 ) -> FeedBuildStats:
     """Make the feeds, match them and load the matched children into a new index at `db_path`,
     batch by batch of birth cohorts.
 
     A resolved child missing a field the index requires (REQUIRED) is not loaded and is
-    counted in `incomplete`."""
+    counted in `incomplete`. With `keep_truth`, `stats.truth` holds each loaded index ID's
+    true child (for scoring only; the index never holds it)."""
     if db_path.exists():
         raise InputError(f"{db_path}: already exists; an index is built once, then updated")
     tables = _tables(population)
-    stats = FeedBuildStats(path=db_path)
+    stats = FeedBuildStats(path=db_path, truth=[] if keep_truth else None)
     batches = cohort_batches(tables["children"], batch_children)
     begun = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f".{db_path.name}.feeds-", dir=db_path.parent) as tmp:

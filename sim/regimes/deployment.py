@@ -8,8 +8,8 @@ share mutable state and results do not depend on how many workers ran them.
 
 `cpw deploy` makes accounts in only two authorities (demo users); a simulated practitioner in
 every authority of the run needs one, so the copy is provisioned through the facade's own
-administration API with `practitioner_accounts` accounts per authority (data/regimes/
-regimes.toml), vetted, trained and holding a token, as an operator would before roll-out.
+administration API with as many accounts per authority as it had live users
+(sim.regimes.accounts), vetted, trained and holding a token, as an operator would before roll-out.
 """
 
 import datetime as dt
@@ -17,6 +17,7 @@ import json
 import secrets
 import shutil
 import tomllib
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from sim.index.access.enrolment import collect_letter
 from sim.index.layout import Layout
 from sim.index.service import ContactPoint
 from sim.index.store.backends import open_index
+from sim.regimes.fed_index import check_fed, is_fed
 from sim.regimes.lookup import Credential
 
+SIMULATED = "simulated"  # the prefix of every simulated practitioner's username
 SAMPLE = 200  # children of the population looked for in the deployment's index
 
 
@@ -57,6 +60,14 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
     canaries = json.loads(layout.beside("canaries.json").read_text())
     if not canaries:
         raise InputError(f"{path}: deployed with --canaries 0; the switch-off probes need one")
+    if is_fed(header):
+        problem = check_fed(path, header, children, len(canaries))
+        if problem:
+            raise InputError(
+                f"{path}: not deployed from this run's population ({population}): {problem}; "
+                "run `cpw synth` and `cpw deploy --from-feeds` with the run's seed, scale, region"
+            )
+        return header
     ids = children["child_id"].sort().gather_every(max(1, children.height // SAMPLE))
     with closing(open_index(layout.index, read_only=True)) as index:
         held = index.children_by_authority()
@@ -112,15 +123,16 @@ def letters(number: int) -> str:
 
 
 def provision_practitioners(
-    service: ContactPoint, authorities: list[str], per_authority: int, now: dt.datetime
+    service: ContactPoint, accounts: Mapping[str, int], now: dt.datetime, prefix: str = SIMULATED
 ) -> dict[str, list[Credential]]:
-    """Open `per_authority` vetted practitioner accounts with tokens in each authority."""
+    """Open `accounts[code]` vetted practitioner accounts with tokens in each authority, named
+    PREFIX<n>-<code> (`prefix` starting with SIMULATED)."""
     networks = service.access.rules.accredited_networks.value
     network = next(name for name, kinds in networks.items() if "local_authority" in kinds)
     staff: dict[str, list[Credential]] = {}
-    for code in authorities:
-        for number in range(1, per_authority + 1):
-            username = f"simulated{number}-{code.lower()}"
+    for code, count in accounts.items():
+        for number in range(1, count + 1):
+            username = f"{prefix}{number}-{code.lower()}"
             password, pin = secrets.token_urlsafe(12), f"{secrets.randbelow(10**6):06d}"
             new = NewAccount(
                 username, "Simulated", f"Practitioner {letters(number)}", "social care", code,

@@ -64,6 +64,7 @@ class LiveRun:
         start: dt.date,
         switch_off: dt.datetime | None = None,
         label: str | None = None,
+        population_through_index: bool = True,
     ) -> None:
         children = population["children"]
         self.children = children.collect() if isinstance(children, pl.LazyFrame) else children
@@ -73,6 +74,7 @@ class LiveRun:
         self.deployment, self.population, self.directory = Path(deployment), population, directory
         self.seed, self.replication, self.start = seed, replication, start
         self.switch_off = switch_off
+        self.population_through_index = population_through_index
         self.workdir = directory / ".live-indexes"
         self.authorities = sorted(self.children["authority_code"].unique().to_list())
         self.identity = identities(self.children)
@@ -84,13 +86,14 @@ class LiveRun:
             self._indexes[arm] = DeploymentIndex(
                 self.deployment,
                 self.workdir / arm,
-                self.authorities,
+                self.children,
                 self.identity,
                 seed=self.seed,
                 replication=self.replication,
                 start=self.start,
                 switch_off=None,
                 evidence=self.directory / f"switch_off-{arm}.json",
+                answers_population=self.population_through_index,
             )
         return self._indexes[arm]
 
@@ -138,6 +141,7 @@ class LiveRun:
                     "lookups": index.lookups,
                     "lookup_seconds": round(index.lookup_seconds, 3),
                     "retention": dict(index.retention),
+                    "usage": index.usage(),
                 }
                 for arm, index in self._indexes.items()
             },

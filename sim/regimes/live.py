@@ -1,6 +1,6 @@
 """The real index inside a run: practitioners query it, the world feeds it, the runbook ends it.
 
-    index = DeploymentIndex(deployment, workdir, authorities, identity, seed=1, ...)
+    index = DeploymentIndex(deployment, workdir, children, identity, seed=1, ...)
     WorldFeeds(world, population, [index.feed], seed=1, replication=0)  # world_feeds.py
 
 The world's changes reach the index through its feeds after their lags (sim.regimes.
@@ -9,26 +9,43 @@ until its birth registration arrives. `DeploymentIndex` answers ContactPoint loo
 the real facade on its own working copy of the deployment (sim.regimes.deployment), applies
 the day's feeds before the day's lookups, and at the switch-off runs the decommissioning
 runbook's shutdown step (sim.regimes.switch_off): later lookups are refused by the index.
+
+A deployment loaded from the source feeds (`cpw deploy --from-feeds`) holds matched records, not
+the population: lookups are scored and the world's news routed through sim.regimes.fed_index.
+Practitioner accounts are opened in proportion to the users live in each authority
+(sim.regimes.accounts), so the usage rules meet the load they would have met; what they refused
+and alerted is counted from the copy's audit log when the run ends (`usage`).
 """
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from sim.deployment.fed import read_truth
 from sim.feeds.live import LiveFeed
+from sim.index.audit.monitoring import scan_alerts
+from sim.index.audit.reader import scan_audit
+from sim.index.layout import Layout
 from sim.index.lifecycle import run_retention
 from sim.index.service import ContactPoint
-from sim.regimes.deployment import provision_practitioners, working_copy
+from sim.regimes.accounts import accounts_per_authority
+from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
+from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params
+from sim.regimes.population_index import PopulationLookups
 from sim.regimes.switch_off import run_switch_off
 from sim.regimes.world_feeds import LIVE_FEED_STREAM
 from sim.streams import stream
 
+CASE_ACCOUNTS = f"{SIMULATED}case"  # the vulnerable movers' case lookups' own accounts
 SIMULATION_PROFILE = "simulation"  # cheap argon2 for the simulated accounts (working copy only)
 
 
@@ -51,7 +68,7 @@ class DeploymentIndex:
         self,
         deployment: Path,
         workdir: Path,
-        authorities: list[str],
+        children: pl.DataFrame,
         identity: Callable[[str], Identity | None],
         *,
         seed: int,
@@ -59,16 +76,29 @@ class DeploymentIndex:
         start: dt.date,
         switch_off: dt.datetime | None,
         evidence: Path | None = None,
+        answers_population: bool = True,
     ) -> None:
+        self.answers_population = answers_population  # sim.regimes.population_use asks it
         self.root = working_copy(deployment, workdir)
         self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
         self.service.store.scratch()
+        self.service.audit.without_sync()  # the copy is thrown away after the run
         opened = dt.datetime.combine(start, dt.time(7, 0))
-        per_authority = regime_params().practitioner_accounts.value
-        staff = provision_practitioners(self.service, authorities, per_authority, opened)
-        self.facade = FacadeLookup(self.service, staff, identity)
+        held = dict(children.group_by("authority_code").len().iter_rows())
+        self.accounts = accounts_per_authority(held, regime_params())
+        staff = provision_practitioners(self.service, self.accounts, opened)
+        cases = provision_practitioners(self.service, self.accounts, opened, CASE_ACCOUNTS)
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
-        self.feed = LiveFeed(self.service.store, rng)
+        truth = read_truth(deployment)
+        fed = IndexTruth(truth) if truth is not None else None
+        scored = fed.of if fed is not None else None
+        self.facade = FacadeLookup(self.service, cases, identity, truth=scored)
+        self.population = PopulationLookups(self.service, staff, identity, scored)
+        if fed is None:
+            self.feed = LiveFeed(self.service.store, rng)
+        else:
+            routing = FedRouting(self.service.store, fed, children)
+            self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
@@ -105,6 +135,31 @@ class DeploymentIndex:
             self.service, self.feed, self.root, self.switch_off_at, self.evidence
         )
 
+    def population_lookup(
+        self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
+    ) -> np.ndarray:
+        """Whether each lookup of any child (sim.regimes.population_use) showed a record:
+        through the index's batched call before the switch-off; none after it (every account
+        revoked, nobody can log in)."""
+        n = len(child_ids)
+        if not n:
+            return np.zeros(0, dtype=bool)
+        shown = np.zeros(n, dtype=bool)
+        before = np.ones(n, dtype=bool)
+        if self.switched_off is not None:
+            return shown
+        if self._pending(max(at)):
+            before = np.array([moment < self.switch_off_at for moment in at])
+        rows = np.flatnonzero(before)
+        if len(rows):
+            pick = [int(i) for i in rows]
+            shown[rows] = self.population.lookup(
+                [child_ids[i] for i in pick], [authorities[i] for i in pick], [at[i] for i in pick]
+            )
+        if not before.all():
+            self._switch_off()
+        return shown
+
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         """Lookups before the switch-off, the switch-off, then lookups after it (refused)."""
         n = len(requests)
@@ -122,15 +177,60 @@ class DeploymentIndex:
                 self._switch_off()
             parts.append((rows, self.facade.lookup(_subset(requests, rows))))
         found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
+        opened: list[str | None] = list(requests.child_id)
         for rows, answers in parts:
             found[rows], shown[rows] = answers.found, answers.contacts_shown
             shielded[rows], refused[rows] = answers.shielded, answers.refused
-        held = self.service.store.authorities_of(list(requests.child_id))
-        pairs = zip(requests.child_id, requests.authority, strict=True)
-        moved = np.array([held.get(child) != authority for child, authority in pairs])
+            for row, record in zip(rows, answers.opened or [], strict=False):
+                opened[row] = record or opened[row]
+        # the authority held on the record opened (a fed index may hold the child under a new ID)
+        held = self.service.store.authorities_of([r for r in opened if r])
+        pairs = zip(opened, requests.authority, strict=True)
+        moved = np.array([held.get(record) != authority for record, authority in pairs])
         self.lookups += n
         self.lookup_seconds += time.perf_counter() - started
         return LookupAnswers(found, shown, shielded, refused, stale=found & moved)
 
+    def usage(self) -> dict[str, Any]:
+        """What the usage rules did in the run (`usage_counts`), the accounts, and the
+        population lookups' counts and times beside a plain SQLite lookup."""
+        population = self.population
+        return {
+            "accounts": sum(self.accounts.values()),
+            "case_accounts": sum(self.accounts.values()),
+            "population_lookups": population.lookups,
+            "population_lookup_seconds": round(population.seconds, 3),
+            "population_logins": population.logins,
+            "population_refused": population.refused,
+            "plain_sqlite_lookups": population.plain_lookups,
+            "plain_sqlite_seconds": round(population.plain_seconds, 4),
+            **usage_counts(self.root),
+        }
+
     def close(self) -> None:
         self.service.close()
+
+
+def usage_counts(root: Path) -> dict[str, dict[str, int]]:
+    """What the usage rules did to the simulated practitioners of a working copy at `root`:
+    refusals by rule (or reason), the guard's alerts, and the monitoring rules' alerts over the
+    audit trail (data/index/monitoring.toml)."""
+    layout = Layout(root)
+    # lazily: an England run's trail holds millions of entries
+    ran = scan_audit(layout.audit).filter(pl.col("actor").str.starts_with(SIMULATED))
+    with closing(sqlite3.connect(f"file:{layout.accounts}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT username, surname, authority_code FROM accounts").fetchall()
+    accounts = pl.DataFrame(rows, schema=["username", "surname", "authority_code"], orient="row")
+    watched = scan_alerts(ran, accounts)
+    # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
+    refused = ran.filter(
+        (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
+    )
+    why = pl.coalesce(pl.col("detail").str.json_path_match("$.rule"), "reason", pl.lit("unstated"))
+    rules = refused.select(why.alias("rule")).collect()["rule"]
+    alerts = ran.filter(pl.col("action") == "alert").select("reason").collect()["reason"]
+    return {
+        "refused": dict(sorted(rules.value_counts().iter_rows())),
+        "alerts": dict(sorted(alerts.value_counts().iter_rows())),
+        "monitoring_alerts": dict(sorted(watched["rule"].value_counts().iter_rows())),
+    }

@@ -48,6 +48,7 @@ class LookupAnswers:
     shielded: np.ndarray
     refused: np.ndarray  # the index refused a login, search or view
     stale: np.ndarray | None = None  # the index still held the old authority (None: modelled)
+    opened: list[str | None] | None = None  # the index ID of the record opened (real index)
 
 
 class IndexLookup(Protocol):
@@ -123,11 +124,14 @@ class FacadeLookup:
     identity: Callable[[str], Identity | None]
     reason: str = "to find out who else is working with the child"
     backend: str = "facade"
+    # the true child of a hit's record (a fed index issues new IDs); None: the hit's own ID
+    truth: Callable[[str], str] | None = None
     _sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = field(default_factory=dict)
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         n = len(requests)
         found, shown, shielded, refused = (np.zeros(n, bool) for _ in range(4))
+        opened: list[str | None] = [None] * n
         # In time order: a token code is accepted only after the last one used (RFC 6238).
         for i in sorted(range(n), key=lambda i: requests.at[i]):
             staff = self.practitioners.get(requests.authority[i], ())
@@ -144,7 +148,8 @@ class FacadeLookup:
                 continue  # not found: not (yet) in the index, or the search missed
             found[i], shielded[i] = True, bool(view.shielded)
             shown[i] = not view.shielded and len(view.services) > 0
-        return LookupAnswers(found, shown, shielded, refused)
+            opened[i] = view.index_id
+        return LookupAnswers(found, shown, shielded, refused, opened=opened)
 
     def _one(self, who: Credential, child_id: str, now: dt.datetime):
         session = self._session(who, now)
@@ -158,9 +163,11 @@ class FacadeLookup:
                 "date_of_birth": person.date_of_birth,
             }
         result = self.service.search(session, query, now=now)
-        if not any(hit.child_id == child_id for hit in result.hits):
-            return None
-        return self.service.view(session, child_id, self.reason, now=now)
+        truth = self.truth or (lambda index_id: index_id)
+        mine = [hit.child_id for hit in result.hits if truth(hit.child_id) == child_id]
+        if not mine:
+            return None  # not held, held under other details, or the search missed it
+        return self.service.view(session, mine[0], self.reason, now=now)
 
     def _session(self, who: Credential, now: dt.datetime) -> str:
         rules = load_access_rules()

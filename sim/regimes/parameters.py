@@ -82,7 +82,6 @@ class RegimeParams(ParamFile):
     national_feeds_paused: Param[dt.date]
     local_consortia: Param[list[list[str]]]
     local_users: Param[Annotated[int, Field(ge=0)]]
-    practitioner_accounts: Param[Annotated[int, Field(ge=1, le=1000)]]
     retention_run_days: Param[Annotated[int, Field(ge=1, le=366)]]
 
     _kinds = field_validator(

@@ -20,9 +20,16 @@ whether it showed a record (a *view*); each scenario also marks which children w
 and by how many kinds of service (services per viewed child). Counts are kept in dense numpy
 arrays and per-child bit masks, never one object per child or per lookup, so England fits.
 
+Every lookup is also kept as a row (`lookups`, written to lookups.parquet): scenario, date and
+time, the kind of practitioner and their authority (who looked), the child, whether the child
+was ever known to social care, and whether the lookup showed a record; a few bytes per lookup
+in numpy chunks until the end.
+
 The draws come from their own stream (key ENCOUNTER_STREAM + 1) and are shared by every
-scenario (common random numbers); the world and the cases never see them. With a deployment
-the whole-population lookups still use the modelled search-miss rate.
+scenario (common random numbers); the world and the cases never see them. With a deployment a
+scenario using ContactPoint asks its real index (`population_lookup` of sim.regimes.live: each
+lookup through the index's batched call, with its own access check and audit entry), so a
+lookup shows a record only if the index, fed from the feeds, holds and finds the child.
 """
 
 import datetime as dt
@@ -30,6 +37,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from sim.reference.authorities import load_authorities
 from sim.regimes.parameters import PathParams
 from sim.streams import stream
 from sim.world.calendar import DAYS_PER_YEAR, approximate_ages, to_date
@@ -40,6 +48,17 @@ from sim.world.state import PRESENT
 POPULATION_STREAM = ENCOUNTER_STREAM + 1
 MEASURES = ("encounters", "lookups", "views", "enquiries", "phone_rounds", "hours")
 KNOWN_EPISODES = (Episode.CHILD_IN_NEED, Episode.CHILD_PROTECTION_PLAN, Episode.LOOKED_AFTER)
+LOOKUP_SCHEMA = pl.Schema(
+    {
+        "scenario": pl.String,
+        "at": pl.Datetime("us"),
+        "kind": pl.Enum(KINDS),
+        "authority": pl.String,
+        "child_id": pl.String,
+        "known_to_social_care": pl.Boolean,
+        "viewed": pl.Boolean,
+    }
+)
 USE_SCHEMA = pl.Schema(
     {
         "scenario": pl.String,
@@ -89,6 +108,8 @@ class PopulationUse:
         self.known = np.zeros(size, dtype=bool)
         self.viewed = np.zeros((len(schedules), size), dtype=np.uint8)  # bit per kind
         self._today: list[tuple[np.ndarray, int]] = []  # the world's encounters, met at day end
+        self._lookups: list[dict[str, np.ndarray]] = []  # per-lookup rows, as column chunks
+        self.codes = np.array([a.code for a in load_authorities()], dtype=object)
         world.subscribe(self.on_batch)
 
     def _grow(self) -> None:
@@ -165,8 +186,31 @@ class PopulationUse:
                 share = regime.access(sub, authority[here])
                 looked = sub.u_look < self.propensity[sub.kind] * share
                 looks[here] = looked
-                record = regime.shows_record(children[here], day, sub.u_find, self)
-                shown[here] = looked & record
+                asked = here[looked]
+                if not len(asked):
+                    continue
+                index = getattr(regime, "lookup", None)
+                if getattr(index, "answers_population", False):
+                    real = index.population_lookup
+                    shown[asked] = real(*self._asked(children[asked], authority[asked], day,
+                                                     due.minute[asked]))  # fmt: skip
+                else:
+                    shown[asked] = regime.shows_record(
+                        children[asked], day, due.u_find[asked], self
+                    )
+            asked = np.flatnonzero(looks)
+            self._lookups.append(
+                {
+                    "layer": np.full(len(asked), layer, dtype=np.int16),
+                    "day": np.full(len(asked), day, dtype=np.int32),
+                    "minute": due.minute[asked].astype(np.int16),
+                    "kind": kinds[asked].astype(np.int8),
+                    "authority": authority[asked].astype(np.int16),
+                    "child": children[asked].astype(np.int32),
+                    "known": known[asked],
+                    "viewed": shown[asked],
+                }
+            )
             rings = needs & ~shown
             hours = looks * self.lookup_hours + rings * self.phone_hours
             measures = (np.ones(n), looks, shown, needs, rings, hours)
@@ -174,6 +218,15 @@ class PopulationUse:
             self.counts[layer, month] += tally.T.reshape(len(KINDS), 2, len(MEASURES))
             bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
             np.bitwise_or.at(self.viewed[layer], children[shown], bits)
+
+    def _asked(self, children, authority, day: int, minute) -> tuple[list, list, list]:
+        """Lookups as a real index is asked them: child IDs, authority codes, times."""
+        midnight = dt.datetime.combine(to_date(day), dt.time())
+        return (
+            self.state.children.child_id[children].astype("U9").tolist(),
+            self.codes[authority].tolist(),
+            [midnight + dt.timedelta(minutes=int(m)) for m in minute],
+        )
 
     def _month(self, day: int) -> int:
         date = to_date(day)
@@ -206,6 +259,26 @@ class PopulationUse:
             },
             schema=USE_SCHEMA,
         )
+
+    def lookups(self) -> pl.DataFrame:
+        """Every lookup (LOOKUP_SCHEMA), in order of day, scenario and encounter."""
+        if not self._lookups:
+            return pl.DataFrame(schema=LOOKUP_SCHEMA)
+        raw = {name: np.concatenate([c[name] for c in self._lookups]) for name in self._lookups[0]}
+        names = np.array([schedule.name for schedule in self.schedules], dtype=object)
+        minutes = raw["day"].astype(np.int64) * 1440 + raw["minute"]
+        return pl.DataFrame(
+            {
+                "scenario": names[raw["layer"]],
+                "at": (minutes * 60_000_000).astype("datetime64[us]"),
+                "kind": np.array(KINDS, dtype=object)[raw["kind"]],
+                "authority": self.codes[raw["authority"]],
+                "child_id": self.state.children.child_id[raw["child"]].astype("U9"),
+                "known_to_social_care": raw["known"],
+                "viewed": raw["viewed"],
+            },
+            strict=False,
+        ).cast(dict(LOOKUP_SCHEMA))
 
     def summary(self) -> pl.DataFrame:
         """Per scenario, over the run: lookups and views (never-known children's apart),

@@ -7,6 +7,7 @@ The output directory appears complete or not at all (sim.outputs.staged_director
     events.parquet            the world's event log (sim.world.events.SCHEMA)
     regime_log.parquet        lookups, phone-rounds, reconnections (sim.regimes.log)
     population_use.parquet    every child's encounters and lookups (sim.regimes.population_use)
+    lookups.parquet           one row per lookup of any child: who, which child, what it found
     exposure.parquet          monthly records held and users by authority
     metrics.parquet, .csv     the long metrics table (sim.metrics.table)
     summary.csv               whole-run figures per scenario
@@ -66,6 +67,9 @@ class SimulationConfig:
     params: "ModelParameters | None" = None  # data/ as it stands if None
     deployment: Path | None = None  # a `cpw deploy` directory: the real index inside the run
     switch_off: dt.datetime | None = None  # switch every live index off then (see inside.py)
+    # with a deployment, every child's lookups go through the real index too (batched, audited);
+    # False keeps them modelled (search_miss_rate), as for a run of the case lookups only
+    population_through_index: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ def run_simulation(
                     replication=config.replication,
                     start=config.start,
                     switch_off=config.switch_off,
+                    population_through_index=config.population_through_index,
                 )
             )
 
@@ -166,6 +171,7 @@ def run_simulation(
         exposure.write_parquet(staging / "exposure.parquet")
         use = runner.population.frame()
         use.write_parquet(staging / "population_use.parquet")
+        runner.population.lookups().write_parquet(staging / "lookups.parquet")
         table.write_parquet(staging / "metrics.parquet")
         table.write_csv(staging / "metrics.csv")
         figures = summary(table)

@@ -85,14 +85,21 @@ class Destinations:
     def draw_open(self, rng: np.random.Generator, origins: np.ndarray) -> np.ndarray:
         """As `draw`, but a move that would leave the simulated authorities (at 1 - retained)
         comes back as an arrival from outside (see the class doc)."""
+        return self.draw_arrivals(rng, origins)[0]
+
+    def draw_arrivals(
+        self, rng: np.random.Generator, origins: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`draw_open`'s destinations, and which of them are arrivals from the rest of England
+        (the same draws: a caller may use either)."""
         inside = self.draw(rng, origins)
         if self.arrivals is None:
-            return inside
+            return inside, np.zeros(len(origins), dtype=bool)
         out = rng.random(len(origins)) >= self.retained[origins]
         u = rng.random(int(out.sum()))
         picked = (self.arrivals[origins[out]] < u[:, None]).sum(axis=1)
         inside[out] = self.ordinals[np.minimum(picked, len(self.ordinals) - 1)]
-        return inside
+        return inside, out
 
 
 def destinations_for(ordinals: np.ndarray, params: MoveParams | None = None) -> Destinations:

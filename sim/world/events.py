@@ -14,7 +14,11 @@ One row per child per event, in the order the world made them (by day). Columns 
 - `started` (Date, episode events only): when the episode began (before the run for
   `episode_open`), so an end row carries its duration;
 - `school_urn` (Int64, school_change only), `gp_practice_code` (String, gp_change only, a
-  newborn's first registration included): the new registration.
+  newborn's first registration included): the new registration;
+- `origin` (String, moves only): "rest of England" for a household arriving from outside the
+  simulated authorities (a region run's open boundary, sim.world.destinations: drawn as the
+  household that would have left, so `from_authority` is where that household lived), null for
+  a move between simulated authorities or within one.
 
 Listeners (`World.subscribe`) receive the same events as `EventBatch`es of raw codes and state
 rows as they are made, before they are decoded and written.
@@ -69,10 +73,13 @@ SCHEMA = pl.Schema(
         "started": pl.Date,
         "school_urn": pl.Int64,
         "gp_practice_code": pl.String,
+        "origin": pl.String,
     }
 )
 RAW_COLUMNS = ("day", "event", "child", "authority", "from_authority", "episode", "started")
-RAW_COLUMNS += ("school", "gp")
+RAW_COLUMNS += ("school", "gp", "origin")
+ORIGINS = ("rest of England",)  # the raw `origin` codes' labels
+OUTSIDE = 0  # raw `origin` of an arrival from the rest of England
 
 
 @dataclass
@@ -158,6 +165,7 @@ class EventLog:
                 "started": pl.Series(raw["started"]).cast(pl.Int32).cast(pl.Date),
                 "school_urn": _nullable(self.state.schools.labels, raw["school"]),
                 "gp_practice_code": _nullable(self.state.practices.labels, raw["gp"]),
+                "origin": _nullable(np.array(ORIGINS, dtype=object), raw["origin"]),
             },
             strict=False,
         )

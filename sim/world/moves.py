@@ -12,7 +12,7 @@ import numpy as np
 from sim.world.calendar import DAYS_PER_YEAR, approximate_ages
 from sim.world.context import Context
 from sim.world.destinations import destinations_for
-from sim.world.events import Event
+from sim.world.events import OUTSIDE, Event
 from sim.world.sampling import Agenda, exponential_days, thinned
 from sim.world.state import NONE
 
@@ -61,7 +61,10 @@ class Moves:
         leaves = leaves * self.destinations.retained[position] if shut else leaves
         leaving = self.rng.random(len(households)) < leaves
         destination = origin.copy()
-        destination[leaving] = self.destinations.draw_open(self.rng, position[leaving])
+        arrived = np.zeros(len(households), dtype=bool)  # from the rest of England (open region)
+        destination[leaving], arrived[leaving] = self.destinations.draw_arrivals(
+            self.rng, position[leaving]
+        )
         h.authority[households] = destination
 
         members = state.members(households)
@@ -71,7 +74,12 @@ class Moves:
         c.authority[members] = destination[where]
         c.moves[members] += 1
         self.context.log.record(
-            Event.MOVE, day, members, authority=destination[where], from_authority=before
+            Event.MOVE,
+            day,
+            members,
+            authority=destination[where],
+            from_authority=before,
+            origin=np.where(arrived[where], OUTSIDE, NONE),
         )
         self.changes.schedule(day, members, crossed=leaving[where])
 

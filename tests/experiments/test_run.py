@@ -23,6 +23,9 @@ def test_run_directory_is_complete_and_the_same_for_one_or_two_workers(tmp_path,
     for r in ("r000", "r001"):
         for name in ("events.parquet", "regime_log.parquet", "metrics.parquet", "outcomes.parquet"):
             assert (tmp_path / "one" / "replications" / r / name).is_file()
+        lookups = [pl.read_parquet(tmp_path / d / "replications" / r / "lookups.parquet")
+                   for d in ("one", "two")]  # fmt: skip
+        assert lookups[0].equals(lookups[1])  # written, and the same on one or two workers
     manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["replications"] == 2
     assert "regimes/paths.toml" in manifest["data"] and manifest["versions"]["polars"]

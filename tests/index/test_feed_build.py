@@ -281,3 +281,21 @@ def test_a_failed_build_leaves_no_index_and_no_spilled_feeds(
     with pytest.raises(InputError, match="batch failed"):
         build_index_from_feeds(index_population, tmp_path / "index.db", SEED, 200)
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".building")] == []
+
+
+def test_a_cohort_no_feed_holds_does_not_stop_the_build(index_population, tmp_path):
+    """Children not yet born (on a pre-birth plan) are in no feed: a birth year holding only
+    them has no feed records, and the build goes on without them."""
+    tables = dict(index_population)
+    children = tables["children"]
+    born = children["date_of_birth"].max()
+    unborn = children.head(2).with_columns(
+        pl.lit(born.replace(year=born.year + 1)).alias("date_of_birth"),
+        pl.Series("child_id", ["unborn-1", "unborn-2"]),
+    )
+    feeds = CohortFeeds({**tables, "children": pl.concat([children, unborn])}, seed=1)
+    assert feeds.feeds(born.year + 1).height == 0
+    stats = build_index_from_feeds(
+        {**tables, "children": pl.concat([children, unborn])}, tmp_path / "index.db", seed=1
+    )
+    assert stats.children > 0

@@ -105,8 +105,12 @@ def live_deployment(tmp_path_factory):
 
 
 def run_with_index(population, deployment, out, paths, scenarios=("contactpoint_kept",), **changes):
-    """A run (REAL_INDEX_PERIOD, seed 6) with the real index inside; returns its regime log."""
+    """A run (REAL_INDEX_PERIOD, seed 6) with the real index inside; returns its regime log.
+
+    Every child's lookups stay modelled unless `population_through_index=True` is given: with
+    every practitioner looking (eager paths) they are tens of thousands of audited lookups."""
     start, end = REAL_INDEX_PERIOD
+    changes.setdefault("population_through_index", False)
     config = SimulationConfig(
         seed=6,
         scenarios=scenarios,

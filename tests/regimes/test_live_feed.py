@@ -28,7 +28,7 @@ class Live:
         self.tables = tables
         self.service = ContactPoint.open(working_copy(deployment, into), profile="simulation")
         staff = provision_practitioners(
-            self.service, [BOLTON, WIGAN], 1, dt.datetime.combine(DAY, dt.time(7))
+            self.service, {BOLTON: 1, WIGAN: 1}, dt.datetime.combine(DAY, dt.time(7))
         )
         self.lookup = FacadeLookup(self.service, staff, identities(tables["children"]))
         self.feed = LiveFeed(self.service.store, stream(9, "feeds", 900, 0))

@@ -65,3 +65,22 @@ def test_viewed_bits_count_distinct_services(ridden):
     _, runner, _ = ridden
     bits = runner.population.viewed[1]
     assert bits.dtype == np.uint8 and bits.max() < 1 << 7
+
+
+def test_every_lookup_is_a_row_that_adds_up_to_the_counts(ridden):
+    """The lookups table: one row per lookup, by scenario, kind, known and viewed, matching
+    the monthly counts; each row names a child of the world and the practitioner's authority."""
+    world, runner, _ = ridden
+    rows = runner.population.lookups()
+    counts = runner.population.frame()
+    keys = ["scenario", "kind", "known_to_social_care"]
+    tallied = rows.group_by(keys).agg(
+        pl.len().alias("rows"), pl.col("viewed").sum().alias("viewed_rows")
+    )
+    summed = counts.group_by(keys).agg(pl.col("lookups").sum(), pl.col("views").sum())
+    joined = summed.filter(pl.col("lookups") > 0).join(tallied, on=keys, how="full", coalesce=True)
+    assert (joined["rows"] == joined["lookups"]).all()
+    assert (joined["viewed_rows"] == joined["views"]).all()
+    ids = set(world.state.children.child_id[: world.state.children.size].astype(str))
+    assert set(rows["child_id"].unique()) <= ids and rows["authority"].null_count() == 0
+    assert rows.filter(pl.col("scenario") == "none").height == 0

@@ -16,6 +16,7 @@ FILES = {
     "regime_log.parquet",
     "exposure.parquet",
     "population_use.parquet",
+    "lookups.parquet",
     "metrics.parquet",
     "metrics.csv",
     "summary.csv",

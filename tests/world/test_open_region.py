@@ -37,3 +37,27 @@ def test_north_west_moves_between_authorities_within_ten_percent(world_runner, t
     table = calibration_table(log, world.context.scale)
     moves = table.filter(pl.col("measure") == "moves_between_authorities").row(0, named=True)
     assert abs(moves["ratio"] - 1) <= 0.1
+
+
+def test_arrivals_are_the_same_draws_as_the_open_destinations():
+    destinations = destinations_for(NORTH_WEST)
+    origins = np.repeat(np.arange(len(NORTH_WEST)), 100)
+    drawn, arrived = destinations.draw_arrivals(np.random.default_rng(4), origins)
+    assert (drawn == destinations.draw_open(np.random.default_rng(4), origins)).all()
+    assert 0 < arrived.mean() < 1
+    everywhere = destinations_for(np.arange(len(AUTHORITIES)))
+    assert not everywhere.draw_arrivals(np.random.default_rng(4), origins)[1].any()
+
+
+def test_arrivals_from_the_rest_of_england_carry_their_origin(world_runner, tmp_path):
+    """Moves that came in over a region's open boundary say so; nothing else has an origin."""
+    codes = ("E08000001", "E08000002")  # Bolton and Bury
+    people = synthesise(SynthRequest(seed=6, scale=0.02, authority_codes=codes))
+    _, log = world_runner(people, tmp_path, seed=3, end=dt.date(2009, 12, 31))
+    moves = log.filter(pl.col("event") == "move")
+    arrivals = moves.filter(pl.col("origin").is_not_null())
+    assert arrivals.height > 0 and set(arrivals["origin"]) == {"rest of England"}
+    assert (arrivals["authority"] != arrivals["from_authority"]).all()
+    between = moves.filter(pl.col("authority") != pl.col("from_authority"))
+    assert arrivals.height < between.height  # some moves stay between the two
+    assert log.filter(pl.col("event") != "move")["origin"].null_count() == log.height - moves.height

@@ -169,7 +169,8 @@ def count_levels(
     matches = _pairs_of(records, same["record_key"].to_numpy(), same["record_key_r"].to_numpy())
 
     n = records.height
-    draws = rng.integers(0, n, (random_pairs, 2))
+    # a cohort can have no feed records (only unborn children, whom no feed holds)
+    draws = rng.integers(0, n, (random_pairs, 2)) if n else np.zeros((0, 2), dtype=np.int64)
     truth = records["truth_child_id"].to_numpy()
     differ = (draws[:, 0] != draws[:, 1]) & (truth[draws[:, 0]] != truth[draws[:, 1]])
     keys = records["record_key"].to_numpy()

@@ -156,19 +156,32 @@ class UsageGuard:
         surname: str | None,
         child_id: str | None,
     ) -> None:
-        refusal = None
         with self.counters.counting() as usage:
-            rule = self._rate(usage, actor, action, now)
-            if rule:
-                refusal = ("rate_limit", rule)
-            elif surname and self._new_surname_over_limit(usage, actor, surname, now):
-                refusal = ("enumeration", "distinct_surnames")
-            elif self._walking(usage, actor, child_id, now):
-                refusal = ("enumeration", "sequential_ids")
-            else:
-                usage.record(actor, action, now, surname, _serial(child_id))
+            refusal = self.admit(usage, actor, action, now, surname, child_id)
         if refusal:
             self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
+
+    def admit(
+        self,
+        usage: UsageWindow,
+        actor: str,
+        action: str,
+        now: dt.datetime,
+        surname: str | None,
+        child_id: str | None,
+    ) -> tuple[str, str] | None:
+        """Within the caller's counting transaction: the refusal (reason, rule) of this use, or
+        None once it is counted. A caller checking many uses in one transaction
+        (sim.index.batch_lookup) audits each refusal itself."""
+        rule = self._rate(usage, actor, action, now)
+        if rule:
+            return ("rate_limit", rule)
+        if surname and self._new_surname_over_limit(usage, actor, surname, now):
+            return ("enumeration", "distinct_surnames")
+        if self._walking(usage, actor, child_id, now):
+            return ("enumeration", "sequential_ids")
+        usage.record(actor, action, now, surname, _serial(child_id))
+        return None
 
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime

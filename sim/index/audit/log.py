@@ -155,6 +155,11 @@ class AuditLog:
 
     # -- appending -------------------------------------------------------------------------
 
+    def without_sync(self) -> None:
+        """Write entries without fdatasync from now on: for a simulation's throw-away working
+        copy (as sim.index.store.sqlite_live.scratch does for its index), never a real log."""
+        self._sync = None
+
     def append(self, event: AuditEvent) -> int:
         """Add one event, durably; returns its sequence number (1 = the first line)."""
         pending = self._submit(_Pending(event, None))
@@ -164,6 +169,24 @@ class AuditLog:
         """Add `event` if `still_allowed()` (run under the lock) returns None; otherwise add a
         refusal for the same act with the reason it returned, and return that reason."""
         return self._submit(_Pending(event, still_allowed)).refused
+
+    def append_many(
+        self, events: list[AuditEvent], checks: list[StillAllowed | None]
+    ) -> list[str | None]:
+        """Add `events` in order under one lock with one sync (a batch's group commit), each
+        checked by its entry of `checks` as `append_unless` checks one. Returns each event's
+        refusal (None if written as given)."""
+        if len(checks) != len(events):
+            raise ValueError("one check (or None) per event")
+        batch = [_Pending(event, check) for event, check in zip(events, checks, strict=True)]
+        if self._closed:
+            raise InputError(f"{self.path}: the audit log is closed")
+        with self.exclusive():
+            self._write(batch)
+        errors = [item.error for item in batch if item.error is not None]
+        if errors:
+            raise errors[0]
+        return [item.refused for item in batch]
 
     def _submit(self, pending: _Pending) -> _Pending:
         if self._closed:

@@ -72,6 +72,19 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class ExactHit:
+    """A child found by exact forename, surname and date of birth (a batched lookup): identity
+    and what the result page shows, never a hidden field."""
+
+    child_id: str
+    authority_code: str
+    shielded: bool
+    services: int  # services involved with the child (shown only when not shielded)
+    surname: str  # current names, upper case: the facade's order among equal scores
+    forename: str
+
+
+@dataclass(frozen=True)
 class Shield:
     request_id: int
     criterion: str
@@ -161,6 +174,11 @@ class IndexStore(ABC):
         """Children proposed by the blocks and passing the filters, at most limit + 1."""
 
     @abstractmethod
+    def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
+        """Unarchived children with this normalised surname and forename and date of birth:
+        current names, and former names of unshielded children (search's exact mode)."""
+
+    @abstractmethod
     def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:
         """The whole record and its shield state, or None for an unknown ID.
 
@@ -242,6 +260,15 @@ class IndexStore(ABC):
     @abstractmethod
     def children_by_authority(self) -> dict[str, int]:
         """Records held per authority (archived ones included: they are still held)."""
+
+    @abstractmethod
+    def household_keys(self) -> pl.DataFrame:
+        """Every child's household key (child_id, household_key): which index household a
+        child's record was loaded into."""
+
+    @abstractmethod
+    def last_household_key(self) -> int:
+        """The highest household key held (0 for an empty index): new households go above it."""
 
     @abstractmethod
     def dates_of_birth(self, child_ids: list[str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from sim.index.records import ChildRecord
 from sim.index.store.base import (
     Candidate,
     CandidateQuery,
+    ExactHit,
     Hold,
     RetentionClock,
     RetentionOutcome,
@@ -41,6 +42,10 @@ class CandidateSearch(Protocol):
     """Blocking lookups for search: identity fields only, never a hidden field."""
 
     def find_candidates(self, query: CandidateQuery) -> list[Candidate]: ...
+
+    def exact_name_hits(
+        self, surname: str, forename: str, date_of_birth: str
+    ) -> list[ExactHit]: ...
 
 
 class RecordReader(Protocol):
@@ -129,3 +134,7 @@ class IndexCensus(Protocol):
     def children_by_authority(self) -> dict[str, int]: ...
 
     def dates_of_birth(self, child_ids: list[str]) -> dict[str, str]: ...
+
+    def household_keys(self) -> pl.DataFrame: ...
+
+    def last_household_key(self) -> int: ...

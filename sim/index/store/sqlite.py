@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
+
 from sim.errors import InputError
 from sim.index.records import ChildRecord
 from sim.index.store.base import (
@@ -18,6 +20,7 @@ from sim.index.store.base import (
     Candidate,
     CandidateName,
     CandidateQuery,
+    ExactHit,
     IndexStore,
     StoredRecord,
     StoredRequest,
@@ -46,6 +49,18 @@ _RETENTION_TABLES = (
     "protection_hold",
     "subject_access_request",
     "leaving_england",
+)
+
+
+_EXACT_NAME = (
+    "SELECT DISTINCT c.child_id, c.authority_code, s.child_key IS NOT NULL, "
+    "(SELECT count(*) FROM involvement i WHERE i.child_key = c.child_key), "
+    "upper(cur.surname), upper(cur.forename) "
+    "FROM name n JOIN child c ON c.child_key = n.child_key "
+    "LEFT JOIN shield s ON s.child_key = c.child_key "
+    "JOIN name cur ON cur.child_key = c.child_key AND cur.current = 1 "
+    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
+    "AND c.archived_on IS NULL AND (n.current = 1 OR s.child_key IS NULL)"
 )
 
 
@@ -128,6 +143,10 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
         ]
         return self._candidates(keys)
 
+    def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
+        rows = self._db.execute(_EXACT_NAME, (surname, forename, date_of_birth)).fetchall()
+        return [ExactHit(r[0], r[1], bool(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+
     def _candidates(self, keys: list[int]) -> list[Candidate]:
         if not keys:
             return []
@@ -204,6 +223,17 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
 
     def children_by_authority(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT authority_code, count(*) FROM child GROUP BY 1"))
+
+    def household_keys(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            self._db.execute("SELECT child_id, household_key FROM child").fetchall(),
+            schema={"child_id": pl.String, "household_key": pl.Int64},
+            orient="row",
+        )
+
+    def last_household_key(self) -> int:
+        query = "SELECT coalesce(max(household_key), 0) FROM household"
+        return int(self._db.execute(query).fetchone()[0])
 
     def dates_of_birth(self, child_ids: list[str]) -> dict[str, str]:
         rows = self._db.execute(

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS usage (
     surname TEXT, id_prefix TEXT, id_serial INTEGER
 );
 CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
+CREATE INDEX IF NOT EXISTS usage_by_user_time ON usage (username, at);
 CREATE TABLE IF NOT EXISTS usage_alert (
     username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
     PRIMARY KEY (username, day, rule)

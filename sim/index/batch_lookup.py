@@ -1,0 +1,186 @@
+"""Many practitioner lookups in one call, each checked and audited as the facade does one.
+
+A simulation of all England asks the index hundreds of thousands of times a year; through the
+facade (sim.index.service.ContactPoint) each lookup is a search and a view, each with its own
+usage-guard transaction and its own audit write and sync. `BatchLookup.lookup` answers a batch
+of exact name-and-date-of-birth lookups, by any number of practitioner sessions, with the same
+safeguards, grouped:
+
+- one access check per lookup: its session is checked (and its idle clock restarted) at the
+  lookup's time, a refusal audited by the access control as the facade's would be; and again
+  under the audit log's lock as its entry is written, so nothing is answered after a revocation
+  or a switch-off; every lookup passes the usage guard
+  (rate limits, distinct surnames, neighbouring IDs; data/index/monitoring.toml) as a search,
+  and as a view when a record is opened, all in one accounts transaction per batch;
+- one audit entry per lookup: a `view` of the record opened (with the hits and the searched
+  surname, as the facade's search and view entries hold them), a `search` when none was opened,
+  or the refusal with its rule (and the day's first alert per rule, as the guard writes it); all
+  of the batch's entries written ahead of the answers with one write and one sync.
+
+The search is the facade's exact search (sim.index.search, mode "exact") on forename, surname
+and date of birth: current names, and former names of unshielded children; archived records
+are not found. Which hit is opened is the practitioner's choice (`choose`), the first by default.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sim.errors import InputError
+from sim.index.access import AccessRefused
+from sim.index.audit.event import AuditEvent
+from sim.index.search_rules import search_rules
+from sim.index.service import ContactPoint, surname_keys
+from sim.index.store.keys import normalise_name
+from sim.index.view import view_reasons
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    """What a practitioner typed, in which session, and when."""
+
+    session_id: str
+    forename: str
+    surname: str
+    date_of_birth: dt.date
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    hits: tuple[str, ...]  # index IDs found, in the facade's order
+    opened: str | None  # the record opened (viewed), if any
+    shielded: bool
+    services: int  # services shown on the opened record (none when shielded)
+    refused: str | None  # why the lookup was refused, if it was
+
+
+@dataclass
+class _Found:
+    hits: list[tuple]  # (child_id, authority, shielded, services)
+    opened: tuple | None = None
+    refused: tuple[str, str, str] | None = None  # (action, reason, rule)
+
+
+Choose = Callable[[int, tuple[str, ...]], str | None]
+
+
+def _first(_: int, hits: tuple[str, ...]) -> str | None:
+    return hits[0] if hits else None
+
+
+class BatchLookup:
+    """Batched exact lookups through one service (see the module doc)."""
+
+    def __init__(self, service: ContactPoint, reason: str) -> None:
+        if reason not in view_reasons():
+            raise InputError(f"reason: {reason!r} is not one of the reasons for access")
+        self.service, self.reason = service, reason
+        self.cap = search_rules().result_cap.value
+
+    def lookup(self, queries: Sequence[NameQuery], *, choose: Choose = _first) -> list[BatchAnswer]:
+        """Answer `queries` (in time order); see the module doc."""
+        if not queries:
+            return []
+        service = self.service
+        sessions: list = []
+        for query in queries:  # the access check: a refusal is audited by the access control
+            try:
+                sessions.append(service.access.session(query.session_id, now=query.at))
+            except AccessRefused as refused:
+                sessions.append(refused)
+        found = [self._find(i, q, choose) for i, q in enumerate(queries)]
+        guard = service.guard
+        events: list[AuditEvent] = []
+        owners: list[int] = []  # which query each event answers (-1: an alert)
+        with guard.counters.counting() as usage:
+            for i, (query, item) in enumerate(zip(queries, found, strict=True)):
+                if isinstance(sessions[i], AccessRefused):
+                    item.refused, item.hits, item.opened = (
+                        ("session", str(sessions[i]), ""),
+                        [],
+                        None,
+                    )
+                    continue  # already audited by the access control
+                at, user = query.at, sessions[i].username
+                key = normalise_name(query.surname) or None
+                refusal = guard.admit(usage, user, "search", at, key, None)
+                if refusal:
+                    item.refused = ("search", *refusal)
+                elif item.opened is not None:
+                    refusal = guard.admit(usage, user, "view", at, None, item.opened[0])
+                    item.refused = ("view", *refusal) if refusal else None
+                events.append(self._event(sessions[i], query, item))
+                owners.append(i)
+                if item.refused and guard.counters.first_alert(user, at.date(), item.refused[2]):
+                    rule, child = item.refused[2], events[-1].child_id
+                    events.append(AuditEvent(at, user, "alert", "refused", child, rule,
+                                             {"rule": rule}))  # fmt: skip
+                    owners.append(-1)
+        checks = [
+            (lambda sid=queries[o].session_id: live(sid))
+            if o >= 0 and event.outcome == "allowed"
+            else None
+            for event, o in zip(events, owners, strict=True)
+        ]
+        seen: dict[str, str | None] = {}
+
+        def live(session_id: str) -> str | None:
+            """A session's state, read once per batch: the batch is written under the audit
+            log's lock, which every revocation and switch-off also takes, so it cannot change
+            while the batch is written."""
+            if session_id not in seen:
+                seen[session_id] = service.access.still_live(session_id)
+            return seen[session_id]
+
+        ended = service.audit.append_many(events, checks)
+        stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
+        return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
+
+    def _find(self, i: int, query: NameQuery, choose: Choose) -> _Found:
+        args = (
+            normalise_name(query.surname),
+            normalise_name(query.forename),
+            query.date_of_birth.isoformat(),
+        )
+        rows = self.service.store.exact_name_hits(*args)
+        rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
+        hits = [(r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]]
+        picked = choose(i, tuple(h[0] for h in hits))
+        opened = next((h for h in hits if h[0] == picked), None)
+        return _Found(hits, opened)
+
+    def _event(self, session, query: NameQuery, item: _Found) -> AuditEvent:
+        at = query.at
+        detail: dict[str, object] = {
+            "authority": session.authority_code,
+            "batched": True,
+            "surname": query.surname,
+            **surname_keys(query.surname),
+            "mode": "exact",
+            "fields": ["forename", "surname", "date_of_birth"],
+            "matched": len(item.hits),
+            "child_ids": [h[0] for h in item.hits],
+        }
+        if item.refused:
+            action, reason, rule = item.refused
+            child = item.opened[0] if item.opened and action == "view" else None
+            return AuditEvent(
+                at, session.username, action, "refused", child, reason, {"rule": rule}
+            )
+        if item.opened is None:
+            return AuditEvent(at, session.username, "search", "allowed", None, None, detail)
+        child_id, authority, shielded, _ = item.opened
+        detail |= {"child_authority": authority, "shielded": bool(shielded)}
+        return AuditEvent(at, session.username, "view", "allowed", child_id, self.reason, detail)
+
+    @staticmethod
+    def _answer(item: _Found, ended: str | None) -> BatchAnswer:
+        if item.refused or ended:
+            why = ended or (item.refused[2] or item.refused[1] if item.refused else "")
+            return BatchAnswer((), None, False, 0, why)
+        hits = tuple(h[0] for h in item.hits)
+        if item.opened is None:
+            return BatchAnswer(hits, None, False, 0, None)
+        child_id, _, shielded, services = item.opened
+        return BatchAnswer(hits, child_id, bool(shielded), 0 if shielded else services, None)

@@ -1,0 +1,125 @@
+"""Batched lookups (sim.index.batch_lookup): the facade's search, one access check and one
+audit entry per lookup, the usage rules shared with the facade, nothing answered after a
+switch-off."""
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sim.deployment.deploy import deploy
+from sim.index.access import AccessRefused, token_code
+from sim.index.audit import read_audit
+from sim.index.batch_lookup import BatchLookup, NameQuery
+from sim.index.service import ContactPoint
+from sim.population.output import write_population
+from sim.population.synth import SynthRequest
+
+BOLTON = "E08000001"
+USER = "practitioner1-e08000001"
+REASON = "to find out who else is working with the child"
+DAY = dt.datetime(2010, 1, 5, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("batch")
+    write_population(SynthRequest(seed=3, scale=0.02, authority_codes=(BOLTON,)), root / "pop")
+    deploy(root / "pop", root / "dep", canaries=2, profile="simulation")
+    return root
+
+
+@pytest.fixture
+def service(made, tmp_path):
+    """A fresh copy of the deployment per test (usage counters and audit start clean)."""
+    copy = tmp_path / "dep"
+    shutil.copytree(made / "dep", copy)
+    for side in made.glob("dep.*"):
+        shutil.copy2(side, tmp_path / side.name)
+    with ContactPoint.open(copy, profile="simulation") as opened:
+        yield opened
+
+
+def _login(service, made, when=DAY) -> str:
+    user = json.loads((made / "dep.credentials.json").read_text())["users"][USER]
+    code = token_code(user["token_secret"], when, service.access.rules)
+    return service.login(USER, user["password"], user["pin"], code, network=user["network"],
+                         now=when)  # fmt: skip
+
+
+def _children(made, n: int) -> list[tuple]:
+    children = pl.read_parquet(made / "pop" / "children").sort("child_id").head(n)
+    return list(children.select("child_id", "forename", "surname", "date_of_birth").iter_rows())
+
+
+def _queries(session, children, first=DAY, every=dt.timedelta(minutes=2)):
+    return [NameQuery(session, f, s, b, first + every * n) for n, (_, f, s, b) in
+            enumerate(children)]  # fmt: skip
+
+
+def test_batched_hits_are_the_facades_exact_search_hits(service, made):
+    session = _login(service, made)
+    children = _children(made, 12)
+    answers = BatchLookup(service, REASON).lookup(_queries(session, children))
+    later = DAY + dt.timedelta(hours=2)
+    session = _login(service, made, later)
+    for n, ((_, forename, surname, born), answer) in enumerate(zip(children, answers, strict=True)):
+        query = {"forename": forename, "surname": surname, "date_of_birth": born}
+        result = service.search(session, query, now=later + dt.timedelta(minutes=n))
+        assert answer.hits == tuple(hit.child_id for hit in result.hits)
+        assert answer.opened == (answer.hits[0] if answer.hits else None)
+
+
+def test_each_lookup_writes_one_audit_entry_ahead_of_its_answer(service, made):
+    """A view of the opened record (or a search when none is), one per lookup, in order."""
+    session = _login(service, made)
+    before = read_audit(service.audit.path).height
+    children = _children(made, 10)
+    queries = _queries(session, children)
+    queries.append(NameQuery(session, "Nobody", "Nowhere", dt.date(2005, 5, 5), queries[-1].at
+                             + dt.timedelta(minutes=2)))  # fmt: skip
+    answers = BatchLookup(service, REASON).lookup(queries)
+    entries = read_audit(service.audit.path).slice(before)
+    assert entries.height == len(queries)
+    assert entries["action"].to_list() == ["view"] * 10 + ["search"]
+    assert entries["child_id"].to_list()[:10] == [a.opened for a in answers[:10]]
+    assert entries["child_id"].to_list()[:10] == [c[0] for c in children]
+    assert (entries["outcome"] == "allowed").all() and answers[-1].hits == ()
+    assert [t.isoformat() for t in entries["time"].to_list()] == [q.at.isoformat() for q in queries]
+
+
+def test_the_usage_rules_refuse_and_alert_once_and_the_facade_sees_the_count(service, made):
+    """Six views a minute at most: the seventh in one minute is refused with its rule, audited,
+    with one alert; the counters are the facade's, so its next view that minute is refused."""
+    session = _login(service, made)
+    before = read_audit(service.audit.path).height
+    children = _children(made, 8)
+    queries = _queries(session, children, every=dt.timedelta(seconds=5))
+    answers = BatchLookup(service, REASON).lookup(queries)
+    assert [a.refused for a in answers] == [None] * 6 + ["view_per_minute"] * 2
+    entries = read_audit(service.audit.path).slice(before)
+    refused = entries.filter(pl.col("outcome") == "refused")
+    assert refused["action"].to_list() == ["view", "alert", "view"]
+    with pytest.raises(AccessRefused):
+        service.view(session, children[0][0], REASON, now=queries[-1].at)
+
+
+def test_nothing_is_answered_after_the_switch_off(service, made):
+    """Each lookup's session is checked: after the switch-off every one is refused, audited."""
+    session = _login(service, made)
+    service.switch_off(by=None, now=DAY + dt.timedelta(minutes=1))
+    before = read_audit(service.audit.path).height
+    answers = BatchLookup(service, REASON).lookup(
+        _queries(session, _children(made, 3), first=DAY + dt.timedelta(minutes=2))
+    )
+    assert all(a.refused and a.opened is None and a.hits == () for a in answers)
+    entries = read_audit(service.audit.path).slice(before)
+    assert entries.height == 3 and (entries["outcome"] == "refused").all()
+
+
+def test_a_batch_refuses_a_reason_not_on_the_list(service):
+    with pytest.raises(Exception, match="reason"):
+        BatchLookup(service, "curiosity")
