@@ -18,10 +18,8 @@ and alerted is counted from the copy's audit log when the run ends (`usage`).
 """
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -204,24 +202,21 @@ class DeploymentIndex:
             "population_refused": population.refused,
             "plain_sqlite_lookups": population.plain_lookups,
             "plain_sqlite_seconds": round(population.plain_seconds, 4),
-            **usage_counts(self.root),
+            **usage_counts(self.root, self.service.access.accounts_frame()),
         }
 
     def close(self) -> None:
         self.service.close()
 
 
-def usage_counts(root: Path) -> dict[str, dict[str, int]]:
+def usage_counts(root: Path, accounts: pl.DataFrame) -> dict[str, dict[str, int]]:
     """What the usage rules did to the simulated practitioners of a working copy at `root`:
     refusals by rule (or reason), the guard's alerts, and the monitoring rules' alerts over the
     audit trail (data/index/monitoring.toml)."""
     layout = Layout(root)
     # lazily: an England run's trail holds millions of entries
     ran = scan_audit(layout.audit).filter(pl.col("actor").str.starts_with(SIMULATED))
-    with closing(sqlite3.connect(f"file:{layout.accounts}?mode=ro", uri=True)) as db:
-        rows = db.execute("SELECT username, surname, authority_code FROM accounts").fetchall()
-    accounts = pl.DataFrame(rows, schema=["username", "surname", "authority_code"], orient="row")
-    watched = scan_alerts(ran, accounts)
+    watched = scan_alerts(ran, accounts.select("username", "surname", "authority_code"))
     # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
     refused = ran.filter(
         (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])

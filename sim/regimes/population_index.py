@@ -20,7 +20,6 @@ A plain SQLite lookup (the same exact-name query, no access check, no audit) of 
 """
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -35,11 +34,6 @@ from sim.regimes.lookup import Credential, FacadeLookup, Identity, LookupRequest
 
 PLAIN_SAMPLE = 50
 REASON = "to find out who else is working with the child"
-_PLAIN = (
-    "SELECT c.child_id FROM name n JOIN child c ON c.child_key = n.child_key "
-    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
-    "AND c.archived_on IS NULL"
-)
 
 
 class PopulationLookups:
@@ -134,10 +128,11 @@ class PopulationLookups:
 
     def _plain(self, queries: list[NameQuery]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""
-        db: sqlite3.Connection = self.service.store._db
+        store = self.service.store
         started = time.perf_counter()
         for q in queries:
-            args = (normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth)
-            db.execute(_PLAIN, (*args[:2], args[2].isoformat())).fetchall()
+            store.exact_name_hits(
+                normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat()
+            )
         self.plain_seconds += time.perf_counter() - started
         self.plain_lookups += len(queries)

@@ -28,6 +28,7 @@ SQLITE_ALLOWED = {
     "decommission/*.py": "decommissioning reads and destroys the SQLite files as files",
     "sim/cli/decommission.py": "reports an unreadable SQLite file as the runbook's stop",
     "bench/bench_index.py": "times a plain SQLite table beside the index (its own scratch file)",
+    "bench/bench_real_lookups.py": "times a plain SQLite query on a copy of the deployment's index",
     "bench/crash_campaign.py": "a fault harness that reads the killed deployment's file directly",
 }
 # Who may import the SQLite implementation modules or classes (sim.index.store.sqlite*,

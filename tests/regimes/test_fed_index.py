@@ -126,7 +126,7 @@ def test_a_move_reaches_the_record_the_feeds_made(fed, tmp_path):
     copy = working_copy(root / "dep", tmp_path)
     service = ContactPoint.open(copy, profile="simulation")
     try:
-        routing = FedRouting(copy / "index" / "index.db", IndexTruth(truth), tables["children"])
+        routing = FedRouting(service.store, IndexTruth(truth), tables["children"])
         feed = RoutedFeed(service.store, stream(1, "feeds", 900, 0), routing)
         move = pl.DataFrame(
             {
@@ -237,10 +237,11 @@ def test_the_usage_rules_refusals_and_alerts_are_counted(fed, tmp_path):
         answers = BatchLookup(service, "to find out who else is working with the child").lookup(
             queries
         )
+        accounts = service.access.accounts_frame()
     finally:
         service.close()
     assert sum(a.refused is not None for a in answers) == 2
-    counts = usage_counts(copy)
+    counts = usage_counts(copy, accounts)
     assert counts["refused"] == {"view_per_minute": 2}
     assert counts["alerts"] == {"view_per_minute": 1}
     assert counts["monitoring_alerts"].get("view_per_minute") == 1
