@@ -1,15 +1,19 @@
-"""Shared fixtures: one small synthetic England, made once per test session."""
+"""Shared fixtures: a small synthetic England and one PostgreSQL cluster, made once per session."""
 
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from sim.population.synth import SynthRequest, synthesise
+from sim.postgres import server as pg_server
 from sim.reference import load_authorities
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,3 +54,46 @@ def deployment(built: Path, tmp_path: Path) -> Path:
     for side in built.glob("dep.*"):
         shutil.copy2(side, tmp_path / side.name)
     return tmp_path / "dep"
+
+
+@pytest.fixture(scope="session")
+def postgres_root() -> Iterator[Path]:
+    """A scratch directory the PostgreSQL OS user can traverse (pytest's own tmp is owner-only)."""
+    root = Path(tempfile.mkdtemp(prefix="cpw-pg-"))
+    os.chmod(root, 0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_tmp(postgres_root: Path) -> Path:
+    """A fresh directory for one test's clusters and deployments, reachable by the server user."""
+    path = Path(tempfile.mkdtemp(prefix="t-", dir=postgres_root))
+    os.chmod(path, 0o711)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_root: Path) -> Iterator[pg_server.Server]:
+    """One real PostgreSQL cluster for the whole session: started once, stopped at the end."""
+    server = pg_server.init_cluster(postgres_root / "session-cluster")
+    pg_server.start(server)
+    try:
+        yield server
+    finally:
+        pg_server.stop(server, mode="immediate")
+
+
+@pytest.fixture
+def postgres_database(postgres_server: pg_server.Server) -> Iterator[str]:
+    """A fresh empty database on the session cluster; yields its conninfo, drops it afterwards."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.conninfo(name)
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
