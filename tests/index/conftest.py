@@ -42,9 +42,7 @@ def _location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> P
 def new_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> IndexStore:
     """A new, empty index of the backend under test; closed after the test."""
     location = _location(backend, request, tmp_path)
-    store = (
-        SqliteStore.create(location) if backend == "sqlite" else PostgresStore.create(location)
-    )
+    store = SqliteStore.create(location) if backend == "sqlite" else PostgresStore.create(location)
     yield store
     store.close()
 
