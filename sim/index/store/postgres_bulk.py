@@ -51,13 +51,13 @@ class PostgresBulkLoad:
                 for table, columns in BULK_TABLES.items():
                     frame = frames.get(table)
                     if frame is not None and not frame.is_empty():
-                        _copy(raw, table, columns, frame)
+                        copy_frame(raw, table, columns, frame)
             raw.execute(CREATE_INDEXES_PG)
             raw.execute(SYNC_INDEX_KEYS)
         db.raw.execute("ANALYZE")
 
 
-def _copy(raw, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
+def copy_frame(raw, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
     """Stream a frame's rows into `table` as CSV (names from schema.py, never input).
 
     Booleans go as 0/1, the integers SQLite stores; polars writes a null as an empty field and
