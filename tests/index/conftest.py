@@ -1,18 +1,13 @@
 """Fixtures for the index: one small synthetic authority and a freshly built index per test."""
 
 import datetime as dt
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import psycopg
 import pytest
 
 from sim.index.build import build_index, build_index_postgres
-from sim.index.deployment.backend import copy_to_postgres
-from sim.index.deployment.layout import Layout
 from sim.index.shielding import ShieldingRequest, decide_shielding, request_shielding
 from sim.index.store import IndexStore, SqliteStore
 from sim.index.store.postgres import PostgresStore
@@ -20,20 +15,12 @@ from sim.population.identifiers import index_ids
 from sim.population.synth import SynthRequest, synthesise
 
 DECIDER_ROLE = "authority management team"
-# The backend-parity suite: a test taking `backend`, `new_store` or `index_store` runs on each.
-BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture(scope="session")
 def index_population() -> dict[str, pl.DataFrame]:
     """Bolton at 2% scale: about 1,250 children, made in well under a second."""
     return synthesise(SynthRequest(seed=1, scale=0.02, authority_codes=("E08000001",)))
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The backend under test: every test that takes a store through this runs on both."""
-    return request.param
 
 
 def _location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
@@ -69,39 +56,6 @@ def index_store(
         store = PostgresStore.open(location)
     yield store
     store.close()
-
-
-@pytest.fixture
-def postgres_databases(request: pytest.FixtureRequest) -> Callable[[], str]:
-    """A factory of fresh empty databases on the session cluster (dropped after the test)."""
-    server = request.getfixturevalue("postgres_server")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"t_{uuid.uuid4().hex[:16]}"
-        with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return server.conninfo(name)
-
-    yield make
-    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-        for name in made:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def on_backend(backend: str, request: pytest.FixtureRequest) -> Callable[[Path], Path]:
-    """Puts a (copied) SQLite deployment on the backend under test: unchanged for SQLite; for
-    PostgreSQL, its index and accounts copied into two fresh databases (backend.toml)."""
-
-    def move(deployment: Path) -> Path:
-        if backend == "postgres":
-            make = request.getfixturevalue("postgres_databases")
-            copy_to_postgres(Layout(deployment), make(), make())
-        return deployment
-
-    return move
 
 
 @pytest.fixture

@@ -68,6 +68,7 @@ def _open_postgres(conninfo: str, schema: str, added: dict[tuple[str, str], str]
     with Transaction(db):  # type: ignore[arg-type]
         db.executescript(postgres_ddl(schema))
         for (table, column), kind in added.items():
+            kind = postgres_ddl(kind)
             db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
     return db
 
