@@ -1,5 +1,6 @@
 """Shared fixtures: a small synthetic England and one PostgreSQL cluster, made once per session."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.index.deployment.backend import copy_to_postgres
+from sim.index.deployment.backend import copy_to_postgres, write_backend
 from sim.index.deployment.layout import Layout
 from sim.population.synth import SynthRequest, synthesise
 from sim.postgres import server as pg_server
@@ -75,10 +76,16 @@ def postgres_tmp(postgres_root: Path) -> Path:
     return path
 
 
+# The session cluster is thrown away after the run: it need not survive a power cut, so it does
+# not wait for the disk (CREATE DATABASE and each commit would otherwise fsync). Tests of crash
+# recovery start clusters of their own.
+THROWAWAY = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 @pytest.fixture(scope="session")
 def postgres_server(postgres_root: Path) -> Iterator[pg_server.Server]:
     """One real PostgreSQL cluster for the whole session: started once, stopped at the end."""
-    server = pg_server.init_cluster(postgres_root / "session-cluster")
+    server = pg_server.init_cluster(postgres_root / "session-cluster", settings=THROWAWAY)
     pg_server.start(server)
     try:
         yield server
@@ -120,10 +127,11 @@ def postgres_databases(request: pytest.FixtureRequest) -> Callable[[], str]:
     server = request.getfixturevalue("postgres_server")
     made: list[str] = []
 
-    def make() -> str:
+    def make(template: str | None = None) -> str:
         name = f"t_{uuid.uuid4().hex[:16]}"
+        copied = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"{copied}')
         made.append(name)
         return server.conninfo(name)
 
@@ -133,15 +141,69 @@ def postgres_databases(request: pytest.FixtureRequest) -> Callable[[], str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def postgres_templates(postgres_server: pg_server.Server) -> dict[str, tuple[str, ...]]:
+    """Template databases made once per session, by the content they copy: a test's database
+    is then a CREATE DATABASE ... TEMPLATE (a file copy) instead of a load of its own."""
+    return {}
+
+
+def _empty_databases(server: pg_server.Server, *names: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
 @pytest.fixture
 def on_backend(backend: str, request: pytest.FixtureRequest) -> Callable[[Path], Path]:
     """Puts a (copied) SQLite deployment on the backend under test: unchanged for SQLite; for
-    PostgreSQL, its index and accounts copied into two fresh databases (backend.toml)."""
+    PostgreSQL, its index and accounts in two fresh databases (backend.toml), copied from
+    templates that copy_to_postgres made once for the same SQLite files."""
 
     def move(deployment: Path) -> Path:
-        if backend == "postgres":
-            make = request.getfixturevalue("postgres_databases")
-            copy_to_postgres(Layout(deployment), make(), make())
+        if backend != "postgres":
+            return deployment
+        server = request.getfixturevalue("postgres_server")
+        templates = request.getfixturevalue("postgres_templates")
+        make = request.getfixturevalue("postgres_databases")
+        layout = Layout(deployment)
+        key = hashlib.sha256(layout.index.read_bytes() + layout.accounts.read_bytes())
+        key = key.hexdigest()[:24]
+        if key not in templates:
+            scratch = Path(tempfile.mkdtemp(prefix="tpl-", dir=deployment.parent))
+            shutil.copytree(deployment, scratch / "dep")
+            names = (f"tpl_{key}_index", f"tpl_{key}_accounts")
+            _empty_databases(server, *names)
+            copy_to_postgres(Layout(scratch / "dep"), *(server.conninfo(n) for n in names))
+            shutil.rmtree(scratch)
+            templates[key] = names
+        index, accounts = (make(template) for template in templates[key])
+        write_backend(layout, index, accounts)
+        for path in (layout.index, layout.accounts):
+            for leftover in path.parent.glob(path.name + "*"):
+                leftover.unlink()
         return deployment
 
     return move
+
+
+@pytest.fixture
+def postgres_from_template(request: pytest.FixtureRequest) -> Callable[..., str]:
+    """A factory: `(key, fill)` -> the conninfo of a fresh database copied from the template
+    `key`, which `fill(conninfo)` makes the first time (and must leave with no connection)."""
+    server = request.getfixturevalue("postgres_server")
+    templates = request.getfixturevalue("postgres_templates")
+    make = request.getfixturevalue("postgres_databases")
+
+    def copy(key: str, fill: Callable[[str], None]) -> str:
+        if key not in templates:
+            name = f"tpl_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+            _empty_databases(server, name)
+            fill(server.conninfo(name))
+            templates[key] = (name,)
+        return make(templates[key][0])
+
+    return copy

@@ -47,12 +47,15 @@ def index_store(
     tmp_path: Path,
 ) -> IndexStore:
     """A fresh index built from the population, on each backend; closed after the test."""
-    location = _location(backend, request, tmp_path)
     if backend == "sqlite":
+        location = tmp_path / "index.db"
         build_index(index_population, location)
         store = SqliteStore.open(location)
-    else:
-        build_index_postgres(index_population, location)
+    else:  # a copy of one index built from the population once per session
+        copy = request.getfixturevalue("postgres_from_template")
+        location = copy(
+            "index_population", lambda into: build_index_postgres(index_population, into)
+        )
         store = PostgresStore.open(location)
     yield store
     store.close()
