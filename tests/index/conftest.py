@@ -1,6 +1,8 @@
 """Fixtures for the index: one small synthetic authority and a freshly built index per test."""
 
 import datetime as dt
+import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ from sim.index.build import build_index, build_index_postgres
 from sim.index.shielding import ShieldingRequest, decide_shielding, request_shielding
 from sim.index.store import IndexStore, SqliteStore
 from sim.index.store.postgres import PostgresStore
+from sim.index.store.postgres_schema import CREATE_TABLES_PG as DDL
+from sim.index.store.postgres_schema import SYNC_INDEX_KEYS
 from sim.population.identifiers import index_ids
 from sim.population.synth import SynthRequest, synthesise
 
@@ -59,6 +63,35 @@ def index_store(
         store = PostgresStore.open(location)
     yield store
     store.close()
+
+
+@pytest.fixture
+def empty_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    """A factory of empty stores of the backend under test, cheap enough for property tests:
+    `empty_store(slot)` is a new SQLite file, or the slot's PostgreSQL database emptied (its
+    keys numbered from 1 again). Reopening a slot closes the store it gave before."""
+    databases: dict[int, str] = {}
+    given: dict[int, IndexStore] = {}
+
+    def make(slot: int = 0) -> IndexStore:
+        if slot in given:
+            given.pop(slot).close()
+        if backend == "sqlite":
+            store = SqliteStore.create(Path(tempfile.mkdtemp(dir=tmp_path)) / "index.db")
+        elif slot not in databases:
+            databases[slot] = request.getfixturevalue("postgres_databases")()
+            store = PostgresStore.create(databases[slot])
+        else:
+            store = PostgresStore.open(databases[slot])
+            for table in reversed(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", DDL)):
+                store._db.execute(f"DELETE FROM {table}")  # a few rows: cheaper than TRUNCATE
+            store._db.executescript(SYNC_INDEX_KEYS)
+        given[slot] = store
+        return store
+
+    yield make
+    for store in given.values():
+        store.close()
 
 
 @pytest.fixture
