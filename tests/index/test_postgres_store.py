@@ -7,6 +7,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import polars as pl
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -144,3 +146,30 @@ def test_opening_a_deployment_whose_server_is_down_is_a_clear_error(tmp_path: Pa
     write_backend(layout, gone, gone.replace("index", "accounts"))
     with pytest.raises(InputError, match="cannot connect"):
         ContactPoint.open(layout.root)
+
+
+def test_a_bulk_load_with_a_row_pointing_at_nothing_loads_nothing(postgres_database):
+    """Foreign keys are checked once after the COPY: a dangling row fails the whole load, and
+    the keys are back in force afterwards."""
+    store = PostgresStore.create(postgres_database)
+    child = pl.DataFrame(
+        {"child_key": [1], "child_id": ["AB000001C"], "authority_code": ["E08000001"],
+         "gender": ["female"], "date_of_birth": ["2004-03-07"], "household_key": [None]},
+        schema_overrides={"household_key": pl.Int64},
+    )  # fmt: skip
+    name = pl.DataFrame(
+        {"child_key": [2], "current": [1], "forename": ["Ada"], "middle_names": [None],
+         "surname": ["Pike"], "forename_norm": ["ADA"], "forename_code": ["AT"],
+         "surname_norm": ["PIKE"], "surname_code": ["PK"], "date_of_birth": ["2004-03-07"]},
+        schema_overrides={"middle_names": pl.String},
+    )  # fmt: skip
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        store.bulk_load({"child": child, "name": name})
+    assert store.table_counts()["child"] == 0
+    store.bulk_load({"child": child, "name": name.with_columns(pl.lit(1).alias("child_key"))})
+    assert store.table_counts()["name"] == 1
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        store._db.execute("INSERT INTO name SELECT 9, current, forename, middle_names, surname, "
+                          "forename_norm, forename_code, surname_norm, surname_code, "
+                          "date_of_birth FROM name")  # fmt: skip
+    store.close()
