@@ -93,6 +93,9 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, IndexStore):
         return len(records)
 
     def find_candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """The same keys, names and order as SqliteStore's, in one round trip: the blocks'
+        keys (limit + 1, by key), then each child with its names, current first in the order
+        written (a shielded child's former names never leave the database)."""
         selects, params = [], []
         for block in query.blocks:
             sql, values = _block_sql(block, query)
@@ -101,34 +104,26 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, IndexStore):
         if not selects:
             return []
         union = " UNION ".join(selects)
-        keys = [
-            row[0]
-            for row in self._db.execute(
-                f"SELECT child_key FROM ({union}) AS found ORDER BY child_key LIMIT ?",
-                [*params, query.limit + 1],
-            )
-        ]
-        return self._candidates(keys)
-
-    def _candidates(self, keys: list[int]) -> list[Candidate]:
-        if not keys:
-            return []
-        names: dict[int, list[CandidateName]] = {key: [] for key in keys}
-        for row in self._db.execute(
-            f"SELECT n.child_key, {_NAME_FIELDS} FROM name n "
-            "LEFT JOIN shield s ON s.child_key = n.child_key "
-            "WHERE n.child_key = ANY(?) "
-            "AND (n.current = 1 OR s.child_key IS NULL) ORDER BY n.current DESC, n.rowid",
-            (keys,),
-        ):
-            names[row[0]].append(CandidateName(bool(row[1]), *row[2:]))
         rows = self._db.execute(
-            "SELECT c.child_key, c.child_id, c.gender, c.date_of_birth, s.child_key IS NOT NULL "
-            "FROM child c LEFT JOIN shield s ON s.child_key = c.child_key "
-            "WHERE c.child_key = ANY(?) ORDER BY c.child_key",
-            (keys,),
-        )
-        return [Candidate(k, i, g, d, bool(s), tuple(names[k])) for k, i, g, d, s in rows]
+            f"WITH found AS (SELECT child_key FROM ({union}) AS f ORDER BY child_key LIMIT ?) "
+            "SELECT c.child_key, c.child_id, c.gender, c.date_of_birth, "
+            f"s.child_key IS NOT NULL, {_NAME_FIELDS} FROM found "
+            "JOIN child c ON c.child_key = found.child_key "
+            "LEFT JOIN shield s ON s.child_key = c.child_key "
+            "LEFT JOIN name n ON n.child_key = c.child_key "
+            "AND (n.current = 1 OR s.child_key IS NULL) "
+            "ORDER BY c.child_key, n.current DESC, n.rowid",
+            [*params, query.limit + 1],
+        ).fetchall()
+        candidates: dict[int, tuple[tuple, list[CandidateName]]] = {}
+        for row in rows:
+            _, names = candidates.setdefault(row[0], (tuple(row[:5]), []))
+            if row[5] is not None:
+                names.append(CandidateName(bool(row[5]), *row[6:]))
+        return [
+            Candidate(k, i, g, d, bool(s), tuple(names))
+            for (k, i, g, d, s), names in candidates.values()
+        ]
 
     def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:
         return read_record(self._db, child_id, include_archived=include_archived)  # type: ignore[arg-type]
