@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import WorkbenchError
@@ -54,18 +54,6 @@ class Server:
     def conninfo(self, dbname: str = "postgres") -> str:
         """A libpq key=value connection string for `dbname` as the superuser."""
         return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={dbname}"
-
-    def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "data_dir": str(self.data_dir), "socket_dir": str(self.socket_dir)}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Server:
-        return cls(
-            data_dir=Path(str(raw["data_dir"])),
-            socket_dir=Path(str(raw["socket_dir"])),
-            port=int(str(raw["port"])),
-            user=str(raw["user"]),
-        )
 
 
 def postgres_bin() -> Path:
@@ -106,23 +94,25 @@ def server_os_user() -> str:
     return SERVER_OS_USER
 
 
+def as_user(user: str) -> dict[str, object]:
+    """subprocess keyword arguments that run a child as `user` (dropping root's groups)."""
+    base: dict[str, object] = {
+        "cwd": "/",
+        "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"},
+    }
+    if os.geteuid() != 0 or user == "root":
+        return base
+    entry = pwd.getpwnam(user)
+    return {**base, "user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def run_as_server_user(
     user: str, tool: str, args: Sequence[str], *, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL binary as `user` (dropping root's groups); a failure is one line."""
+    """Run a PostgreSQL binary as `user`; a failure is one line naming the tool."""
     command = [str(postgres_bin() / tool), *args]
-    as_other = os.geteuid() == 0 and user != "root"
-    entry = pwd.getpwnam(user)
     result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd="/",
-        timeout=timeout,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"},
-        user=entry.pw_uid if as_other else None,
-        group=entry.pw_gid if as_other else None,
-        extra_groups=[] if as_other else None,
+        command, capture_output=True, text=True, timeout=timeout, **as_user(user)
     )
     if check and result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()
@@ -192,7 +182,7 @@ def init_cluster(
     )
     base = {
         "listen_addresses": "''",
-        "unix_socket_directories": quote_setting(str(server.socket_dir)),
+        "unix_socket_directories": "'.'",  # the data directory: a cluster moved stays whole
         "unix_socket_permissions": "0700",
         "port": str(server.port),
     }
@@ -216,8 +206,10 @@ def write_settings(server: Server, settings: Mapping[str, str]) -> None:
 
 
 def write_server_file(server: Server) -> None:
+    """Port and OS user, kept in the data directory; paths are not (a copied cluster works)."""
     path = server.data_dir / SERVER_FILE
-    path.write_text(json.dumps(server.to_json(), indent=2) + "\n", encoding="utf-8")
+    document = {"port": server.port, "user": server.user}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     chown_to(path, server.user)
 
 
@@ -229,12 +221,14 @@ def chown_to(path: Path, user: str) -> None:
 
 def open_server(data_dir: Path) -> Server:
     """The cluster the workbench initialised in `data_dir` (from its server file)."""
-    path = Path(data_dir) / SERVER_FILE
+    data_dir = Path(data_dir).resolve()
+    path = data_dir / SERVER_FILE
     try:
-        return Server.from_json(json.loads(path.read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Server(data_dir, data_dir, int(raw["port"]), str(raw["user"]))
     except FileNotFoundError:
         raise PostgresError(f"{path}: missing; {data_dir} is not a workbench cluster") from None
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise PostgresError(f"{path}: unreadable server file ({exc})") from None
 
 
