@@ -236,21 +236,30 @@ def start(server: Server) -> None:
     """Start the cluster and wait until it accepts connections; its log is server.log inside it."""
     if is_running(server):
         return
-    run_as_server_user(
-        server.user,
-        "pg_ctl",
-        [
-            "-D",
-            str(server.data_dir),
-            "-l",
-            str(server.data_dir / "server.log"),
-            "-w",
-            "-t",
-            str(START_TIMEOUT_SECONDS),
-            "start",
-        ],
-        timeout=START_TIMEOUT_SECONDS + 30,
-    )
+    for stale in server.socket_dir.glob(".s.PGSQL.*.lock"):  # copied with a base backup
+        stale.unlink()
+    log = server.data_dir / "server.log"
+    try:
+        run_as_server_user(
+            server.user,
+            "pg_ctl",
+            ["-D", str(server.data_dir), "-l", str(log), "-w", "-t", str(START_TIMEOUT_SECONDS),
+             "start"],
+            timeout=START_TIMEOUT_SECONDS + 30,
+        )  # fmt: skip
+    except PostgresError:
+        reason = _last_error(log)
+        raise PostgresError(f"{server.data_dir}: the server did not start: {reason}") from None
+
+
+def _last_error(log: Path) -> str:
+    """The server log's last FATAL or PANIC line (or its last line): why a start failed."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no server log"
+    fatal = [ln for ln in lines if "FATAL" in ln or "PANIC" in ln]
+    return (fatal or lines or ["empty server log"])[-1].strip()
 
 
 def stop(server: Server, *, mode: str = "fast") -> None:
