@@ -51,9 +51,10 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
         for name in (*SIDE_FILES, NEGATIVE_CONTROL):
             layout.beside(name).unlink(missing_ok=True)
         raise
+    seconds = time.perf_counter() - started
     return DeployReport(
         report.path, report.children, report.canaries, report.users, report.audit_entries,
-        report.stores + len(entries), report.unlisted, time.perf_counter() - started, report.audit_fingerprint,
+        report.stores + len(entries), report.unlisted, seconds, report.audit_fingerprint,
     )  # fmt: skip
 
 
