@@ -158,7 +158,11 @@ def make_owned_dir(path: Path, user: str) -> None:
 
 
 def init_cluster(
-    data_dir: Path, *, port: int | None = None, settings: Mapping[str, str] | None = None
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    settings: Mapping[str, str] | None = None,
+    wal_segment_mb: int = 16,
 ) -> Server:
     """initdb a new cluster in `data_dir` (must not hold one), listening only on its own socket."""
     data_dir = Path(data_dir).resolve()
@@ -175,11 +179,9 @@ def init_cluster(
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     check_traversable(data_dir, user)
     make_owned_dir(data_dir, user)
-    run_as_server_user(
-        user,
-        "initdb",
-        ["-D", str(data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
-    )
+    options = ["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"]
+    options.append(f"--wal-segsize={wal_segment_mb}")
+    run_as_server_user(user, "initdb", ["-D", str(data_dir), *options])
     base = {
         "listen_addresses": "''",
         "unix_socket_directories": "'.'",  # the data directory: a cluster moved stays whole

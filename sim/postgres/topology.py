@@ -33,6 +33,9 @@ SLOT = "cpw_replica"
 TOPOLOGY_DIR = "postgres"
 STREAMING_TIMEOUT_SECONDS = 60
 HOLDER = "ContactPoint service operator"
+WAL_SEGMENT_MB = 1
+"""Small WAL segments, so the archive fills segment by segment even at small scale (the
+archive's granularity is what the negative control shows); PostgreSQL's default is 16."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def primary_settings() -> dict[str, str]:
         "max_wal_senders": "4",
         "max_replication_slots": "4",
         "hot_standby": "on",
-        "fsync": "on",
+        "min_wal_size": f"{4 * WAL_SEGMENT_MB}MB",
+        "max_wal_size": f"{64 * WAL_SEGMENT_MB}MB",
     }
 
 
@@ -107,7 +111,9 @@ def build_topology(
     os.chmod(topology.base, 0o711)
     user = pg.server_os_user()
     pg.make_owned_dir(topology.wal_archive, user)
-    primary = pg.init_cluster(topology.primary_dir, settings=primary_settings())
+    primary = pg.init_cluster(
+        topology.primary_dir, settings=primary_settings(), wal_segment_mb=WAL_SEGMENT_MB
+    )
     pg.start(primary)
     with psycopg.connect(primary.conninfo(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {DATABASE}")
