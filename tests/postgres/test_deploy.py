@@ -1,4 +1,4 @@
-"""`cpw deploy --backend postgres`: every place a copy of a child lives, real and in the inventory."""
+"""`cpw deploy --backend postgres`: every place a copy of a child lives, made and inventoried."""
 
 import os
 import pwd
