@@ -6,12 +6,14 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from sim.index.deployment.backend import copy_to_postgres
+from sim.index.deployment.layout import Layout
 from sim.population.synth import SynthRequest, synthesise
 from sim.postgres import server as pg_server
 from sim.reference import load_authorities
@@ -97,3 +99,49 @@ def postgres_database(postgres_server: pg_server.Server) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- the backend-parity suite: a test taking `backend` (or a fixture built on it: index_store,
+# new_store, on_backend, desk) runs once on SQLite and once on PostgreSQL.
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test: every test that takes a store through this runs on both."""
+    return request.param
+
+
+@pytest.fixture
+def postgres_databases(request: pytest.FixtureRequest) -> Callable[[], str]:
+    """A factory of fresh empty databases on the session cluster (dropped after the test)."""
+    import psycopg
+
+    server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return server.conninfo(name)
+
+    yield make
+    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+        for name in made:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def on_backend(backend: str, request: pytest.FixtureRequest) -> Callable[[Path], Path]:
+    """Puts a (copied) SQLite deployment on the backend under test: unchanged for SQLite; for
+    PostgreSQL, its index and accounts copied into two fresh databases (backend.toml)."""
+
+    def move(deployment: Path) -> Path:
+        if backend == "postgres":
+            make = request.getfixturevalue("postgres_databases")
+            copy_to_postgres(Layout(deployment), make(), make())
+        return deployment
+
+    return move

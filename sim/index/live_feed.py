@@ -19,8 +19,8 @@ import numpy as np
 import polars as pl
 
 from sim.index.feeds.parameters import feed_params
+from sim.index.store.live import Delivery, deliver
 from sim.index.store.sqlite import SqliteStore
-from sim.index.store.sqlite_live import Delivery, deliver
 
 FEEDS = ("births", "moves", "deaths", "services")
 

@@ -17,7 +17,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import WorkbenchError
-from sim.index.store import IndexStore, SqliteStore
+from sim.index.store import IndexStore
+from sim.index.store.locations import open_index
 from sim.outputs import private_file
 from sim.reference.params import Param, ParamFile, load_params
 
@@ -111,11 +112,12 @@ class SubjectAccessRequest(BaseModel):
 
 
 def pending_requests(
-    store_or_path: IndexStore | Path, as_of: dt.date
+    store_or_path: IndexStore | Path | str, as_of: dt.date
 ) -> list[SubjectAccessRequest]:
-    """Requests received by `as_of` and not answered by then (decommissioning must drain them)."""
-    if isinstance(store_or_path, Path):
-        store = SqliteStore.open(store_or_path)
+    """Requests received by `as_of` and not answered by then (decommissioning must drain them);
+    from a store, or an index's location (a SQLite path or a PostgreSQL conninfo)."""
+    if isinstance(store_or_path, Path | str):
+        store = open_index(store_or_path)
         try:
             return pending_requests(store, as_of)
         finally:

@@ -20,6 +20,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.index.access import AccessControl, AccessRefused
 from sim.index.audit import AuditEvent, AuditLog
+from sim.index.deployment.backend import read_backend
 from sim.index.deployment.layout import Layout, audit_signing_key, token_key
 from sim.index.deployment.settings import profile_rules
 from sim.index.inputs import shown
@@ -27,8 +28,9 @@ from sim.index.search import SearchRefused, SearchResult, parse_query, search
 from sim.index.service_admin import Administration
 from sim.index.service_core import CLAIM_LIMIT
 from sim.index.service_management import ManagementActions
-from sim.index.store import SqliteStore, StoredRecord
+from sim.index.store import StoredRecord
 from sim.index.store.keys import normalise_name, phonetic_code
+from sim.index.store.locations import open_index
 from sim.index.view import RecordView, ViewRefused, view_reasons, view_record
 
 __all__ = ["CLAIM_LIMIT", "ContactPoint"]
@@ -64,15 +66,17 @@ class ContactPoint(ManagementActions, Administration):
         audit checkpoint is also published to `witness` (default: DEPLOYMENT.audit-witness,
         outside the tree), the operator's copy that `cpw index audit verify` checks against."""
         layout = Layout(Path(deployment))
-        for needed in (layout.index, layout.keystore):
-            if not needed.is_file():
-                raise InputError(f"{deployment}: not a deployment ({needed.name} missing)")
+        if not layout.keystore.is_file():
+            raise InputError(f"{deployment}: not a deployment ({layout.keystore.name} missing)")
+        backend = read_backend(layout)  # SQLite files, or PostgreSQL databases (backend.toml)
+        if isinstance(backend.index, Path) and not backend.index.is_file():
+            raise InputError(f"{deployment}: not a deployment ({backend.index.name} missing)")
         rules = profile_rules(profile)
         witness = Path(witness) if witness else layout.beside("audit-witness")
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
-        store = SqliteStore.open(layout.index)
+        store = open_index(backend.index)
         access = AccessControl(
-            layout.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
+            backend.accounts, audit, rules=rules, token_key=token_key(layout.keystore)
         )
         return cls(store, access, audit)
 

@@ -22,7 +22,7 @@ import numpy as np
 from sim.index.lifecycle import run_retention
 from sim.index.live_feed import LiveFeed
 from sim.index.service import ContactPoint
-from sim.index.store.sqlite_live import authorities_of, scratch
+from sim.index.store.live import authorities_of, scratch
 from sim.regimes.deployment import provision_practitioners, working_copy
 from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
 from sim.regimes.parameters import regime_params

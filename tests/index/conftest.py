@@ -7,9 +7,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.index.build import build_index
+from sim.index.build import build_index, build_index_postgres
 from sim.index.shielding import ShieldingRequest, decide_shielding, request_shielding
-from sim.index.store import SqliteStore
+from sim.index.store import IndexStore, SqliteStore
+from sim.index.store.postgres import PostgresStore
 from sim.population.identifiers import index_ids
 from sim.population.synth import SynthRequest, synthesise
 
@@ -22,9 +23,44 @@ def index_population() -> dict[str, pl.DataFrame]:
     return synthesise(SynthRequest(seed=1, scale=0.02, authority_codes=("E08000001",)))
 
 
+def _location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a new index of `backend` goes: a file, or a fresh database on the test cluster."""
+    if backend == "sqlite":
+        return tmp_path / "index.db"
+    return request.getfixturevalue("postgres_database")
+
+
 @pytest.fixture
-def index_store(index_population: dict[str, pl.DataFrame], tmp_path: Path) -> SqliteStore:
-    """A fresh index built from the population; closed after the test."""
+def new_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> IndexStore:
+    """A new, empty index of the backend under test; closed after the test."""
+    location = _location(backend, request, tmp_path)
+    store = SqliteStore.create(location) if backend == "sqlite" else PostgresStore.create(location)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def index_store(
+    index_population: dict[str, pl.DataFrame],
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> IndexStore:
+    """A fresh index built from the population, on each backend; closed after the test."""
+    location = _location(backend, request, tmp_path)
+    if backend == "sqlite":
+        build_index(index_population, location)
+        store = SqliteStore.open(location)
+    else:
+        build_index_postgres(index_population, location)
+        store = PostgresStore.open(location)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_index_store(index_population: dict[str, pl.DataFrame], tmp_path: Path) -> SqliteStore:
+    """A fresh SQLite index: for tests of SQLite's own files (WAL, pragmas, free pages)."""
     build_index(index_population, tmp_path / "index.db")
     store = SqliteStore.open(tmp_path / "index.db")
     yield store

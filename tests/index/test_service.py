@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +10,7 @@ import pytest
 from sim.errors import InputError
 from sim.index.access import AccessRefused, NewAccount, token_code
 from sim.index.audit import detail_field, read_audit
+from sim.index.deployment.backend import read_backend
 from sim.index.deployment.deploy import deploy
 from sim.index.deployment.layout import Layout
 from sim.index.deployment.settings import profile_rules, service_rules
@@ -20,9 +20,11 @@ from sim.index.sar_pack import disclosed_record
 from sim.index.search import parse_query, search
 from sim.index.service import ContactPoint
 from sim.index.shielding import ShieldingRefused
+from sim.index.store.locations import open_index
 from sim.index.view import ViewRefused, view_reasons
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
+from tests.index.support import copy_deployment
 
 NOW = dt.datetime(2010, 1, 4, 14, 0)  # after the deployment's demo activity
 BOLTON, HARTLEPOOL = "E08000001", "E06000001"
@@ -41,6 +43,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_population(request, root / "population")
     deploy(root / "population", root / "dep", canaries=5, profile="simulation")
     return root
+
+
+@pytest.fixture
+def deployment(built: Path, tmp_path: Path, on_backend) -> Path:
+    """A private copy of the module's deployment, on each backend in turn."""
+    return on_backend(copy_deployment(built / "dep", tmp_path / "dep"))
 
 
 @pytest.fixture
@@ -217,14 +225,14 @@ def test_subject_access_requests_close_with_the_service(deployment):
 
 
 def _child_of(deployment: Path, authority: str) -> str:
-    db = sqlite3.connect(Layout(deployment).index)
+    store = open_index(read_backend(Layout(deployment)).index)  # either backend
     try:
-        row = db.execute(
+        row = store._db.execute(
             "SELECT child_id FROM child WHERE authority_code = ? ORDER BY child_key LIMIT 1",
             (authority,),
         ).fetchone()
     finally:
-        db.close()
+        store.close()
     return row[0]
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim.index.feeds.parameters import feed_params
 from sim.index.live_feed import LiveFeed, feed_lags
 from sim.index.service import ContactPoint
-from sim.index.store.sqlite_live import authorities_of
+from sim.index.store.live import authorities_of
 from sim.population.identifiers import index_ids
 from sim.reference import load_authorities
 from sim.regimes import FacadeLookup, LookupRequests, identities
@@ -25,9 +25,10 @@ DAY = dt.date(2010, 3, 1)
 class Live:
     """A working copy of the deployment with a feed and a Bolton practitioner looking up."""
 
-    def __init__(self, deployment, tables, into) -> None:
+    def __init__(self, deployment, tables, into, place=lambda copy: copy) -> None:
         self.tables = tables
-        self.service = ContactPoint.open(working_copy(deployment, into), profile="simulation")
+        copy = place(working_copy(deployment, into))  # on_backend: SQLite or PostgreSQL
+        self.service = ContactPoint.open(copy, profile="simulation")
         staff = provision_practitioners(
             self.service, [BOLTON, WIGAN], 1, dt.datetime.combine(DAY, dt.time(7))
         )
@@ -47,9 +48,10 @@ class Live:
 
 
 @pytest.fixture
-def live(live_deployment, tmp_path):
+def live(live_deployment, tmp_path, on_backend):
+    """A live working copy on each backend in turn (the feed's statements are the backend's)."""
     deployment, tables = live_deployment
-    made = Live(deployment, tables, tmp_path)
+    made = Live(deployment, tables, tmp_path, on_backend)
     yield made
     made.service.close()
 

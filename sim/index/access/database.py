@@ -11,9 +11,18 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from sim.index.store.postgres_connection import INTEGRITY_ERRORS as PG_INTEGRITY_ERRORS
+from sim.index.store.postgres_connection import PgConnection
+from sim.index.store.postgres_schema import postgres_ddl
 from sim.outputs import private_file
 
 BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
+
+# A duplicate key (a username taken) on either backend.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, *PG_INTEGRITY_ERRORS)
+
+# Where the accounts database lives: a SQLite file (a Path) or a PostgreSQL database (a conninfo).
+AccountsLocation = Path | str
 
 
 class SharedConnection(sqlite3.Connection):
@@ -25,9 +34,14 @@ class SharedConnection(sqlite3.Connection):
         self.lock = threading.RLock()
 
 
-def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
+def open_database(
+    path: AccountsLocation, schema: str, added: dict[tuple[str, str], str]
+) -> sqlite3.Connection:
     """Open (creating owner-only) a SQLite file in WAL mode with `schema`, adding the columns in
-    `added` ((table, column) -> type) that an older file lacks."""
+    `added` ((table, column) -> type) that an older file lacks; or, for a conninfo, the
+    PostgreSQL database it names, with the same schema (postgres_schema.postgres_ddl)."""
+    if isinstance(path, str):
+        return _open_postgres(path, schema, added)  # type: ignore[return-value]
     db = sqlite3.connect(
         private_file(Path(path)),
         isolation_level=None,
@@ -45,6 +59,27 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         if column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     return db
+
+
+def _open_postgres(conninfo: str, schema: str, added: dict[tuple[str, str], str]) -> PgConnection:
+    """The schema is made under the write lock: processes opening a new database at once would
+    otherwise race to create the same table."""
+    db = PgConnection(conninfo)
+    with Transaction(db):  # type: ignore[arg-type]
+        db.executescript(postgres_ddl(schema))
+        for (table, column), kind in added.items():
+            kind = postgres_ddl(kind)
+            db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+    return db
+
+
+def ensure_schema(db: sqlite3.Connection, schema: str) -> None:
+    """Create `schema` (CREATE ... IF NOT EXISTS, written for SQLite) on either backend."""
+    if isinstance(db, PgConnection):
+        with Transaction(db):  # type: ignore[arg-type]
+            db.executescript(postgres_ddl(schema))
+    else:
+        db.executescript(schema)
 
 
 class Transaction:

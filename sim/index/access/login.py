@@ -39,7 +39,7 @@ class LoginControl:
 
     def __init__(
         self,
-        accounts_db: Path,
+        accounts_db: Path | str,
         audit: AuditLog,
         *,
         rules: AccessRules | None = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sim.index.access.database import Transaction, open_database
+from sim.index.access.database import AccountsLocation, Transaction, open_database
 from sim.index.access.rules import Role
 from sim.index.access.tokens import open_secret, seal_secret
 
@@ -125,13 +125,13 @@ def _account(row: sqlite3.Row) -> Account:
 class AccountStore:
     """Rows in, rows out; every write commits at once (logins are rare next to searches)."""
 
-    def __init__(self, path: Path, token_key: bytes | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: AccountsLocation, token_key: bytes | None = None) -> None:
+        self.path = path if isinstance(path, str) else Path(path)  # a file, or a conninfo
         self._token_key = token_key
         self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
 
     def insert(self, account: Account) -> None:
-        """Add an account; raises sqlite3.IntegrityError if the username is taken."""
+        """Add an account; raises one of database.INTEGRITY_ERRORS if the username is taken."""
         placeholders = ", ".join("?" * len(_COLUMNS))
         values = [_to_sql(getattr(account, name)) for name in _COLUMNS]
         self._db.execute(

@@ -19,7 +19,7 @@ import sqlite3
 from itertools import pairwise
 from typing import NoReturn
 
-from sim.index.access.database import SharedConnection, Transaction
+from sim.index.access.database import SharedConnection, Transaction, ensure_schema
 from sim.index.access.refusals import AccessRefused
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog
@@ -66,7 +66,7 @@ class UsageGuard:
         self._db = db or sqlite3.connect(
             ":memory:", isolation_level=None, check_same_thread=False, factory=SharedConnection
         )
-        self._db.executescript(USAGE_SCHEMA)
+        ensure_schema(self._db, USAGE_SCHEMA)
         self._window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
         self._limits = {
             "search": (self.rules.searches_per_minute.value, self.rules.searches_per_day.value),
@@ -83,7 +83,7 @@ class UsageGuard:
         minute_ago = now - MINUTE
         midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
         in_minute, in_day = db.execute(
-            "SELECT coalesce(sum(at > ?), 0), coalesce(sum(at > ?), 0) FROM usage "
+            "SELECT count(*) FILTER (WHERE at > ?), count(*) FILTER (WHERE at > ?) FROM usage "
             "WHERE username = ? AND action = ? AND at > ? AND at <= ?",
             (
                 _stamp(minute_ago),
@@ -128,7 +128,7 @@ class UsageGuard:
         detail = {"rule": rule}
         self.audit.append(AuditEvent(now, actor, action, "refused", child_id, reason, detail))
         first = self._db.execute(
-            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
+            "INSERT INTO usage_alert VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (actor, now.date().isoformat(), rule),
         ).rowcount
         if first:
