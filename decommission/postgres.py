@@ -73,9 +73,13 @@ def _lock_server(server: pg.Server, *, primary: bool) -> int:
     try:
         admin = psycopg.connect(server.conninfo(), autocommit=True)
     except psycopg.OperationalError as error:
-        if _refused(error):  # locked by an earlier attempt: nothing more can get in
-            return 0
-        raise
+        if not _refused(error):
+            raise
+        # Locked by an attempt that died before it could terminate every session: a fast
+        # restart ends them all, and the server comes back refusing every connection.
+        pg.stop(server, mode="fast")
+        pg.start(server)
+        return 0
     with admin:
         if primary:
             admin.execute(f"REVOKE CONNECT ON DATABASE {DATABASE} FROM PUBLIC")

@@ -104,3 +104,14 @@ def test_unknown_backend_is_refused(tmp_path):
     done = run_cpw("deploy", str(tmp_path), "--out", str(tmp_path / "d"), "--backend", "oracle")
     assert done.returncode == 2 and "--backend" in done.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failure_building_the_servers_leaves_nothing_half_made(postgres_tmp, pg_built):
+    deep = postgres_tmp / ("d" * 60) / "dep"  # too long a path for the server's unix socket
+    done = run_cpw(
+        "deploy", str(pg_built / "population"), "--out", str(deep), "--backend", "postgres",
+        "--profile", "simulation",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "too long" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not deep.exists() and list(deep.parent.iterdir()) == []

@@ -161,6 +161,7 @@ def taken_by(fault: str, deployment: Path) -> set[str]:
         ("key-copy-left", "stopped"),
         ("extract-not-returned", "stopped"),
         ("canary-in-wal", "stopped"),
+        ("crash-during:switch_off", "crashed"),
         ("crash-during:destroy", "crashed"),
         ("disk-full:archive", "stopped"),
     ],
@@ -216,4 +217,8 @@ def test_lockdown_refuses_new_connections_even_to_the_superuser(pg_deployment):
     for probe in postgres_probes(pg_deployment).values():
         with pytest.raises(ConnectionRefused):
             probe()
-    assert lock_down(pg_deployment) == 0  # redone: nothing more to do, still refused
+    assert lock_down(pg_deployment) == 0  # redone: a restart ends any session; still refused
+    assert all(pg.is_running(server) for server in Topology(pg_deployment).servers())
+    for probe in postgres_probes(pg_deployment).values():
+        with pytest.raises(ConnectionRefused):
+            probe()
