@@ -115,3 +115,17 @@ def test_a_failure_building_the_servers_leaves_nothing_half_made(postgres_tmp, p
     assert done.returncode == 2, done.stderr
     assert "too long" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not deep.exists() and list(deep.parent.iterdir()) == []
+
+
+def test_cli_stops_reports_and_starts_the_servers(pg_deployment):
+    stopped = run_cpw("postgres", "stop", str(pg_deployment))
+    assert stopped.returncode == 0 and "replica, primary" in stopped.stdout
+    status = run_cpw("postgres", "status", str(pg_deployment))
+    assert "primary: stopped" in status.stdout and "replica: stopped" in status.stdout
+    started = run_cpw("postgres", "start", str(pg_deployment))
+    assert "primary: running" in started.stdout and "replica: running" in started.stdout
+    primary = Topology(pg_deployment).primary()
+    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+        assert conn.execute("SELECT count(*) FROM child").fetchone()[0] > 0
+    wrong = run_cpw("postgres", "status", str(pg_deployment.parent))
+    assert wrong.returncode == 2 and wrong.stderr.startswith("cpw: error:")
