@@ -295,18 +295,33 @@ def postmaster_pid(server: Server) -> int | None:
 
 
 def kill(server: Server) -> None:
-    """SIGKILL the postmaster, as a crashed machine would: no shutdown checkpoint, no cleanup."""
+    """SIGKILL the postmaster and every process it started, as a crashed machine would: no
+    shutdown checkpoint, no cleanup (postmaster.pid stays behind)."""
     pid = postmaster_pid(server)
     if pid is None:
         return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    family = [pid, *_children(pid)]
+    for member in family:
         try:
-            os.kill(pid, 0)
+            os.kill(member, signal.SIGKILL)
         except ProcessLookupError:
-            return
+            continue
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(member) for member in family):
         time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -166,25 +166,15 @@ def delete_child(primary: pg.Server, child_id: str) -> None:
 def switch_wal(primary: pg.Server) -> None:
     """Finish the current WAL segment and wait until the archiver has copied it."""
     with psycopg.connect(primary.conninfo(), autocommit=True) as conn:
-        conn.execute("SELECT pg_switch_wal()")
-        segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
+        row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+        finished = row[0] if row else ""
         deadline = time.monotonic() + STREAMING_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]
-            if last is not None and last[:24] >= _previous(segment):
+            last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+            if last and last[0] is not None and last[0][:24] >= finished:
                 return
             time.sleep(0.1)
     raise pg.PostgresError(f"{primary.data_dir}: the archiver did not archive WAL in time")
-
-
-def _previous(segment: str) -> str:
-    """The WAL file name before `segment` (same timeline), as pg_walfile_name spells it."""
-    timeline, log, seg = segment[:8], int(segment[8:16], 16), int(segment[16:24], 16)
-    if seg == 0:
-        log, seg = log - 1, 0xFF
-    else:
-        seg -= 1
-    return f"{timeline}{log:08X}{seg:08X}"
 
 
 def make_replica(primary: pg.Server, replica_dir: Path) -> pg.Server:
@@ -233,9 +223,8 @@ def base_backup(primary: pg.Server, target: Path, key: bytes) -> int:
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **pg.as_user(primary.user)
     ) as process:
-        assert process.stdout is not None
         try:
-            read = encrypt_stream(process.stdout, target, key)
+            read = encrypt_stream(process.stdout, target, key)  # type: ignore[arg-type]
         except BaseException:
             process.kill()
             target.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""A PostgreSQL deployment made once per module, and a running copy of it for each test."""
+"""A PostgreSQL deployment made once per session, and a running copy of it for each test."""
 
 import shutil
 import subprocess
@@ -13,10 +13,11 @@ from sim.postgres.deploy import NEGATIVE_CONTROL, deploy_postgres
 from sim.postgres.topology import start_all, stop_all
 
 
-@pytest.fixture(scope="module")
-def pg_built(postgres_root: Path, request: pytest.FixtureRequest) -> Path:
-    """`cpw deploy --backend postgres` of one authority at 1%, its servers stopped: a template."""
-    root = postgres_root / f"built-{request.module.__name__.rsplit('.', 1)[-1]}"
+@pytest.fixture(scope="session")
+def pg_built(postgres_root: Path) -> Path:
+    """`cpw deploy --backend postgres` of one authority at 1%, its servers stopped: a template
+    made once per session (each test runs on its own copy)."""
+    root = postgres_root / "built"
     root.mkdir(mode=0o711)
     write_population(SynthRequest(1, 0.01, ("E08000001",)), root / "population")
     deploy_postgres(root / "population", root / "dep", canaries=5, profile="simulation")

@@ -183,9 +183,11 @@ def test_fault_then_resume_on_postgres(pg_deployment, fault, first, no_fsync):
         assert outcome["postgres-replica"] == "inconclusive"
         assert files(pg_deployment) >= {f for f in originals if f.startswith("backups/")}
         start_replica(topology.primary(), topology.replica())  # the site is back
-    if fault == "server-killed-mid-destruction":  # died uncleanly: no server, a stale pid file
-        primary = Topology(pg_deployment).primary()
-        assert not pg.is_running(primary) and pg.postmaster_pid(primary) is not None
+    if fault == "server-killed-mid-destruction":  # servers dead, keys erased, data not yet
+        topology = Topology(pg_deployment)
+        assert not any(pg.is_running(server) for server in topology.servers())
+        assert (topology.primary_dir / "PG_VERSION").is_file()
+        assert (topology.replica_dir / "PG_VERSION").is_file()
     withheld = pg_deployment.parent / "dep.withheld"
     for path in withheld.glob("*") if withheld.exists() else []:
         (pg_deployment / "extracts").mkdir(parents=True, exist_ok=True)
