@@ -23,7 +23,7 @@ from sim.index.deployment.deploy import SIDE_FILES, DeployReport, deploy
 from sim.index.deployment.layout import Layout, StoreEntry, inventory_text
 from sim.outputs import write_private
 from sim.postgres import server as pg
-from sim.postgres.topology import build_topology, stop_all, write_negative_control
+from sim.postgres.topology import Topology, build_topology, stop_all, write_negative_control
 
 BACKEND = "postgres"
 DEFAULT_DAY = dt.date(2010, 1, 4)
@@ -34,8 +34,11 @@ NEGATIVE_CONTROL = "postgres-deleted.json"
 def deploy_postgres(population: Path, out: Path, **options: object) -> DeployReport:
     """`deploy` (same options), then the PostgreSQL topology inside the same directory."""
     started = time.perf_counter()
-    pg.postgres_bin()  # PostgreSQL missing: refused before any work
-    pg.server_os_user()
+    pg.postgres_bin()  # PostgreSQL missing, or a place it cannot run in: refused before any work
+    user = pg.server_os_user()
+    primary_dir = Topology(Path(out).resolve()).primary_dir
+    pg.check_socket_path(primary_dir)
+    pg.check_traversable(Path(out).resolve(), user)
     on = options.get("on", DEFAULT_DAY)
     keys = {f"pg-base-{on}": os.urandom(32)}
     report = deploy(population, out, extra_keys=keys, **options)  # type: ignore[arg-type]

@@ -134,6 +134,8 @@ def check_traversable(path: Path, user: str) -> None:
         return
     entry = pwd.getpwnam(user)
     for parent in path.resolve().parents:
+        if not parent.exists():  # made later, by us, with the modes the server needs
+            continue
         st = parent.stat()
         if st.st_uid == entry.pw_uid:
             allowed = st.st_mode & 0o100
@@ -146,6 +148,16 @@ def check_traversable(path: Path, user: str) -> None:
                 f"{parent}: the PostgreSQL user {user!r} cannot traverse this directory "
                 "(it needs the x permission; place the deployment elsewhere or chmod o+x it)"
             )
+
+
+def check_socket_path(data_dir: Path, port: int = 65535) -> None:
+    """The server's socket lives in its data directory: the whole path must fit in sun_path."""
+    socket_path = Path(data_dir) / f".s.PGSQL.{port}"
+    if len(str(socket_path)) > MAX_SOCKET_PATH:
+        raise PostgresError(
+            f"{data_dir}: path too long for the server's unix socket "
+            f"({len(str(socket_path))} > {MAX_SOCKET_PATH} characters); use a shorter directory"
+        )
 
 
 def make_owned_dir(path: Path, user: str) -> None:
@@ -170,12 +182,7 @@ def init_cluster(
         raise PostgresError(f"{data_dir}: not empty; a new cluster needs an empty directory")
     user = server_os_user()
     server = Server(data_dir=data_dir, socket_dir=data_dir, port=port or free_port(), user=user)
-    socket_path = server.socket_dir / f".s.PGSQL.{server.port}"
-    if len(str(socket_path)) > MAX_SOCKET_PATH:
-        raise PostgresError(
-            f"{data_dir}: path too long for the server's unix socket "
-            f"({len(str(socket_path))} > {MAX_SOCKET_PATH} characters); use a shorter directory"
-        )
+    check_socket_path(data_dir, server.port)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     check_traversable(data_dir, user)
     make_owned_dir(data_dir, user)

@@ -106,7 +106,7 @@ def test_unknown_backend_is_refused(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_failure_building_the_servers_leaves_nothing_half_made(postgres_tmp, pg_built):
+def test_a_place_the_server_cannot_use_is_refused_before_any_work(postgres_tmp, pg_built):
     deep = postgres_tmp / ("d" * 60) / "dep"  # too long a path for the server's unix socket
     done = run_cpw(
         "deploy", str(pg_built / "population"), "--out", str(deep), "--backend", "postgres",
@@ -114,7 +114,20 @@ def test_a_failure_building_the_servers_leaves_nothing_half_made(postgres_tmp, p
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "too long" in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert not deep.exists() and list(deep.parent.iterdir()) == []
+    assert not deep.parent.exists()
+    closed = postgres_tmp / "closed"
+    closed.mkdir(mode=0o700)
+    os.chmod(closed, 0o700)
+    done = run_cpw(
+        "deploy", str(pg_built / "population"), "--out", str(closed / "dep"), "--backend",
+        "postgres", "--profile", "simulation",
+    )  # fmt: skip
+    if os.geteuid() == 0:  # the server runs as another user, who cannot pass through
+        assert done.returncode == 2 and "cannot traverse" in done.stderr
+        assert list(closed.iterdir()) == []
+    else:
+        assert done.returncode == 0, done.stderr
+        run_cpw("postgres", "stop", str(closed / "dep"), "--mode", "immediate")
 
 
 def test_cli_stops_reports_and_starts_the_servers(pg_deployment):
