@@ -10,7 +10,7 @@ queries on the deployment's SQLite index (same hits required); the verifier's re
 the whole deployment (every data directory, WAL segment and archive) beside `grep -r -F -f` on
 the same files with the same UTF-8 patterns; the rehearsal exactly as `cpw decommission
 rehearse` runs it (the CLI's `rehearsal_setup`); and `decommission verify` of its evidence with
-the pinned key. Targets (docs/reference.md, issue acceptance): deploy <= 10 min, rehearsal and
+the pinned key. Targets: deploy <= 10 min, rehearsal and
 verification <= 15 min at England scale. Everything is made under one temporary directory
 (or --workdir) and removed afterwards unless --keep.
 """
