@@ -162,8 +162,13 @@ def taken_by(fault: str, deployment: Path) -> set[str]:
         ("extract-not-returned", "stopped"),
         ("canary-in-wal", "stopped"),
         ("crash-during:switch_off", "crashed"),
-        ("crash-during:destroy", "crashed"),
+        ("crash-after:switch_off", "crashed"),
+        ("disk-full:switch_off", "stopped"),
         ("disk-full:archive", "stopped"),
+        ("crash-during:destroy", "crashed"),
+        ("crash-after:destroy", "crashed"),
+        ("disk-full:destroy", "stopped"),
+        ("crash-during:verify", "crashed"),
     ],
 )
 def test_fault_then_resume_on_postgres(pg_deployment, fault, first, no_fsync):
