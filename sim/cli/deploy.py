@@ -46,6 +46,11 @@ def deploy(
         raise InputError(f"--date: {date!r} is not a date (YYYY-MM-DD)") from None
     if seed < 0:
         raise InputError(f"--seed: must be a non-negative integer, got {seed}")
+    if force:  # a PostgreSQL deployment being replaced: its servers stop before its files go
+        from sim.postgres.topology import Topology, stop_all
+
+        if Topology(out).exists():
+            stop_all(out, mode="immediate")
     report = make_deployment(
         population,
         out,

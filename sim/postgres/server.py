@@ -327,6 +327,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """The process still exists, a zombie included: the server's own lock-file check counts it
+    as running until it is reaped, so a restart must wait for that."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

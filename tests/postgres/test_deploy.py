@@ -4,6 +4,7 @@ import os
 import pwd
 import stat
 import tarfile
+from pathlib import Path
 
 import psycopg
 
@@ -142,3 +143,24 @@ def test_cli_stops_reports_and_starts_the_servers(pg_deployment):
         assert conn.execute("SELECT count(*) FROM child").fetchone()[0] > 0
     wrong = run_cpw("postgres", "status", str(pg_deployment.parent))
     assert wrong.returncode == 2 and wrong.stderr.startswith("cpw: error:")
+
+
+def test_force_replacing_a_postgres_deployment_stops_its_servers_first(pg_deployment, pg_built):
+    pids = [pg.postmaster_pid(server) for server in Topology(pg_deployment).servers()]
+    assert all(pids)
+    done = run_cpw(
+        "deploy", str(pg_built / "population"), "--out", str(pg_deployment), "--force",
+        "--profile", "simulation",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not any(running(pid) for pid in pids)  # no server left orphaned
+    assert not Topology(pg_deployment).exists()  # now a SQLite deployment
+
+
+def running(pid: int) -> bool:
+    """A live process (a zombie waiting for its parent to reap it is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
