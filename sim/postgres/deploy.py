@@ -45,7 +45,9 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
     layout = Layout(report.path.resolve())
     try:
         deleted = _child_to_delete(layout)
-        entries = build_topology(layout.root, layout.index, keys, deleted_child=deleted["child_id"])
+        entries = build_topology(
+            layout.root, layout.index, keys, str(on), deleted_child=deleted["child_id"]
+        )
         write_negative_control(layout.beside(NEGATIVE_CONTROL), deleted)
         _extend_inventory(layout, entries)
     except BaseException:

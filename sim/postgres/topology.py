@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from sim.index.deployment.backups import encrypt_stream
 from sim.index.deployment.layout import StoreEntry
@@ -97,10 +98,12 @@ def build_topology(
     deployment: Path,
     index_db: Path,
     backup_keys: dict[str, bytes],
+    made_on: str,
     deleted_child: str | None = None,
 ) -> list[StoreEntry]:
     """Primary (loaded from the SQLite index), replica, WAL archive, one sealed base backup per
-    key in `backup_keys`; returns their inventory entries. Servers are left running.
+    key in `backup_keys`, one extract per authority taken with COPY on `made_on`; returns their
+    inventory entries. Servers are left running.
 
     `deleted_child`: a child deleted from the primary (DELETE, CHECKPOINT) before the replica
     and the backups are made, so the WAL archive keeps a copy the live tables do not.
@@ -139,8 +142,43 @@ def build_topology(
             StoreEntry(f"base backup {key_id}", "backup", relative, "backup operator",
                        "AES-256-GCM sealed pg_basebackup (tar)", True, key_id)
         )  # fmt: skip
+    for code, relative in authority_extracts(primary, topology.deployment, made_on):
+        entries.append(
+            StoreEntry(f"extract {code} (PostgreSQL)", "authority-extract", relative,
+                       f"{code} management team", "authority extract (COPY TO, CSV)")
+        )  # fmt: skip
     switch_wal(primary)
     return entries
+
+
+EXTRACT_SQL = """
+SELECT c.child_id, n.forename, n.surname, c.date_of_birth, h.address_line, h.town, h.postcode
+FROM child c JOIN name n ON n.child_key = c.child_key AND n.current = 1
+LEFT JOIN household h ON h.household_key = c.household_key
+WHERE c.authority_code = {code} ORDER BY c.child_id
+"""
+
+
+def authority_extracts(primary: pg.Server, deployment: Path, made_on: str) -> list[tuple[str, str]]:
+    """One CSV per authority, as a management team would take it from the server (COPY TO):
+    (authority, path under the deployment). Owner-only, like every file of a deployment."""
+    made = []
+    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+        codes = [row[0] for row in conn.execute(
+            "SELECT DISTINCT authority_code FROM child ORDER BY 1"
+        )]  # fmt: skip
+        for code in codes:
+            relative = f"extracts/{code}-{made_on}-postgres.csv"
+            target = deployment / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            query = sql.SQL(EXTRACT_SQL).format(code=sql.Literal(code))
+            statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(query)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle, conn.cursor().copy(statement) as copy:
+                for block in copy:
+                    handle.write(block)
+            made.append((code, relative))
+    return made
 
 
 def delete_child(primary: pg.Server, child_id: str) -> None:

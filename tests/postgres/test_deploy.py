@@ -164,3 +164,20 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_one_extract_per_authority_taken_from_the_server(pg_deployment):
+    extracts = [
+        s for s in load_inventory(pg_deployment).of_kind("authority-extract")
+        if s.path.endswith("-postgres.csv")
+    ]  # fmt: skip
+    primary = Topology(pg_deployment).primary()
+    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+        counts = dict(conn.execute("SELECT authority_code, count(*) FROM child GROUP BY 1"))
+    assert {s.holder.split()[0] for s in extracts} == set(counts)
+    for store in extracts:
+        path = pg_deployment / store.path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        lines = path.read_text().splitlines()
+        assert lines[0].startswith("child_id,forename,surname")
+        assert len(lines) - 1 == counts[store.holder.split()[0]]
