@@ -69,11 +69,13 @@ def postgres_root() -> Iterator[Path]:
 
 
 @pytest.fixture
-def postgres_tmp(postgres_root: Path) -> Path:
-    """A fresh directory for one test's clusters and deployments, reachable by the server user."""
+def postgres_tmp(postgres_root: Path) -> Iterator[Path]:
+    """A fresh directory for one test's clusters and deployments, reachable by the server user;
+    removed after the test (fixtures that start servers in it stop them first)."""
     path = Path(tempfile.mkdtemp(prefix="t-", dir=postgres_root))
     os.chmod(path, 0o711)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 # The session cluster is thrown away after the run: it need not survive a power cut, so it does

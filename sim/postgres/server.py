@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import WorkbenchError
@@ -54,18 +54,6 @@ class Server:
     def conninfo(self, dbname: str = "postgres") -> str:
         """A libpq key=value connection string for `dbname` as the superuser."""
         return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={dbname}"
-
-    def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "data_dir": str(self.data_dir), "socket_dir": str(self.socket_dir)}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Server:
-        return cls(
-            data_dir=Path(str(raw["data_dir"])),
-            socket_dir=Path(str(raw["socket_dir"])),
-            port=int(str(raw["port"])),
-            user=str(raw["user"]),
-        )
 
 
 def postgres_bin() -> Path:
@@ -106,23 +94,25 @@ def server_os_user() -> str:
     return SERVER_OS_USER
 
 
+def as_user(user: str) -> dict[str, object]:
+    """subprocess keyword arguments that run a child as `user` (dropping root's groups)."""
+    base: dict[str, object] = {
+        "cwd": "/",
+        "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"},
+    }
+    if os.geteuid() != 0 or user == "root":
+        return base
+    entry = pwd.getpwnam(user)
+    return {**base, "user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def run_as_server_user(
     user: str, tool: str, args: Sequence[str], *, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL binary as `user` (dropping root's groups); a failure is one line."""
+    """Run a PostgreSQL binary as `user`; a failure is one line naming the tool."""
     command = [str(postgres_bin() / tool), *args]
-    as_other = os.geteuid() == 0 and user != "root"
-    entry = pwd.getpwnam(user)
     result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd="/",
-        timeout=timeout,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"},
-        user=entry.pw_uid if as_other else None,
-        group=entry.pw_gid if as_other else None,
-        extra_groups=[] if as_other else None,
+        command, capture_output=True, text=True, timeout=timeout, **as_user(user)
     )
     if check and result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()
@@ -144,6 +134,8 @@ def check_traversable(path: Path, user: str) -> None:
         return
     entry = pwd.getpwnam(user)
     for parent in path.resolve().parents:
+        if not parent.exists():  # made later, by us, with the modes the server needs
+            continue
         st = parent.stat()
         if st.st_uid == entry.pw_uid:
             allowed = st.st_mode & 0o100
@@ -158,6 +150,16 @@ def check_traversable(path: Path, user: str) -> None:
             )
 
 
+def check_socket_path(data_dir: Path, port: int = 65535) -> None:
+    """The server's socket lives in its data directory: the whole path must fit in sun_path."""
+    socket_path = Path(data_dir) / f".s.PGSQL.{port}"
+    if len(str(socket_path)) > MAX_SOCKET_PATH:
+        raise PostgresError(
+            f"{data_dir}: path too long for the server's unix socket "
+            f"({len(str(socket_path))} > {MAX_SOCKET_PATH} characters); use a shorter directory"
+        )
+
+
 def make_owned_dir(path: Path, user: str) -> None:
     """Create `path` (mode 0700) owned by `user`: the layout the server insists on."""
     path.mkdir(parents=True, exist_ok=True)
@@ -168,7 +170,11 @@ def make_owned_dir(path: Path, user: str) -> None:
 
 
 def init_cluster(
-    data_dir: Path, *, port: int | None = None, settings: Mapping[str, str] | None = None
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    settings: Mapping[str, str] | None = None,
+    wal_segment_mb: int = 16,
 ) -> Server:
     """initdb a new cluster in `data_dir` (must not hold one), listening only on its own socket."""
     data_dir = Path(data_dir).resolve()
@@ -176,23 +182,16 @@ def init_cluster(
         raise PostgresError(f"{data_dir}: not empty; a new cluster needs an empty directory")
     user = server_os_user()
     server = Server(data_dir=data_dir, socket_dir=data_dir, port=port or free_port(), user=user)
-    socket_path = server.socket_dir / f".s.PGSQL.{server.port}"
-    if len(str(socket_path)) > MAX_SOCKET_PATH:
-        raise PostgresError(
-            f"{data_dir}: path too long for the server's unix socket "
-            f"({len(str(socket_path))} > {MAX_SOCKET_PATH} characters); use a shorter directory"
-        )
+    check_socket_path(data_dir, server.port)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     check_traversable(data_dir, user)
     make_owned_dir(data_dir, user)
-    run_as_server_user(
-        user,
-        "initdb",
-        ["-D", str(data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
-    )
+    options = ["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"]
+    options.append(f"--wal-segsize={wal_segment_mb}")
+    run_as_server_user(user, "initdb", ["-D", str(data_dir), *options])
     base = {
         "listen_addresses": "''",
-        "unix_socket_directories": quote_setting(str(server.socket_dir)),
+        "unix_socket_directories": "'.'",  # the data directory: a cluster moved stays whole
         "unix_socket_permissions": "0700",
         "port": str(server.port),
     }
@@ -216,8 +215,10 @@ def write_settings(server: Server, settings: Mapping[str, str]) -> None:
 
 
 def write_server_file(server: Server) -> None:
+    """Port and OS user, kept in the data directory; paths are not (a copied cluster works)."""
     path = server.data_dir / SERVER_FILE
-    path.write_text(json.dumps(server.to_json(), indent=2) + "\n", encoding="utf-8")
+    document = {"port": server.port, "user": server.user}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     chown_to(path, server.user)
 
 
@@ -229,12 +230,14 @@ def chown_to(path: Path, user: str) -> None:
 
 def open_server(data_dir: Path) -> Server:
     """The cluster the workbench initialised in `data_dir` (from its server file)."""
-    path = Path(data_dir) / SERVER_FILE
+    data_dir = Path(data_dir).resolve()
+    path = data_dir / SERVER_FILE
     try:
-        return Server.from_json(json.loads(path.read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Server(data_dir, data_dir, int(raw["port"]), str(raw["user"]))
     except FileNotFoundError:
         raise PostgresError(f"{path}: missing; {data_dir} is not a workbench cluster") from None
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise PostgresError(f"{path}: unreadable server file ({exc})") from None
 
 
@@ -242,21 +245,30 @@ def start(server: Server) -> None:
     """Start the cluster and wait until it accepts connections; its log is server.log inside it."""
     if is_running(server):
         return
-    run_as_server_user(
-        server.user,
-        "pg_ctl",
-        [
-            "-D",
-            str(server.data_dir),
-            "-l",
-            str(server.data_dir / "server.log"),
-            "-w",
-            "-t",
-            str(START_TIMEOUT_SECONDS),
-            "start",
-        ],
-        timeout=START_TIMEOUT_SECONDS + 30,
-    )
+    for stale in server.socket_dir.glob(".s.PGSQL.*.lock"):  # copied with a base backup
+        stale.unlink()
+    log = server.data_dir / "server.log"
+    try:
+        run_as_server_user(
+            server.user,
+            "pg_ctl",
+            ["-D", str(server.data_dir), "-l", str(log), "-w", "-t", str(START_TIMEOUT_SECONDS),
+             "start"],
+            timeout=START_TIMEOUT_SECONDS + 30,
+        )  # fmt: skip
+    except PostgresError:
+        reason = _last_error(log)
+        raise PostgresError(f"{server.data_dir}: the server did not start: {reason}") from None
+
+
+def _last_error(log: Path) -> str:
+    """The server log's last FATAL or PANIC line (or its last line): why a start failed."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no server log"
+    fatal = [ln for ln in lines if "FATAL" in ln or "PANIC" in ln]
+    return (fatal or lines or ["empty server log"])[-1].strip()
 
 
 def stop(server: Server, *, mode: str = "fast") -> None:
@@ -290,18 +302,35 @@ def postmaster_pid(server: Server) -> int | None:
 
 
 def kill(server: Server) -> None:
-    """SIGKILL the postmaster, as a crashed machine would: no shutdown checkpoint, no cleanup."""
+    """SIGKILL the postmaster and every process it started, as a crashed machine would: no
+    shutdown checkpoint, no cleanup (postmaster.pid stays behind)."""
     pid = postmaster_pid(server)
     if pid is None:
         return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    family = [pid, *_children(pid)]
+    for member in family:
         try:
-            os.kill(pid, 0)
+            os.kill(member, signal.SIGKILL)
         except ProcessLookupError:
-            return
+            continue
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(member) for member in family):
         time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    """The process still exists, a zombie included: the server's own lock-file check counts it
+    as running until it is reaped, so a restart must wait for that."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

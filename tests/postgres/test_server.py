@@ -58,6 +58,7 @@ def test_stop_start_keeps_data_and_a_kill_recovers(postgres_tmp):
     pg.start(server)
     pg.kill(server)
     assert not pg.is_running(server)
+    assert pg.postmaster_pid(server) is not None  # died uncleanly: its pid file stays
     pg.start(server)  # crash recovery replays the WAL
     with psycopg.connect(server.conninfo()) as conn:
         assert conn.execute("SELECT x FROM kept").fetchone() == (42,)

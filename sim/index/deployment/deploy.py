@@ -160,8 +160,11 @@ def deploy(
     on: dt.date = dt.date(2010, 1, 4),
     profile: str = "production",
     force: bool = False,
+    extra_keys: dict[str, bytes] | None = None,
 ) -> DeployReport:
-    """Build a deployment directory at `out` from a `cpw synth` directory."""
+    """Build a deployment directory at `out` from a `cpw synth` directory.
+
+    `extra_keys`: more data keys for the key store, by key_id (a server backend's backups)."""
     started = time.perf_counter()
     if canaries < 0 or users < 5:
         raise InputError("--canaries must be >= 0 and --users >= 5")
@@ -182,7 +185,16 @@ def deploy(
     try:
         with staged_directory(final.root, force, private=True) as staging:
             entries, stores, unlisted, fingerprint = _make(
-                staging, final.root.name, tables, seed, canaries, users, on, profile, staged
+                staging,
+                final.root.name,
+                tables,
+                seed,
+                canaries,
+                users,
+                on,
+                profile,
+                staged,
+                extra_keys or {},
             )
     except BaseException:
         for path in staged.values():
@@ -207,6 +219,7 @@ def _make(
     on: dt.date,
     profile: str,
     staged: dict[str, Path],
+    extra_keys: dict[str, bytes],
 ) -> tuple[int, int, tuple[str, ...], str]:
     """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
     audit key's fingerprint)."""
@@ -220,7 +233,7 @@ def _make(
     days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
-    write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
+    write_keystore(layout.keystore, audit_key, {**data_keys, **extra_keys}, os.urandom(32))
     for path in staged.values():
         path.unlink(missing_ok=True)
     service = ContactPoint.open(staging, profile=profile, witness=staged["audit-witness"])

@@ -30,6 +30,9 @@ STORE_KINDS = (
     "accounts",
     "subject-access-requests",
     "child-protection-holds",
+    "database-server",
+    "streaming-replica",
+    "wal-archive",
 )
 
 
