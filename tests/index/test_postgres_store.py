@@ -13,9 +13,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sim.errors import InputError
-from sim.index.deployment.backend import read_backend, write_backend
+from sim.index.access.database import open_database
+from sim.index.access.store import SCHEMA
+from sim.index.access.usage import USAGE_SCHEMA
+from sim.index.build import build_index
+from sim.index.deployment import backend as backend_module
+from sim.index.deployment.backend import copy_to_postgres, read_backend, write_backend
 from sim.index.deployment.layout import Layout, write_keystore
 from sim.index.service import ContactPoint
+from sim.index.store.locations import open_index
 from sim.index.store.postgres import PostgresStore
 from sim.index.store.postgres_connection import WRITE_LOCK, PgConnection, to_postgres
 from sim.index.store.postgres_schema import ADD_YEARS, postgres_ddl
@@ -173,3 +179,39 @@ def test_a_bulk_load_with_a_row_pointing_at_nothing_loads_nothing(postgres_datab
                           "forename_norm, forename_code, surname_norm, surname_code, "
                           "date_of_birth FROM name")  # fmt: skip
     store.close()
+
+
+def test_a_move_to_postgresql_killed_before_its_record_is_completed_by_a_rerun(
+    index_population, postgres_databases, tmp_path, monkeypatch
+):
+    """copy_to_postgres fills each database in one transaction and writes backend.toml last:
+    killed before the record, the SQLite files stay in charge; run again, it finishes without
+    copying twice, and the index then opens from PostgreSQL with the same rows."""
+    layout = Layout(tmp_path / "dep")
+    layout.index.parent.mkdir(parents=True)
+    layout.accounts.parent.mkdir(parents=True)
+    build_index(index_population, layout.index)
+    accounts = open_database(layout.accounts, SCHEMA + USAGE_SCHEMA, {})
+    accounts.execute("INSERT INTO service_closed VALUES ('2010-08-12T09:00:00')")
+    accounts.close()
+    sqlite_store = open_index(layout.index)
+    counts = sqlite_store.table_counts()
+    sqlite_store.close()
+    index, accounts_db = postgres_databases(), postgres_databases()
+
+    def killed(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backend_module, "write_backend", killed)
+    with pytest.raises(KeyboardInterrupt):
+        copy_to_postgres(layout, index, accounts_db)
+    assert read_backend(layout).name == "sqlite" and layout.index.is_file()
+    monkeypatch.undo()
+    moved = copy_to_postgres(layout, index, accounts_db)
+    assert moved.name == "postgres" and not layout.index.exists()
+    store = open_index(moved.index)
+    assert store.table_counts() == counts
+    store.close()
+    db = PgConnection(accounts_db)
+    assert db.execute("SELECT count(*) FROM service_closed").fetchone()[0] == 1
+    db.close()

@@ -95,35 +95,37 @@ def _sqlite_tables(path: Path, schema: str) -> dict[str, pl.DataFrame]:
 
 
 def copy_to_postgres(layout: Layout, index: str, accounts: str) -> Backend:
-    """Copy the SQLite index and accounts of `layout` into the empty databases `index` and
-    `accounts`, record them in backend.toml, and remove the SQLite files (one copy only)."""
-    from sim.index.access.database import open_database
+    """Copy the SQLite index and accounts of `layout` into the databases `index` and
+    `accounts`, record them in backend.toml, then remove the SQLite files (one copy only).
+
+    Each database is filled in one transaction, and backend.toml is written only after both,
+    so a run killed at any point is completed by running it again: a database already holding
+    exactly the SQLite rows is kept, an empty one is filled, anything else is refused."""
+    from sim.index.access.database import Transaction, open_database
     from sim.index.access.store import _ADDED_COLUMNS, SCHEMA
     from sim.index.access.usage import USAGE_SCHEMA
     from sim.index.store.postgres import PostgresStore
-    from sim.index.store.postgres_bulk import copy_frame
     from sim.index.store.postgres_schema import CREATE_TABLES_PG, SYNC_INDEX_KEYS
 
     current = read_backend(layout)
     if current.name != "sqlite":
         raise InputError(f"{layout.root}: already on {current.name}")
-    store = PostgresStore.create(index)
+    rows = _sqlite_tables(layout.index, CREATE_TABLES_PG)
+    try:
+        store = PostgresStore.open(index)
+    except InputError:
+        store = PostgresStore.create(index)
     try:
         with store._transaction() as db:
-            for table, frame in _sqlite_tables(layout.index, CREATE_TABLES_PG).items():
-                if frame.height:
-                    copy_frame(db.raw, table, tuple(frame.columns), frame)
-            db.raw.execute(SYNC_INDEX_KEYS)
+            if _fill(db, rows, index):
+                db.raw.execute(SYNC_INDEX_KEYS)
     finally:
         store.close()
-    target = open_database(accounts, SCHEMA + USAGE_SCHEMA, _ADDED_COLUMNS)
+    schema = SCHEMA + USAGE_SCHEMA
+    target = open_database(accounts, schema, _ADDED_COLUMNS)
     try:
-        with target.lock:
-            target.execute("BEGIN IMMEDIATE")
-            for table, frame in _sqlite_tables(layout.accounts, SCHEMA + USAGE_SCHEMA).items():
-                if frame.height:
-                    copy_frame(target.raw, table, tuple(frame.columns), frame)  # type: ignore[attr-defined]
-            target.execute("COMMIT")
+        with Transaction(target):
+            _fill(target, _sqlite_tables(layout.accounts, schema), accounts)  # type: ignore[arg-type]
     finally:
         target.close()
     write_backend(layout, index, accounts)
@@ -131,3 +133,19 @@ def copy_to_postgres(layout: Layout, index: str, accounts: str) -> Backend:
         for leftover in path.parent.glob(path.name + "*"):
             leftover.unlink()
     return read_backend(layout)
+
+
+def _fill(db, frames: dict[str, pl.DataFrame], conninfo: str) -> bool:
+    """COPY the frames into their tables if all are empty (True); keep them if they already
+    hold as many rows as the frames (a finished earlier run: False); else refuse."""
+    from sim.index.store.postgres_bulk import copy_frame
+
+    held = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in frames}
+    if held == {t: f.height for t, f in frames.items()}:
+        return False
+    if any(held.values()):
+        raise InputError(f"{conninfo}: already holds other rows; use an empty database")
+    for table, frame in frames.items():
+        if frame.height:
+            copy_frame(db.raw, table, tuple(frame.columns), frame)
+    return True
