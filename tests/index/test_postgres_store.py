@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sim.errors import InputError
+from sim.errors import InputError, WorkbenchError
 from sim.index.access.database import open_database
 from sim.index.access.store import SCHEMA
 from sim.index.access.usage import USAGE_SCHEMA
@@ -214,4 +214,18 @@ def test_a_move_to_postgresql_killed_before_its_record_is_completed_by_a_rerun(
     store.close()
     db = PgConnection(accounts_db)
     assert db.execute("SELECT count(*) FROM service_closed").fetchone()[0] == 1
+    db.close()
+
+
+def test_a_commit_that_rolled_back_is_an_error(postgres_database):
+    """A transaction aborted by a failed statement never passes for committed."""
+    db = PgConnection(postgres_database)
+    db.execute("CREATE TABLE t (k BIGINT PRIMARY KEY)")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(WorkbenchError, match="rolled back"):
+        db.execute("COMMIT")
+    assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     db.close()

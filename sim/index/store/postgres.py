@@ -84,7 +84,7 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, IndexStore):
             except BaseException:
                 self._db.raw.execute("ROLLBACK")
                 raise
-            self._db.raw.execute("COMMIT")
+            self._db.execute("COMMIT")
 
     def write_records(self, records: Sequence[ChildRecord]) -> int:
         with self._transaction() as db:

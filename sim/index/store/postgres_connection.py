@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import RowMaker
 
-from sim.errors import InputError
+from sim.errors import InputError, WorkbenchError
 
 # The advisory lock a `BEGIN IMMEDIATE` takes: one number for the whole database.
 WRITE_LOCK = 0x43505721  # "CPW!"
@@ -67,32 +67,42 @@ class PgConnection:
     """
 
     def __init__(self, conninfo: str) -> None:
+        self.lock = threading.RLock()
         try:
             self.raw = psycopg.connect(conninfo, autocommit=True, row_factory=_row_factory)
         except psycopg.OperationalError as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
             raise InputError(f"PostgreSQL ({conninfo}): cannot connect: {first}") from None
         self.conninfo = conninfo
-        self.lock = threading.RLock()
         self.row_factory: object = None  # sqlite3 compatibility: rows are always Row
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor:
-        if sql.strip().upper() == "BEGIN IMMEDIATE":
-            cursor = self.raw.execute("BEGIN")
-            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            return cursor
-        if not params:  # no placeholders to convert: psycopg reads the text as written
-            return self.raw.execute(sql)  # type: ignore[arg-type]
-        return self.raw.execute(to_postgres(sql), tuple(params))
+        """One statement; under `lock`, so another thread's statement never runs inside (and
+        never aborts) a transaction this connection has open for a thread."""
+        command = sql.strip().upper()
+        with self.lock:
+            if command == "BEGIN IMMEDIATE":
+                cursor = self.raw.execute("BEGIN")
+                self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                return cursor
+            if not params:  # no placeholders to convert: psycopg reads the text as written
+                cursor = self.raw.execute(sql)  # type: ignore[arg-type]
+            else:
+                cursor = self.raw.execute(to_postgres(sql), tuple(params))
+        if command == "COMMIT" and cursor.statusmessage == "ROLLBACK":
+            raise WorkbenchError(f"PostgreSQL ({self.conninfo}): the transaction was rolled back")
+        return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
-        cursor = self.raw.cursor()
-        cursor.executemany(to_postgres(sql), [tuple(row) for row in rows])
+        with self.lock:
+            cursor = self.raw.cursor()
+            cursor.executemany(to_postgres(sql), [tuple(row) for row in rows])
         return cursor
 
     def executescript(self, script: str) -> None:
         """Several statements without parameters, in one round trip."""
-        self.raw.execute(script)  # type: ignore[arg-type]
+        with self.lock:
+            self.raw.execute(script)  # type: ignore[arg-type]
 
     @property
     def in_transaction(self) -> bool:
