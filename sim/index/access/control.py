@@ -13,7 +13,7 @@ import polars as pl
 
 from sim.errors import InputError
 from sim.index.access.administration import credential_problem, may_administer
-from sim.index.access.database import INTEGRITY_ERRORS
+from sim.index.access.database import integrity_errors
 from sim.index.access.login import SYSTEM, LoginControl
 from sim.index.access.store import Account, NewAccount
 from sim.index.access.tokens import SECRET_BYTES, secret_from_bytes
@@ -80,7 +80,7 @@ class AccessControl(LoginControl):
         )
         try:
             self._store.insert(account)
-        except INTEGRITY_ERRORS:
+        except integrity_errors():
             self._record(now, actor, "account.create", "exists", True, username=new.username)
             raise InputError(f"account {new.username!r} exists") from None
         self._record(

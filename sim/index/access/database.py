@@ -8,18 +8,23 @@ writer; writers wait for each other (busy timeout) rather than fail. The file is
 """
 
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
-from sim.index.store.postgres_connection import INTEGRITY_ERRORS as PG_INTEGRITY_ERRORS
-from sim.index.store.postgres_connection import PgConnection
 from sim.index.store.postgres_schema import postgres_ddl
 from sim.outputs import private_file
 
 BUSY_SECONDS = 30.0  # how long a writer waits for another process's transaction to end
 
-# A duplicate key (a username taken) on either backend.
-INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, *PG_INTEGRITY_ERRORS)
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """A duplicate key (a username taken) on either backend. psycopg is imported only when a
+    PostgreSQL database is opened (it costs every command a tenth of a second otherwise), and
+    without it no PostgreSQL error can arise."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.IntegrityError, *((psycopg.IntegrityError,) if psycopg else ()))
+
 
 # Where the accounts database lives: a SQLite file (a Path) or a PostgreSQL database (a conninfo).
 AccountsLocation = Path | str
@@ -61,9 +66,11 @@ def open_database(
     return db
 
 
-def _open_postgres(conninfo: str, schema: str, added: dict[tuple[str, str], str]) -> PgConnection:
+def _open_postgres(conninfo: str, schema: str, added: dict[tuple[str, str], str]):
     """The schema is made under the write lock: processes opening a new database at once would
     otherwise race to create the same table."""
+    from sim.index.store.postgres_connection import PgConnection
+
     db = PgConnection(conninfo)
     with Transaction(db):  # type: ignore[arg-type]
         db.executescript(postgres_ddl(schema))
@@ -75,7 +82,7 @@ def _open_postgres(conninfo: str, schema: str, added: dict[tuple[str, str], str]
 
 def ensure_schema(db: sqlite3.Connection, schema: str) -> None:
     """Create `schema` (CREATE ... IF NOT EXISTS, written for SQLite) on either backend."""
-    if isinstance(db, PgConnection):
+    if not isinstance(db, sqlite3.Connection):  # a PgConnection
         with Transaction(db):  # type: ignore[arg-type]
             db.executescript(postgres_ddl(schema))
     else:

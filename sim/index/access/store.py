@@ -131,7 +131,7 @@ class AccountStore:
         self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)
 
     def insert(self, account: Account) -> None:
-        """Add an account; raises one of database.INTEGRITY_ERRORS if the username is taken."""
+        """Add an account; raises one of database.integrity_errors() if the username is taken."""
         placeholders = ", ".join("?" * len(_COLUMNS))
         values = [_to_sql(getattr(account, name)) for name in _COLUMNS]
         self._db.execute(

@@ -1,4 +1,5 @@
-"""Where the index is kept: a storage interface and its SQLite backend."""
+"""Where the index is kept: a storage interface, its SQLite backend (here) and its PostgreSQL
+backend (sim.index.store.postgres, imported only when used: psycopg is slow to import)."""
 
 from sim.index.store.base import (
     Block,

@@ -25,8 +25,6 @@ from sim.errors import InputError, WorkbenchError
 # The advisory lock a `BEGIN IMMEDIATE` takes: one number for the whole database.
 WRITE_LOCK = 0x43505721  # "CPW!"
 
-INTEGRITY_ERRORS: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
-
 
 class Row(tuple):
     """A result row readable by position or by column name, and convertible with dict()."""
@@ -103,10 +101,6 @@ class PgConnection:
         """Several statements without parameters, in one round trip."""
         with self.lock:
             self.raw.execute(script)  # type: ignore[arg-type]
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def close(self) -> None:
         self.raw.close()
