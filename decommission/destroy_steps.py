@@ -27,6 +27,7 @@ from decommission.certificate import (
 )
 from decommission.destruction import DestructionRecord, crypto_erase, destroy_files
 from decommission.inventory import scan_deployment
+from decommission.postgres import SERVER_KINDS, quiesce
 from decommission.standards import load_standards
 from decommission.step import Context, Step
 from decommission.steps import write_evidence
@@ -58,6 +59,7 @@ class DestroyStep(Step):
     def plan(self, ctx: Context) -> list[str]:
         return [
             "re-validate the archive; stop if it does not validate",
+            "stop any database server and drop its replication slots",
             "erase data keys, clear SQLite stores, overwrite and remove every file found",
         ]
 
@@ -71,6 +73,7 @@ class DestroyStep(Step):
         if problems:
             raise self.no_go(f"the archive no longer validates: {problems[0]}")
         inventory = ctx.state["inventory"]
+        servers = quiesce(ctx.deployment) if inventory.of_kind(*SERVER_KINDS) else None
         # again: the archive step may have added files
         found = scan_deployment(ctx.deployment, inventory)
         if self.scope == "inventory":
@@ -89,11 +92,12 @@ class DestroyStep(Step):
             raise self.no_go(f"destruction failed: {type(exc).__name__}: {exc}") from None
         records = earlier + records
         ctx.state["records"] = records
-        return {
+        evidence = {
             "records": [asdict(r) for r in records],
             "overwrite_passes": passes,
             "scope": self.scope,
         }
+        return evidence if servers is None else {**evidence, "database_servers": servers}
 
     def verify(self, ctx: Context, evidence: dict[str, Any]) -> None:
         left = [r["path"] for r in evidence["records"] if (ctx.deployment / r["path"]).exists()]
@@ -107,6 +111,7 @@ class DestroyStep(Step):
             f"{f['path']} (held by {f['holder']})"
             for f in ctx.results["inventory"]["files"]
             if f["file_class"] not in TRANSIENT
+            and f["kind"] not in SERVER_KINDS
             and f["path"] not in destroyed
             and not (ctx.deployment / f["path"]).exists()
         ]

@@ -24,6 +24,8 @@ from decommission.runbook import load_runbook
 from decommission.step import Context, Step
 from decommission.verification import canaries_path, load_canaries
 from sim.errors import InputError
+from sim.postgres import server as pg
+from sim.postgres.topology import Topology
 
 DISK_ROOM = 256
 """Bytes left on the evidence volume once `disk-full:STEP` strikes: a few lines, then ENOSPC."""
@@ -120,16 +122,43 @@ PER_STEP = {
 }
 
 
+def _replica_unreachable(ctx: Context, steps: dict[str, Step]) -> None:
+    """The disaster-recovery site drops off the network: its server cannot be asked anything."""
+    topology = Topology(ctx.deployment)
+    if (topology.replica_dir / pg.SERVER_FILE).is_file():
+        pg.stop(topology.replica(), mode="immediate")
+
+
+def _server_killed(ctx: Context, steps: dict[str, Step]) -> None:
+    """Every database server is killed (SIGKILL: no shutdown checkpoint) as destruction starts,
+    and the rehearsal dies once the data keys are erased, before any data directory is touched."""
+    servers = Topology(ctx.deployment).servers()
+    if not servers:
+        return
+    for server in servers:
+        pg.kill(server)
+    destroy = steps["destroy"]
+    erase = destroy.erase  # type: ignore[attr-defined]
+
+    def erase_then_die(keystore: Path, key_ids: list[str]) -> None:
+        erase(keystore, key_ids)
+        raise Crash("simulated crash during destruction, the database servers killed")
+
+    destroy.erase = erase_then_die  # type: ignore[attr-defined]
+
+
 def fault_named(name: str) -> Fault:
-    """A fault by name: one of FAULTS, or `crash-after:STEP`, `crash-during:STEP`,
-    `disk-full:STEP` for a STEP of the runbook."""
+    """A fault by name: one of FAULTS or POSTGRES_FAULTS, or `crash-after:STEP`,
+    `crash-during:STEP`, `disk-full:STEP` for a STEP of the runbook."""
     if name in FAULTS:
         return FAULTS[name]
+    if name in POSTGRES_FAULTS:
+        return POSTGRES_FAULTS[name]
     kind, _, step = name.partition(":")
     steps = [entry.id for entry in load_runbook().steps]
     if kind not in PER_STEP or step not in steps:
         raise InputError(
-            f"--fault: unknown {name!r}; choose from {', '.join(FAULTS)}, or "
+            f"--fault: unknown {name!r}; choose from {', '.join([*FAULTS, *POSTGRES_FAULTS])}, or "
             f"{', '.join(f'{k}:STEP' for k in PER_STEP)} with STEP one of {', '.join(steps)}"
         )
     description, when, hook = PER_STEP[kind]
@@ -220,3 +249,27 @@ FAULTS: dict[str, Fault] = {
         ),
     )
 }
+
+POSTGRES_FAULTS: dict[str, Fault] = {
+    fault.name: fault
+    for fault in (
+        Fault(
+            "replica-unreachable",
+            "the streaming replica cannot be reached at the switch-off (PostgreSQL deployments)",
+            "switch_off",
+            "before",
+            _replica_unreachable,
+            "switch_off",
+        ),
+        Fault(
+            "server-killed-mid-destruction",
+            "the database servers are killed and the run dies as destruction starts (PostgreSQL)",
+            "destroy",
+            "before",
+            _server_killed,
+            None,
+        ),
+    )
+}
+"""Faults of a deployment with database servers (`cpw deploy --backend postgres`); on one
+without, they change nothing."""

@@ -20,6 +20,7 @@ from sim.cli import (
     index,
     index_lifecycle,
     population,
+    postgres,
     serve,
     simulate,
 )
@@ -46,6 +47,7 @@ index.app.add_typer(index_lifecycle.retention, name="retention")
 index.app.add_typer(index_lifecycle.sar, name="sar")
 app.add_typer(index.app, name="index")
 app.add_typer(decommission.app, name="decommission")
+app.add_typer(postgres.app, name="postgres")
 
 
 def main() -> None:

@@ -273,9 +273,11 @@ def rehearsal_setup(
 
     from decommission import journal
     from decommission.archive import ArchiveKeys
+    from decommission.postgres import PostgresSwitch, has_servers, postgres_probes
     from decommission.probes import SystemSwitch, facade_probes
     from decommission.rehearsal import Rehearsal
     from decommission.runbook import load_runbook
+    from decommission.shutdown import Switchable
     from sim.index.layout import Layout
     from sim.index.service import ContactPoint
 
@@ -290,9 +292,14 @@ def rehearsal_setup(
     try:
         when = runbook.when(shutdown)
         has_index = Layout(deployment).index.is_file()
+        switch: Switchable = SystemSwitch(service) if service else _ShutAlready()
+        probes = facade_probes(service, deployment, when, attempts) if service else {}
+        if service and has_servers(deployment):  # PostgreSQL: its servers are paths in too
+            switch = PostgresSwitch(switch, deployment)
+            probes = {**probes, **postgres_probes(deployment)}
         setup = Rehearsal(
-            index=SystemSwitch(service) if service else _ShutAlready(),
-            probes=facade_probes(service, deployment, when, attempts) if service else {},
+            index=switch,
+            probes=probes,
             sanitizer=sanitizer,
             verifier=verifier,
             verifier_key=Ed25519PrivateKey.generate(),

@@ -32,9 +32,21 @@ def deploy(
             "not from the population's truth.",
         ),
     ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="sqlite (files), or postgres: also a PostgreSQL primary, streaming replica, "
+            "WAL archive and sealed base backups inside the deployment."
+        ),
+    ] = "sqlite",
 ) -> None:
     """Build a deployment: index, replica, encrypted backups, extracts, audit, keys, accounts."""
     from sim.deployment.deploy import deploy as make_deployment
+
+    if backend not in ("sqlite", "postgres"):
+        raise InputError(f"--backend: {backend!r}; choose sqlite or postgres")
+    if backend == "postgres":
+        from sim.postgres.deploy import deploy_postgres as make_deployment
 
     try:
         day = dt.date.fromisoformat(date)
@@ -42,6 +54,11 @@ def deploy(
         raise InputError(f"--date: {date!r} is not a date (YYYY-MM-DD)") from None
     if seed < 0:
         raise InputError(f"--seed: must be a non-negative integer, got {seed}")
+    if force:  # a PostgreSQL deployment being replaced: its servers stop before its files go
+        from sim.postgres.topology import Topology, stop_all
+
+        if Topology(out).exists():
+            stop_all(out, mode="immediate")
     report = make_deployment(
         population,
         out,
@@ -58,6 +75,11 @@ def deploy(
         f"{report.users} demo users, {report.audit_entries} audit entries, {report.stores} stores "
         f"in the inventory ({len(report.unlisted)} extracts left out of it), {report.seconds:.1f} s"
     )
+    if backend == "postgres":
+        typer.echo(
+            f"PostgreSQL: primary and streaming replica running under {report.path}/postgres "
+            "(WAL archive, sealed base backups in the inventory)"
+        )
     side = report.path.parent / report.path.name
     typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "
                f"{side}.audit-public-key, {side}.audit-witness (0600)")  # fmt: skip

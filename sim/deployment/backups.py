@@ -11,6 +11,7 @@ written, so destroying the key destroys the backup (crypto-erase, NIST SP 800-88
 import os
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -45,6 +46,41 @@ def encrypt_file(source: Path, target: Path, key: bytes) -> int:
             number += 1
             if last:
                 return read
+
+
+def encrypt_stream(source: BinaryIO, target: Path, key: bytes) -> int:
+    """Seal a stream (a server's backup piped to us) into `target`, in the format of
+    `encrypt_file`: one chunk is read ahead to know which one is last, so no plaintext is ever
+    written to disk. Returns the plaintext bytes read."""
+    aead = AESGCM(key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    read, number = 0, 0
+    with target.open("xb") as dst:
+        dst.write(MAGIC)
+        chunk = _read_full(source, CHUNK)
+        while True:
+            following = _read_full(source, CHUNK) if len(chunk) == CHUNK else b""
+            last = not following
+            read += len(chunk)
+            nonce = os.urandom(12)
+            sealed = aead.encrypt(nonce, chunk, _associated(number, last))
+            dst.write(_HEADER.pack(nonce, len(sealed)) + sealed)
+            number += 1
+            if last:
+                return read
+            chunk = following
+
+
+def _read_full(source: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes: a pipe returns short reads before its end."""
+    parts, wanted = [], size
+    while wanted:
+        part = source.read(wanted)
+        if not part:
+            break
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
 
 
 def decrypt_file(source: Path, target: Path, key: bytes) -> int:

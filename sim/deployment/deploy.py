@@ -167,8 +167,11 @@ def deploy(
     profile: str = "production",
     force: bool = False,
     from_feeds: bool = False,
+    extra_keys: dict[str, bytes] | None = None,
 ) -> DeployReport:
-    """Build a deployment directory at `out` from a `cpw synth` directory."""
+    """Build a deployment directory at `out` from a `cpw synth` directory.
+
+    `extra_keys`: more data keys for the key store, by key_id (a server backend's backups)."""
     started = time.perf_counter()
     if canaries < 0 or users < 5:
         raise InputError("--canaries must be >= 0 and --users >= 5")
@@ -190,7 +193,16 @@ def deploy(
     try:
         with staged_directory(final.root, force, private=True) as staging:
             entries, stores, unlisted, fingerprint = _make(
-                staging, final.root.name, tables, seed, canaries, users, on, profile, staged
+                staging,
+                final.root.name,
+                tables,
+                seed,
+                canaries,
+                users,
+                on,
+                profile,
+                staged,
+                extra_keys or {},
             )
     except BaseException:
         for path in staged.values():
@@ -215,6 +227,7 @@ def _make(
     on: dt.date,
     profile: str,
     staged: dict[str, Path],
+    extra_keys: dict[str, bytes],
 ) -> tuple[int, int, tuple[str, ...], str]:
     """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
     audit key's fingerprint)."""
@@ -233,7 +246,7 @@ def _make(
     days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
-    write_keystore(layout.keystore, audit_key, data_keys, os.urandom(32))
+    write_keystore(layout.keystore, audit_key, {**data_keys, **extra_keys}, os.urandom(32))
     for name, path in staged.items():
         if name != TRUTH_FILE:
             path.unlink(missing_ok=True)

@@ -128,21 +128,33 @@ def involvements(children: pl.DataFrame, services: pl.DataFrame) -> pl.DataFrame
     return pl.concat(parts).sort("child_key", "service_key")
 
 
+def _population_tables(population: dict[str, pl.DataFrame] | Path) -> dict[str, pl.DataFrame]:
+    if isinstance(population, Path):
+        lazy = read_population(population, POPULATION_TABLES)
+        return {name: frame.collect() for name, frame in lazy.items()}
+    missing = [name for name in POPULATION_TABLES if name not in population]
+    if missing:
+        raise InputError(f"population: missing table(s) {', '.join(missing)}")
+    return population
+
+
 def build_index(population: dict[str, pl.DataFrame] | Path, db_path: Path) -> BuildStats:
     """Build a new index at `db_path` from population tables or a `cpw synth` directory."""
     started = time.perf_counter()
-    if isinstance(population, Path):
-        lazy = read_population(population, POPULATION_TABLES)
-        tables = {name: frame.collect() for name, frame in lazy.items()}
-    else:
-        missing = [name for name in POPULATION_TABLES if name not in population]
-        if missing:
-            raise InputError(f"population: missing table(s) {', '.join(missing)}")
-        tables = population
+    tables = _population_tables(population)
     if db_path.exists():
         raise InputError(f"{db_path}: already exists; an index is built once, then updated")
     rows = write_index(index_frames(tables), db_path)
     return BuildStats(db_path, rows, time.perf_counter() - started)
+
+
+def build_index_postgres(
+    population: dict[str, pl.DataFrame] | Path, conninfo: str
+) -> dict[str, int]:
+    """Build a new index in the empty PostgreSQL database `conninfo` names (COPY, in one
+    transaction: a failed load leaves the index empty); rows per table."""
+    frames = index_frames(_population_tables(population))
+    return load_index(conninfo, [frames], backend_name="postgres")
 
 
 def write_index(frames: dict[str, pl.DataFrame], db_path: Path) -> dict[str, int]:

@@ -8,6 +8,7 @@ the key).
 """
 
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ STORE_KINDS = (
     "accounts",
     "subject-access-requests",
     "child-protection-holds",
+    "database-server",
+    "streaming-replica",
+    "wal-archive",
 )
 
 
@@ -162,3 +166,51 @@ def inventory_text(header: dict[str, object], stores: list[StoreEntry]) -> str:
             if value is not None:
                 lines.append(f"{key} = {_toml(value)}")
     return "\n".join(lines) + "\n"
+
+
+# -- which backend holds the index and accounts (backend.toml; none: SQLite files) ---------
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a deployment's index and accounts live: files (Path) or databases (conninfo)."""
+
+    name: str
+    index: Path | str
+    accounts: Path | str
+
+
+def backend_file(layout: Layout) -> Path:
+    return layout.root / "backend.toml"
+
+
+def read_backend(layout: Layout) -> Backend:
+    """The deployment's backend: SQLite files unless backend.toml names PostgreSQL databases."""
+    path = backend_file(layout)
+    if not path.is_file():
+        return Backend("sqlite", layout.index, layout.accounts)
+    try:
+        raw = tomllib.loads(path.read_text())
+        name, index, accounts = raw["backend"], raw["index"], raw["accounts"]
+    except (OSError, ValueError, KeyError):
+        raise InputError(f"{path}: not a readable backend record") from None
+    if name != "postgres" or not isinstance(index, str) or not isinstance(accounts, str):
+        raise InputError(f"{path}: backend must be 'postgres' with index and accounts conninfo")
+    if "password" in index or "password" in accounts:
+        raise InputError(f"{path}: a conninfo must not hold a password (use the unix socket)")
+    return Backend(name, index, accounts)
+
+
+def write_backend(layout: Layout, index: str, accounts: str) -> Path:
+    """Record that the deployment's index and accounts are the PostgreSQL databases named."""
+    for conninfo in (index, accounts):
+        if "password" in conninfo:
+            raise InputError("a conninfo must not hold a password (use the unix socket)")
+    path = backend_file(layout)
+    lines = ['backend = "postgres"', f"index = {_quoted(index)}", f"accounts = {_quoted(accounts)}"]
+    write_private(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

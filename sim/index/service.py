@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.deployment.extracts import DerivedCopies
 from sim.errors import InputError
 from sim.index.access import AccessControl, Account, NewAccount, UsageGuard
 from sim.index.audit import AuditLog
-from sim.index.layout import Layout, audit_signing_key, token_key
+from sim.index.derived_copies import DerivedCopies
+from sim.index.layout import Layout, audit_signing_key, read_backend, token_key
 from sim.index.sar import Requester, SarOutcome
 from sim.index.search import SearchResult
 from sim.index.service_admin import Administration
@@ -56,14 +56,21 @@ class ContactPoint:
         audit checkpoint is also published to `witness` (default: DEPLOYMENT.audit-witness,
         outside the tree), the operator's copy that `cpw index audit verify` checks against."""
         layout = Layout(Path(deployment))
-        for needed in (layout.index, layout.keystore):
-            if not needed.is_file():
-                raise InputError(f"{deployment}: not a deployment ({needed.name} missing)")
+        if not layout.keystore.is_file():
+            raise InputError(f"{deployment}: not a deployment ({layout.keystore.name} missing)")
+        backend = read_backend(layout)  # SQLite files, or PostgreSQL databases (backend.toml)
+        if isinstance(backend.index, Path) and not backend.index.is_file():
+            raise InputError(f"{deployment}: not a deployment ({backend.index.name} missing)")
         rules = profile_rules(profile)
         witness = Path(witness) if witness else layout.beside("audit-witness")
         audit = AuditLog(layout.audit, audit_signing_key(layout.keystore), witness=witness)
-        store = open_index(layout.index)
-        stores = open_access(layout.accounts, rules=rules, token_key=token_key(layout.keystore))
+        store = open_index(backend.index, backend_name=backend.name)
+        stores = open_access(
+            backend.accounts,
+            rules=rules,
+            token_key=token_key(layout.keystore),
+            backend_name=backend.name,
+        )
         access = AccessControl(stores, audit, rules=rules, letters=layout.beside("token-letters"))
         service = cls(store, access, audit)
         service.core.copies = DerivedCopies(layout.root)

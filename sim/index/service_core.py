@@ -12,10 +12,10 @@ session, never from the caller.
 import datetime as dt
 from typing import Any, NoReturn
 
-from sim.deployment.extracts import DerivedCopies
 from sim.errors import WorkbenchError
 from sim.index.access import AccessControl, AccessRefused, Session, UsageGuard
 from sim.index.audit import AuditEvent, AuditLog
+from sim.index.derived_copies import DerivedCopies
 from sim.index.inputs import CLAIM_LIMIT, is_text, shown
 from sim.index.service_settings import service_rules
 from sim.index.store import IndexStore

@@ -1,15 +1,20 @@
 """Fixtures for the index: one small synthetic authority and a freshly built index per test."""
 
 import datetime as dt
+import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from sim.index.build import build_index
+from sim.index.build import build_index, build_index_postgres
 from sim.index.shielding import ShieldingRequest, decide_shielding, request_shielding
-from sim.index.store import SqliteStore
+from sim.index.store import IndexStore, SqliteStore
+from sim.index.store.postgres import PostgresStore
+from sim.index.store.postgres_schema import CREATE_TABLES_PG as DDL
+from sim.index.store.postgres_schema import SYNC_INDEX_KEYS
 from sim.population.identifiers import index_ids
 from sim.population.synth import SynthRequest, synthesise
 
@@ -22,9 +27,76 @@ def index_population() -> dict[str, pl.DataFrame]:
     return synthesise(SynthRequest(seed=1, scale=0.02, authority_codes=("E08000001",)))
 
 
+def _location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a new index of `backend` goes: a file, or a fresh database on the test cluster."""
+    if backend == "sqlite":
+        return tmp_path / "index.db"
+    return request.getfixturevalue("postgres_database")
+
+
 @pytest.fixture
-def index_store(index_population: dict[str, pl.DataFrame], tmp_path: Path) -> SqliteStore:
-    """A fresh index built from the population; closed after the test."""
+def new_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> IndexStore:
+    """A new, empty index of the backend under test; closed after the test."""
+    location = _location(backend, request, tmp_path)
+    store = SqliteStore.create(location) if backend == "sqlite" else PostgresStore.create(location)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def index_store(
+    index_population: dict[str, pl.DataFrame],
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> IndexStore:
+    """A fresh index built from the population, on each backend; closed after the test."""
+    if backend == "sqlite":
+        location = tmp_path / "index.db"
+        build_index(index_population, location)
+        store = SqliteStore.open(location)
+    else:  # a copy of one index built from the population once per session
+        copy = request.getfixturevalue("postgres_from_template")
+        location = copy(
+            "index_population", lambda into: build_index_postgres(index_population, into)
+        )
+        store = PostgresStore.open(location)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def empty_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    """A factory of empty stores of the backend under test, cheap enough for property tests:
+    `empty_store(slot)` is a new SQLite file, or the slot's PostgreSQL database emptied (its
+    keys numbered from 1 again). Reopening a slot closes the store it gave before."""
+    databases: dict[int, str] = {}
+    given: dict[int, IndexStore] = {}
+
+    def make(slot: int = 0) -> IndexStore:
+        if slot in given:
+            given.pop(slot).close()
+        if backend == "sqlite":
+            store = SqliteStore.create(Path(tempfile.mkdtemp(dir=tmp_path)) / "index.db")
+        elif slot not in databases:
+            databases[slot] = request.getfixturevalue("postgres_databases")()
+            store = PostgresStore.create(databases[slot])
+        else:
+            store = PostgresStore.open(databases[slot])
+            for table in reversed(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", DDL)):
+                store._db.execute(f"DELETE FROM {table}")  # a few rows: cheaper than TRUNCATE
+            store._db.executescript(SYNC_INDEX_KEYS)
+        given[slot] = store
+        return store
+
+    yield make
+    for store in given.values():
+        store.close()
+
+
+@pytest.fixture
+def sqlite_index_store(index_population: dict[str, pl.DataFrame], tmp_path: Path) -> SqliteStore:
+    """A fresh SQLite index: for tests of SQLite's own files (WAL, pragmas, free pages)."""
     build_index(index_population, tmp_path / "index.db")
     store = SqliteStore.open(tmp_path / "index.db")
     yield store

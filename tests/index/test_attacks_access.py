@@ -82,11 +82,14 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path):
+def world(tmp_path: Path, backend: str, request: pytest.FixtureRequest):
+    """Access control and the usage guard over one accounts database, on each backend."""
     create_key_store(tmp_path / "audit.key")
     log = AuditLog(tmp_path / "audit.jsonl", load_signing_key(tmp_path / "audit.key"))
-    control = AccessControl(tmp_path / "accounts.db", log, rules=fast_rules())
-    w = World(control, UsageGuard(log), log, {})
+    postgres = backend == "postgres"
+    where = request.getfixturevalue("postgres_database") if postgres else tmp_path / "accounts.db"
+    control = AccessControl(where, log, rules=fast_rules())
+    w = World(control, UsageGuard(log, db=control.database), log, {})
     w.add("jo")
     w.add("lee", authority=LEEDS)
     yield w

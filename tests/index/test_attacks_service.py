@@ -84,8 +84,9 @@ class World:
 
 
 @pytest.fixture
-def world(built: Path, tmp_path: Path):
+def world(built: Path, tmp_path: Path, on_backend):
     shutil.copytree(built / "dep", tmp_path / "dep")
+    on_backend(tmp_path / "dep")  # each backend in turn
     users = json.loads((built / "dep.credentials.json").read_text())["users"]
     canaries = json.loads((built / "dep.canaries.json").read_text())
     with ContactPoint.open(tmp_path / "dep", profile="simulation") as service:

@@ -20,6 +20,7 @@ from sim.index.audit import (
     read_audit,
     scan_alerts,
 )
+from sim.index.store.postgres_connection import PgConnection
 
 MONDAY = dt.datetime(2009, 11, 30, 10, 0)
 RULES = load_monitoring_rules()
@@ -38,6 +39,18 @@ def log(tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl", load_signing_key(tmp_path / "k.key"))
     yield audit
     audit.close()
+
+
+@pytest.fixture
+def guard_db(backend: str, request: pytest.FixtureRequest):
+    """The usage counters' database on each backend: the guard's own in-memory SQLite, or a
+    fresh PostgreSQL database (as a deployment's accounts database would be)."""
+    if backend == "sqlite":
+        yield None
+        return
+    db = PgConnection(request.getfixturevalue("postgres_database"))
+    yield db
+    db.close()
 
 
 def events(log: AuditLog) -> pl.DataFrame:
@@ -64,9 +77,9 @@ def test_monitoring_file_loads_with_provenance():
     assert assumed and all(getattr(RULES, n).confidence == "low" for n in assumed)
 
 
-def test_ordinary_use_passes_the_guard(log):
+def test_ordinary_use_passes_the_guard(log, guard_db):
     """A day of paced, varied work raises nothing."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     for i in range(40):
         when = MONDAY + dt.timedelta(minutes=5 * i)
         guard.check_search("ann", when, f"Family{i % 5}")
@@ -74,9 +87,9 @@ def test_ordinary_use_passes_the_guard(log):
     assert events(log).height == 0
 
 
-def test_minute_limit_slides(log):
+def test_minute_limit_slides(log, guard_db):
     """After the per-minute limit, the next search is refused; a minute later it is allowed."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     limit = RULES.searches_per_minute.value
     for i in range(limit):
         guard.check_search("ann", MONDAY + dt.timedelta(seconds=i))
@@ -86,9 +99,9 @@ def test_minute_limit_slides(log):
     guard.check_search("bob", MONDAY + dt.timedelta(seconds=limit))  # others unaffected
 
 
-def test_alert_once_per_rule_and_day(log):
+def test_alert_once_per_rule_and_day(log, guard_db):
     """Repeated refusals under one rule are each audited, but alert only once that day."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     limit = RULES.views_per_minute.value
     for i in range(limit):
         guard.check_view("ann", f"AB{i * 50_000:06d}C", MONDAY + dt.timedelta(seconds=i))
@@ -100,9 +113,9 @@ def test_alert_once_per_rule_and_day(log):
     assert frame.filter(pl.col("action") == "alert")["reason"].to_list() == ["view_per_minute"]
 
 
-def test_repeated_surname_is_not_enumeration(log):
+def test_repeated_surname_is_not_enumeration(log, guard_db):
     """Searching one family many times is not enumeration; new surnames past the limit are."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     limit = RULES.enumeration_distinct_surnames.value
     for i in range(limit):
         guard.check_search("ann", MONDAY + dt.timedelta(seconds=10 * i), f"Name{i}")
@@ -114,9 +127,9 @@ def test_repeated_surname_is_not_enumeration(log):
     guard.check_search("ann", later, "Another")
 
 
-def test_scattered_ids_are_not_sequential(log):
+def test_scattered_ids_are_not_sequential(log, guard_db):
     """Views of IDs far apart, or in other prefixes, never count as sequential."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     run = RULES.enumeration_sequential_ids.value
     for i in range(run * 2):
         guard.check_view(
@@ -209,9 +222,9 @@ def test_repeated_refusals_alert(log):
     assert alerts.filter(pl.col("rule") == "repeated_refusals")["actor"].to_list() == ["mallory"]
 
 
-def test_guard_alerts_appear_in_the_scan(log):
+def test_guard_alerts_appear_in_the_scan(log, guard_db):
     """An enumeration refused by the guard shows up as an alert in the batch scan."""
-    guard = UsageGuard(log)
+    guard = UsageGuard(log, db=guard_db)
     with pytest.raises(AccessRefused):
         for i in range(RULES.enumeration_sequential_ids.value):
             guard.check_view("cat", f"AB{700_000 + i:06d}C", MONDAY + dt.timedelta(seconds=30 * i))

@@ -43,9 +43,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def dep(template: Path, tmp_path: Path) -> Path:
+def dep(template: Path, tmp_path: Path, on_backend) -> Path:
+    """A fresh copy of the deployment for one test, on each backend in turn."""
     (tmp_path / "pop").symlink_to(template.parent / "pop")
-    return copy_deployment(template, tmp_path / "dep")
+    return on_backend(copy_deployment(template, tmp_path / "dep"))
 
 
 @pytest.fixture

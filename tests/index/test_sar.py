@@ -245,7 +245,8 @@ def test_pending_requests_and_export(index_store, tmp_path):
     disclose(index_store, answered, DAY + dt.timedelta(days=10), actor="la", at=AT)
     ids = [r.request_id for r in pending_requests(index_store, DAY + dt.timedelta(days=5))]
     assert ids == [answered, waiting.request.request_id]
-    ids = [r.request_id for r in pending_requests(index_store.path, DAY + dt.timedelta(days=60))]
+    location = getattr(index_store, "path", index_store)  # a SQLite file by its path
+    ids = [r.request_id for r in pending_requests(location, DAY + dt.timedelta(days=60))]
     assert ids == [waiting.request.request_id, late.request.request_id]
     out = tmp_path / "requests.jsonl"
     assert export_requests(index_store, out, DAY + dt.timedelta(days=60)) == 3

@@ -2,12 +2,12 @@
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from sim.deployment.backend import open_deployment_index
 from sim.deployment.deploy import deploy
 from sim.errors import InputError
 from sim.index.access import AccessRefused, NewAccount, token_code
@@ -23,6 +23,7 @@ from sim.index.shielding import ShieldingRefused
 from sim.index.view import ViewRefused, view_reasons
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
+from tests.index.support import copy_deployment
 
 NOW = dt.datetime(2010, 1, 4, 14, 0)  # after the deployment's demo activity
 BOLTON, HARTLEPOOL = "E08000001", "E06000001"
@@ -41,6 +42,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_population(request, root / "population")
     deploy(root / "population", root / "dep", canaries=5, profile="simulation")
     return root
+
+
+@pytest.fixture
+def deployment(built: Path, tmp_path: Path, on_backend) -> Path:
+    """A private copy of the module's deployment, on each backend in turn."""
+    return on_backend(copy_deployment(built / "dep", tmp_path / "dep"))
 
 
 @pytest.fixture
@@ -222,14 +229,14 @@ def test_subject_access_requests_close_with_the_service(deployment):
 
 
 def _child_of(deployment: Path, authority: str) -> str:
-    db = sqlite3.connect(Layout(deployment).index)
+    store = open_deployment_index(Layout(deployment))  # either backend
     try:
-        row = db.execute(
+        row = store._db.execute(
             "SELECT child_id FROM child WHERE authority_code = ? ORDER BY child_key LIMIT 1",
             (authority,),
         ).fetchone()
     finally:
-        db.close()
+        store.close()
     return row[0]
 
 

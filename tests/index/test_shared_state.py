@@ -35,9 +35,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def dep(template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the deployment (and the files beside it) for one test."""
-    return copy_deployment(template, tmp_path / "dep")
+def dep(template: Path, tmp_path: Path, on_backend) -> Path:
+    """A fresh copy of the deployment (and the files beside it) for one test, on each backend."""
+    return on_backend(copy_deployment(template, tmp_path / "dep"))
 
 
 def users(dep: Path) -> dict[str, dict]:

@@ -24,9 +24,10 @@ DAY = dt.date(2010, 3, 1)
 class Live:
     """A working copy of the deployment with a feed and a Bolton practitioner looking up."""
 
-    def __init__(self, deployment, tables, into) -> None:
+    def __init__(self, deployment, tables, into, place=lambda copy: copy) -> None:
         self.tables = tables
-        self.service = ContactPoint.open(working_copy(deployment, into), profile="simulation")
+        copy = place(working_copy(deployment, into))  # on_backend: SQLite or PostgreSQL
+        self.service = ContactPoint.open(copy, profile="simulation")
         staff = provision_practitioners(
             self.service, {BOLTON: 1, WIGAN: 1}, dt.datetime.combine(DAY, dt.time(7))
         )
@@ -46,9 +47,10 @@ class Live:
 
 
 @pytest.fixture
-def live(live_deployment, tmp_path):
+def live(live_deployment, tmp_path, on_backend):
+    """A live working copy on each backend in turn (the feed's statements are the backend's)."""
     deployment, tables = live_deployment
-    made = Live(deployment, tables, tmp_path)
+    made = Live(deployment, tables, tmp_path, on_backend)
     yield made
     made.service.close()
 

@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from sim.index.store.base import IndexStore
 
 DEFAULT = "sqlite"
-BACKENDS = {"sqlite": "sim.index.store.sqlite_backend"}
+BACKENDS = {
+    "sqlite": "sim.index.store.sqlite_backend",
+    "postgres": "sim.index.store.postgres_backend",
+}
 Location = Path | str  # a file for SQLite; a server backend's connection string
 
 

@@ -263,8 +263,8 @@ class IndexStore(ABC):
 
     @abstractmethod
     def household_keys(self) -> pl.DataFrame:
-        """Every child's household key (child_id, household_key): which index household a
-        child's record was loaded into."""
+        """Every child's household key (child_id, household_key), in the order the records were
+        loaded: which index household a child's record was loaded into."""
 
     @abstractmethod
     def last_household_key(self) -> int:

@@ -199,3 +199,16 @@ CREATE INDEX shielding_request_by_child ON shielding_request (child_key);
 """
 CREATE_TABLES += RETENTION_TABLES
 CREATE_INDEXES += RETENTION_INDEXES
+
+# Search's exact mode on forename, surname and date of birth (a batched lookup): current names,
+# and former names of unshielded children; archived records are not found. Portable SQL.
+EXACT_NAME_SQL = (
+    "SELECT DISTINCT c.child_id, c.authority_code, s.child_key IS NOT NULL, "
+    "(SELECT count(*) FROM involvement i WHERE i.child_key = c.child_key), "
+    "upper(cur.surname), upper(cur.forename) "
+    "FROM name n JOIN child c ON c.child_key = n.child_key "
+    "LEFT JOIN shield s ON s.child_key = c.child_key "
+    "JOIN name cur ON cur.child_key = c.child_key AND cur.current = 1 "
+    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
+    "AND c.archived_on IS NULL AND (n.current = 1 OR s.child_key IS NULL)"
+)

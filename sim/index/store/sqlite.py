@@ -29,6 +29,7 @@ from sim.index.store.schema import (
     CHILD_ARCHIVE_COLUMNS,
     CREATE_INDEXES,
     CREATE_TABLES,
+    EXACT_NAME_SQL,
     RETENTION_INDEXES,
     RETENTION_TABLES,
     TABLES,
@@ -49,18 +50,6 @@ _RETENTION_TABLES = (
     "protection_hold",
     "subject_access_request",
     "leaving_england",
-)
-
-
-_EXACT_NAME = (
-    "SELECT DISTINCT c.child_id, c.authority_code, s.child_key IS NOT NULL, "
-    "(SELECT count(*) FROM involvement i WHERE i.child_key = c.child_key), "
-    "upper(cur.surname), upper(cur.forename) "
-    "FROM name n JOIN child c ON c.child_key = n.child_key "
-    "LEFT JOIN shield s ON s.child_key = c.child_key "
-    "JOIN name cur ON cur.child_key = c.child_key AND cur.current = 1 "
-    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
-    "AND c.archived_on IS NULL AND (n.current = 1 OR s.child_key IS NULL)"
 )
 
 
@@ -144,7 +133,7 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
         return self._candidates(keys)
 
     def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
-        rows = self._db.execute(_EXACT_NAME, (surname, forename, date_of_birth)).fetchall()
+        rows = self._db.execute(EXACT_NAME_SQL, (surname, forename, date_of_birth)).fetchall()
         return [ExactHit(r[0], r[1], bool(r[2]), int(r[3]), r[4], r[5]) for r in rows]
 
     def _candidates(self, keys: list[int]) -> list[Candidate]:
@@ -226,7 +215,9 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
 
     def household_keys(self) -> pl.DataFrame:
         return pl.DataFrame(
-            self._db.execute("SELECT child_id, household_key FROM child").fetchall(),
+            self._db.execute(
+                "SELECT child_id, household_key FROM child ORDER BY child_key"
+            ).fetchall(),
             schema={"child_id": pl.String, "household_key": pl.Int64},
             orient="row",
         )

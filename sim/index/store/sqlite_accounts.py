@@ -9,6 +9,7 @@ decides. Token secrets are sealed under the key store's token key (sim.index.acc
 
 import datetime as dt
 import sqlite3
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -17,6 +18,14 @@ import polars as pl
 from sim.index.access.store import Account, AccountExists, Token
 from sim.index.access.tokens import open_secret, seal_secret
 from sim.index.store.sqlite_connection import Transaction, open_database
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """A duplicate key (a username taken) on either connection. psycopg is looked up, never
+    imported: without it loaded, no PostgreSQL connection is open and none of its errors arise."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.IntegrityError, *((psycopg.IntegrityError,) if psycopg else ()))
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -91,9 +100,19 @@ class SqliteAccountStore:
     """
 
     def __init__(self, path: Path, token_key: bytes | None = None) -> None:
-        self.path = Path(path)
+        self.path: Path | str = Path(path)
         self._token_key = token_key
         self.db = self._db = open_database(self.path, SCHEMA, _ADDED_COLUMNS)  # shared (factory)
+
+    @classmethod
+    def over(cls, db: object, token_key: bytes | None = None) -> "SqliteAccountStore":
+        """The same store over a connection already open with the schema: a server backend's
+        (sim.index.store.postgres_backend), whose connection speaks sqlite3's calls."""
+        store = cls.__new__(cls)
+        store.path = getattr(db, "conninfo", "")
+        store._token_key = token_key
+        store.db = store._db = db  # type: ignore[assignment]
+        return store
 
     def insert(self, account: Account) -> None:
         """Add an account; raises AccountExists if the username is taken."""
@@ -103,7 +122,7 @@ class SqliteAccountStore:
             self._db.execute(
                 f"INSERT INTO accounts ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
             )
-        except sqlite3.IntegrityError:
+        except integrity_errors():
             raise AccountExists(account.username) from None
 
     def get(self, username: str) -> Account | None:

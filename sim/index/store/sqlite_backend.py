@@ -1,7 +1,9 @@
 """The embedded SQLite backend of sim.index.store.backends: one file for the index, one for the
 accounts database (accounts, tokens, sessions, usage counters, service state)."""
 
+import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -68,3 +70,25 @@ def replicate_index(location: Path | str, target: Path) -> None:
 
 def memory_usage_counters() -> SqliteUsageCounters:
     return SqliteUsageCounters.in_memory()
+
+
+def dump_tables(path: Path, schema: str) -> dict[str, pl.DataFrame]:
+    """Every table of a SQLite file in rowid order (the order its rows were written), tables in
+    the order `schema` creates them (so a row's references come before it): what a copy to
+    another backend loads."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        names = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        names.sort(key=lambda name: schema.find(f" {name} ("))
+        frames = {}
+        for name in names:
+            cursor = db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')
+            columns = [c[0] for c in cursor.description]
+            frames[name] = pl.DataFrame(
+                cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
+            )
+    return frames

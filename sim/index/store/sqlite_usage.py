@@ -45,7 +45,7 @@ class SqliteUsageWindow:
         until: dt.datetime,
     ) -> tuple[int, int]:
         in_minute, in_day = self._db.execute(
-            "SELECT coalesce(sum(at > ?), 0), coalesce(sum(at > ?), 0) FROM usage "
+            "SELECT count(*) FILTER (WHERE at > ?), count(*) FILTER (WHERE at > ?) FROM usage "
             "WHERE username = ? AND action = ? AND at > ? AND at <= ?",
             (
                 _stamp(minute_after),
@@ -91,9 +91,10 @@ class SqliteUsageWindow:
 class SqliteUsageCounters:
     """UsageCounters over a connection to the accounts database (or an in-memory one)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, schema_made: bool = False) -> None:
         self._db = db
-        self._db.executescript(USAGE_SCHEMA)
+        if not schema_made:  # a server backend makes it, translated, with the accounts schema
+            self._db.executescript(USAGE_SCHEMA)
 
     @classmethod
     def in_memory(cls) -> "SqliteUsageCounters":
@@ -114,7 +115,7 @@ class SqliteUsageCounters:
 
     def first_alert(self, username: str, day: dt.date, rule: str) -> bool:
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO usage_alert VALUES (?, ?, ?)",
+            "INSERT INTO usage_alert VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (username, day.isoformat(), rule),
         )
         return cursor.rowcount == 1

@@ -1,0 +1,199 @@
+"""A PostgreSQL deployment end to end: deploy (COPY), search, residue scan, rehearsal, verify.
+
+    .venv/bin/python bench/bench_postgres.py --scale 0.01          # quick (a few authorities)
+    .venv/bin/python bench/bench_postgres.py --scale 1.0           # England (~11 M children)
+
+Synthesises a population, runs `cpw deploy --backend postgres`'s code (the SQLite deployment,
+then the primary loaded with COPY, the streaming replica, the WAL archive, a sealed base
+backup), then times, in the same run: in-process search p50/p99 on the primary beside the same
+queries on the deployment's SQLite index (same hits required); the verifier's residue scan of
+the whole deployment (every data directory, WAL segment and archive) beside `grep -r -F -f` on
+the same files with the same UTF-8 patterns; the rehearsal exactly as `cpw decommission
+rehearse` runs it (the CLI's `rehearsal_setup`); and `decommission verify` of its evidence with
+the pinned key. Targets: deploy <= 10 min, rehearsal and
+verification <= 15 min at England scale. Everything is made under one temporary directory
+(or --workdir) and removed afterwards unless --keep.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_decommission import OPERATOR, VERIFIER
+from bench_index import _queries
+from bench_index_backends import _measure
+
+from decommission.evidence import verify_evidence
+from decommission.rehearsal import rehearse
+from decommission.signing import public_hex
+from decommission.verification import (
+    canaries_path,
+    canary_needles,
+    identifier_needles,
+    load_canaries,
+    scan_tree,
+)
+from sim.cli.decommission import rehearsal_setup
+from sim.index.store import SqliteStore
+from sim.index.store.postgres import PostgresStore
+from sim.population.output import write_population
+from sim.population.synth import SynthRequest
+from sim.postgres.deploy import NEGATIVE_CONTROL, deploy_postgres
+from sim.postgres.topology import DATABASE, Topology, stop_all
+from sim.reference.authorities import load_authorities
+from sim.streams import stream
+
+
+def tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def search_figures(deployment: Path, queries: int, seed: int) -> tuple[dict, dict, bool]:
+    """The same searches and views on the SQLite index and on the PostgreSQL primary."""
+    sqlite_store = SqliteStore.open(deployment / "index" / "index.db")
+    primary = Topology(deployment).primary()
+    postgres_store = PostgresStore.open(primary.conninfo(DATABASE))
+    try:
+        sample = _sample(deployment, queries, seed)
+        asked = _queries(sample, stream(seed, "index", 0))
+        on_sqlite = _measure(sqlite_store, asked, sample)
+        on_postgres = _measure(postgres_store, asked, sample)
+    finally:
+        sqlite_store.close()
+        postgres_store.close()
+    deleted = json.loads(deployment.with_name(f"{deployment.name}.{NEGATIVE_CONTROL}").read_text())
+    expected = [[hit for hit in hits if hit != deleted["child_id"]] for hits in on_sqlite["hits"]]
+    return on_sqlite, on_postgres, expected == on_postgres["hits"]
+
+
+def _sample(deployment: Path, queries: int, seed: int) -> pl.DataFrame:
+    """Children of both indexes (names, gender, date of birth, postcode), the child deleted
+    from the primary as the negative control left out."""
+    query = (
+        "SELECT c.child_id, n.forename, n.surname, c.gender, c.date_of_birth, h.postcode "
+        "FROM child c "
+        "JOIN name n ON n.child_key = c.child_key AND n.current = 1 "
+        "LEFT JOIN household h ON h.household_key = c.household_key"
+    )
+    path = deployment / "index" / "index.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows = db.execute(query).fetchall()
+    frame = pl.DataFrame(
+        rows,
+        schema=["child_id", "forename", "surname", "gender", "date_of_birth", "postcode"],
+        orient="row",
+    ).with_columns(pl.col("date_of_birth").str.to_date())
+    deleted = json.loads(deployment.with_name(f"{deployment.name}.{NEGATIVE_CONTROL}").read_text())
+    frame = frame.filter(pl.col("child_id") != deleted["child_id"])  # not on the primary
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(frame.height, size=min(queries, frame.height), replace=False)
+    return frame[np.sort(picks)]
+
+
+def residue_scan(deployment: Path, setup, workdir: Path) -> dict[str, float]:
+    """The verifier's scan of the whole deployment beside `grep -r -F -f` on the same files."""
+    canaries = load_canaries(canaries_path(deployment))
+    needles = canary_needles(canaries) + identifier_needles(setup.sample_identifiers)
+    size = tree_bytes(deployment)
+    started = time.perf_counter()
+    found = scan_tree(deployment, needles)
+    scan_seconds = time.perf_counter() - started
+    patterns = workdir / "patterns.txt"
+    texts = sorted({n.pattern for n in needles if b"\n" not in n.pattern})
+    patterns.write_bytes(b"\n".join(texts) + b"\n")
+    started = time.perf_counter()
+    subprocess.run(
+        ["grep", "-r", "-c", "-a", "-F", "-f", str(patterns), str(deployment)],
+        capture_output=True, env={**os.environ, "LC_ALL": "C"},
+    )  # fmt: skip
+    grep_seconds = time.perf_counter() - started
+    return {
+        "bytes": size,
+        "hits": len(found.hits),
+        "patterns": len(needles),
+        "scan_s": scan_seconds,
+        "grep_s": grep_seconds,
+        "grep_patterns": len(texts),
+    }
+
+
+def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) -> None:
+    codes = tuple(a.code for a in load_authorities())
+    codes = codes if authorities <= 0 else codes[:authorities]
+    started = time.perf_counter()
+    write_population(SynthRequest(seed, scale, codes), workdir / "population")
+    synth_seconds = time.perf_counter() - started
+    report = deploy_postgres(workdir / "population", workdir / "dep", profile="simulation")
+    deployment = report.path
+    on_sqlite, on_postgres, same = search_figures(deployment, queries, seed)
+    evidence = workdir / "evidence"
+    setup, index = rehearsal_setup(deployment, evidence, OPERATOR, VERIFIER)
+    try:
+        scan = residue_scan(deployment, setup, workdir)
+        started = time.perf_counter()
+        outcome = rehearse(deployment, evidence, setup)
+        rehearsal_seconds = time.perf_counter() - started
+    finally:
+        index.close()
+    started = time.perf_counter()
+    problems = verify_evidence(evidence, public_hex(setup.verifier_key), deployment)
+    verify_seconds = time.perf_counter() - started
+
+    mib = scan["bytes"] / 2**20
+    print(f"ContactPoint on PostgreSQL, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"scale {scale}, {len(codes)} authorities: {report.children:,} children "
+          f"(synthesis {synth_seconds:.1f} s)")  # fmt: skip
+    print(f"deploy (SQLite stores, then COPY, replica, base backup) {report.seconds:10.1f} s")
+    print(f"{'':32}{'SQLite':>12}{'PostgreSQL':>12}")
+    for kind in ("search", "view"):
+        for label, n in (("p50", 0), ("p99", 1)):
+            print(f"{kind + ' ' + label + ' (us)':32}{on_sqlite[kind][n]:12.0f}"
+                  f"{on_postgres[kind][n]:12.0f}")  # fmt: skip
+    print(f"same hits on both backends       {'yes' if same else 'NO'}")
+    print(f"residue scan, {mib:,.0f} MiB, {scan['patterns']} patterns: verifier "
+          f"{scan['scan_s']:.2f} s ({mib / scan['scan_s']:,.0f} MiB/s); grep -r -F, "
+          f"{scan['grep_patterns']} UTF-8 patterns: {scan['grep_s']:.2f} s "
+          f"({mib / scan['grep_s']:,.0f} MiB/s)")  # fmt: skip
+    print(f"rehearsal ({outcome.status})               {rehearsal_seconds:10.1f} s")
+    print(f"verification (pinned key)         {verify_seconds:10.1f} s "
+          f"{'passes' if not problems else 'FAILS: ' + problems[0]}")  # fmt: skip
+    if not same or problems or outcome.status != "completed":
+        raise SystemExit("bench_postgres: the run did not complete cleanly")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.01, help="fraction of England (1.0 = all)")
+    parser.add_argument("--authorities", type=int, default=3, help="first N authorities (0: all)")
+    parser.add_argument("--queries", type=int, default=500, help="random searches and views")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="where to build (default: a temp directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cpw-bench-pg-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(workdir, 0o711)  # the PostgreSQL OS user must reach the data directories
+    try:
+        run(args.scale, args.authorities, args.queries, args.seed, workdir)
+    finally:
+        if (workdir / "dep").exists():
+            stop_all(workdir / "dep", mode="immediate")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
