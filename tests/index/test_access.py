@@ -26,6 +26,7 @@ from sim.index.audit import (
     read_audit,
     verify,
 )
+from sim.index.store.backends import open_access
 from sim.reference.rollout import load_rollout
 from sim.streams import stream
 
@@ -83,8 +84,11 @@ def make_desk(folder: Path, accounts: Path | str | None = None, **rule_values) -
     """A desk over `accounts` (a SQLite file, default folder/accounts.db, or a conninfo)."""
     public = create_key_store(folder / "audit.key")
     log = AuditLog(folder / "audit.jsonl", load_signing_key(folder / "audit.key"))
+    rules = fast_rules(**rule_values)
     where = accounts or folder / "accounts.db"
-    control = AccessControl(where, log, rules=fast_rules(**rule_values))
+    if isinstance(where, str):  # a PostgreSQL database
+        where = open_access(where, rules=rules, backend_name="postgres")
+    control = AccessControl(where, log, rules=rules, letters=folder / "token-letters")
     return Desk(control, log, folder, public_key_hex(public))
 
 
@@ -176,7 +180,7 @@ def test_secrets_are_hashed_at_rest(desk):
             desk.folder / "accounts.db-wal"
         ).read_bytes()
     else:  # every row the database holds, as text
-        db = desk.control.database
+        db = desk.control.stores.accounts.db
         tables = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         rows = [db.execute(f"SELECT * FROM {t} ").fetchall() for (t,) in tables.fetchall()]
         raw = repr(rows).encode()

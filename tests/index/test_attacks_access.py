@@ -25,6 +25,7 @@ from sim.index.access import (
 )
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import AuditLog, create_key_store, load_signing_key, read_audit
+from sim.index.store.backends import open_access
 from sim.reference.rollout import load_rollout
 
 NOW = dt.datetime(2009, 12, 1, 10, 0)
@@ -88,8 +89,11 @@ def world(tmp_path: Path, backend: str, request: pytest.FixtureRequest):
     log = AuditLog(tmp_path / "audit.jsonl", load_signing_key(tmp_path / "audit.key"))
     postgres = backend == "postgres"
     where = request.getfixturevalue("postgres_database") if postgres else tmp_path / "accounts.db"
-    control = AccessControl(where, log, rules=fast_rules())
-    w = World(control, UsageGuard(log, db=control.database), log, {})
+    rules = fast_rules()
+    if postgres:
+        where = open_access(where, rules=rules, backend_name="postgres")
+    control = AccessControl(where, log, rules=rules, letters=tmp_path / "token-letters")
+    w = World(control, UsageGuard(log, counters=control.stores.usage), log, {})
     w.add("jo")
     w.add("lee", authority=LEEDS)
     yield w

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sim.cli.index_audit import audit_alerts
-from sim.index.access import AccessRefused, UsageGuard
+from sim.index.access import AccessRefused, UsageGuard, load_access_rules
 from sim.index.audit import (
     AuditEvent,
     AuditLog,
@@ -20,7 +20,7 @@ from sim.index.audit import (
     read_audit,
     scan_alerts,
 )
-from sim.index.store.postgres_connection import PgConnection
+from sim.index.store.backends import open_access
 
 MONDAY = dt.datetime(2009, 11, 30, 10, 0)
 RULES = load_monitoring_rules()
@@ -43,14 +43,17 @@ def log(tmp_path):
 
 @pytest.fixture
 def guard_db(backend: str, request: pytest.FixtureRequest):
-    """The usage counters' database on each backend: the guard's own in-memory SQLite, or a
-    fresh PostgreSQL database (as a deployment's accounts database would be)."""
+    """The usage counters on each backend: the guard's own in-memory SQLite, or the counters of
+    a fresh PostgreSQL accounts database (as a deployment's would be)."""
     if backend == "sqlite":
         yield None
         return
-    db = PgConnection(request.getfixturevalue("postgres_database"))
-    yield db
-    db.close()
+    stores = open_access(
+        request.getfixturevalue("postgres_database"), rules=load_access_rules(),
+        backend_name="postgres",
+    )  # fmt: skip
+    yield stores.usage
+    stores.close()
 
 
 def events(log: AuditLog) -> pl.DataFrame:
@@ -79,7 +82,7 @@ def test_monitoring_file_loads_with_provenance():
 
 def test_ordinary_use_passes_the_guard(log, guard_db):
     """A day of paced, varied work raises nothing."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     for i in range(40):
         when = MONDAY + dt.timedelta(minutes=5 * i)
         guard.check_search("ann", when, f"Family{i % 5}")
@@ -89,7 +92,7 @@ def test_ordinary_use_passes_the_guard(log, guard_db):
 
 def test_minute_limit_slides(log, guard_db):
     """After the per-minute limit, the next search is refused; a minute later it is allowed."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     limit = RULES.searches_per_minute.value
     for i in range(limit):
         guard.check_search("ann", MONDAY + dt.timedelta(seconds=i))
@@ -101,7 +104,7 @@ def test_minute_limit_slides(log, guard_db):
 
 def test_alert_once_per_rule_and_day(log, guard_db):
     """Repeated refusals under one rule are each audited, but alert only once that day."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     limit = RULES.views_per_minute.value
     for i in range(limit):
         guard.check_view("ann", f"AB{i * 50_000:06d}C", MONDAY + dt.timedelta(seconds=i))
@@ -115,7 +118,7 @@ def test_alert_once_per_rule_and_day(log, guard_db):
 
 def test_repeated_surname_is_not_enumeration(log, guard_db):
     """Searching one family many times is not enumeration; new surnames past the limit are."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     limit = RULES.enumeration_distinct_surnames.value
     for i in range(limit):
         guard.check_search("ann", MONDAY + dt.timedelta(seconds=10 * i), f"Name{i}")
@@ -129,7 +132,7 @@ def test_repeated_surname_is_not_enumeration(log, guard_db):
 
 def test_scattered_ids_are_not_sequential(log, guard_db):
     """Views of IDs far apart, or in other prefixes, never count as sequential."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     run = RULES.enumeration_sequential_ids.value
     for i in range(run * 2):
         guard.check_view(
@@ -224,7 +227,7 @@ def test_repeated_refusals_alert(log):
 
 def test_guard_alerts_appear_in_the_scan(log, guard_db):
     """An enumeration refused by the guard shows up as an alert in the batch scan."""
-    guard = UsageGuard(log, db=guard_db)
+    guard = UsageGuard(log, counters=guard_db)
     with pytest.raises(AccessRefused):
         for i in range(RULES.enumeration_sequential_ids.value):
             guard.check_view("cat", f"AB{700_000 + i:06d}C", MONDAY + dt.timedelta(seconds=30 * i))

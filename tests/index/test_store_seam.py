@@ -29,6 +29,7 @@ SQLITE_ALLOWED = {
     "sim/cli/decommission.py": "reports an unreadable SQLite file as the runbook's stop",
     "bench/bench_index.py": "times a plain SQLite table beside the index (its own scratch file)",
     "bench/bench_real_lookups.py": "times a plain SQLite query on a copy of the deployment's index",
+    "bench/bench_postgres.py": "reads the deployment's SQLite index for the queries it times",
     "bench/crash_campaign.py": "a fault harness that reads the killed deployment's file directly",
 }
 # Who may import the SQLite implementation modules or classes (sim.index.store.sqlite*,
@@ -37,6 +38,8 @@ IMPLEMENTATION_ALLOWED = {
     "sim/index/store/*.py": "the store package: the backend and its factory",
     "decommission/*.py": "an archived index is opened in memory from the archive's bytes",
     "bench/bench_index.py": "the in-process benchmark opens the SQLite index it built",
+    "bench/bench_index_backends.py": "times each backend's store class side by side",
+    "bench/bench_postgres.py": "times the PostgreSQL store beside the SQLite one",
 }
 
 
