@@ -100,7 +100,10 @@ def attempt(deployment: Path, evidence: Path, faults: list[str], resume: bool, s
     setup, index = rehearsal_setup(deployment, evidence, OPERATOR, VERIFIER, resume=resume)
     setup.verifier_key = pinned_key(seed)
     try:
-        return rehearse(deployment, evidence, setup, faults=faults, resume=resume).status
+        return rehearse(
+            deployment, evidence, setup, faults=faults, resume=resume,
+            progress=lambda step, status, message: index.progress(step, status),
+        ).status  # fmt: skip
     except Crash:
         return "crashed"
     finally:
