@@ -8,7 +8,8 @@ For each arm against the reference arm (`none` when present), on the same worlds
   every regime is credited to none of them. "Dominated" means no additional child was linked
   (the mean gain over the worlds is zero or less).
 - cost per hour saved: the arm's index costs (everything but practitioners' time) over the
-  practitioner hours it saved against the reference (hours are lookups and phone-rounds).
+  practitioner hours it saved against the reference (hours are lookups and phone-rounds);
+  dominated when the arm saves no hours (its lookups cost more time than they spare).
 
 Intervals: the ratio of mean differences, with a 95% percentile interval from resampling
 replications (independent worlds, 2,000 draws); they cover variation between worlds only.
@@ -93,12 +94,14 @@ def icer_table(
     return pl.DataFrame(rows)
 
 
-def _gbp(value: float, low: float, high: float, nothing: str = "no additional child linked") -> str:
+def _gbp(value: float, low: float, high: float, gain: str = "link no additional child") -> str:
+    """A ratio with its interval; `gain` says what a world without the denominator lacks (a
+    ratio over a gain of zero or less is dominated: the cost buys nothing)."""
     if math.isnan(value):
-        return f"dominated ({nothing})"
+        return f"dominated (the worlds {gain})"
     text = f"GBP {value:,.0f}"
     if math.isinf(high):
-        return f"{text} (interval unbounded: some resampled worlds link no additional child)"
+        return f"{text} (interval unbounded: some resampled worlds {gain})"
     if math.isnan(low):
         return text
     return f"{text} ({low:,.0f} to {high:,.0f})"
@@ -118,7 +121,10 @@ def icer_rows(icer: pl.DataFrame) -> Table:
                 ),
                 f"{r['hours_saved']:,.0f}; "
                 + _gbp(
-                    r["cost_per_hour_saved_gbp"], r["cost_per_hour_low"], r["cost_per_hour_high"]
+                    r["cost_per_hour_saved_gbp"],
+                    r["cost_per_hour_low"],
+                    r["cost_per_hour_high"],
+                    gain="save no practitioner hours",
                 ),
             ]
         )

@@ -58,3 +58,27 @@ def test_icer_is_the_cost_difference_over_additional_children_linked():
     assert row["hours_saved"] == 200 and row["cost_per_hour_saved_gbp"] == pytest.approx(60)
     _, rows = icer_rows(icer_table(figures, spells, "none"))
     assert "dominated" in rows[0][3] and rows[0][2].startswith("3.0; GBP 3,333")
+
+
+def test_a_regime_that_costs_practitioner_time_is_dominated_on_hours_not_on_children():
+    """Two worlds where the index links 1 more move within 30 days in each but costs 50 more
+    practitioner hours: the ICER at 30 days is defined (GBP 10,000 per child) and the cost per
+    hour saved is dominated because no hours are saved, and each cell says so."""
+    figures = _figures(
+        [
+            (0, "none", 5_000.0, 400.0, 0.0, 0.0),
+            (0, "index", 15_000.0, 450.0, 10_000.0, 0.0),
+            (1, "none", 5_000.0, 400.0, 0.0, 0.0),
+            (1, "index", 15_000.0, 450.0, 10_000.0, 0.0),
+        ]
+    )
+    spells = pl.DataFrame(
+        _spells(0, "none", [(50, True)] * 2)
+        + _spells(0, "index", [(10, True), (50, True)])
+        + _spells(1, "none", [(50, True)] * 2)
+        + _spells(1, "index", [(10, True), (50, True)])
+    )
+    _, rows = icer_rows(icer_table(figures, spells, "none"))
+    assert rows[0][2] == "1.0; GBP 10,000 (10,000 to 10,000)"
+    assert rows[0][3] == "0.0; dominated (the worlds link no additional child)"
+    assert rows[0][4] == "-50; dominated (the worlds save no practitioner hours)"
