@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from sim.errors import InputError
 from sim.index.access import AccessRefused
+from sim.index.access.usage_batch import BatchWindow
 from sim.index.audit.event import AuditEvent
 from sim.index.search_rules import search_rules
 from sim.index.service import ContactPoint, surname_keys
@@ -83,17 +84,19 @@ class BatchLookup:
         if not queries:
             return []
         service = self.service
-        sessions: list = []
-        for query in queries:  # the access check: a refusal is audited by the access control
-            try:
-                sessions.append(service.access.session(query.session_id, now=query.at))
-            except AccessRefused as refused:
-                sessions.append(refused)
+        sessions = service.access.sessions([(q.session_id, q.at) for q in queries])
         found = [self._find(i, q, choose) for i, q in enumerate(queries)]
         guard = service.guard
         events: list[AuditEvent] = []
         owners: list[int] = []  # which query each event answers (-1: an alert)
+        admitted = [i for i, s in enumerate(sessions) if not isinstance(s, AccessRefused)]
         with guard.counters.counting() as usage:
+            window = BatchWindow.covering(
+                usage,
+                [sessions[i].username for i in admitted],
+                [queries[i].at for i in admitted],
+                guard.window,
+            )
             for i, (query, item) in enumerate(zip(queries, found, strict=True)):
                 if isinstance(sessions[i], AccessRefused):
                     item.refused, item.hits, item.opened = (
@@ -104,11 +107,11 @@ class BatchLookup:
                     continue  # already audited by the access control
                 at, user = query.at, sessions[i].username
                 key = normalise_name(query.surname) or None
-                refusal = guard.admit(usage, user, "search", at, key, None)
+                refusal = guard.admit(window, user, "search", at, key, None)
                 if refusal:
                     item.refused = ("search", *refusal)
                 elif item.opened is not None:
-                    refusal = guard.admit(usage, user, "view", at, None, item.opened[0])
+                    refusal = guard.admit(window, user, "view", at, None, item.opened[0])
                     item.refused = ("view", *refusal) if refusal else None
                 events.append(self._event(sessions[i], query, item))
                 owners.append(i)
@@ -117,12 +120,7 @@ class BatchLookup:
                     events.append(AuditEvent(at, user, "alert", "refused", child, rule,
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
-        checks = [
-            (lambda sid=queries[o].session_id: live(sid))
-            if o >= 0 and event.outcome == "allowed"
-            else None
-            for event, o in zip(events, owners, strict=True)
-        ]
+            window.flush()  # the batch's uses, counted for every other process
         seen: dict[str, str | None] = {}
 
         def live(session_id: str) -> str | None:
@@ -133,6 +131,12 @@ class BatchLookup:
                 seen[session_id] = service.access.still_live(session_id)
             return seen[session_id]
 
+        checks = [
+            (lambda sid=queries[o].session_id: live(sid))
+            if o >= 0 and event.outcome == "allowed"
+            else None
+            for event, o in zip(events, owners, strict=True)
+        ]
         ended = service.audit.append_many(events, checks)
         stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
         return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
