@@ -85,7 +85,7 @@ class BatchLookup:
             return []
         service = self.service
         sessions = service.access.sessions([(q.session_id, q.at) for q in queries])
-        found = [self._find(i, q, choose) for i, q in enumerate(queries)]
+        found = self._find(queries, choose)
         guard = service.guard
         events: list[AuditEvent] = []
         owners: list[int] = []  # which query each event answers (-1: an alert)
@@ -141,18 +141,21 @@ class BatchLookup:
         stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
         return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
 
-    def _find(self, i: int, query: NameQuery, choose: Choose) -> _Found:
-        args = (
-            normalise_name(query.surname),
-            normalise_name(query.forename),
-            query.date_of_birth.isoformat(),
-        )
-        rows = self.service.store.exact_name_hits(*args)
-        rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
-        hits = [(r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]]
-        picked = choose(i, tuple(h[0] for h in hits))
-        opened = next((h for h in hits if h[0] == picked), None)
-        return _Found(hits, opened)
+    def _find(self, queries: Sequence[NameQuery], choose: Choose) -> list[_Found]:
+        """Every query's hits, read with one statement, and the record the practitioner opens."""
+        keys = [
+            (normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat())
+            for q in queries
+        ]
+        found = []
+        for i, rows in enumerate(self.service.store.exact_name_hits_many(keys)):
+            rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
+            hits = [
+                (r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]
+            ]
+            picked = choose(i, tuple(h[0] for h in hits))
+            found.append(_Found(hits, next((h for h in hits if h[0] == picked), None)))
+        return found
 
     def _event(self, session, query: NameQuery, item: _Found) -> AuditEvent:
         at = query.at

@@ -1,17 +1,20 @@
 """The batch's usage window (sim.index.access.usage_batch) decides exactly as the guard does one
 use at a time over the database: on random sequences of searches and views by a few users that
 cross every rule (per minute, per day, distinct surnames, neighbouring IDs), with a history
-before the batch, the refusals and the counted uses are the same."""
+before the batch, the refusals and the counted uses are the same; and worked sequences on each
+backend's accounts database."""
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.index.access.rules import load_access_rules
 from sim.index.access.usage import UsageGuard
 from sim.index.access.usage_batch import BatchWindow
 from sim.index.audit import load_monitoring_rules
-from sim.index.store.backends import memory_usage_counters
+from sim.index.store.backends import memory_usage_counters, open_access
 
 START = dt.datetime(2010, 3, 1, 23, 50)  # batches cross midnight: the day limits start again
 
@@ -61,9 +64,31 @@ def _timed(sequence, start):
     return timed, clock
 
 
+USERS = ("ann", "bob", "cat", "dan")
+
+
 def _table(counters):
-    rows = counters._db.execute("SELECT * FROM usage ORDER BY rowid").fetchall()
-    return [tuple(row) for row in rows]
+    """Every counted use, each user's in the order recorded."""
+    with counters.counting() as usage:
+        return [use for user in USERS for use in usage.uses(user, dt.datetime.min)]
+
+
+@pytest.fixture
+def accounts_usage(backend, request, tmp_path):
+    """A factory of usage counters over a fresh accounts database of the backend under test."""
+    opened = []
+
+    def make():
+        if backend == "sqlite":
+            location, name = tmp_path / f"accounts{len(opened)}.db", "sqlite"
+        else:
+            location, name = request.getfixturevalue("postgres_databases")(), "postgres"
+        opened.append(open_access(location, rules=load_access_rules(), backend_name=name))
+        return opened[-1].usage
+
+    yield make
+    for stores in opened:
+        stores.close()
 
 
 @settings(max_examples=200, deadline=None)
@@ -94,9 +119,9 @@ def test_the_batch_window_decides_as_admit_one_by_one(history, batch):
     assert _table(many) == _table(one)
 
 
-def test_every_rule_refuses_in_the_batch():
+def test_every_rule_refuses_in_the_batch(accounts_usage):
     """A worked sequence: each rule's threshold crossed once, in the batch as one by one."""
-    counters = memory_usage_counters()
+    counters = accounts_usage()
     guard = UsageGuard(None, RULES, counters)  # type: ignore[arg-type]
     t = dt.datetime(2010, 3, 1, 10)
     s = dt.timedelta(seconds=1)
@@ -125,12 +150,12 @@ def test_every_rule_refuses_in_the_batch():
     assert len(_table(counters)) == len(sequence) - 4
 
 
-def test_a_use_exactly_a_window_old_is_outside_it():
+def test_a_use_exactly_a_window_old_is_outside_it(accounts_usage):
     """The window is open at its start, in the batch as in the database: a view exactly one
     enumeration window before does not extend a run of neighbouring IDs."""
     results = []
     for batched in (False, True):
-        counters = memory_usage_counters()
+        counters = accounts_usage()
         guard = UsageGuard(None, RULES, counters)  # type: ignore[arg-type]
         t = dt.datetime(2010, 3, 1, 10)
         sequence = [
