@@ -17,6 +17,15 @@ safeguards, grouped:
   or the refusal with its rule (and the day's first alert per rule, as the guard writes it); all
   of the batch's entries written ahead of the answers with one write and one sync.
 
+Grouped, each step decides as it would one lookup at a time (tests/index/golden holds a mixed
+batch's answers and audit trail): each distinct session is read once and its idle clock written
+once (LoginControl.sessions); the guard's rules run over the batch users' recent uses loaded once
+into memory, inside the accounts transaction, and the batch's uses are written back with one
+statement for every other process to count (sim.index.access.usage_batch); every lookup's hits
+are read with one statement (exact_name_hits_many); each session's state is read once under the
+audit log's lock. Another process's revocation or switch-off is seen by the next batch at its
+session checks, and by this one until its entries are written.
+
 The search is the facade's exact search (sim.index.search, mode "exact") on forename, surname
 and date of birth: current names, and former names of unshielded children; archived records
 are not found. Which hit is opened is the practitioner's choice (`choose`), the first by default.
@@ -64,6 +73,22 @@ class _Found:
 
 
 Choose = Callable[[int, tuple[str, ...]], str | None]
+
+
+class _LiveCheck:
+    """A session's state for the audit log's check before each entry, read once per batch:
+    the batch is written under the log's lock, which every revocation and switch-off also
+    takes, so it cannot change while the batch is written."""
+
+    def __init__(self, service: ContactPoint, session_id: str) -> None:
+        self.service, self.session_id = service, session_id
+        self.ended: str | None = None
+        self.read = False
+
+    def __call__(self) -> str | None:
+        if not self.read:
+            self.ended, self.read = self.service.access.still_live(self.session_id), True
+        return self.ended
 
 
 def _first(_: int, hits: tuple[str, ...]) -> str | None:
@@ -121,20 +146,9 @@ class BatchLookup:
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
             window.flush()  # the batch's uses, counted for every other process
-        seen: dict[str, str | None] = {}
-
-        def live(session_id: str) -> str | None:
-            """A session's state, read once per batch: the batch is written under the audit
-            log's lock, which every revocation and switch-off also takes, so it cannot change
-            while the batch is written."""
-            if session_id not in seen:
-                seen[session_id] = service.access.still_live(session_id)
-            return seen[session_id]
-
+        live = {sid: _LiveCheck(service, sid) for sid in {q.session_id for q in queries}}
         checks = [
-            (lambda sid=queries[o].session_id: live(sid))
-            if o >= 0 and event.outcome == "allowed"
-            else None
+            live[queries[o].session_id] if o >= 0 and event.outcome == "allowed" else None
             for event, o in zip(events, owners, strict=True)
         ]
         ended = service.audit.append_many(events, checks)
