@@ -67,12 +67,15 @@ class BatchAnswer:
 
 @dataclass
 class _Found:
-    hits: list[tuple]  # (child_id, authority, shielded, services)
+    # (child_id, authority, shielded, services): tuples of plain values, which the garbage
+    # collector stops tracking (fewer objects for its collections to walk in a large batch)
+    hits: tuple[tuple[str, str, bool, int], ...]
     opened: tuple | None = None
     refused: tuple[str, str, str] | None = None  # (action, reason, rule)
 
 
 Choose = Callable[[int, tuple[str, ...]], str | None]
+_FIELDS = ("forename", "surname", "date_of_birth")  # the fields searched, as the entry shows
 
 
 class _LiveCheck:
@@ -126,7 +129,7 @@ class BatchLookup:
                 if isinstance(sessions[i], AccessRefused):
                     item.refused, item.hits, item.opened = (
                         ("session", str(sessions[i]), ""),
-                        [],
+                        (),
                         None,
                     )
                     continue  # already audited by the access control
@@ -164,9 +167,9 @@ class BatchLookup:
         found = []
         for i, rows in enumerate(self.service.store.exact_name_hits_many(keys)):
             rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
-            hits = [
+            hits = tuple(
                 (r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]
-            ]
+            )
             picked = choose(i, tuple(h[0] for h in hits))
             found.append(_Found(hits, next((h for h in hits if h[0] == picked), None)))
         return found
@@ -179,9 +182,9 @@ class BatchLookup:
             "surname": query.surname,
             **surname_keys(query.surname),
             "mode": "exact",
-            "fields": ["forename", "surname", "date_of_birth"],
+            "fields": _FIELDS,
             "matched": len(item.hits),
-            "child_ids": [h[0] for h in item.hits],
+            "child_ids": tuple(h[0] for h in item.hits),
         }
         if item.refused:
             action, reason, rule = item.refused
