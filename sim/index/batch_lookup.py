@@ -17,6 +17,15 @@ safeguards, grouped:
   or the refusal with its rule (and the day's first alert per rule, as the guard writes it); all
   of the batch's entries written ahead of the answers with one write and one sync.
 
+Grouped, each step decides as it would one lookup at a time (tests/index/golden holds a mixed
+batch's answers and audit trail): each distinct session is read once and its idle clock written
+once (LoginControl.sessions); the guard's rules run over the batch users' recent uses loaded once
+into memory, inside the accounts transaction, and the batch's uses are written back with one
+statement for every other process to count (sim.index.access.usage_batch); every lookup's hits
+are read with one statement (exact_name_hits_many); each session's state is read once under the
+audit log's lock. Another process's revocation or switch-off is seen by the next batch at its
+session checks, and by this one until its entries are written.
+
 The search is the facade's exact search (sim.index.search, mode "exact") on forename, surname
 and date of birth: current names, and former names of unshielded children; archived records
 are not found. Which hit is opened is the practitioner's choice (`choose`), the first by default.
@@ -28,6 +37,7 @@ from dataclasses import dataclass
 
 from sim.errors import InputError
 from sim.index.access import AccessRefused
+from sim.index.access.usage_batch import BatchWindow
 from sim.index.audit.event import AuditEvent
 from sim.index.search_rules import search_rules
 from sim.index.service import ContactPoint, surname_keys
@@ -57,12 +67,31 @@ class BatchAnswer:
 
 @dataclass
 class _Found:
-    hits: list[tuple]  # (child_id, authority, shielded, services)
+    # (child_id, authority, shielded, services): tuples of plain values, which the garbage
+    # collector stops tracking (fewer objects for its collections to walk in a large batch)
+    hits: tuple[tuple[str, str, bool, int], ...]
     opened: tuple | None = None
     refused: tuple[str, str, str] | None = None  # (action, reason, rule)
 
 
 Choose = Callable[[int, tuple[str, ...]], str | None]
+_FIELDS = ("forename", "surname", "date_of_birth")  # the fields searched, as the entry shows
+
+
+class _LiveCheck:
+    """A session's state for the audit log's check before each entry, read once per batch:
+    the batch is written under the log's lock, which every revocation and switch-off also
+    takes, so it cannot change while the batch is written."""
+
+    def __init__(self, service: ContactPoint, session_id: str) -> None:
+        self.service, self.session_id = service, session_id
+        self.ended: str | None = None
+        self.read = False
+
+    def __call__(self) -> str | None:
+        if not self.read:
+            self.ended, self.read = self.service.access.still_live(self.session_id), True
+        return self.ended
 
 
 def _first(_: int, hits: tuple[str, ...]) -> str | None:
@@ -83,32 +112,34 @@ class BatchLookup:
         if not queries:
             return []
         service = self.service
-        sessions: list = []
-        for query in queries:  # the access check: a refusal is audited by the access control
-            try:
-                sessions.append(service.access.session(query.session_id, now=query.at))
-            except AccessRefused as refused:
-                sessions.append(refused)
-        found = [self._find(i, q, choose) for i, q in enumerate(queries)]
+        sessions = service.access.sessions([(q.session_id, q.at) for q in queries])
+        found = self._find(queries, choose)
         guard = service.guard
         events: list[AuditEvent] = []
         owners: list[int] = []  # which query each event answers (-1: an alert)
+        admitted = [i for i, s in enumerate(sessions) if not isinstance(s, AccessRefused)]
         with guard.counters.counting() as usage:
+            window = BatchWindow.covering(
+                usage,
+                [sessions[i].username for i in admitted],
+                [queries[i].at for i in admitted],
+                guard.window,
+            )
             for i, (query, item) in enumerate(zip(queries, found, strict=True)):
                 if isinstance(sessions[i], AccessRefused):
                     item.refused, item.hits, item.opened = (
                         ("session", str(sessions[i]), ""),
-                        [],
+                        (),
                         None,
                     )
                     continue  # already audited by the access control
                 at, user = query.at, sessions[i].username
                 key = normalise_name(query.surname) or None
-                refusal = guard.admit(usage, user, "search", at, key, None)
+                refusal = guard.admit(window, user, "search", at, key, None)
                 if refusal:
                     item.refused = ("search", *refusal)
                 elif item.opened is not None:
-                    refusal = guard.admit(usage, user, "view", at, None, item.opened[0])
+                    refusal = guard.admit(window, user, "view", at, None, item.opened[0])
                     item.refused = ("view", *refusal) if refusal else None
                 events.append(self._event(sessions[i], query, item))
                 owners.append(i)
@@ -117,38 +148,31 @@ class BatchLookup:
                     events.append(AuditEvent(at, user, "alert", "refused", child, rule,
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
+            window.flush()  # the batch's uses, counted for every other process
+        live = {sid: _LiveCheck(service, sid) for sid in {q.session_id for q in queries}}
         checks = [
-            (lambda sid=queries[o].session_id: live(sid))
-            if o >= 0 and event.outcome == "allowed"
-            else None
+            live[queries[o].session_id] if o >= 0 and event.outcome == "allowed" else None
             for event, o in zip(events, owners, strict=True)
         ]
-        seen: dict[str, str | None] = {}
-
-        def live(session_id: str) -> str | None:
-            """A session's state, read once per batch: the batch is written under the audit
-            log's lock, which every revocation and switch-off also takes, so it cannot change
-            while the batch is written."""
-            if session_id not in seen:
-                seen[session_id] = service.access.still_live(session_id)
-            return seen[session_id]
-
         ended = service.audit.append_many(events, checks)
         stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
         return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
 
-    def _find(self, i: int, query: NameQuery, choose: Choose) -> _Found:
-        args = (
-            normalise_name(query.surname),
-            normalise_name(query.forename),
-            query.date_of_birth.isoformat(),
-        )
-        rows = self.service.store.exact_name_hits(*args)
-        rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
-        hits = [(r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]]
-        picked = choose(i, tuple(h[0] for h in hits))
-        opened = next((h for h in hits if h[0] == picked), None)
-        return _Found(hits, opened)
+    def _find(self, queries: Sequence[NameQuery], choose: Choose) -> list[_Found]:
+        """Every query's hits, read with one statement, and the record the practitioner opens."""
+        keys = [
+            (normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat())
+            for q in queries
+        ]
+        found = []
+        for i, rows in enumerate(self.service.store.exact_name_hits_many(keys)):
+            rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
+            hits = tuple(
+                (r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]
+            )
+            picked = choose(i, tuple(h[0] for h in hits))
+            found.append(_Found(hits, next((h for h in hits if h[0] == picked), None)))
+        return found
 
     def _event(self, session, query: NameQuery, item: _Found) -> AuditEvent:
         at = query.at
@@ -158,9 +182,9 @@ class BatchLookup:
             "surname": query.surname,
             **surname_keys(query.surname),
             "mode": "exact",
-            "fields": ["forename", "surname", "date_of_birth"],
+            "fields": _FIELDS,
             "matched": len(item.hits),
-            "child_ids": [h[0] for h in item.hits],
+            "child_ids": tuple(h[0] for h in item.hits),
         }
         if item.refused:
             action, reason, rule = item.refused

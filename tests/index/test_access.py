@@ -373,3 +373,63 @@ def test_accounts_db_is_wal_and_separate(tmp_path):
     desk.vetted(desk.person())
     mode = sqlite3.connect(desk.folder / "accounts.db").execute("PRAGMA journal_mode").fetchone()
     assert mode == ("wal",)
+
+
+def _checked(control, session_id, now):
+    try:
+        control.session(session_id, now=now)
+        return "live"
+    except AccessRefused as refused:
+        return refused.reason_code
+
+
+def test_a_batch_of_session_checks_answers_as_one_at_a_time(desk):
+    """`sessions` (a batch's checks, each session read once) answers, audits and leaves each
+    session as `session` called once per check: twins of each user, one checked one at a time,
+    the other in one batch, through a session kept alive to the limit of its idle time, one
+    that expires mid-batch, a revoked account's and an unknown id."""
+    idle = dt.timedelta(minutes=desk.control.rules.session_idle_minutes.value)
+    second = dt.timedelta(seconds=1)
+    people = ["live", "lapse", "gone"]
+    sessions = {}
+    for twin in ("one", "many"):
+        for who in people:
+            name = f"{who}{twin}"
+            secret = desk.vetted(desk.person(name))
+            sessions[name] = desk.login(name, secret).session_id
+        desk.control.revoke(f"gone{twin}", by=None, now=NOW + second)
+    t = NOW + dt.timedelta(minutes=1)
+    plan = [  # (who, moment), in time order
+        ("live", t), ("lapse", t), ("live", t), ("gone", t), ("nobody", t + second),
+        ("live", t + 5 * second), ("lapse", t + idle + 2 * second), ("live", t + idle),
+        ("lapse", t + idle + 3 * second), ("live", t + 2 * idle),
+    ]  # fmt: skip
+
+    def sid(who, twin):
+        return sessions.get(f"{who}{twin}", "no-such-session")
+
+    before = read_audit(desk.log.path).height
+    alone = [_checked(desk.control, sid(who, "one"), at) for who, at in plan]
+    batched = desk.control.sessions([(sid(who, "many"), at) for who, at in plan])
+    got = [b.reason_code if isinstance(b, AccessRefused) else "live" for b in batched]
+    assert got == alone
+    assert alone == [
+        "live", "live", "live", "session_revoked", "unknown_session", "live",
+        "session_expired", "live", "session_expired", "live",
+    ]  # fmt: skip
+    trail = read_audit(desk.log.path).slice(before)
+    rows = [
+        (time, actor.replace("many", "one"), action, outcome, reason)
+        for time, actor, action, outcome, reason in trail.select(
+            "time", "actor", "action", "outcome", "reason"
+        ).iter_rows()
+    ]
+    assert len(rows) == 8 and rows[:4] == rows[4:]  # the refusals, in order, once each way
+    last = t + 2 * idle  # the idle clock was written once, at the batch's last live check
+    for twin in ("one", "many"):
+        assert _checked(desk.control, sid("live", twin), last + idle) == "live"
+        assert _checked(desk.control, sid("live", twin), last + 2 * idle + second) == (
+            "session_expired"
+        )
+        assert _checked(desk.control, sid("lapse", twin), last) == "session_expired"
+        assert _checked(desk.control, sid("gone", twin), last) == "session_revoked"

@@ -123,3 +123,37 @@ def test_nothing_is_answered_after_the_switch_off(service, made):
 def test_a_batch_refuses_a_reason_not_on_the_list(service):
     with pytest.raises(Exception, match="reason"):
         BatchLookup(service, "curiosity")
+
+
+def test_another_process_sees_the_batchs_counts_and_its_revocation_stops_the_batch(
+    service, tmp_path, made
+):
+    """The accounts database is the one truth between processes: the uses a batch counts are
+    what another process's facade counts against, and a revocation made by another process
+    while the batch is being answered (here, as the practitioner chooses a record) refuses
+    every lookup of the batch still to be logged."""
+    with ContactPoint.open(tmp_path / "dep", profile="simulation") as other:
+        session = _login(service, made)
+        children = _children(made, 8)
+        queries = _queries(session, children[:6], every=dt.timedelta(seconds=5))
+        assert all(a.refused is None for a in BatchLookup(service, REASON).lookup(queries))
+        with pytest.raises(AccessRefused) as refused:  # the seventh view in that minute
+            other.view(session, children[6][0], REASON, now=queries[-1].at)
+        assert refused.value.reason_code == "rate_limit"
+
+        later = DAY + dt.timedelta(hours=1)
+        session = _login(service, made, later)
+        queries = _queries(session, children[:3], first=later + dt.timedelta(minutes=1))
+        before = read_audit(service.audit.path).height
+
+        def choose(i, hits):
+            if i == 1:  # the batch's sessions are checked; its entries are not yet written
+                other.access.revoke(USER, by=None, now=later + dt.timedelta(minutes=2))
+            return hits[0] if hits else None
+
+        answers = BatchLookup(service, REASON).lookup(queries, choose=choose)
+        assert [a.refused for a in answers] == ["session_revoked"] * 3
+        assert all(a.opened is None and a.hits == () for a in answers)
+        mine = read_audit(service.audit.path).slice(before).filter(pl.col("actor") == USER)
+        assert mine["action"].to_list() == ["view"] * 3  # its entries, written as refusals
+        assert mine["outcome"].to_list() == ["refused"] * 3

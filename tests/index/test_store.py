@@ -9,6 +9,7 @@ from sim.errors import InputError
 from sim.index.records import ChildRecord, parse_record
 from sim.index.retention import apply_retention
 from sim.index.store import Block, CandidateQuery, SqliteStore
+from sim.index.store.keys import normalise_name
 
 
 def test_pragmas_protect_deleted_data(sqlite_index_store):
@@ -167,3 +168,39 @@ def test_leaving_england_status_is_stored_cleared_and_purged(new_store, make_rec
     assert store.table_counts()["leaving_england"] == 1
     assert apply_retention(store, dt.date(2010, 1, 1)).purged == (old.index_id,)
     assert store.table_counts()["leaving_england"] == 0
+
+
+def test_many_exact_name_lookups_find_what_each_finds_alone(
+    index_store, index_population, make_record, new_ids, shield_child
+):
+    """A batch's exact-name lookups in one statement find what each lookup finds on its own:
+    current names, a former name of an unshielded child but not of a shielded one, misses
+    (one with a non-ASCII name), and a key asked twice."""
+    kept, hidden = (
+        parse_record(make_record(child_id, former_names=[{"forename": "Ann", "surname": "Pike"}]))
+        for child_id in new_ids(2)
+    )
+    index_store.write_records([kept, hidden])
+    shield_child(index_store, hidden.index_id)
+    typed = index_population["children"].head(40).select("forename", "surname", "date_of_birth")
+    keys = [
+        (normalise_name(surname), normalise_name(forename), born.isoformat())
+        for forename, surname, born in typed.iter_rows()
+    ]
+    keys += [
+        ("PIKE", "ANN", "2004-03-07"),  # the former name
+        ("THWAITE", "AMELIA", "2004-03-07"),  # both current names
+        ("ZOË", "NOBODY", "2004-03-07"),
+        keys[0],
+    ]
+    many = index_store.exact_name_hits_many(keys)
+    alone = [index_store.exact_name_hits(*key) for key in keys]
+
+    def by_id(hits):
+        return sorted(hits, key=lambda hit: hit.child_id)
+
+    assert [by_id(hits) for hits in many] == [by_id(hits) for hits in alone]
+    assert all(many[:40]) and many[-1] == many[0]
+    assert [hit.child_id for hit in many[40]] == [kept.index_id]
+    assert sorted(hit.child_id for hit in many[41]) == sorted([kept.index_id, hidden.index_id])
+    assert many[42] == [] and index_store.exact_name_hits_many([]) == []

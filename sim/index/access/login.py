@@ -11,7 +11,7 @@ default; a rehearsal may pass a seeded source for reproducibility).
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -192,6 +192,26 @@ class LoginControl:
             assert session is not None
             return session
         self._refuse(now, session.username if session else "unknown", "session", ended)
+
+    def sessions(self, checks: Sequence[tuple[str, dt.datetime]]) -> list[Session | AccessRefused]:
+        """`session` for each (session id, moment) in order, as if called once per check (a
+        session ended at check k refuses k and every later one), each distinct session read
+        once; the refusals are audited in order with one write."""
+        refusals: list[AuditEvent] = []
+        answers: list[Session | AccessRefused] = []
+        for (_, now), (session, ended) in zip(
+            checks, self._sessions.touch_many(checks), strict=True
+        ):
+            if ended is None:
+                assert session is not None
+                answers.append(session)
+                continue
+            actor = shown(session.username if session else "unknown")
+            refusals.append(AuditEvent(now, actor, "session", "refused", None, ended, {}))
+            answers.append(AccessRefused(ended))
+        if refusals:
+            self.audit.append_many(refusals, [None] * len(refusals))
+        return answers
 
     def still_live(self, session_id: str) -> str | None:
         """None if the session may still be answered, else why not (read afresh)."""

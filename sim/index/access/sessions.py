@@ -10,7 +10,7 @@ The SQLite implementation of SessionStore is sim.index.store.sqlite_sessions.
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,6 +73,15 @@ class SessionStore(Protocol):
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
         """The session and None if it is live (its idle clock restarts), else why it is not
         (the session, when known, is then ended for good)."""
+        ...
+
+    def touch_many(
+        self, checks: Sequence[tuple[str, dt.datetime]]
+    ) -> list[tuple[Session | None, str | None]]:
+        """`touch` of each (session id, moment), in order, with the answers and the end state
+        of calling it once per check: a session ended (or idle-expired) at check k refuses k
+        and every later check. Each distinct session is read once and its idle clock written
+        once (a batch of lookups, sim.index.batch_lookup)."""
         ...
 
     def live_reason(self, session_id: str) -> str | None:

@@ -29,6 +29,8 @@ from sim.index.store.keys import normalise_name
 
 MINUTE = dt.timedelta(minutes=1)
 Serial = tuple[str, int]  # an index ID's prefix and serial
+# One counted use: (username, action, at, surname key, serial), as UsageWindow.record takes it.
+Use = tuple[str, str, dt.datetime, str | None, Serial | None]
 
 
 class UsageWindow(Protocol):
@@ -63,6 +65,15 @@ class UsageWindow(Protocol):
         serial: Serial | None,
     ) -> None:
         """Count one admitted use."""
+        ...
+
+    def uses(self, username: str, after: dt.datetime) -> list[Use]:
+        """Every use by the user after `after` (later than any moment asked of it too), in the
+        order recorded: what the batch's in-memory window holds (sim.index.access.usage_batch)."""
+        ...
+
+    def record_many(self, uses: list[Use]) -> None:
+        """Count admitted uses, in order, with one statement."""
         ...
 
 
@@ -101,7 +112,7 @@ class UsageGuard:
         self.audit = audit
         self.rules = rules or load_monitoring_rules()
         self.counters = counters or memory_usage_counters()
-        self._window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
+        self.window = dt.timedelta(minutes=self.rules.enumeration_window_minutes.value)
         self._limits = {
             "search": (self.rules.searches_per_minute.value, self.rules.searches_per_day.value),
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
@@ -130,7 +141,7 @@ class UsageGuard:
         run = self.rules.enumeration_sequential_ids.value
         gap = self.rules.enumeration_serial_gap.value
         chain = [current]
-        for serial in usage.recent_serials(actor, now - self._window, 4 * run):
+        for serial in usage.recent_serials(actor, now - self.window, 4 * run):
             if serial != chain[-1]:  # newest first; a repeat of the same ID is one lookup
                 chain.append(serial)
             if len(chain) == run:
@@ -186,7 +197,7 @@ class UsageGuard:
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime
     ) -> bool:
-        seen = usage.recent_surnames(actor, now - self._window)
+        seen = usage.recent_surnames(actor, now - self.window)
         return surname not in seen and len(seen) >= self.rules.enumeration_distinct_surnames.value
 
     def check_search(

@@ -13,6 +13,7 @@ or of the child viewed), `child_authority` (the viewed child's authority code), 
 import datetime as dt
 import hashlib
 import json
+import json.encoder
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,11 +39,18 @@ class AuditEvent:
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder that _ENCODER.encode builds afresh on every call, built once (two per entry,
+# on every lookup); without the circular-reference check, so it keeps no state between calls.
+_C_ENCODE = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+)
 
 
 def canonical(value: Mapping[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is; one text per value."""
-    return _ENCODER.encode(value)
+    if _C_ENCODE is None or not isinstance(value, dict):
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def digest(text: str) -> str:

@@ -8,7 +8,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -82,6 +82,17 @@ class ExactHit:
     services: int  # services involved with the child (shown only when not shielded)
     surname: str  # current names, upper case: the facade's order among equal scores
     forename: str
+
+
+NameKey = tuple[str, str, str]  # normalised surname and forename, ISO date of birth
+
+
+def tag_hits(lookups: int, rows: Sequence[Sequence[Any]]) -> list[list[ExactHit]]:
+    """Each lookup's hits from rows of (lookup number, the exact-name query's columns)."""
+    found: list[list[ExactHit]] = [[] for _ in range(lookups)]
+    for r in rows:
+        found[r[0]].append(ExactHit(r[1], r[2], bool(r[3]), int(r[4]), r[5], r[6]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,11 @@ class IndexStore(ABC):
     def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
         """Unarchived children with this normalised surname and forename and date of birth:
         current names, and former names of unshielded children (search's exact mode)."""
+
+    @abstractmethod
+    def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]:
+        """`exact_name_hits` of each (surname, forename, date of birth) key, in one statement
+        (a batch of lookups: one round trip instead of one a lookup)."""
 
     @abstractmethod
     def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:

@@ -13,11 +13,12 @@ import polars as pl
 
 # Characters that vary between spellings of the same name, dropped before comparing.
 _IGNORED = r"[\s\-'.]"
+_IGNORED_RE = re.compile(_IGNORED)  # compiled once: normalise_name runs on every lookup
 
 
 def normalise_name(text: str) -> str:
     """Upper case without spaces, hyphens, apostrophes or dots: 'O'Brien-Ward' -> 'OBRIENWARD'."""
-    return re.sub(_IGNORED, "", text.upper())
+    return _IGNORED_RE.sub("", text.upper())
 
 
 def phonetic_code(text: str) -> str:

@@ -9,6 +9,7 @@ order written (the `rowid` column, postgres_schema).
 """
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -23,8 +24,10 @@ from sim.index.store.base import (
     CandidateQuery,
     ExactHit,
     IndexStore,
+    NameKey,
     StoredRecord,
     StoredRequest,
+    tag_hits,
 )
 from sim.index.store.postgres_bulk import PostgresBulkLoad
 from sim.index.store.postgres_connection import PgConnection
@@ -32,7 +35,7 @@ from sim.index.store.postgres_live import PostgresLive
 from sim.index.store.postgres_records import write_record
 from sim.index.store.postgres_retention import PostgresRetention
 from sim.index.store.postgres_schema import CREATE_INDEXES_PG, CREATE_TABLES_PG
-from sim.index.store.schema import EXACT_NAME_SQL, TABLES
+from sim.index.store.schema import EXACT_NAME_SQL, TABLES, exact_names_sql
 from sim.index.store.sqlite_records import read_record
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
@@ -44,6 +47,12 @@ _RETENTION_TABLES = (
     "protection_hold",
     "subject_access_request",
     "leaving_england",
+)
+
+
+_EXACT_NAMES_SQL = exact_names_sql(
+    "SELECT ord - 1 AS i, e ->> 0 AS surname, e ->> 1 AS forename, e ->> 2 AS born "
+    "FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(e, ord)"
 )
 
 
@@ -197,6 +206,10 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
     def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
         rows = self._db.execute(EXACT_NAME_SQL, (surname, forename, date_of_birth)).fetchall()
         return [ExactHit(r[0], r[1], bool(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+
+    def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]:
+        rows = self._db.execute(_EXACT_NAMES_SQL, (json.dumps(keys),)).fetchall()
+        return tag_hits(len(keys), rows)
 
     def household_keys(self) -> pl.DataFrame:
         return pl.DataFrame(

@@ -19,6 +19,7 @@ from sim.index.store.base import (
     CandidateQuery,
     ExactHit,
     Hold,
+    NameKey,
     RetentionClock,
     RetentionOutcome,
     StoredRecord,
@@ -46,6 +47,8 @@ class CandidateSearch(Protocol):
     def exact_name_hits(
         self, surname: str, forename: str, date_of_birth: str
     ) -> list[ExactHit]: ...
+
+    def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]: ...
 
 
 class RecordReader(Protocol):

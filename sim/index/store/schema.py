@@ -202,13 +202,30 @@ CREATE_INDEXES += RETENTION_INDEXES
 
 # Search's exact mode on forename, surname and date of birth (a batched lookup): current names,
 # and former names of unshielded children; archived records are not found. Portable SQL.
-EXACT_NAME_SQL = (
-    "SELECT DISTINCT c.child_id, c.authority_code, s.child_key IS NOT NULL, "
+_EXACT_COLUMNS = (
+    "c.child_id, c.authority_code, s.child_key IS NOT NULL, "
     "(SELECT count(*) FROM involvement i WHERE i.child_key = c.child_key), "
     "upper(cur.surname), upper(cur.forename) "
-    "FROM name n JOIN child c ON c.child_key = n.child_key "
+)
+_EXACT_JOINS = (
+    "JOIN child c ON c.child_key = n.child_key "
     "LEFT JOIN shield s ON s.child_key = c.child_key "
     "JOIN name cur ON cur.child_key = c.child_key AND cur.current = 1 "
-    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
-    "AND c.archived_on IS NULL AND (n.current = 1 OR s.child_key IS NULL)"
 )
+_EXACT_LIVE = "c.archived_on IS NULL AND (n.current = 1 OR s.child_key IS NULL)"
+EXACT_NAME_SQL = (
+    f"SELECT DISTINCT {_EXACT_COLUMNS}FROM name n {_EXACT_JOINS}"
+    "WHERE n.surname_norm = ? AND n.forename_norm = ? AND n.date_of_birth = ? "
+    f"AND {_EXACT_LIVE}"
+)
+
+
+def exact_names_sql(keys: str) -> str:
+    """EXACT_NAME_SQL for many lookups in one statement: `keys` is a subquery of rows (i,
+    surname, forename, born), each lookup's hits come tagged with its i. The lookups drive the
+    join (CROSS JOIN keeps SQLite from scanning names first)."""
+    return (
+        f"SELECT DISTINCT q.i, {_EXACT_COLUMNS}FROM ({keys}) q CROSS JOIN name n {_EXACT_JOINS}"
+        "WHERE n.surname_norm = q.surname AND n.forename_norm = q.forename "
+        f"AND n.date_of_birth = q.born AND {_EXACT_LIVE}"
+    )

@@ -22,8 +22,10 @@ from sim.index.store.base import (
     CandidateQuery,
     ExactHit,
     IndexStore,
+    NameKey,
     StoredRecord,
     StoredRequest,
+    tag_hits,
 )
 from sim.index.store.schema import (
     CHILD_ARCHIVE_COLUMNS,
@@ -33,6 +35,7 @@ from sim.index.store.schema import (
     RETENTION_INDEXES,
     RETENTION_TABLES,
     TABLES,
+    exact_names_sql,
 )
 from sim.index.store.sqlite_bulk import SqliteBulkLoad
 from sim.index.store.sqlite_live import SqliteLive
@@ -50,6 +53,13 @@ _RETENTION_TABLES = (
     "protection_hold",
     "subject_access_request",
     "leaving_england",
+)
+
+
+_EXACT_NAMES_SQL = exact_names_sql(
+    "SELECT key AS i, json_extract(value, '$[0]') AS surname, "
+    "json_extract(value, '$[1]') AS forename, json_extract(value, '$[2]') AS born "
+    "FROM json_each(?)"
 )
 
 
@@ -135,6 +145,10 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
     def exact_name_hits(self, surname: str, forename: str, date_of_birth: str) -> list[ExactHit]:
         rows = self._db.execute(EXACT_NAME_SQL, (surname, forename, date_of_birth)).fetchall()
         return [ExactHit(r[0], r[1], bool(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+
+    def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]:
+        rows = self._db.execute(_EXACT_NAMES_SQL, (json.dumps(keys),)).fetchall()
+        return tag_hits(len(keys), rows)
 
     def _candidates(self, keys: list[int]) -> list[Candidate]:
         if not keys:

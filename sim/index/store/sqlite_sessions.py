@@ -7,6 +7,7 @@ sha256 of a session id is stored.
 import datetime as dt
 import sqlite3
 import threading
+from collections.abc import Sequence
 
 from sim.index.access.rules import AccessRules
 from sim.index.access.sessions import Session, ended_reason, expired, session_hash
@@ -22,6 +23,48 @@ WHERE s.session_hash = ?
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="microseconds")
+
+
+def _session(session_id: str, row: sqlite3.Row) -> Session:
+    return Session(
+        session_id=session_id,
+        username=row["username"],
+        role=row["role"],
+        authority_code=row["authority_code"],
+        organisation=row["organisation"],
+        organisation_kind=row["organisation_kind"],
+        sector=row["sector"],
+        surname=row["surname"],
+        started=dt.datetime.fromisoformat(row["started_at"]),
+    )
+
+
+class _Replay:
+    """One session through a batch of checks: `touch`'s decisions, its writes held back."""
+
+    def __init__(self, session_id: str, row: sqlite3.Row) -> None:
+        self.session = _session(session_id, row)
+        self.ended = ended_reason(row)  # why every later check is refused, once it is set
+        self.stored_end = row["ended_at"] is not None
+        self.last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
+        self.seen: dt.datetime | None = None  # the idle clock to write, if it moved
+        self.ending: tuple[dt.datetime, str] | None = None  # the end to write, if a check ended it
+
+    def check(self, now: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta) -> str | None:
+        if self.stored_end or self.ending is not None:
+            return self.ended
+        ended = self.ended
+        if ended is None and expired(self.last_seen, self.session.started, now, idle, absolute):
+            ended = "session_expired"
+        if ended is not None:  # ended now; later checks read it as ended (sessions.ended_reason)
+            self.ending = (now, ended)
+            self.ended = ended_reason(
+                {"ended_at": now, "end_reason": ended, "closed": 0, "revoked_at": None}
+            )
+            return ended
+        if now > self.last_seen:
+            self.last_seen = self.seen = now
+        return None
 
 
 class SqliteSessionStore:
@@ -56,17 +99,7 @@ class SqliteSessionStore:
         row = self._db.execute(_LOOKUP, (key,)).fetchone()
         if row is None:
             return None, "unknown_session"
-        session = Session(
-            session_id=session_id,
-            username=row["username"],
-            role=row["role"],
-            authority_code=row["authority_code"],
-            organisation=row["organisation"],
-            organisation_kind=row["organisation_kind"],
-            sector=row["sector"],
-            surname=row["surname"],
-            started=dt.datetime.fromisoformat(row["started_at"]),
-        )
+        session = _session(session_id, row)
         ended = ended_reason(row)
         if row["ended_at"] is not None:  # already ended for good
             return session, ended
@@ -77,11 +110,42 @@ class SqliteSessionStore:
             self.end(session_id, now, ended)
             return session, ended
         if now > last_seen:  # a second check at the same moment (page, then act) writes nothing
-            self._db.execute(
-                "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
-                (_stamp(now), key),
-            )
+            self._seen(key, now)
         return session, None
+
+    def _seen(self, key: str, now: dt.datetime) -> None:
+        self._db.execute(
+            "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
+            (_stamp(now), key),
+        )
+
+    def touch_many(
+        self, checks: Sequence[tuple[str, dt.datetime]]
+    ) -> list[tuple[Session | None, str | None]]:
+        """`touch` of each check in order (SessionStore.touch_many): each session read once,
+        then its checks decided in memory exactly as `touch` decides them; its idle clock is
+        written once (its latest live moment) and, if a check ended it, its end after that."""
+        with self._lock:
+            rows = {}
+            for session_id, _ in checks:
+                if session_id not in rows:
+                    rows[session_id] = self._db.execute(
+                        _LOOKUP, (session_hash(session_id),)
+                    ).fetchone()
+            states = {sid: _Replay(sid, row) for sid, row in rows.items() if row is not None}
+            answers: list[tuple[Session | None, str | None]] = []
+            for session_id, now in checks:
+                state = states.get(session_id)
+                if state is None:
+                    answers.append((None, "unknown_session"))
+                    continue
+                answers.append((state.session, state.check(now, self._idle, self._absolute)))
+            for state in states.values():
+                if state.seen is not None:
+                    self._seen(session_hash(state.session.session_id), state.seen)
+                if state.ending is not None:
+                    self.end(state.session.session_id, *state.ending)
+            return answers
 
     def live_reason(self, session_id: str) -> str | None:
         """None if the session is still live (not ended, account not revoked, service open),

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from sim.index.store.sqlite_connection import SharedConnection, Transaction
 
 Serial = tuple[str, int]
+Use = tuple[str, str, dt.datetime, str | None, Serial | None]  # as sim.index.access.usage.Use
 USAGE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
     username TEXT NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
@@ -82,9 +83,27 @@ class SqliteUsageWindow:
         surname: str | None,
         serial: Serial | None,
     ) -> None:
-        self._db.execute(
+        self.record_many([(username, action, at, surname, serial)])
+
+    def uses(self, username: str, after: dt.datetime) -> list[Use]:
+        rows = self._db.execute(
+            "SELECT action, at, surname, id_prefix, id_serial FROM usage "
+            "WHERE username = ? AND at > ? ORDER BY rowid",
+            (username, _stamp(after)),
+        )
+        return [
+            (username, action, dt.datetime.fromisoformat(at), surname,
+             None if serial is None else (prefix, int(serial)))
+            for action, at, surname, prefix, serial in rows
+        ]  # fmt: skip
+
+    def record_many(self, uses: list[Use]) -> None:
+        self._db.executemany(
             "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
-            (username, action, _stamp(at), surname, *(serial or (None, None))),
+            [
+                (username, action, _stamp(at), surname, *(serial or (None, None)))
+                for username, action, at, surname, serial in uses
+            ],
         )
 
 

@@ -1,0 +1,118 @@
+"""The usage guard's window for a batch of lookups: each user's recent uses read once, the rules
+evaluated in memory, the admitted uses recorded with one statement.
+
+`UsageGuard.admit` asks its window for rates, recent surnames and recent serials once or twice
+per use; in SQL that is several statements a lookup. `BatchWindow` answers the same questions
+from the users' uses loaded once (inside the caller's counting transaction, so no other process
+can count meanwhile), counts each admitted use in memory at once (the next use of the batch sees
+it, as the next `admit` would see the row) and writes them all at the end (`flush`). The guard's
+own `admit` runs unchanged over it, so the decisions are the one-by-one decisions as long as
+this window answers as the database's would: tests/index/test_usage_batch.py checks that on
+random sequences across every threshold.
+"""
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable
+
+from sim.index.access.usage import MINUTE, Serial, UsageWindow, Use
+
+
+class BatchWindow:
+    """A UsageWindow over the loaded uses of some users after `floor`; asking about another
+    user, or about moments at or before `floor`, is a programming error (it would be wrong)."""
+
+    def __init__(self, store: UsageWindow, usernames: Iterable[str], floor: dt.datetime) -> None:
+        self._store, self._floor = store, floor
+        self._times: dict[tuple[str, str], list[dt.datetime]] = {}  # (user, action): sorted
+        self._surnames: dict[str, list[tuple[dt.datetime, str]]] = {}  # user: searches, by time
+        # user: (at, serial, latest `at` so far) in record order; the running latest lets a
+        # newest-first walk stop where nothing earlier can be recent
+        self._serials: dict[str, list[tuple[dt.datetime, Serial, dt.datetime]]] = {}
+        self._new: list[Use] = []
+        for username in dict.fromkeys(usernames):
+            self._surnames[username], self._serials[username] = [], []
+            for use in store.uses(username, floor):
+                self._count(*use)
+
+    @classmethod
+    def covering(
+        cls, store: UsageWindow, usernames: Iterable[str], moments: Iterable[dt.datetime],
+        window: dt.timedelta,
+    ) -> "BatchWindow":  # fmt: skip
+        """A window that answers the guard for uses at `moments`: its floor is before the
+        earliest moment's midnight, its minute and the enumeration window."""
+        first = min(moments, default=None)
+        if first is None:  # nothing to check: a window of no users
+            return cls(store, (), dt.datetime.max)
+        midnight = dt.datetime.combine(first.date(), dt.time())
+        return cls(store, usernames, min(midnight, first - max(window, MINUTE)) - MINUTE)
+
+    def _count(
+        self, username: str, action: str, at: dt.datetime, surname: str | None, serial
+    ) -> None:
+        bisect.insort(self._times.setdefault((username, action), []), at)
+        if action == "search" and surname is not None:
+            bisect.insort(self._surnames[username], (at, surname))
+        if serial is not None:
+            serials = self._serials[username]
+            serials.append((at, serial, max(at, serials[-1][2]) if serials else at))
+
+    def _bound(self, moment: dt.datetime) -> dt.datetime:
+        if moment < self._floor:
+            raise ValueError(f"usage asked about {moment}, before the batch's window")
+        return moment
+
+    def rates(
+        self,
+        username: str,
+        action: str,
+        minute_after: dt.datetime,
+        day_after: dt.datetime,
+        until: dt.datetime,
+    ) -> tuple[int, int]:
+        times = self._times.get((username, action), [])
+        upto = bisect.bisect_right(times, until)
+        in_minute = upto - bisect.bisect_right(times, self._bound(minute_after))
+        in_day = upto - bisect.bisect_right(times, self._bound(day_after))
+        return max(in_minute, 0), max(in_day, 0)
+
+    def recent_serials(self, username: str, after: dt.datetime, limit: int) -> list[Serial]:
+        after = self._bound(after)
+        found: list[Serial] = []
+        for at, serial, latest in reversed(self._serials[username]):
+            if len(found) == limit or latest <= after:
+                break
+            if at > after:
+                found.append(serial)
+        return found
+
+    def recent_surnames(self, username: str, after: dt.datetime) -> set[str]:
+        after = self._bound(after)
+        searches = self._surnames[username]
+        start = bisect.bisect_right(searches, after, key=lambda search: search[0])
+        return {surname for _, surname in searches[start:]}
+
+    def record(
+        self,
+        username: str,
+        action: str,
+        at: dt.datetime,
+        surname: str | None,
+        serial: Serial | None,
+    ) -> None:
+        self._count(username, action, at, surname, serial)
+        self._new.append((username, action, at, surname, serial))
+
+    def uses(self, username: str, after: dt.datetime) -> list[Use]:
+        raise TypeError("a batch window is not read as a store")
+
+    def record_many(self, uses: list[Use]) -> None:
+        for use in uses:
+            self.record(*use)
+
+    def flush(self) -> None:
+        """Write the uses counted since loading (or the last flush) to the store, in order."""
+        if self._new:
+            self._store.record_many(self._new)
+        self._new = []
