@@ -223,10 +223,18 @@ class LoginControl:
         session, ended = self._sessions.touch(session_id, now)
         if session is None:
             self._refuse(now, "unknown", "logout", "unknown_session")
-        if ended is None and self._sessions.end(session_id, now, "logout"):
-            self._record(now, session.username, "logout")
-        else:
-            self._record(now, session.username, "logout", ended or "session_revoked", refused=True)
+        if ended is not None:
+            self._record(now, session.username, "logout", ended, refused=True)
+            return
+        # Ended under the log's lock, as answers are logged: a switch-off by another process
+        # either ended the session first (the logout is refused) or is logged after it.
+        event = AuditEvent(now, shown(session.username), "logout", "allowed", None, None, {})
+        self.audit.append_unless(event, lambda: self._end_for_logout(session_id, now))
+
+    def _end_for_logout(self, session_id: str, now: dt.datetime) -> str | None:
+        if self._sessions.end(session_id, now, "logout"):
+            return None
+        return self.still_live(session_id) or "session_revoked"
 
     def close(self) -> None:
         self.stores.close()
