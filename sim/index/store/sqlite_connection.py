@@ -7,7 +7,9 @@ process is what the next request in any other process reads. WAL lets readers ru
 writer; writers wait for each other (busy timeout) rather than fail. The file is owner-only.
 
 The threads of one process share the connection (sim.index.store.sqlite_shared: each statement
-under the connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried).
+under the connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried), and
+the processes queue their transactions behind a write gate (`accounts.db-writers`, an empty
+owner-only file beside the database: see sqlite_shared).
 """
 
 import sqlite3
@@ -19,9 +21,15 @@ from sim.outputs import private_file
 __all__ = ["BUSY_SECONDS", "SharedConnection", "Transaction", "open_database", "retrying"]
 
 
+def gate_path(path: Path) -> Path:
+    """The write gate beside a database file (sim.index.store.sqlite_shared)."""
+    return Path(path).with_name(f"{Path(path).name}-writers")
+
+
 def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
     """Open (creating owner-only) a SQLite file in WAL mode with `schema`, adding the columns in
-    `added` ((table, column) -> type) that an older file lacks."""
+    `added` ((table, column) -> type) that an older file lacks; its transactions pass the write
+    gate."""
     db = sqlite3.connect(
         private_file(Path(path)),
         isolation_level=None,
@@ -29,6 +37,7 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         timeout=BUSY_SECONDS,
         factory=SharedConnection,
     )
+    db.open_gate(private_file(gate_path(path)))
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")

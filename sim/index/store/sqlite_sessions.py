@@ -10,6 +10,7 @@ import threading
 
 from sim.index.access.rules import AccessRules
 from sim.index.access.sessions import Session, ended_reason, expired, session_hash
+from sim.index.store.sqlite_shared import gated_write
 
 _LOOKUP = """
 SELECT s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
@@ -77,7 +78,8 @@ class SqliteSessionStore:
             self.end(session_id, now, ended)
             return session, ended
         if now > last_seen:  # a second check at the same moment (page, then act) writes nothing
-            self._db.execute(
+            gated_write(
+                self._db,
                 "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
                 (_stamp(now), key),
             )
