@@ -286,20 +286,19 @@ def test_threads_of_one_process_share_a_facade(dep):
 
 
 def test_accounts_writers_queue_at_the_write_gate(template, tmp_path):
-    """Writers of the accounts database, in every process, queue behind one flock on an
-    owner-only file beside it (no sleeping in SQLite's busy handler): while another holder has
-    the gate, a search (its session check and usage count write) waits; released, it is
-    answered and audited."""
+    """Writers of the accounts database, in every process, queue behind one flock on its
+    directory (no sleeping in SQLite's busy handler): while another holder has the gate, a
+    search (its session check and usage count write) waits; released, it is answered and
+    audited."""
     dep = copy_deployment(template, tmp_path / "dep")
     who = practitioners(dep)[0]
     child = canary(dep)
     query = {"surname": child["surname"], "date_of_birth": child["date_of_birth"]}
-    gate = dep / "accounts" / "accounts.db-writers"
+    gate = dep / "accounts"
     answered: list[int] = []
     with ContactPoint.open(dep) as service:
         session = login(service, dep, who, DAY)
-        assert gate.stat().st_mode & 0o777 == 0o600
-        holder = os.open(gate, os.O_RDWR)  # its own open file: another writer's hold
+        holder = os.open(gate, os.O_RDONLY)  # its own open file: another writer's hold
         try:
             fcntl.flock(holder, fcntl.LOCK_EX)
             later = DAY + dt.timedelta(minutes=1)

@@ -8,8 +8,8 @@ writer; writers wait for each other (busy timeout) rather than fail. The file is
 
 The threads of one process share the connection (sim.index.store.sqlite_shared: each statement
 under the connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried), and
-the processes queue their transactions behind a write gate (`accounts.db-writers`, an empty
-owner-only file beside the database: see sqlite_shared).
+the processes queue their transactions behind a write gate (an flock on the database's directory:
+see sqlite_shared).
 """
 
 import sqlite3
@@ -19,11 +19,6 @@ from sim.index.store.sqlite_shared import BUSY_SECONDS, SharedConnection, Transa
 from sim.outputs import private_file
 
 __all__ = ["BUSY_SECONDS", "SharedConnection", "Transaction", "open_database", "retrying"]
-
-
-def gate_path(path: Path) -> Path:
-    """The write gate beside a database file (sim.index.store.sqlite_shared)."""
-    return Path(path).with_name(f"{Path(path).name}-writers")
 
 
 def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
@@ -37,7 +32,7 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         timeout=BUSY_SECONDS,
         factory=SharedConnection,
     )
-    db.open_gate(private_file(gate_path(path)))
+    db.open_gate(Path(path).parent)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")

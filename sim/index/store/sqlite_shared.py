@@ -5,16 +5,16 @@ statement lands inside another thread's transaction, and no half-read SELECT kee
 snapshot open (a write from a stale snapshot fails at once with SQLITE_BUSY, whatever the busy
 timeout). Writers take the write lock at BEGIN IMMEDIATE (`Transaction`); where SQLite still
 answers "locked" or "busy" to a statement outside a transaction, or to BEGIN, nothing was done
-and it is retried until `BUSY_SECONDS` have passed.
-
-A database that several processes write at a high rate (the accounts database under `cpw serve`'s
-workers) also gets a write gate: an exclusive flock on a file beside it, taken before BEGIN
-IMMEDIATE. Writers of all processes then queue in the kernel and each wakes the moment the one
-before it commits, where SQLite's own busy handler would sleep (1 ms, then longer) with the
-process's connection lock held, stalling every other thread of that process meanwhile. The gate
-adds nothing to correctness: SQLite's locking still decides, and a process without it still waits
-through the busy timeout. Used by the accounts database
+and it is retried until `BUSY_SECONDS` have passed. Used by the accounts database
 (sim.index.store.sqlite_connection) and the index store (sim.index.store.sqlite).
+
+The accounts database, which `cpw serve`'s workers all write on every request, also has a write
+gate: an exclusive flock on the directory that holds it (no file of its own, so nothing new to
+inventory or erase), taken before BEGIN IMMEDIATE. Writers of every process then queue in the
+kernel and each wakes the moment the one before it commits, where SQLite's busy handler would
+sleep (1 ms, then longer) with the process's connection lock held, stalling that process's other
+threads meanwhile. The gate adds nothing to correctness: SQLite's locking still decides, and a
+process without the gate still waits through the busy timeout.
 """
 
 import fcntl
@@ -79,11 +79,11 @@ class SharedConnection(sqlite3.Connection):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.lock = threading.RLock()
-        self.gate: int | None = None  # the write gate's file descriptor (`open_gate`)
+        self.gate: int | None = None  # the write gate's descriptor (`open_gate`)
 
-    def open_gate(self, path: Path) -> None:
-        """Queue this connection's transactions behind an flock on `path` (made owner-only)."""
-        self.gate = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    def open_gate(self, directory: Path) -> None:
+        """Queue this connection's transactions behind an flock on `directory`."""
+        self.gate = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
 
     def close(self) -> None:
         with self.lock:
