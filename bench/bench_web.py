@@ -14,7 +14,9 @@ from the same deployment: the facade called in process, one search at a time. Ta
 Workers: 2 by default (one per core), each calling its own facade from 4 threads (`cpw serve`'s
 default); each worker's facade opens the deployment, whose database holds the sessions and usage
 counters and whose audit log is appended under a file lock, so the workers share them. The
-audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures.
+audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures. The load
+client runs in this process on the same cores: its searches go over one kept-alive connection per
+client (sim.web.load_channel) and its own CPU per search is printed beside the server's.
 """
 
 import argparse
