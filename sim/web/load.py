@@ -25,10 +25,11 @@ from sim.index.access import NewAccount, load_access_rules, token_code
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import load_monitoring_rules
 from sim.index.service import ContactPoint
+from sim.web.load_channel import Channel
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 CLOCK = re.compile(r'id="clock" data-iso="([^"]+)"')
-ANSWERED = 'id="matched"'
+ANSWERED = b'id="matched"'
 MESSAGE = re.compile(r'id="message" role="status">([^<]*)<')
 MARGIN_SIM_SECONDS = 2.0  # the server's clock reads whole seconds
 
@@ -72,6 +73,7 @@ class _Account:
     def __init__(self, who: Practitioner, limit: int) -> None:
         self.who = who
         self.session = ""
+        self.cookie = ""  # the Cookie header's value
         self.csrf = ""
         self.recent: deque[float] = deque(maxlen=limit)
         self.turn = 0
@@ -114,6 +116,7 @@ async def _login(client: httpx.AsyncClient, account: _Account, rate: float) -> N
         raise RuntimeError(f"{who.username}: search page refused ({search.status_code}): "
                            f"{shown.group(1) if shown else search.text[:200]}")  # fmt: skip
     account.csrf = found.group(1)
+    account.cookie = f"cp_session={account.session}"
     client.cookies.clear()
 
 
@@ -123,45 +126,47 @@ def _ready(account: _Account, window: float, now: float) -> bool:
 
 
 async def _worker(
-    client: httpx.AsyncClient,
+    url: str,
     accounts: list[_Account],
-    plan: LoadPlan,
     report: LoadReport,
     budget: list[int],
     window: float,
     deadline: float,
 ) -> None:
     turn = 0
-    while time.monotonic() < deadline and budget[0] > 0:
-        now = time.monotonic()
-        ready = [a for a in accounts if _ready(a, window, now)]
-        if not ready:
-            await asyncio.sleep(0.02)
-            continue
-        account = ready[turn % len(ready)]
-        turn += 1
-        budget[0] -= 1
-        surname, born = account.who.queries[account.turn % len(account.who.queries)]
-        account.turn += 1
-        form = {"csrf_token": account.csrf, "surname": surname, "date_of_birth": born}
-        started = time.monotonic()
-        try:
-            answer = await client.post(
-                "search", data=form, headers={"Cookie": f"cp_session={account.session}"}
-            )
-        except httpx.TransportError as error:
-            report.errors.append(f"{account.who.username}: {type(error).__name__}")
-            return
-        finally:
-            client.cookies.clear()
-        account.recent.append(time.monotonic())
-        if answer.status_code == 200 and ANSWERED in answer.text:
-            report.answered[account.who.username] += 1
-            report.latencies.append(time.monotonic() - started)
-        elif answer.status_code == 403:
-            report.refused[account.who.username] += 1
-        else:
-            report.errors.append(f"{account.who.username}: HTTP {answer.status_code}")
+    channel: Channel | None = None
+    try:
+        while time.monotonic() < deadline and budget[0] > 0:
+            now = time.monotonic()
+            ready = [a for a in accounts if _ready(a, window, now)]
+            if not ready:
+                await asyncio.sleep(0.02)
+                continue
+            account = ready[turn % len(ready)]
+            turn += 1
+            budget[0] -= 1
+            surname, born = account.who.queries[account.turn % len(account.who.queries)]
+            account.turn += 1
+            form = {"csrf_token": account.csrf, "surname": surname, "date_of_birth": born}
+            started = time.monotonic()
+            try:
+                if channel is None or not channel.open_now:  # first, or closed while idle
+                    channel = await Channel.open(url)
+                status, body = await channel.post("/search", form, account.cookie)
+            except OSError as error:  # ChannelClosed included: the server has gone
+                report.errors.append(f"{account.who.username}: {type(error).__name__}")
+                return
+            account.recent.append(time.monotonic())
+            if status == 200 and ANSWERED in body:
+                report.answered[account.who.username] += 1
+                report.latencies.append(time.monotonic() - started)
+            elif status == 403:
+                report.refused[account.who.username] += 1
+            else:
+                report.errors.append(f"{account.who.username}: HTTP {status}")
+    finally:
+        if channel is not None:
+            channel.close()
 
 
 async def run_load(
@@ -189,23 +194,19 @@ async def run_load(
                 for client, group in zip(clients, groups, strict=True)
             )
         )
-        if on_searching is not None:
-            on_searching()
-        started = time.monotonic()
-        report.searching = True
-        budget = [plan.max_requests]
-        deadline = started + plan.seconds
-        await asyncio.gather(
-            *(
-                _worker(client, group, plan, report, budget, window, deadline)
-                for client, group in zip(clients, groups, strict=True)
-                if group
-            )
-        )
-        report.seconds = time.monotonic() - started
     finally:
         for client in clients:
             await client.aclose()
+    if on_searching is not None:
+        on_searching()
+    started = time.monotonic()
+    report.searching = True
+    budget = [plan.max_requests]
+    deadline = started + plan.seconds
+    await asyncio.gather(
+        *(_worker(plan.url, group, report, budget, window, deadline) for group in groups if group)
+    )
+    report.seconds = time.monotonic() - started
     return report
 
 

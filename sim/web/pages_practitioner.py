@@ -8,9 +8,10 @@ no accredited network is passed to the facade as such, which refuses and audits 
 
 import datetime as dt
 import ipaddress
-from functools import partial
+from functools import cache, partial
 
 from fastapi import APIRouter
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,14 @@ router = APIRouter()
 SEARCH_FIELDS = ("surname", "forename", "date_of_birth", "gender", "postcode", "index_id",
                  "school_code", "gp_practice_code")  # fmt: skip
 NETWORK_LIMIT = 64
+
+
+@cache
+def reason_options() -> Markup:
+    """The reason list's <option>s, escaped once: every hit of every search page repeats it."""
+    options = [Markup('<option value="">state a reason</option>')]
+    options += [Markup("<option>{}</option>").format(reason) for reason in view_reasons()]
+    return Markup("").join(options)
 
 
 def _network(
@@ -122,8 +131,9 @@ async def _search_page(
     query: dict,
 ) -> Response:
     return web.render(
-        request, "search.html", now, who, result=result, query=query, reasons=view_reasons()
-    )
+        request, "search.html", now, who, result=result, query=query,
+        reason_options=reason_options(),
+    )  # fmt: skip
 
 
 @router.get("/search")

@@ -3,6 +3,7 @@ share counters, sessions, revocations and the switched-off state; nothing is ans
 switch-off; the audit chain stays whole with several writers."""
 
 import datetime as dt
+import fcntl
 import json
 import os
 import subprocess
@@ -282,3 +283,36 @@ def test_threads_of_one_process_share_a_facade(dep):
     log = read_audit(dep / "audit" / "audit.jsonl")
     mine = log.filter((log["action"] == "search") & (log["actor"] == who) & (log["time"] >= DAY))
     assert mine.height == 40 and witness_ok(dep)
+
+
+def test_accounts_writers_queue_at_the_write_gate(template, tmp_path):
+    """Writers of the accounts database, in every process, queue behind one flock on its
+    directory (no sleeping in SQLite's busy handler): while another holder has the gate, a
+    search (its session check and usage count write) waits; released, it is answered and
+    audited."""
+    dep = copy_deployment(template, tmp_path / "dep")
+    who = practitioners(dep)[0]
+    child = canary(dep)
+    query = {"surname": child["surname"], "date_of_birth": child["date_of_birth"]}
+    gate = dep / "accounts"
+    answered: list[int] = []
+    with ContactPoint.open(dep) as service:
+        session = login(service, dep, who, DAY)
+        holder = os.open(gate, os.O_RDONLY)  # its own open file: another writer's hold
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            later = DAY + dt.timedelta(minutes=1)
+            search = threading.Thread(
+                target=lambda: answered.append(service.search(session, query, now=later).matched)
+            )
+            search.start()
+            search.join(0.5)
+            waited = search.is_alive() and not answered
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            search.join(60)
+        finally:
+            os.close(holder)
+    assert waited and answered and answered[0] >= 1
+    log = read_audit(dep / "audit" / "audit.jsonl")
+    mine = log.filter((log["action"] == "search") & (log["actor"] == who) & (log["time"] >= DAY))
+    assert mine["outcome"].to_list() == ["allowed"]

@@ -86,6 +86,10 @@ class AuditLog:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         self._fd = os.open(private_file(self.path), flags, 0o600)
         self._cp_fd = os.open(private_file(checkpoints_path(self.path)), flags, 0o600)
+        # Read-only twins: another process's appends are read back from the end (pread), so
+        # taking the head costs no open or close under the lock.
+        self._read_fd = os.open(self.path, os.O_RDONLY)
+        self._cp_read_fd = os.open(checkpoints_path(self.path), os.O_RDONLY)
         self._size = self._cp_size = -1
         self._seq, self._head, self._signed = 0, GENESIS, 0
         self._last_time: dt.datetime | None = None
@@ -146,11 +150,11 @@ class AuditLog:
         """Re-read the head (and the last signed count) if another process moved them."""
         size = os.fstat(self._fd).st_size
         if size != self._size:
-            self._seq, self._head = _tail(self.path)
+            self._seq, self._head = _tail(self.path, self._read_fd, size)
             self._size = size
         cp_size = os.fstat(self._cp_fd).st_size
         if cp_size != self._cp_size:
-            self._signed = _signed(checkpoints_path(self.path))
+            self._signed = _signed(checkpoints_path(self.path), self._cp_read_fd, cp_size)
             self._cp_size = cp_size
 
     # -- appending -------------------------------------------------------------------------
@@ -274,8 +278,8 @@ class AuditLog:
             return
         self.checkpoint()
         self._closed = True
-        os.close(self._fd)
-        os.close(self._cp_fd)
+        for fd in (self._fd, self._cp_fd, self._read_fd, self._cp_read_fd):
+            os.close(fd)
 
     def __enter__(self) -> "AuditLog":
         return self
@@ -302,28 +306,25 @@ def _publish(witness: Path, signed: str) -> None:
     replace_file(witness, (signed + "\n").encode(), private=True)
 
 
-def _last_line(path: Path) -> bytes | None:
-    """The last complete line of a file (None if empty); raises if it ends mid-line."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    with path.open("rb") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        chunk = 4096
-        while True:
-            start = max(0, size - chunk)
-            handle.seek(start)
-            data = handle.read(size - start)
-            if not data.endswith(b"\n"):
-                raise InputError(f"{path}: ends mid-entry; run `cpw index audit verify`")
-            lines = data[:-1].split(b"\n")
-            if len(lines) > 1 or start == 0:
-                return lines[-1]
-            chunk *= 2
+def _last_line(path: Path, fd: int, size: int) -> bytes | None:
+    """The last complete line of the first `size` bytes of the file open read-only at `fd`
+    (None if empty); raises, naming `path`, if they end mid-line."""
+    chunk = 4096
+    while size:
+        start = max(0, size - chunk)
+        data = os.pread(fd, size - start, start)
+        if not data.endswith(b"\n"):
+            raise InputError(f"{path}: ends mid-entry; run `cpw index audit verify`")
+        lines = data[:-1].split(b"\n")
+        if len(lines) > 1 or start == 0:
+            return lines[-1]
+        chunk *= 2
+    return None
 
 
-def _tail(path: Path) -> tuple[int, str]:
-    """The last entry's sequence number and hash, read from the end of an existing log."""
-    line = _last_line(path)
+def _tail(path: Path, fd: int, size: int) -> tuple[int, str]:
+    """The last entry's sequence number and hash, read from the end of the log."""
+    line = _last_line(path, fd, size)
     if line is None:
         return 0, GENESIS
     try:
@@ -333,9 +334,9 @@ def _tail(path: Path) -> tuple[int, str]:
         raise InputError(f"{path}: last entry unreadable; run `cpw index audit verify`") from None
 
 
-def _signed(path: Path) -> int:
+def _signed(path: Path, fd: int, size: int) -> int:
     """How many entries the last checkpoint signed (0 if none)."""
-    line = _last_line(path)
+    line = _last_line(path, fd, size)
     if line is None:
         return 0
     try:

@@ -7,7 +7,9 @@ process is what the next request in any other process reads. WAL lets readers ru
 writer; writers wait for each other (busy timeout) rather than fail. The file is owner-only.
 
 The threads of one process share the connection (sim.index.store.sqlite_shared: each statement
-under the connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried).
+under the connection's lock, rows read at once, busy statements and BEGIN IMMEDIATE retried), and
+the processes queue their transactions behind a write gate (an flock on the database's directory:
+see sqlite_shared).
 """
 
 import sqlite3
@@ -21,7 +23,8 @@ __all__ = ["BUSY_SECONDS", "SharedConnection", "Transaction", "open_database", "
 
 def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) -> sqlite3.Connection:
     """Open (creating owner-only) a SQLite file in WAL mode with `schema`, adding the columns in
-    `added` ((table, column) -> type) that an older file lacks."""
+    `added` ((table, column) -> type) that an older file lacks; its transactions pass the write
+    gate."""
     db = sqlite3.connect(
         private_file(Path(path)),
         isolation_level=None,
@@ -29,6 +32,7 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
         timeout=BUSY_SECONDS,
         factory=SharedConnection,
     )
+    db.open_gate(Path(path).parent)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from sim.index.access.rules import AccessRules
 from sim.index.access.sessions import Session, ended_reason, expired, session_hash
+from sim.index.store.sqlite_shared import gated_write
 
 _LOOKUP = """
 SELECT s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
@@ -114,7 +115,9 @@ class SqliteSessionStore:
         return session, None
 
     def _seen(self, key: str, now: dt.datetime) -> None:
-        self._db.execute(
+        """The idle clock moved on, through the accounts database's write gate."""
+        gated_write(
+            self._db,
             "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
             (_stamp(now), key),
         )
