@@ -1,10 +1,14 @@
-"""`cpw deploy --backend postgres`: the SQLite deployment plus its PostgreSQL topology.
+"""`cpw deploy --backend postgres`: a deployment served from a PostgreSQL primary.
 
 The deployment `cpw deploy` makes (accounts, audit, key store, extracts, requests, holds,
 canaries) is made first; then the index is loaded into a PostgreSQL primary, a streaming replica
-and sealed base backups are made, and the WAL archive fills. The key store gains one data key
-per base backup and the inventory one entry per place. If any part fails, the servers are
-stopped and the whole deployment is removed: nothing half-made is left.
+and sealed base backups are made, and the WAL archive fills. The accounts database moves onto
+the same primary, `backend.toml` names both databases (the socket directory relative to the
+deployment, no password), and the SQLite index and accounts files are removed: the facade,
+`cpw serve`, `cpw index` and decommissioning all read the primary. The key store gains one data
+key per base backup and the inventory one entry per place; its live-index and accounts entries
+name the databases on the primary. If any part fails, the servers are stopped and the whole
+deployment is removed: nothing half-made is left.
 """
 
 from __future__ import annotations
@@ -19,11 +23,19 @@ from contextlib import closing
 from pathlib import Path
 
 from sim.deployment.deploy import SIDE_FILES, DeployReport, deploy
-from sim.index.layout import Layout, StoreEntry, inventory_text
+from sim.index.layout import Layout, StoreEntry, inventory_text, write_backend
 from sim.index.store.backends import open_index
 from sim.outputs import write_private
 from sim.postgres import server as pg
-from sim.postgres.topology import Topology, build_topology, stop_all, write_negative_control
+from sim.postgres.topology import (
+    ACCOUNTS_DATABASE,
+    DATABASE,
+    TOPOLOGY_DIR,
+    Topology,
+    build_topology,
+    stop_all,
+    write_negative_control,
+)
 
 BACKEND = "postgres"
 DEFAULT_DAY = dt.date(2010, 1, 4)
@@ -46,9 +58,11 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
     try:
         deleted = _child_to_delete(layout)
         entries = build_topology(
-            layout.root, layout.index, keys, str(on), deleted_child=deleted["child_id"]
-        )
+            layout.root, layout.index, keys, str(on), deleted_child=deleted["child_id"],
+            accounts_db=layout.accounts,
+        )  # fmt: skip
         write_negative_control(layout.beside(NEGATIVE_CONTROL), deleted)
+        _serve_from_primary(layout, Topology(layout.root).primary())
         _extend_inventory(layout, entries)
     except BaseException:
         stop_all(layout.root, mode="immediate")
@@ -86,10 +100,45 @@ def _child_ids(path: Path) -> set[str]:
     return {str(json.loads(line).get("child_id")) for line in text.splitlines() if line.strip()}
 
 
+def _serve_from_primary(layout: Layout, primary: pg.Server) -> None:
+    """backend.toml naming the index and accounts databases on the primary (build_topology
+    copied both there), then the SQLite files removed (one copy only)."""
+    write_backend(layout, _relative_conninfo(primary, DATABASE), _relative_conninfo(
+        primary, ACCOUNTS_DATABASE))  # fmt: skip
+    for path in (layout.index, layout.accounts):
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+        path.parent.rmdir()
+
+
+def _relative_conninfo(primary: pg.Server, database: str) -> str:
+    """The socket directory relative to the deployment (sim.index.layout.read_backend
+    anchors it)."""
+    return f"host={TOPOLOGY_DIR}/primary port={primary.port} user={pg.SUPERUSER} dbname={database}"
+
+
+SERVED = {
+    "live-index": ("live index (PostgreSQL)", DATABASE,
+                   "the index: database on the primary (its files are the primary's)"),
+    "accounts": ("accounts and token register (PostgreSQL)", ACCOUNTS_DATABASE,
+                 "accounts, password and PIN hashes, sessions, token secrets: database on the "
+                 "primary"),
+}  # fmt: skip
+"""The SQLite deployment's entries that now name a database on the primary."""
+
+
 def _extend_inventory(layout: Layout, entries: list[StoreEntry]) -> None:
-    """The inventory with the topology's places added, replaced atomically (it holds no key)."""
+    """The inventory with the topology's places added and the index and accounts entries
+    naming their databases on the primary, replaced atomically (it holds no key)."""
     raw = tomllib.loads(layout.inventory.read_text())
-    stores = [StoreEntry(**store) for store in raw.pop("stores")]
+    stores = []
+    for store in (StoreEntry(**store) for store in raw.pop("stores")):
+        if store.kind in SERVED:
+            name, database, description = SERVED[store.kind]
+            primary = f"{TOPOLOGY_DIR}/primary"
+            store = StoreEntry(name, store.kind, primary, store.holder, description,
+                               database=database)  # fmt: skip
+        stores.append(store)
     header = {**raw, "backend": BACKEND}
     partial = layout.inventory.with_name(layout.inventory.name + ".partial")
     partial.unlink(missing_ok=True)
