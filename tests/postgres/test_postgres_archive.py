@@ -94,7 +94,7 @@ def test_after_the_switch_off_only_the_archivist_reads_and_it_cannot_write(pg_de
         f"{primary.conninfo()} user={ARCHIVIST_ROLE} replication=true",
         f"{replica.conninfo(DATABASE)} user={ARCHIVIST_ROLE}",
     ):
-        with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects"):
+        with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects"):
             connect(conninfo)
     with pytest.raises(Exception, match="refused"):
         ContactPoint.open(pg_deployment)
