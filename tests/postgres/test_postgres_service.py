@@ -5,6 +5,7 @@ opened on the deployment reads and writes the databases backend.toml names (over
 unix socket, wherever the deployment was copied to), and every answer is in the audit log.
 """
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -20,6 +21,9 @@ from sim.index.service import ContactPoint
 from sim.index.view import view_reasons
 from sim.postgres.topology import ACCOUNTS_DATABASE, DATABASE, Topology
 from sim.regimes.deployment import working_copy
+from sim.web.launch import running_server
+from sim.web.load import LoadPlan, enrol_practitioners, run_load
+from sim.web.settings import write_loopback_settings
 from tests.conftest import run_cpw
 
 NOW = dt.datetime(2010, 1, 4, 14, 0)  # after the deployment's demo activity
@@ -112,3 +116,30 @@ def test_a_working_copy_of_a_postgres_deployment_is_refused_in_one_line(pg_deplo
         working_copy(pg_deployment, tmp_path / "copy")
     assert "\n" not in str(refused.value)
     assert not (tmp_path / "copy").exists()
+
+
+def test_cpw_serve_answers_practitioners_from_the_primary_and_the_audit_verifies(
+    pg_deployment, tmp_path
+):
+    write_loopback_settings(pg_deployment, ["GCSx", "GSi"])
+    canaries = json.loads(Path(f"{pg_deployment}.canaries.json").read_text())
+    queries = [(canary["surname"], canary["date_of_birth"]) for canary in canaries]
+    log_path = pg_deployment / "audit" / "audit.jsonl"
+    practitioners = enrol_practitioners(
+        pg_deployment, 4, BOLTON, queries, read_audit(log_path)["time"].max()
+    )
+    with running_server(pg_deployment, tmp_path / "server.log", workers=2) as server:
+        plan = LoadPlan(server.url, practitioners, concurrency=4, seconds=2, max_requests=200)
+        report = asyncio.run(run_load(plan))
+    assert report.errors == [] and sum(report.refused.values()) == 0
+    assert set(report.answered) == {p.username for p in practitioners}
+    log = read_audit(log_path)
+    allowed = log.filter(log["action"] == "search", log["outcome"] == "allowed")
+    logged = dict(allowed.group_by("actor").len().rows())
+    assert {name: logged.get(name, 0) for name in report.answered} == dict(report.answered)
+    checked = run_cpw(
+        "index", "audit", "verify", str(log_path),
+        "--public-key", Path(f"{pg_deployment}.audit-public-key").read_text().strip(),
+        "--witness", str(Path(f"{pg_deployment}.audit-witness")),
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
