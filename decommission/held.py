@@ -6,7 +6,8 @@ SI 2007/2182 holds): every part of the Sch 1 record, wherever the schema puts it
 normalised (docs/index-design.md): names, shield and holds hang off `child` by `child_key`, the
 address and carers off `household`, services and contacts off `involvement`. So the record is
 not "tables with a child_id column" but the rows the schema's foreign keys connect to the held
-children, found by reading `PRAGMA foreign_key_list`, never by a list of tables:
+children, found by reading `PRAGMA foreign_key_list` (on a PostgreSQL primary, the server's
+catalog: decommission.postgres_held), never by a list of tables:
 
 - a table with a `child_id` column, or one whose foreign keys lead to such a table, is about
   children: only rows that lead to a held child are kept;

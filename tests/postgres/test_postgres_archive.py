@@ -27,6 +27,8 @@ from sim.postgres.topology import (
     ARCHIVIST_ROLE,
     DATABASE,
     Topology,
+    start_all,
+    stop_all,
 )
 from tests.decommission.conftest import OPERATOR, VERIFIER
 
@@ -105,3 +107,24 @@ def test_after_the_switch_off_only_the_archivist_reads_and_it_cannot_write(pg_de
                 conn.execute(f"DELETE FROM {table}")
     status, _ = run(pg_deployment, evidence, [], resume=True)
     assert status == "completed"
+
+
+def test_a_primary_down_at_the_archive_stops_the_run_with_nothing_destroyed(pg_deployment):
+    evidence = pg_deployment.parent / "evidence"
+    before = {p for p in pg_deployment.rglob("*") if p.is_file()}
+    backups = {p for p in before if "backups" in p.parts or "extracts" in p.parts}
+    assert run(pg_deployment, evidence, ["crash-after:switch_off"])[0] == "crashed"
+    stop_all(pg_deployment)  # the site loses power after the switch-off
+
+    assert run(pg_deployment, evidence, [], resume=True)[0] == "stopped"
+    record = json.loads((evidence / "run.json").read_text())
+    assert record["stopped_at"] == "archive"
+    assert "cpw postgres start" in record["reason"] and record["certificates"] == []
+    assert backups <= {p for p in pg_deployment.rglob("*") if p.is_file()}
+    assert (Topology(pg_deployment).primary_dir / "PG_VERSION").is_file()
+
+    start_all(pg_deployment)  # brought back: still refusing all but the archivist
+    with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects"):
+        connect(Topology(pg_deployment).primary().conninfo(DATABASE))
+    assert run(pg_deployment, evidence, [], resume=True)[0] == "completed"
+    assert [p for p in pg_deployment.rglob("*") if p.is_file()] == []
