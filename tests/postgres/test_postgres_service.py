@@ -8,6 +8,7 @@ unix socket, wherever the deployment was copied to), and every answer is in the 
 import asyncio
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import psycopg
@@ -53,7 +54,18 @@ def test_no_sqlite_index_or_accounts_remain_and_backend_names_the_primary(pg_dep
             assert Path(row[0]).resolve() == primary.resolve()
             assert conn.info.dbname == database
     inventory = (pg_deployment / "inventory.toml").read_text()
-    assert "index/index.db" not in inventory and "accounts/accounts.db" not in inventory
+    assert "index.db" not in inventory and "accounts/accounts.db" not in inventory
+    sqlite = [p for p in pg_deployment.rglob("*") if p.is_file() and is_sqlite_or_sealed(p)]
+    assert sqlite == []  # no SQLite file, no SQLite backup: the DR site is the streaming replica
+    keys = json.loads(layout.keystore.read_text())["keys"]
+    assert [k for k in keys if k.startswith("backup")] == []  # only the base backups' keys
+    assert any(k.startswith("pg-base-") for k in keys)
+
+
+def is_sqlite_or_sealed(path: Path) -> bool:
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    return path.name.endswith((".db", ".db.enc")) or header == b"SQLite format 3\0"
 
 
 def test_login_search_view_and_shield_are_served_from_postgres_and_audited(pg_deployment):
@@ -84,7 +96,11 @@ def test_login_search_view_and_shield_are_served_from_postgres_and_audited(pg_de
     assert held == (1,)  # the shield is a row on the primary, not in a local file
     log = read_audit(pg_deployment / "audit" / "audit.jsonl")
     mine = log.filter(log["time"] >= NOW)["action"].to_list()
-    assert "replica.shield" in mine  # the shield followed into the derived copies
+    replica = Topology(pg_deployment).replica()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not shield_on(replica.conninfo(DATABASE), child_id):
+        time.sleep(0.1)
+    assert shield_on(replica.conninfo(DATABASE), child_id)  # the DR site has it by streaming
     assert [a for a in mine if not a.startswith(("replica.", "extract."))] == [
         "login", "search", "view", "login", "shielding.request", "login", "shielding approved",
         "login", "view",
@@ -93,6 +109,16 @@ def test_login_search_view_and_shield_are_served_from_postgres_and_audited(pg_de
     assert verify(
         pg_deployment / "audit" / "audit.jsonl", key, Path(f"{pg_deployment}.audit-witness")
     ).ok
+
+
+def shield_on(conninfo: str, child_id: str) -> bool:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM shield s JOIN child c ON c.child_key = s.child_key "
+            "WHERE c.child_id = %s",
+            (child_id,),
+        ).fetchone()
+    return row == (1,)
 
 
 def test_cpw_index_search_in_another_process_reads_the_primary(pg_deployment):
