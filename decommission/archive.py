@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from decommission.held import (
     REQUEST_PREFIX,
     held_now,
     held_records,
-    read_only,
+    live_rows,
     stray_problems,
 )
 from decommission.inventory import Inventory
@@ -167,20 +166,16 @@ def aggregate_statistics(deployment: Path, inventory: Inventory) -> dict[str, An
     """Row counts per table and children per authority: figures, never identifiers."""
     result: dict[str, Any] = {}
     for store in inventory.of_kind("live-index"):
-        with read_only(deployment / store.path) as db:
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            counts = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-            by_authority = {}
-            for table in tables:
-                if {"authority_code", "child_id"} <= set(_columns(db, table)):
-                    sql = f'SELECT authority_code, count(*) FROM "{table}" GROUP BY 1 ORDER BY 1'
-                    by_authority[table] = dict(db.execute(sql).fetchall())
+        with live_rows(deployment, store) as rows:
+            tables = rows.tables()
+            counts = {table: rows.count(table) for table in tables}
+            by_authority = {
+                table: rows.count(table, by="authority_code")
+                for table in tables
+                if {"authority_code", "child_id"} <= set(rows.columns(table))
+            }
         result[store.name] = {"rows": counts, "by_authority": by_authority}
     return result
-
-
-def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    return [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
 
 
 def _canonical(document: Any) -> bytes:

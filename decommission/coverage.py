@@ -27,7 +27,7 @@ from decommission.archive import (
 )
 from decommission.bagcheck import file_digest, strict_problems
 from decommission.custody import Recipient, wrap_keys
-from decommission.held import held_now, held_records, is_sqlite
+from decommission.held import held_now, held_records, readable
 from decommission.step import Context, NoGo
 
 PARTS_FILE = "steps/archive-supplements.json"
@@ -55,10 +55,11 @@ def recheck_coverage(
     unreadable = [
         store.path
         for store in inventory.of_kind("live-index")
-        if not is_sqlite(ctx.deployment / store.path)
+        if not readable(ctx.deployment, store)
     ]
     children = sorted(set(gap.values()))
-    if unreadable and set(unreadable) <= _destroyed(ctx, step_id):
+    destroyed = _destroyed(ctx, step_id)
+    if unreadable and all(_within(path, destroyed) for path in unreadable):
         return _too_late(ctx, archive_id, parts, gap, children)
     if unreadable:
         raise NoGo(
@@ -103,6 +104,13 @@ def _destroyed(ctx: Context, step_id: str) -> set[str]:
     """Files this run's destruction announced or finished (its journal, decommission.journal)."""
     events = journal.read(ctx.evidence / "steps" / f"{step_id}.journal.jsonl")
     return {e[k]["path"] for e in events for k in ("intent", "done") if k in e}
+
+
+def _within(store_path: str, destroyed: set[str]) -> bool:
+    """A store's file, or a file of a store that is a directory (a server's data directory),
+    among those destruction announced."""
+    inside = store_path.rstrip("/") + "/"
+    return any(path == store_path or path.startswith(inside) for path in destroyed)
 
 
 def _too_late(

@@ -6,7 +6,8 @@ SI 2007/2182 holds): every part of the Sch 1 record, wherever the schema puts it
 normalised (docs/index-design.md): names, shield and holds hang off `child` by `child_key`, the
 address and carers off `household`, services and contacts off `involvement`. So the record is
 not "tables with a child_id column" but the rows the schema's foreign keys connect to the held
-children, found by reading `PRAGMA foreign_key_list`, never by a list of tables:
+children, found by reading `PRAGMA foreign_key_list` (on a PostgreSQL primary, the server's
+catalog: decommission.postgres_held), never by a list of tables:
 
 - a table with a `child_id` column, or one whose foreign keys lead to such a table, is about
   children: only rows that lead to a held child are kept;
@@ -18,18 +19,20 @@ The archived part opens as an index store (`held_store`), so a request is answer
 the live index's own disclosure code (sim.index.sar).
 """
 
+import contextlib
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Protocol, get_args
 
-from decommission.inventory import Inventory
-from sim.errors import InputError
+from decommission.inventory import Inventory, Store
+from sim.errors import InputError, WorkbenchError
 from sim.index.sar import SubjectAccessRequest
-from sim.index.store import SqliteStore
+from sim.index.store import IndexStore, SqliteStore
 
 CHILD_COLUMN = "child_id"
 _CHILD_ID = re.compile(r'"child_id": ?"([^"\\]+)"')
@@ -74,26 +77,25 @@ def held_now(deployment: Path, inventory: Inventory) -> tuple[list[str], dict[st
                 number = entry.get("request_id", f"line {line}")
                 coverage[f"{REQUEST_PREFIX}{store.name}:{number}"] = entry[CHILD_COLUMN]
     for store in inventory.of_kind("live-index"):
-        path = deployment / store.path
-        if is_sqlite(path):
-            coverage |= _held_in_index(path, store.name)
+        if readable(deployment, store):
+            coverage |= _held_in_index(deployment, store)
     return sorted(set(coverage.values())), coverage
 
 
-def _held_in_index(path: Path, name: str) -> dict[str, str]:
-    coverage = {}
+def _held_in_index(deployment: Path, store: Store) -> dict[str, str]:
+    coverage, name = {}, store.name
     try:
-        with read_only(path) as db:
-            tables = _tables(db)
-            index = SqliteStore(db, path)
+        with live_rows(deployment, store) as rows:
+            tables = rows.tables()
+            index = rows.index_store()
             if "protection_hold" in tables and "child" in tables:
                 for hold in index.read_holds():
                     coverage[f"{HOLD_PREFIX}{name}:{hold.hold_id}"] = hold.child_id
             if "subject_access_request" in tables:
                 for row in index.read_subject_access_requests(open_only=True):
                     coverage[f"{REQUEST_PREFIX}{name}:{row['request_id']}"] = str(row[CHILD_COLUMN])
-    except sqlite3.DatabaseError:
-        return {}  # a database being cleared or already damaged: what it held cannot be read
+    except (sqlite3.DatabaseError, WorkbenchError):
+        return {}  # a database being cleared, damaged or shut down: what it held cannot be read
     return coverage
 
 
@@ -104,6 +106,26 @@ def is_sqlite(path: Path) -> bool:
         return handle.read(16) == b"SQLite format 3\x00"
 
 
+def readable(deployment: Path, store: Store) -> bool:
+    """Whether a live-index store can still be read: a SQLite file, or a database on a server
+    that answers the archivist's login."""
+    if store.database is None:
+        return is_sqlite(deployment / store.path)
+    from decommission.postgres_held import reachable  # psycopg only for a server deployment
+
+    return reachable(deployment, store)
+
+
+def live_rows(deployment: Path, store: Store) -> "contextlib.AbstractContextManager[Rows]":
+    """The rows of a live-index store, read-only: its SQLite file, or its database on the
+    primary read as the archivist (decommission.postgres_held)."""
+    if store.database is None:
+        return SqliteRows.read_only(deployment / store.path)
+    from decommission.postgres_held import PostgresRows
+
+    return PostgresRows.connect(deployment, store)
+
+
 def held_records(deployment: Path, inventory: Inventory, held: list[str]) -> dict[str, Any]:
     """The whole record of each held child: their rows in every index store (with each store's
     schema, so the part opens as a store), their entries in the hold and request lists, and
@@ -111,8 +133,8 @@ def held_records(deployment: Path, inventory: Inventory, held: list[str]) -> dic
     wanted = set(held)
     indexes = {}
     for store in inventory.of_kind("live-index"):
-        with read_only(deployment / store.path) as db:
-            indexes[store.name] = {"schema": _schema(db), "tables": connected_rows(db, held)}
+        with live_rows(deployment, store) as rows:
+            indexes[store.name] = {"schema": rows.schema(), "tables": connected_rows(rows, held)}
     lists = {
         store.name: [e for e in _entries(deployment / store.path) if e.get(CHILD_COLUMN) in wanted]
         for store in inventory.of_kind("child-protection-holds", "subject-access-requests")
@@ -128,45 +150,44 @@ def held_records(deployment: Path, inventory: Inventory, held: list[str]) -> dic
     return {"child_ids": sorted(wanted), "indexes": indexes, "lists": lists, "audit": audit}
 
 
-def connected_rows(db: sqlite3.Connection, held: list[str]) -> dict[str, dict[str, Any]]:
+def connected_rows(db: "sqlite3.Connection | Rows", held: list[str]) -> dict[str, dict[str, Any]]:
     """Every row the schema's foreign keys connect to the held children (see the module note)."""
-    tables = _tables(db)
-    links = [link for table in tables for link in _links(db, table)]
-    about_children = {t for t in tables if CHILD_COLUMN in _columns(db, t)}
+    rows = SqliteRows(db) if isinstance(db, sqlite3.Connection) else db
+    tables = rows.tables()
+    links = [link for table in tables for link in rows.links(table)]
+    about_children = {t for t in tables if CHILD_COLUMN in rows.columns(t)}
     while grown := {k.table for k in links if k.parent in about_children} - about_children:
         about_children |= grown
     shared_hanging = {t for t in tables if t not in about_children} - {
         k.parent for k in links if k.table in about_children
     }
-    kept: dict[str, set[int]] = {t: set() for t in tables}
-    for table in (t for t in tables if CHILD_COLUMN in _columns(db, t)):
-        kept[table] = _rowids(db, table, CHILD_COLUMN, held)
+    kept: dict[str, set[Any]] = {t: set() for t in tables}
+    for table in (t for t in tables if CHILD_COLUMN in rows.columns(t)):
+        kept[table] = rows.rowids(table, CHILD_COLUMN, held)
     changed = True
     while changed:
         changed = False
         for link in links:
-            found: set[int] = set()
+            found: set[Any] = set()
             if link.parent in about_children:  # a child's own rows: only those of a kept child
-                parents = _values(db, link.parent, link.key, kept[link.parent])
-                found = _rowids(db, link.table, link.column, parents)
+                parents = rows.values(link.parent, link.key, kept[link.parent])
+                found = rows.rowids(link.table, link.column, parents)
             elif link.parent not in about_children:
-                values = _values(db, link.table, link.column, kept[link.table])
-                if new := _rowids(db, link.parent, link.key, values) - kept[link.parent]:
+                values = rows.values(link.table, link.column, kept[link.table])
+                if new := rows.rowids(link.parent, link.key, values) - kept[link.parent]:
                     kept[link.parent] |= new
                     changed = True
                 if link.table in shared_hanging:
-                    parents = _values(db, link.parent, link.key, kept[link.parent])
-                    found = _rowids(db, link.table, link.column, parents)
+                    parents = rows.values(link.parent, link.key, kept[link.parent])
+                    found = rows.rowids(link.table, link.column, parents)
             if new := found - kept[link.table]:
                 kept[link.table] |= new
                 changed = True
-    out = {}
-    for table in tables:
-        if kept[table]:
-            sql = f'SELECT * FROM "{table}" WHERE rowid IN (SELECT value FROM json_each(?))'
-            rows = db.execute(sql + " ORDER BY rowid", (json.dumps(sorted(kept[table])),))
-            out[table] = {"columns": _columns(db, table), "rows": [list(r) for r in rows]}
-    return out
+    return {
+        table: {"columns": rows.columns(table), "rows": rows.rows(table, kept[table])}
+        for table in tables
+        if kept[table]
+    }
 
 
 def held_store(part: dict[str, Any], store_name: str | None = None) -> SqliteStore:
@@ -209,18 +230,70 @@ def stray_problems(part: dict[str, Any], held: set[str]) -> list[str]:
     return problems
 
 
-class read_only:
-    """A read-only connection whose temp tables stay in memory (never a file beside the db)."""
+class Rows(Protocol):
+    """What the archive reads of a live index: its tables, columns and foreign keys, rows by an
+    identity of the engine's own (SQLite's rowid, PostgreSQL's ctid in one snapshot), the
+    SQLite schema the archived part opens with, and the index store over the same data."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        self.db.execute("PRAGMA temp_store = MEMORY")
+    def tables(self) -> list[str]: ...
+    def columns(self, table: str) -> list[str]: ...
+    def links(self, table: str) -> list[Link]: ...
+    def rowids(self, table: str, column: str, values: Any) -> set[Any]: ...
+    def values(self, table: str, column: str, rowids: set[Any]) -> set[Any]: ...
+    def rows(self, table: str, rowids: set[Any]) -> list[list[Any]]: ...
+    def schema(self) -> dict[str, str]: ...
+    def count(self, table: str, by: str | None = None) -> Any: ...
+    def index_store(self) -> IndexStore: ...
 
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
 
-    def __exit__(self, *_: object) -> None:
-        self.db.close()
+class SqliteRows:
+    """A SQLite index's rows (a read-only file, or a database in memory)."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path | None = None) -> None:
+        self.db, self.path = db, path
+
+    @classmethod
+    @contextlib.contextmanager
+    def read_only(cls, path: Path) -> Iterator["SqliteRows"]:
+        """Temp tables stay in memory (never a file beside the database)."""
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            db.execute("PRAGMA temp_store = MEMORY")
+            yield cls(db, path)
+        finally:
+            db.close()
+
+    def tables(self) -> list[str]:
+        return _tables(self.db)
+
+    def columns(self, table: str) -> list[str]:
+        return _columns(self.db, table)
+
+    def links(self, table: str) -> list[Link]:
+        return _links(self.db, table)
+
+    def rowids(self, table: str, column: str, values: Any) -> set[Any]:
+        return _rowids(self.db, table, column, values)
+
+    def values(self, table: str, column: str, rowids: set[Any]) -> set[Any]:
+        return _values(self.db, table, column, rowids)
+
+    def rows(self, table: str, rowids: set[Any]) -> list[list[Any]]:
+        sql = f'SELECT * FROM "{table}" WHERE rowid IN (SELECT value FROM json_each(?))'
+        found = self.db.execute(sql + " ORDER BY rowid", (json.dumps(sorted(rowids)),))
+        return [list(row) for row in found]
+
+    def schema(self) -> dict[str, str]:
+        return _schema(self.db)
+
+    def count(self, table: str, by: str | None = None) -> Any:
+        if by is None:
+            return self.db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        sql = f'SELECT "{by}", count(*) FROM "{table}" GROUP BY 1 ORDER BY 1'
+        return dict(self.db.execute(sql).fetchall())
+
+    def index_store(self) -> IndexStore:
+        return SqliteStore(self.db, self.path or Path("(in memory)"))
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:

@@ -38,6 +38,9 @@ class Store(BaseModel):
     encrypted: bool = False
     key_id: str | None = None
     description: str = ""
+    database: str | None = None
+    """A database on the PostgreSQL server whose data directory is `path`: its rows live in
+    that server's files, which the server's own entry accounts for."""
 
     @model_validator(mode="after")
     def _key_for_encrypted(self) -> "Store":
@@ -114,7 +117,7 @@ def classify(relative: str, size: int, inventory: Inventory) -> FoundFile:
     """Place one file: the inventory itself, a listed store, a sidecar, temp, or unlisted."""
     if relative == INVENTORY_FILE:
         return FoundFile(relative, size, "inventory", None, "inventory", "deployment operator")
-    for store in inventory.stores:
+    for store in (s for s in inventory.stores if s.database is None):  # files: the server's
         if relative == store.path or relative.startswith(store.path.rstrip("/") + "/"):
             return FoundFile(
                 relative,

@@ -24,8 +24,16 @@ import psycopg
 
 from decommission.shutdown import Probe, Switchable
 from sim.errors import WorkbenchError
+from sim.index.store.postgres_connection import refused
 from sim.postgres import server as pg
-from sim.postgres.topology import APP_ROLE, DATABASE, SLOT, Topology
+from sim.postgres.topology import (
+    ACCOUNTS_DATABASE,
+    APP_ROLE,
+    ARCHIVIST_ROLE,
+    DATABASE,
+    SLOT,
+    Topology,
+)
 
 SERVER_KINDS = ("database-server", "streaming-replica")
 """Stores that are a server's data directory: the server adds and removes files in them (WAL
@@ -37,7 +45,12 @@ LOCKED_HBA = (
     "host all all all reject\n"
     "host replication all all reject\n"
 )
-REFUSALS = ("pg_hba.conf rejects", "permission denied for database", "no pg_hba.conf entry")
+ARCHIVIST_HBA = (
+    "# Decommissioning: only the archivist's read-only login, to take the archive.\n"
+    f"local {DATABASE},{ACCOUNTS_DATABASE} {ARCHIVIST_ROLE} trust\n"
+)
+"""The primary's one open line, before every rejection: the archive reads the held records
+from the primary (its login reads every table and writes nothing, sim.postgres.topology)."""
 RELOAD_TIMEOUT_SECONDS = 10
 
 
@@ -73,7 +86,7 @@ def _lock_server(server: pg.Server, *, primary: bool) -> int:
     try:
         admin = psycopg.connect(server.conninfo(), autocommit=True)
     except psycopg.OperationalError as error:
-        if not _refused(error):
+        if not refused(error):
             raise
         # Locked by an attempt that died before it could terminate every session: a fast
         # restart ends them all, and the server comes back refusing every connection.
@@ -82,9 +95,14 @@ def _lock_server(server: pg.Server, *, primary: bool) -> int:
         return 0
     with admin:
         if primary:
-            admin.execute(f"REVOKE CONNECT ON DATABASE {DATABASE} FROM PUBLIC")
+            present = {r[0] for r in admin.execute("SELECT datname FROM pg_database")}
+            for database in (d for d in (DATABASE, ACCOUNTS_DATABASE) if d in present):
+                admin.execute(f"REVOKE CONNECT ON DATABASE {database} FROM PUBLIC")
+                if _has_role(admin, ARCHIVIST_ROLE):
+                    admin.execute(f"GRANT CONNECT ON DATABASE {database} TO {ARCHIVIST_ROLE}")
         hba = server.data_dir / "pg_hba.conf"
-        hba.write_text(LOCKED_HBA)  # the file keeps its owner (the server user) and mode
+        opened = ARCHIVIST_HBA if primary and _has_role(admin, ARCHIVIST_ROLE) else ""
+        hba.write_text(opened + LOCKED_HBA)  # the file keeps its owner (the server user), mode
         admin.execute("SELECT pg_reload_conf()")
         _wait_refused(server)
         rows = admin.execute(
@@ -94,21 +112,27 @@ def _lock_server(server: pg.Server, *, primary: bool) -> int:
     return sum(1 for (done,) in rows if done)
 
 
+def _has_role(admin: psycopg.Connection, role: str) -> bool:
+    found = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    return found is not None
+
+
+def archivist_conninfo(deployment: Path, database: str = DATABASE) -> str:
+    """The archivist's login to a database on the primary (the one the switch-off leaves)."""
+    return f"{Topology(Path(deployment)).primary().conninfo(database)} user={ARCHIVIST_ROLE}"
+
+
 def _wait_refused(server: pg.Server) -> None:
     deadline = time.monotonic() + RELOAD_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         try:
             psycopg.connect(server.conninfo(), connect_timeout=5).close()
         except psycopg.OperationalError as error:
-            if _refused(error):
+            if refused(error):
                 return
             raise
         time.sleep(0.05)
     raise WorkbenchError(f"{server.data_dir}: pg_hba.conf reload did not take effect")
-
-
-def _refused(error: Exception) -> bool:
-    return any(marker in str(error) for marker in REFUSALS)
 
 
 def _connect(conninfo: str) -> Callable[[], object]:
@@ -116,7 +140,7 @@ def _connect(conninfo: str) -> Callable[[], object]:
         try:
             connection = psycopg.connect(conninfo, connect_timeout=5)
         except psycopg.OperationalError as error:
-            if _refused(error):
+            if refused(error):
                 raise ConnectionRefused(str(error).strip().splitlines()[-1]) from None
             raise  # the server could not be asked (down, unreachable): inconclusive
         connection.close()

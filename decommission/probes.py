@@ -13,9 +13,10 @@ from contextlib import closing
 from pathlib import Path
 
 from decommission.shutdown import Probe
+from decommission.standards import load_standards
 from sim.errors import InputError, WorkbenchError
 from sim.index.access import token_code
-from sim.index.layout import Layout
+from sim.index.layout import Layout, read_backend
 from sim.index.service import ContactPoint
 from sim.index.view import view_reasons
 
@@ -109,16 +110,38 @@ def facade_probes(
     return attempts
 
 
+def unreachable_facade_probes(deployment: Path) -> dict[str, Probe]:
+    """The facade's paths when its servers already refuse it (a resumed switch-off): each is
+    tried by opening the facade anew, which only a refusal by the server stops."""
+
+    def attempt() -> object:
+        ContactPoint.open(Path(deployment)).close()
+        return "opened"
+
+    return {path: attempt for path in load_standards().probe_paths.value}
+
+
 def sample_identifiers(deployment: Path, children: int = 50) -> list[str]:
     """Real identifiers from the live index for the residue scan beside the canaries: the index ID,
     current full name and postcode of `children` children spread evenly over the index (canaries
     are a handful of records, so a copy of part of the index holding none of them would pass a
     canary-only scan; docs/decommissioning-standards.md 5.4).
-    Read-only, and by key: a handful of indexed look-ups at any scale."""
-    path = Layout(Path(deployment)).index
+    Read-only, and by key: a handful of indexed look-ups at any scale. On a PostgreSQL
+    deployment they are read from the primary as the archivist (decommission.postgres_held)."""
+    layout = Layout(Path(deployment))
+    if read_backend(layout).name != "sqlite":
+        from decommission.postgres import archivist_conninfo
+        from sim.index.store.postgres_connection import PgConnection
+
+        connection = PgConnection(archivist_conninfo(layout.root))
+        return _sample(connection, children)  # type: ignore[arg-type]
     # closing(): a sqlite3 connection used as a context manager only commits, and a connection
     # left open would hold the index while destruction needs it.
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    return _sample(sqlite3.connect(f"file:{layout.index}?mode=ro", uri=True), children)
+
+
+def _sample(connection: sqlite3.Connection, children: int) -> list[str]:
+    with closing(connection) as db:
         low, high = db.execute("SELECT min(child_key), max(child_key) FROM child").fetchone()
         if low is None:
             return []

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sim.cli.console import stdout_console
-from sim.errors import InputError
+from sim.errors import InputError, WorkbenchError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -274,12 +274,13 @@ def rehearsal_setup(
     from decommission import journal
     from decommission.archive import ArchiveKeys
     from decommission.postgres import PostgresSwitch, has_servers, postgres_probes
-    from decommission.probes import SystemSwitch, facade_probes
+    from decommission.probes import SystemSwitch, facade_probes, unreachable_facade_probes
     from decommission.rehearsal import Rehearsal
     from decommission.runbook import load_runbook
     from decommission.shutdown import Switchable
-    from sim.index.layout import Layout
+    from sim.index.layout import Layout, read_backend
     from sim.index.service import ContactPoint
+    from sim.index.store.postgres_connection import ServerRefused
 
     runbook = load_runbook()
     shutdown = next(step for step in runbook.steps if step.kind == "shutdown")
@@ -287,14 +288,24 @@ def rehearsal_setup(
     done = {event["step"] for event in journal.passed(events)}
     attempts = sum(1 for event in events if event.get("event") == "attempt")
     live = not (resume and shutdown.id in done)  # once shown shut, the index is not reopened
-    service = ContactPoint.open(deployment) if live else None
+    servers = has_servers(deployment)
+    refused_by_servers = False
+    try:
+        service = ContactPoint.open(deployment) if live else None
+    except ServerRefused:  # an attempt that died switching off had shut the servers already
+        if not servers:
+            raise
+        service, refused_by_servers = None, True
     index = LiveIndex(service, shutdown.id)
     try:
         when = runbook.when(shutdown)
-        has_index = Layout(deployment).index.is_file()
+        on_server = read_backend(Layout(deployment)).name != "sqlite"
+        has_index = servers if on_server else Layout(deployment).index.is_file()
         switch: Switchable = SystemSwitch(service) if service else _ShutAlready()
         probes = facade_probes(service, deployment, when, attempts) if service else {}
-        if service and has_servers(deployment):  # PostgreSQL: its servers are paths in too
+        if refused_by_servers:
+            switch, probes = _ShutByServers(), unreachable_facade_probes(deployment)
+        if (service or refused_by_servers) and servers:  # its servers are paths in too
             switch = PostgresSwitch(switch, deployment)
             probes = {**probes, **postgres_probes(deployment)}
         setup = Rehearsal(
@@ -321,8 +332,16 @@ def _sample(deployment: Path, children: int) -> list[str]:
 
     try:
         return sample_identifiers(deployment, children)
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, WorkbenchError):  # a file cleared, a server gone
         return []
+
+
+class _ShutByServers:
+    """The facade of a resumed run whose servers already refuse it (the attempt that died
+    switching off had switched the facade off first): nothing left to revoke through it."""
+
+    def switch_off(self, *, by: str | None, now: object) -> int:
+        return 0
 
 
 class _ShutAlready:

@@ -78,7 +78,8 @@ def deploy(
     if backend == "postgres":
         typer.echo(
             f"PostgreSQL: primary and streaming replica running under {report.path}/postgres "
-            "(WAL archive, sealed base backups in the inventory)"
+            "(WAL archive, sealed base backups in the inventory); the index and accounts are "
+            "served from the primary (backend.toml), no SQLite copy kept"
         )
     side = report.path.parent / report.path.name
     typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "

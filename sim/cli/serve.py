@@ -90,9 +90,11 @@ def serve(
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:  # fmt: skip
     """Serve the index to browsers: log in, search, view, shield, administer, switch off."""
+    from sim.index.layout import Layout, read_backend
     from sim.web.settings import ServeOptions, is_loopback, load_networks
 
-    if not (deployment / "index" / "index.db").is_file():
+    index = read_backend(Layout(deployment)).index  # a SQLite file, or a database on a server
+    if isinstance(index, Path) and not index.is_file():
         raise InputError(f"{deployment}: not a deployment (index/index.db missing)")
     tls = ssl_certfile is not None and ssl_keyfile is not None
     if (ssl_certfile is None) != (ssl_keyfile is None):

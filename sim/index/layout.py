@@ -91,6 +91,9 @@ class StoreEntry:
     description: str
     encrypted: bool = False
     key_id: str | None = None
+    database: str | None = None
+    """A database on the server whose data directory is `path` (a PostgreSQL deployment's index
+    and accounts): its rows live in that directory's files, which the server entry lists."""
 
 
 def write_keystore(
@@ -198,7 +201,20 @@ def read_backend(layout: Layout) -> Backend:
         raise InputError(f"{path}: backend must be 'postgres' with index and accounts conninfo")
     if "password" in index or "password" in accounts:
         raise InputError(f"{path}: a conninfo must not hold a password (use the unix socket)")
-    return Backend(name, index, accounts)
+    return Backend(name, _anchored(index, layout.root), _anchored(accounts, layout.root))
+
+
+def _anchored(conninfo: str, root: Path) -> str:
+    """A conninfo whose `host=` is a relative socket directory made absolute under the
+    deployment, so a deployment moved or copied whole still reaches its own server."""
+    words = conninfo.split()
+    for number, word in enumerate(words):
+        key, _, value = word.partition("=")
+        if key == "host" and value and not value.startswith(("/", "'", "@")) and "/" in value:
+            absolute = str(Path(root).resolve() / value)
+            quoted = absolute.replace("\\", "\\\\").replace("'", "\\'")
+            words[number] = f"host='{quoted}'"
+    return " ".join(words)
 
 
 def write_backend(layout: Layout, index: str, accounts: str) -> Path:

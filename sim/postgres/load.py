@@ -1,6 +1,6 @@
 """Load a deployment's SQLite index into a PostgreSQL server's database by COPY, with the
-PostgreSQL backend's own schema (sim.index.store.postgres_backend.copy_index). The SQLite index
-stays (the archive still reads it)."""
+PostgreSQL backend's own schema (sim.index.store.postgres_backend.copy_index). sim.postgres.deploy
+then removes the SQLite index: the deployment is served from the server."""
 
 from pathlib import Path
 

@@ -24,12 +24,16 @@ from psycopg import sql
 
 from sim.deployment.backups import encrypt_stream
 from sim.index.layout import StoreEntry
+from sim.index.store.backends import backend
 from sim.outputs import write_private
 from sim.postgres import server as pg
 from sim.postgres.load import load_index
 
 DATABASE = "contactpoint"
+ACCOUNTS_DATABASE = "contactpoint_accounts"
 APP_ROLE = "contactpoint_app"
+ARCHIVIST_ROLE = "cpw_archivist"
+"""Reads every table (pg_read_all_data), writes nothing: the decommissioning archive's login."""
 SLOT = "cpw_replica"
 TOPOLOGY_DIR = "postgres"
 STREAMING_TIMEOUT_SECONDS = 60
@@ -79,6 +83,11 @@ class Topology:
         ]
 
 
+def copy_accounts(accounts_db: Path, conninfo: str) -> None:
+    """The SQLite accounts database copied into the database `conninfo` (one transaction)."""
+    backend("postgres").copy_accounts(accounts_db, conninfo)
+
+
 def primary_settings() -> dict[str, str]:
     """Continuous archiving into ../wal-archive (the server's working directory is its data
     directory), refusing to overwrite a segment already archived."""
@@ -100,10 +109,12 @@ def build_topology(
     backup_keys: dict[str, bytes],
     made_on: str,
     deleted_child: str | None = None,
+    accounts_db: Path | None = None,
 ) -> list[StoreEntry]:
-    """Primary (loaded from the SQLite index), replica, WAL archive, one sealed base backup per
-    key in `backup_keys`, one extract per authority taken with COPY on `made_on`; returns their
-    inventory entries. Servers are left running.
+    """Primary (loaded from the SQLite index, and the SQLite accounts database when given),
+    replica, WAL archive, one sealed base backup per key in `backup_keys`, one extract per
+    authority taken with COPY on `made_on`; returns their inventory entries. Servers are left
+    running. The archivist's role (ARCHIVIST_ROLE) is made on the primary.
 
     `deleted_child`: a child deleted from the primary (DELETE, CHECKPOINT) before the replica
     and the backups are made, so the WAL archive keeps a copy the live tables do not.
@@ -122,6 +133,13 @@ def build_topology(
         admin.execute(f"CREATE DATABASE {DATABASE}")
         admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
     load_index(primary.conninfo(DATABASE), index_db, reader=APP_ROLE)
+    with psycopg.connect(primary.conninfo(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {ARCHIVIST_ROLE} LOGIN IN ROLE pg_read_all_data")
+        admin.execute(f"ALTER ROLE {ARCHIVIST_ROLE} SET default_transaction_read_only = on")
+        if accounts_db is not None:
+            admin.execute(f"CREATE DATABASE {ACCOUNTS_DATABASE}")
+    if accounts_db is not None:
+        copy_accounts(accounts_db, primary.conninfo(ACCOUNTS_DATABASE))
     if deleted_child is not None:
         delete_child(primary, deleted_child)
     make_replica(primary, topology.replica_dir)

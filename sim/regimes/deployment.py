@@ -23,13 +23,13 @@ from pathlib import Path
 
 import polars as pl
 
+from sim.deployment.backend import open_deployment_index
 from sim.deployment.deploy import SIDE_FILES
 from sim.errors import InputError
 from sim.index.access import NewAccount
 from sim.index.access.enrolment import collect_letter
-from sim.index.layout import Layout
+from sim.index.layout import Layout, read_backend
 from sim.index.service import ContactPoint
-from sim.index.store.backends import open_index
 from sim.regimes.fed_index import check_fed, is_fed
 from sim.regimes.lookup import Credential
 
@@ -52,7 +52,9 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
     if not path.is_dir():
         raise InputError(f"{path}: no deployment here (make one with `cpw deploy`)")
     header = _header(path)
-    needed = [layout.index, layout.accounts, layout.keystore, layout.audit]
+    backend = read_backend(layout)
+    needed = [p for p in (backend.index, backend.accounts) if isinstance(p, Path)]
+    needed += [layout.keystore, layout.audit]
     needed += [layout.beside(name) for name in ("credentials.json", "canaries.json")]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
@@ -69,7 +71,7 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
             )
         return header
     ids = children["child_id"].sort().gather_every(max(1, children.height // SAMPLE))
-    with closing(open_index(layout.index, read_only=True)) as index:
+    with closing(open_deployment_index(layout, read_only=True)) as index:
         held = index.children_by_authority()
         found = index.dates_of_birth(ids.to_list())
     wanted = children.group_by("authority_code").len()
@@ -103,6 +105,11 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
 def working_copy(deployment: Path, into: Path) -> Path:
     """Copy the stores the facade uses (and the files beside them) into `into`/NAME."""
     source, copy = Layout(Path(deployment)), Layout(Path(into) / Path(deployment).name)
+    if read_backend(source).name != "sqlite":
+        raise InputError(
+            f"{deployment}: served from PostgreSQL; a run's working copy is made of a SQLite "
+            "deployment only (deploy one without --backend postgres for the regimes)"
+        )
     copy.root.mkdir(parents=True)
     shutil.copy2(source.inventory, copy.inventory)
     for part in ("index", "accounts", "keys", "audit"):

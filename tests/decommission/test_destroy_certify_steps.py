@@ -19,7 +19,8 @@ def context(tmp_path, files=(), state=None):
     deployment.mkdir(exist_ok=True)
     return Context(
         deployment, tmp_path / "evidence", dt.datetime(2010, 10, 1), lambda *a: None,
-        results={"inventory": {"files": list(files)}}, state=state or {},
+        results={"inventory": {"files": [{"kind": "authority-extract", **f} for f in files]}},
+        state=state or {},
     )  # fmt: skip
 
 

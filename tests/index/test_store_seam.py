@@ -29,7 +29,7 @@ SQLITE_ALLOWED = {
     "sim/cli/decommission.py": "reports an unreadable SQLite file as the runbook's stop",
     "bench/bench_index.py": "times a plain SQLite table beside the index (its own scratch file)",
     "bench/bench_real_lookups.py": "times a plain SQLite query on a copy of the deployment's index",
-    "bench/bench_postgres.py": "reads the deployment's SQLite index for the queries it times",
+    "bench/bench_postgres.py": "reads the baseline SQLite index for the queries it times",
     "bench/crash_campaign.py": "a fault harness that reads the killed deployment's file directly",
 }
 # Who may import the SQLite implementation modules or classes (sim.index.store.sqlite*,

@@ -95,7 +95,8 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
             try:
                 yield self._db
             except BaseException:
-                self._db.raw.execute("ROLLBACK")
+                if not self._db.raw.broken:  # a connection the server ended has nothing to undo
+                    self._db.raw.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 

@@ -134,10 +134,16 @@ def copy_from_sqlite(index_db: Path, accounts_db: Path, index: str, accounts: st
                 db.raw.execute(SYNC_INDEX_KEYS)
     finally:
         store.close()
-    target = open_accounts_database(accounts)
+    copy_accounts(accounts_db, accounts)
+
+
+def copy_accounts(accounts_db: Path, conninfo: str) -> None:
+    """Copy a SQLite accounts database into the database `conninfo`, in one transaction (kept
+    if it already holds exactly those rows, filled if empty, else refused)."""
+    target = open_accounts_database(conninfo)
     try:
         with Transaction(target):  # type: ignore[arg-type]
-            _fill(target, dump_tables(accounts_db, ACCOUNTS_SCHEMA), accounts)
+            _fill(target, dump_tables(accounts_db, ACCOUNTS_SCHEMA), conninfo)
     finally:
         target.close()
 

@@ -12,9 +12,10 @@ Outside such a transaction every statement commits on its own (autocommit), as w
 `isolation_level=None`.
 """
 
+import contextlib
 import functools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -24,6 +25,17 @@ from sim.errors import InputError, WorkbenchError
 
 # The advisory lock a `BEGIN IMMEDIATE` takes: one number for the whole database.
 WRITE_LOCK = 0x43505721  # "CPW!"
+REFUSALS = ("pg_hba.conf rejects", "permission denied for database", "no pg_hba.conf entry")
+"""What a server says when it refuses a login by rule (not because it is down)."""
+
+
+class ServerRefused(InputError):
+    """The server refuses this login by rule (a decommissioned server's pg_hba.conf): the
+    typed refusal that shows the path is shut, unlike a server that is down or unreachable."""
+
+
+def refused(error: Exception) -> bool:
+    return any(marker in str(error) for marker in REFUSALS)
 
 
 class Row(tuple):
@@ -66,19 +78,39 @@ class PgConnection:
 
     def __init__(self, conninfo: str) -> None:
         self.lock = threading.RLock()
-        try:
-            self.raw = psycopg.connect(conninfo, autocommit=True, row_factory=_row_factory)
-        except psycopg.OperationalError as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
-            raise InputError(f"PostgreSQL ({conninfo}): cannot connect: {first}") from None
         self.conninfo = conninfo
+        self.raw = self._connect()
         self.row_factory: object = None  # sqlite3 compatibility: rows are always Row
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self.conninfo, autocommit=True, row_factory=_row_factory)
+        except psycopg.OperationalError as error:
+            text = str(error).strip()
+            last = text.splitlines()[-1] if text else "refused"
+            if refused(error):
+                raise ServerRefused(f"PostgreSQL ({self.conninfo}): refused: {last}") from None
+            first = text.splitlines()[0] if text else "refused"
+            raise InputError(f"PostgreSQL ({self.conninfo}): cannot connect: {first}") from None
+
+    @contextlib.contextmanager
+    def _lost(self) -> Iterator[None]:
+        """A connection the server ended (terminated by an administrator, restarted): one new
+        connection is tried, so the caller learns whether the server now refuses it by rule
+        (ServerRefused) or the statement just failed (the original error, on a new connection)."""
+        try:
+            yield
+        except psycopg.OperationalError:
+            if not (self.raw.closed or self.raw.broken):
+                raise
+            self.raw = self._connect()  # ServerRefused, or InputError if down or unreachable
+            raise
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor:
         """One statement; under `lock`, so another thread's statement never runs inside (and
         never aborts) a transaction this connection has open for a thread."""
         command = sql.strip().upper()
-        with self.lock:
+        with self.lock, self._lost():
             if command == "BEGIN IMMEDIATE":
                 cursor = self.raw.execute("BEGIN")
                 self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -92,14 +124,14 @@ class PgConnection:
         return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
-        with self.lock:
+        with self.lock, self._lost():
             cursor = self.raw.cursor()
             cursor.executemany(to_postgres(sql), [tuple(row) for row in rows])
         return cursor
 
     def executescript(self, script: str) -> None:
         """Several statements without parameters, in one round trip."""
-        with self.lock:
+        with self.lock, self._lost():
             self.raw.execute(script)  # type: ignore[arg-type]
 
     def close(self) -> None:
