@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import settings
 
 from sim.deployment.backend import copy_to_postgres, write_backend
 from sim.index.layout import Layout
@@ -20,6 +21,10 @@ from sim.postgres import server as pg_server
 from sim.reference import load_authorities
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# No property test is timed: a deadline fails on a busy machine, not on broken behaviour.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 SMALL_SEED = 7
 
 
