@@ -67,6 +67,10 @@ class UsageWindow(Protocol):
         """Count one admitted use."""
         ...
 
+
+class StoredWindow(UsageWindow, Protocol):
+    """A window over the shared store, which a batch loads from and writes back to."""
+
     def uses(self, username: str, after: dt.datetime) -> list[Use]:
         """Every use by the user after `after` (later than any moment asked of it too), in the
         order recorded: what the batch's in-memory window holds (sim.index.access.usage_batch)."""

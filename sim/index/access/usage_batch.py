@@ -15,14 +15,14 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable
 
-from sim.index.access.usage import MINUTE, Serial, UsageWindow, Use
+from sim.index.access.usage import MINUTE, Serial, StoredWindow, Use
 
 
 class BatchWindow:
     """A UsageWindow over the loaded uses of some users after `floor`; asking about another
     user, or about moments at or before `floor`, is a programming error (it would be wrong)."""
 
-    def __init__(self, store: UsageWindow, usernames: Iterable[str], floor: dt.datetime) -> None:
+    def __init__(self, store: StoredWindow, usernames: Iterable[str], floor: dt.datetime) -> None:
         self._store, self._floor = store, floor
         self._times: dict[tuple[str, str], list[dt.datetime]] = {}  # (user, action): sorted
         self._surnames: dict[str, list[tuple[dt.datetime, str]]] = {}  # user: searches, by time
@@ -37,7 +37,7 @@ class BatchWindow:
 
     @classmethod
     def covering(
-        cls, store: UsageWindow, usernames: Iterable[str], moments: Iterable[dt.datetime],
+        cls, store: StoredWindow, usernames: Iterable[str], moments: Iterable[dt.datetime],
         window: dt.timedelta,
     ) -> "BatchWindow":  # fmt: skip
         """A window that answers the guard for uses at `moments`: its floor is before the
@@ -103,13 +103,6 @@ class BatchWindow:
     ) -> None:
         self._count(username, action, at, surname, serial)
         self._new.append((username, action, at, surname, serial))
-
-    def uses(self, username: str, after: dt.datetime) -> list[Use]:
-        raise TypeError("a batch window is not read as a store")
-
-    def record_many(self, uses: list[Use]) -> None:
-        for use in uses:
-            self.record(*use)
 
     def flush(self) -> None:
         """Write the uses counted since loading (or the last flush) to the store, in order."""
