@@ -14,12 +14,19 @@ practitioner.
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.index.access import AccessControl, Account, NewAccount, UsageGuard
+from sim.index.access import (
+    AccessControl,
+    AccessRefused,
+    Account,
+    LoginAttempt,
+    NewAccount,
+    UsageGuard,
+)
 from sim.index.audit import AuditLog
 from sim.index.derived_copies import DerivedCopies
 from sim.index.layout import Layout, audit_signing_key, read_backend, token_key
@@ -114,6 +121,11 @@ class ContactPoint:
         return self.practitioners.login(
             username, password, pin, token_code, network=network, now=now
         )
+
+    def login_many(self, attempts: Sequence[LoginAttempt]) -> list[str | AccessRefused]:
+        """Many logins in one call, each checked and audited as `login` checks one; each
+        answer the session id or the refusal."""
+        return self.practitioners.login_many(attempts)
 
     def search(
         self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime

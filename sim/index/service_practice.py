@@ -7,10 +7,10 @@ the core (sim.index.service_core). View and search events carry `surname`, its s
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.index.access import AccessRefused
+from sim.index.access import AccessRefused, LoginAttempt
 from sim.index.audit import AuditEvent
 from sim.index.inputs import shown
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
@@ -64,6 +64,19 @@ class PractitionerActions:
         return self.access.login(
             username, password, pin, token_code, network=network, now=now
         ).session_id
+
+    def login_many(self, attempts: Sequence[LoginAttempt]) -> list[str | AccessRefused]:
+        """`login` of each attempt in order, in one call (LoginControl.login_many): each
+        answer a session id or the refusal, every refusal audited."""
+        if self.access.service_closed():
+            refusals = [
+                AuditEvent(a.at, shown(a.username), "login", "refused", None, "service_closed")
+                for a in attempts
+            ]
+            self.audit.append_many(refusals, [None] * len(refusals))
+            return [AccessRefused("revoked") for _ in attempts]
+        answers = self.access.login_many(attempts)
+        return [a if isinstance(a, AccessRefused) else a.session_id for a in answers]
 
     def search(
         self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime

@@ -11,6 +11,7 @@ from sim.errors import InputError
 from sim.index.access import (
     AccessControl,
     AccessRefused,
+    LoginAttempt,
     NewAccount,
     access_start,
     crb_valid_until,
@@ -433,3 +434,71 @@ def test_a_batch_of_session_checks_answers_as_one_at_a_time(desk):
         )
         assert _checked(desk.control, sid("lapse", twin), last) == "session_expired"
         assert _checked(desk.control, sid("gone", twin), last) == "session_revoked"
+
+
+def _login_plan(desk, twin, secrets):
+    """The same attempts for either twin: (username, password, pin, code, network, at)."""
+    t, step = NOW + dt.timedelta(hours=1), dt.timedelta(seconds=30)
+    rules = desk.control.rules
+    a, b = f"a{twin}", f"b{twin}"
+    good, later = token_code(secrets[a], t, rules), token_code(secrets[a], t + step, rules)
+    b_good = token_code(secrets[b], t + 2 * step, rules)
+    wrong = f"{(int(token_code(secrets[b], t, rules)) + 1) % 10**6:06d}"
+    return [
+        (a, "correct horse", "2468", good, "GCSx", t),
+        (a, "correct horse", "2468", good, "GCSx", t + dt.timedelta(seconds=1)),  # a replay
+        (b, "correct horse", "2468", wrong, "GCSx", t),
+        (b, "correct horse", "9999", b_good, "GCSx", t + dt.timedelta(seconds=2)),
+        (b, "correct horse", "2468", b_good, "GCSx", t + 2 * step),  # locked by now
+        (a, "correct horse", "2468", later, "internet", t + step),
+        (a, "correct horse", "2468", later, "GCSx", t + step),  # the next step's code
+        (f"nobody{twin}", "correct horse", "2468", later, "GCSx", t + step),
+        (a, "correct\x00horse", "2468", later, "GCSx", t + step),
+    ]
+
+
+def test_login_many_decides_and_audits_each_login_as_one_at_a_time(desk):
+    """A batch of logins (login_many) keeps every check of a single login: the same answers,
+    the same audit entries in the same order, as the same attempts made one at a time; a
+    replayed code is refused, failures before and within the batch lock the account (a lock
+    entry audited), and the log's chain verifies."""
+    secrets = {}
+    for twin in ("one", "many"):
+        for who in ("a", "b"):
+            secrets[f"{who}{twin}"] = desk.vetted(desk.person(f"{who}{twin}"))
+        with pytest.raises(AccessRefused):  # a failure before the batch counts towards lockout
+            desk.control.login(f"b{twin}", "wrong guess", "2468", "1", network="GCSx", now=NOW)
+    before = read_audit(desk.log.path).height
+    alone = []
+    for username, password, pin, code, network, at in _login_plan(desk, "one", secrets):
+        try:
+            desk.control.login(username, password, pin, code, network=network, now=at)
+            alone.append("live")
+        except AccessRefused as refused:
+            alone.append(refused.reason_code)
+    middle = read_audit(desk.log.path).height
+    batch = desk.control.login_many(
+        [LoginAttempt(*attempt) for attempt in _login_plan(desk, "many", secrets)]
+    )
+    got = [b.reason_code if isinstance(b, AccessRefused) else "live" for b in batch]
+    assert got == alone == [
+        "live", "replayed_token_code", "bad_token_code", "wrong_pin", "locked_out",
+        "wrong_network", "live", "unknown_user", "malformed_credentials",
+    ]  # fmt: skip
+    for answer in (batch[0], batch[6]):
+        assert desk.control.session(answer.session_id, now=answer.started).username == "amany"
+    trail = read_audit(desk.log.path)
+    rows = [
+        (time, actor.replace("many", "one"), action, outcome, reason)
+        for time, actor, action, outcome, reason in trail.select(
+            "time", "actor", "action", "outcome", "reason"
+        ).iter_rows()
+    ]
+    assert rows[before:middle] == rows[middle:] and len(rows) - middle == 10  # 9 + a lock
+    assert ("account.lock", "allowed") in [(r[2], r[3]) for r in rows[middle:]]
+    assert desk.control.account("bmany").locked_until is not None
+    with pytest.raises(AccessRefused) as refused:  # locked in the batch, refused one at a time
+        desk.login("bmany", secrets["bmany"], NOW + dt.timedelta(hours=2))
+    assert refused.value.reason_code == "locked_out"
+    desk.log.close()
+    assert verify(desk.log.path, desk.public).ok

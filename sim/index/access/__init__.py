@@ -2,6 +2,7 @@
 
 from sim.index.access.conditions import crb_valid_until, unmet_condition
 from sim.index.access.control import SYSTEM, AccessControl
+from sim.index.access.login import LoginAttempt
 from sim.index.access.phases import access_start
 from sim.index.access.refusals import MESSAGES, AccessRefused
 from sim.index.access.rules import ACCESS_FILE, ROLES, AccessRules, Role, load_access_rules
@@ -19,6 +20,7 @@ __all__ = [
     "AccessRefused",
     "AccessRules",
     "Account",
+    "LoginAttempt",
     "NewAccount",
     "Role",
     "Session",

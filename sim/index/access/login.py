@@ -12,6 +12,7 @@ default; a rehearsal may pass a seeded source for reproducibility).
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,16 +23,39 @@ from sim.index.access.conditions import unmet_condition
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
 from sim.index.access.sessions import Session
-from sim.index.access.store import Account
+from sim.index.access.store import Account, Token
 from sim.index.access.tokens import matching_step
 from sim.index.audit.event import AuditEvent
-from sim.index.audit.log import AuditLog
+from sim.index.audit.log import AuditLog, StillAllowed
 from sim.index.inputs import is_text, shown
 from sim.index.store.backends import AccessStores, open_access
 from sim.reference.rollout import RolloutGroups, load_rollout
 
 SYSTEM = "system"
 UNTIL_UNLOCKED = dt.datetime(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What one login presents, and when."""
+
+    username: str
+    password: str
+    pin: str
+    token_code: str
+    network: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Factors:
+    """An attempt's checks made before its account's state is read in the batch's transaction:
+    a refusal, or the hashes verified and whether the password and PIN matched them."""
+
+    refusal: str | None
+    hashes: tuple[str, str] | None = None
+    password_ok: bool = False
+    pin_ok: bool = False
 
 
 class LoginControl:
@@ -95,8 +119,12 @@ class LoginControl:
         except (VerificationError, InvalidHashError):
             return False
 
-    def _token_problem(self, username: str, code: str, now: dt.datetime) -> str | None:
-        token = self._store.live_token(username)
+    def _token_problem(
+        self, username: str, code: str, now: dt.datetime, tokens: dict[str, Token | None]
+    ) -> str | None:
+        if username not in tokens:
+            tokens[username] = self._store.live_token(username)
+        token = tokens[username]
         if token is None:
             return "no_token"
         step = matching_step(token.secret, code, now, self.rules)
@@ -106,19 +134,22 @@ class LoginControl:
             return "replayed_token_code"
         return None
 
-    def _count_failure(self, account: Account, now: dt.datetime) -> None:
-        """Lock the account at `lockout_failures` consecutive failures (data/index/access.toml).
+    def _count_failure(self, account: Account, now: dt.datetime, events: list) -> Account:
+        """Lock the account at `lockout_failures` consecutive failures (data/index/access.toml);
+        returns the account as it now stands.
 
         The count resets only on a successful login or an unlock, so after a timed lock lapses
         one more failure locks the account again."""
         failures = account.failed_logins + 1
         if failures < self.rules.lockout_failures.value:
             self._store.update(account.username, failed_logins=failures)
-            return
+            return replace(account, failed_logins=failures)
         minutes = self.rules.lockout_minutes.value
         until = now + dt.timedelta(minutes=minutes) if minutes else UNTIL_UNLOCKED
         self._store.update(account.username, failed_logins=failures, locked_until=until)
-        self._record(now, SYSTEM, "account.lock", username=account.username, failures=failures)
+        lock = {"username": account.username, "failures": failures}
+        events.append((AuditEvent(now, SYSTEM, "account.lock", "allowed", None, None, lock), None))
+        return replace(account, failed_logins=failures, locked_until=until)
 
     def login(
         self,
@@ -135,35 +166,110 @@ class LoginControl:
         Password and PIN are verified even for unknown, locked or revoked accounts (against a
         decoy hash when there is no account) so that timing tells an attacker nothing either.
         """
-        where = {"network": shown(network)}
-        if not is_text(network) or network not in self.rules.accredited_networks.value:
-            self._refuse(now, username, "login", "wrong_network", **where)
-        if not all(is_text(value) for value in (username, password, pin, token_code)):
+        attempt = LoginAttempt(username, password, pin, token_code, network, now)
+        answer = self.login_many([attempt])[0]
+        if isinstance(answer, AccessRefused):
+            raise answer
+        return answer
+
+    def login_many(self, attempts: Sequence[LoginAttempt]) -> list[Session | AccessRefused]:
+        """`login` of each attempt, in order, with the answers and end state of calling it once
+        per attempt (a failure counts towards the lockout of the attempts after it; a token
+        code one used is a replay for the next), every refusal audited: a day's logins in one
+        call. Password and PIN are verified first, outside any lock (argon2 is the slow step; an
+        account whose hashes changed meanwhile is verified again); then every attempt's lockout,
+        token and conditions are decided, and its session started, in one accounts
+        transaction; then every entry is written with one audit append, each login's entry
+        under the log's lock only if its session is still live (a switch-off or revocation by
+        another process meanwhile refuses it, as it would one login)."""
+        factors = [self._factors(attempt) for attempt in attempts]
+        events: list[tuple[AuditEvent, StillAllowed | None]] = []
+        answers: list[Session | AccessRefused] = []
+        with self._store.transaction():
+            accounts: dict[str, Account | None] = {}
+            tokens: dict[str, Token | None] = {}
+            for attempt, factor in zip(attempts, factors, strict=True):
+                answers.append(self._decide(attempt, factor, accounts, tokens, events))
+        ended = self.audit.append_many([e for e, _ in events], [c for _, c in events])
+        logins = iter(i for i, a in enumerate(answers) if isinstance(a, Session))
+        for (event, check), refused in zip(events, ended, strict=True):
+            if check is None:
+                continue
+            i = next(logins)
+            if refused:  # switched off or revoked by another process while the batch ran
+                self._sessions.end(answers[i].session_id, event.time, refused)
+                answers[i] = AccessRefused(refused)
+        return answers
+
+    def _factors(self, attempt: LoginAttempt) -> _Factors:
+        """Network, form and the two secrets, checked before any account state is touched."""
+        if (
+            not is_text(attempt.network)
+            or attempt.network not in self.rules.accredited_networks.value
+        ):
+            return _Factors("wrong_network")
+        given = (attempt.username, attempt.password, attempt.pin, attempt.token_code)
+        if not all(is_text(value) for value in given):
             self._verify(self._decoy, "")  # the same hashing cost as a real attempt
             self._verify(self._decoy, "")
-            self._refuse(now, username, "login", "malformed_credentials", **where)
-        account = self._store.get(username)
+            return _Factors("malformed_credentials")
+        account = self._store.get(attempt.username)
         if account is None:
-            self._verify(self._decoy, password)
-            self._verify(self._decoy, pin)
-            self._refuse(now, username, "login", "unknown_user", **where)
-        password_ok = self._verify(account.password_hash, password)
-        pin_ok = self._verify(account.pin_hash, pin)
+            self._verify(self._decoy, attempt.password)
+            self._verify(self._decoy, attempt.pin)
+            return _Factors("unknown_user")
+        return _Factors(
+            None,
+            (account.password_hash, account.pin_hash),
+            self._verify(account.password_hash, attempt.password),
+            self._verify(account.pin_hash, attempt.pin),
+        )
+
+    def _decide(
+        self,
+        attempt: LoginAttempt,
+        factors: _Factors,
+        accounts: dict[str, Account | None],
+        tokens: dict[str, Token | None],
+        events: list[tuple[AuditEvent, StillAllowed | None]],
+    ) -> Session | AccessRefused:
+        """One attempt against the account's state as the attempts before it left it (inside
+        the batch's transaction); its audit entries go to `events`."""
+        username, now = attempt.username, attempt.at
+        where = {"network": shown(attempt.network)}
+
+        def refuse(reason: str) -> AccessRefused:
+            event = AuditEvent(now, shown(username), "login", "refused", None, reason, where)
+            events.append((event, None))
+            return AccessRefused(reason)
+
+        if factors.refusal:
+            return refuse(factors.refusal)
+        if username not in accounts:
+            accounts[username] = self._store.get(username)
+        account = accounts[username]
+        if account is None:
+            return refuse("unknown_user")
+        password_ok, pin_ok = factors.password_ok, factors.pin_ok
+        if (account.password_hash, account.pin_hash) != factors.hashes:  # changed meanwhile
+            password_ok = self._verify(account.password_hash, attempt.password)
+            pin_ok = self._verify(account.pin_hash, attempt.pin)
         if account.revoked_at is not None:
-            self._refuse(now, username, "login", "revoked", **where)
+            return refuse("revoked")
         if account.locked_until is not None and now < account.locked_until:
-            self._refuse(now, username, "login", "locked_out", **where)
+            return refuse("locked_out")
         problem = None if password_ok else "wrong_password"
         problem = problem or (None if pin_ok else "wrong_pin")
-        problem = problem or self._token_problem(username, token_code, now)
+        problem = problem or self._token_problem(username, attempt.token_code, now, tokens)
         if problem:
-            self._count_failure(account, now)
-            self._refuse(now, username, "login", problem, **where)
+            accounts[username] = self._count_failure(account, now, events)
+            return refuse(problem)
         if account.failed_logins or account.locked_until:
             self._store.update(username, failed_logins=0, locked_until=None)
-        unmet = unmet_condition(account, network, now.date(), self.rules, self.rollout)
+            accounts[username] = account = replace(account, failed_logins=0, locked_until=None)
+        unmet = unmet_condition(account, attempt.network, now.date(), self.rules, self.rollout)
         if unmet:
-            self._refuse(now, username, "login", unmet, **where)
+            return refuse(unmet)
         session = Session(
             session_id=self._random(32).hex(),
             username=username,
@@ -177,10 +283,7 @@ class LoginControl:
         )
         self._sessions.start(session)
         event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
-        ended = self.audit.append_unless(event, lambda: self.still_live(session.session_id))
-        if ended:  # switched off or revoked by another process while the factors were checked
-            self._sessions.end(session.session_id, now, ended)
-            raise AccessRefused(ended)
+        events.append((event, lambda: self.still_live(session.session_id)))
         return session
 
     # -- sessions --------------------------------------------------------------------------

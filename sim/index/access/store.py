@@ -8,6 +8,7 @@ seam"). Holds no policy: control.py and login.py decide.
 """
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,6 +73,11 @@ class AccountStore(Protocol):
         ...
 
     def get(self, username: str) -> Account | None: ...
+
+    def transaction(self) -> AbstractContextManager:
+        """One write transaction, atomic across processes, over the accounts database (its
+        sessions too): a batch of logins decides and writes inside it."""
+        ...
 
     def update(self, username: str, **changes: object) -> None:
         """Set named columns of one account (unknown names raise ValueError)."""

@@ -10,6 +10,7 @@ decides. Token secrets are sealed under the key store's token key (sim.index.acc
 import datetime as dt
 import sqlite3
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from pathlib import Path
 
@@ -124,6 +125,10 @@ class SqliteAccountStore:
             )
         except integrity_errors():
             raise AccountExists(account.username) from None
+
+    def transaction(self) -> AbstractContextManager:
+        """One write transaction over this store and the sessions beside it (a batch of logins)."""
+        return Transaction(self._db)
 
     def get(self, username: str) -> Account | None:
         row = self._db.execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
