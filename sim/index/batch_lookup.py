@@ -21,14 +21,17 @@ Grouped, each step decides as it would one lookup at a time (tests/index/golden 
 batch's answers and audit trail): each distinct session is read once and its idle clock written
 once (LoginControl.sessions); the guard's rules run over the batch users' recent uses loaded once
 into memory, inside the accounts transaction, and the batch's uses are written back with one
-statement for every other process to count (sim.index.access.usage_batch); every lookup's hits
-are read with one statement (exact_name_hits_many); each session's state is read once under the
-audit log's lock. Another process's revocation or switch-off is seen by the next batch at its
-session checks, and by this one until its entries are written.
+statement for every other process to count (sim.index.access.usage_batch); the hits are read
+with one statement for the lookups by name and one for those by ID; every session's state is
+read with one statement under the audit log's lock (LoginControl.live_checks). Another
+process's revocation or switch-off is seen by the next batch at its session checks, and by this
+one until its entries are written.
 
 The search is the facade's exact search (sim.index.search, mode "exact") on forename, surname
-and date of birth: current names, and former names of unshielded children; archived records
-are not found. Which hit is opened is the practitioner's choice (`choose`), the first by default.
+and date of birth (NameQuery): current names, and former names of unshielded children; or on
+the index ID alone (IdQuery, for a child the practitioner knows only by ID, guarded as the
+facade guards a search by ID); archived records are not found. Which hit is opened is the
+practitioner's choice (`choose`), the first by default.
 """
 
 import datetime as dt
@@ -57,6 +60,19 @@ class NameQuery:
 
 
 @dataclass(frozen=True)
+class IdQuery:
+    """A lookup by index ID (the practitioner knows only the child's ID), in which session,
+    and when."""
+
+    session_id: str
+    index_id: str
+    at: dt.datetime
+
+
+Query = NameQuery | IdQuery
+
+
+@dataclass(frozen=True)
 class BatchAnswer:
     hits: tuple[str, ...]  # index IDs found, in the facade's order
     opened: str | None  # the record opened (viewed), if any
@@ -76,22 +92,7 @@ class _Found:
 
 Choose = Callable[[int, tuple[str, ...]], str | None]
 _FIELDS = ("forename", "surname", "date_of_birth")  # the fields searched, as the entry shows
-
-
-class _LiveCheck:
-    """A session's state for the audit log's check before each entry, read once per batch:
-    the batch is written under the log's lock, which every revocation and switch-off also
-    takes, so it cannot change while the batch is written."""
-
-    def __init__(self, service: ContactPoint, session_id: str) -> None:
-        self.service, self.session_id = service, session_id
-        self.ended: str | None = None
-        self.read = False
-
-    def __call__(self) -> str | None:
-        if not self.read:
-            self.ended, self.read = self.service.access.still_live(self.session_id), True
-        return self.ended
+_ID_FIELDS = ("index_id",)
 
 
 def _first(_: int, hits: tuple[str, ...]) -> str | None:
@@ -107,7 +108,7 @@ class BatchLookup:
         self.service, self.reason = service, reason
         self.cap = search_rules().result_cap.value
 
-    def lookup(self, queries: Sequence[NameQuery], *, choose: Choose = _first) -> list[BatchAnswer]:
+    def lookup(self, queries: Sequence[Query], *, choose: Choose = _first) -> list[BatchAnswer]:
         """Answer `queries` (in time order); see the module doc."""
         if not queries:
             return []
@@ -134,8 +135,11 @@ class BatchLookup:
                     )
                     continue  # already audited by the access control
                 at, user = query.at, sessions[i].username
-                key = normalise_name(query.surname) or None
-                refusal = guard.admit(window, user, "search", at, key, None)
+                if isinstance(query, IdQuery):  # the ID typed, as the facade's search passes it
+                    refusal = guard.admit(window, user, "search", at, None, query.index_id)
+                else:
+                    key = normalise_name(query.surname) or None
+                    refusal = guard.admit(window, user, "search", at, key, None)
                 if refusal:
                     item.refused = ("search", *refusal)
                 elif item.opened is not None:
@@ -149,7 +153,7 @@ class BatchLookup:
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
             window.flush()  # the batch's uses, counted for every other process
-        live = {sid: _LiveCheck(service, sid) for sid in {q.session_id for q in queries}}
+        live = service.access.live_checks(list(dict.fromkeys(q.session_id for q in queries)))
         checks = [
             live[queries[o].session_id] if o >= 0 and event.outcome == "allowed" else None
             for event, o in zip(events, owners, strict=True)
@@ -158,14 +162,24 @@ class BatchLookup:
         stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
         return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
 
-    def _find(self, queries: Sequence[NameQuery], choose: Choose) -> list[_Found]:
-        """Every query's hits, read with one statement, and the record the practitioner opens."""
+    def _find(self, queries: Sequence[Query], choose: Choose) -> list[_Found]:
+        """Every query's hits, read with one statement for the lookups by name and one for
+        those by ID, and the record the practitioner opens."""
+        store = self.service.store
+        by_name = [i for i, q in enumerate(queries) if isinstance(q, NameQuery)]
+        by_id = [i for i, q in enumerate(queries) if isinstance(q, IdQuery)]
         keys = [
             (normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat())
-            for q in queries
+            for q in (queries[i] for i in by_name)
         ]
+        hits_of: list = [None] * len(queries)
+        for i, rows in zip(by_name, store.exact_name_hits_many(keys) if keys else [], strict=True):
+            hits_of[i] = rows
+        ids = [queries[i].index_id.upper() for i in by_id]
+        for i, rows in zip(by_id, store.id_hits_many(ids) if ids else [], strict=True):
+            hits_of[i] = rows
         found = []
-        for i, rows in enumerate(self.service.store.exact_name_hits_many(keys)):
+        for i, rows in enumerate(hits_of):
             rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
             hits = tuple(
                 (r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]
@@ -174,15 +188,16 @@ class BatchLookup:
             found.append(_Found(hits, next((h for h in hits if h[0] == picked), None)))
         return found
 
-    def _event(self, session, query: NameQuery, item: _Found) -> AuditEvent:
+    def _event(self, session, query: Query, item: _Found) -> AuditEvent:
         at = query.at
+        surname = query.surname if isinstance(query, NameQuery) else None
         detail: dict[str, object] = {
             "authority": session.authority_code,
             "batched": True,
-            "surname": query.surname,
-            **surname_keys(query.surname),
+            "surname": surname,
+            **surname_keys(surname),
             "mode": "exact",
-            "fields": _FIELDS,
+            "fields": _FIELDS if isinstance(query, NameQuery) else _ID_FIELDS,
             "matched": len(item.hits),
             "child_ids": tuple(h[0] for h in item.hits),
         }
@@ -192,8 +207,9 @@ class BatchLookup:
             return AuditEvent(
                 at, session.username, action, "refused", child, reason, {"rule": rule}
             )
-        if item.opened is None:
-            return AuditEvent(at, session.username, "search", "allowed", None, None, detail)
+        if item.opened is None:  # a search by ID names the ID searched, as the facade's does
+            searched = query.index_id.upper() if isinstance(query, IdQuery) else None
+            return AuditEvent(at, session.username, "search", "allowed", searched, None, detail)
         child_id, authority, shielded, _ = item.opened
         detail |= {"child_authority": authority, "shielded": bool(shielded)}
         return AuditEvent(at, session.username, "view", "allowed", child_id, self.reason, detail)

@@ -13,7 +13,7 @@ import pytest
 from sim.deployment.deploy import deploy
 from sim.index.access import AccessRefused, token_code
 from sim.index.audit import read_audit
-from sim.index.batch_lookup import BatchLookup, NameQuery
+from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery
 from sim.index.service import ContactPoint
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
@@ -157,3 +157,34 @@ def test_another_process_sees_the_batchs_counts_and_its_revocation_stops_the_bat
         mine = read_audit(service.audit.path).slice(before).filter(pl.col("actor") == USER)
         assert mine["action"].to_list() == ["view"] * 3  # its entries, written as refusals
         assert mine["outcome"].to_list() == ["refused"] * 3
+
+
+def test_lookups_by_id_find_what_the_facades_search_by_id_finds_in_the_same_batch(service, made):
+    """A lookup by index ID (IdQuery) finds what the facade's search by ID finds, opens it, and
+    is audited as a view naming the ID field searched; an unknown ID is an allowed search that
+    names the ID; lookups by name and by ID share one batch, in time order."""
+    session = _login(service, made)
+    children = _children(made, 4)
+    at = [DAY + dt.timedelta(minutes=2 * n) for n in range(5)]
+    queries = [
+        IdQuery(session, children[0][0].lower(), at[0]),  # typed in lower case
+        _queries(session, children[1:2], first=at[1])[0],
+        IdQuery(session, children[2][0], at[2]),
+        IdQuery(session, "ZZ9999999", at[3]),
+        _queries(session, children[3:4], first=at[4])[0],
+    ]
+    before = read_audit(service.audit.path).height
+    answers = BatchLookup(service, REASON).lookup(queries)
+    assert [a.opened for a in answers] == [c[0] for c in children[:3]] + [None, children[3][0]]
+    assert answers[3].hits == () and all(a.refused is None for a in answers)
+    entries = read_audit(service.audit.path).slice(before)
+    assert entries["action"].to_list() == ["view", "view", "view", "search", "view"]
+    assert entries["child_id"].to_list()[3] == "ZZ9999999"
+    fields = [json.loads(d)["fields"] if isinstance(d, str) else d["fields"]
+              for d in entries["detail"].to_list()]  # fmt: skip
+    assert fields[0] == fields[2] == fields[3] == ["index_id"]
+    later = DAY + dt.timedelta(hours=2)
+    session = _login(service, made, later)
+    for n, child in enumerate((children[0][0], children[2][0], "ZZ9999999")):
+        result = service.search(session, {"index_id": child}, now=later + dt.timedelta(minutes=n))
+        assert answers[(0, 2, 3)[n]].hits == tuple(hit.child_id for hit in result.hits)

@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -182,15 +183,20 @@ class LoginControl:
         transaction; then every entry is written with one audit append, each login's entry
         under the log's lock only if its session is still live (a switch-off or revocation by
         another process meanwhile refuses it, as it would one login)."""
-        factors = [self._factors(attempt) for attempt in attempts]
-        events: list[tuple[AuditEvent, StillAllowed | None]] = []
+        named = [a.username for a in attempts if is_text(a.username)]
+        known = self._store.get_many(named)
+        factors = [self._factors(attempt, known) for attempt in attempts]
+        events: list[tuple[AuditEvent, str | None]] = []
         answers: list[Session | AccessRefused] = []
         with self._store.transaction():
-            accounts: dict[str, Account | None] = {}
+            accounts: dict[str, Account | None] = dict.fromkeys(named)
+            accounts |= self._store.get_many(named)
             tokens: dict[str, Token | None] = {}
             for attempt, factor in zip(attempts, factors, strict=True):
                 answers.append(self._decide(attempt, factor, accounts, tokens, events))
-        ended = self.audit.append_many([e for e, _ in events], [c for _, c in events])
+        live = self.live_checks([a.session_id for a in answers if isinstance(a, Session)])
+        checks = [live[check] if check else None for _, check in events]
+        ended = self.audit.append_many([e for e, _ in events], checks)
         logins = iter(i for i, a in enumerate(answers) if isinstance(a, Session))
         for (event, check), refused in zip(events, ended, strict=True):
             if check is None:
@@ -201,7 +207,7 @@ class LoginControl:
                 answers[i] = AccessRefused(refused)
         return answers
 
-    def _factors(self, attempt: LoginAttempt) -> _Factors:
+    def _factors(self, attempt: LoginAttempt, known: dict[str, Account]) -> _Factors:
         """Network, form and the two secrets, checked before any account state is touched."""
         if (
             not is_text(attempt.network)
@@ -213,7 +219,7 @@ class LoginControl:
             self._verify(self._decoy, "")  # the same hashing cost as a real attempt
             self._verify(self._decoy, "")
             return _Factors("malformed_credentials")
-        account = self._store.get(attempt.username)
+        account = known.get(attempt.username)
         if account is None:
             self._verify(self._decoy, attempt.password)
             self._verify(self._decoy, attempt.pin)
@@ -231,7 +237,7 @@ class LoginControl:
         factors: _Factors,
         accounts: dict[str, Account | None],
         tokens: dict[str, Token | None],
-        events: list[tuple[AuditEvent, StillAllowed | None]],
+        events: list[tuple[AuditEvent, str | None]],
     ) -> Session | AccessRefused:
         """One attempt against the account's state as the attempts before it left it (inside
         the batch's transaction); its audit entries go to `events`."""
@@ -245,9 +251,7 @@ class LoginControl:
 
         if factors.refusal:
             return refuse(factors.refusal)
-        if username not in accounts:
-            accounts[username] = self._store.get(username)
-        account = accounts[username]
+        account = accounts.get(username)
         if account is None:
             return refuse("unknown_user")
         password_ok, pin_ok = factors.password_ok, factors.pin_ok
@@ -283,7 +287,7 @@ class LoginControl:
         )
         self._sessions.start(session)
         event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
-        events.append((event, lambda: self.still_live(session.session_id)))
+        events.append((event, session.session_id))  # checked as it is written (login_many)
         return session
 
     # -- sessions --------------------------------------------------------------------------
@@ -319,6 +323,20 @@ class LoginControl:
     def still_live(self, session_id: str) -> str | None:
         """None if the session may still be answered, else why not (read afresh)."""
         return self._sessions.live_reason(session_id)
+
+    def live_checks(self, session_ids: Sequence[str]) -> dict[str, StillAllowed]:
+        """A `still_live` check for each session, for one batch's audit append: the first
+        check run reads every session's state with one statement. The append holds the audit
+        log's lock throughout, which every revocation and switch-off also takes, so no state
+        read can change before the batch's last check."""
+        states: dict[str, str | None] = {}
+
+        def check(session_id: str) -> str | None:
+            if not states:
+                states.update(self._sessions.live_reasons(list(session_ids)))
+            return states[session_id]
+
+        return {sid: partial(check, sid) for sid in session_ids}
 
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
         """End a session. One already ended (revoked, switched off, expired) stays ended: the

@@ -88,6 +88,10 @@ class SessionStore(Protocol):
         """None if the session is still live, else the refusal reason (read afresh)."""
         ...
 
+    def live_reasons(self, session_ids: Sequence[str]) -> dict[str, str | None]:
+        """`live_reason` of each session (a batch's check under the audit log's lock)."""
+        ...
+
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""
         ...

@@ -8,6 +8,7 @@ seam"). Holds no policy: control.py and login.py decide.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,6 +74,10 @@ class AccountStore(Protocol):
         ...
 
     def get(self, username: str) -> Account | None: ...
+
+    def get_many(self, usernames: Sequence[str]) -> dict[str, Account]:
+        """The accounts of these usernames that exist, by username (a batch of logins)."""
+        ...
 
     def transaction(self) -> AbstractContextManager:
         """One write transaction, atomic across processes, over the accounts database (its

@@ -60,16 +60,28 @@ def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
     return _totp(secret, rules).generate_otp(epoch_seconds(now) // rules.token_step_seconds.value)
 
 
+def _hotp(key: bytes, counter: int, digits: int) -> str:
+    """RFC 4226 s5.3: HMAC-SHA-1 of the counter, dynamically truncated to `digits` digits."""
+    digest = hmac.digest(key, counter.to_bytes(8, "big"), "sha1")
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return str(value % 10**digits).zfill(digits)
+
+
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
-    """The time step whose code equals `code`, within the drift allowance; None if none does."""
+    """The time step whose code equals `code`, within the drift allowance; None if none does.
+
+    The codes are computed here (RFC 4226 over the step, as the token, `token_code`, shows
+    them), the secret decoded once for every step compared."""
     code = str(code)
-    if not (code.isascii() and code.isdigit() and len(code) == rules.token_digits.value):
+    digits = rules.token_digits.value
+    if not (code.isascii() and code.isdigit() and len(code) == digits):
         return None  # not a code the token could show (e.g. non-ASCII digits): never compared
-    totp = _totp(secret, rules)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
     step = epoch_seconds(now) // rules.token_step_seconds.value
     drift = rules.token_drift_steps.value
     found = None
     for candidate in range(step - drift, step + drift + 1):
-        if hmac.compare_digest(totp.generate_otp(candidate), code):
+        if hmac.compare_digest(_hotp(key, candidate, digits), code):
             found = candidate
     return found

@@ -195,6 +195,11 @@ class IndexStore(ABC):
         (a batch of lookups: one round trip instead of one a lookup)."""
 
     @abstractmethod
+    def id_hits_many(self, child_ids: Sequence[str]) -> list[list[ExactHit]]:
+        """Each index ID's unarchived child (none or one), in one statement: search's exact mode
+        by ID for a batch of lookups."""
+
+    @abstractmethod
     def read_record(self, child_id: str, *, include_archived: bool = False) -> StoredRecord | None:
         """The whole record and its shield state, or None for an unknown ID.
 

@@ -35,7 +35,7 @@ from sim.index.store.postgres_live import PostgresLive
 from sim.index.store.postgres_records import write_record
 from sim.index.store.postgres_retention import PostgresRetention
 from sim.index.store.postgres_schema import CREATE_INDEXES_PG, CREATE_TABLES_PG
-from sim.index.store.schema import EXACT_NAME_SQL, TABLES, exact_names_sql
+from sim.index.store.schema import EXACT_NAME_SQL, TABLES, exact_names_sql, id_hits_sql
 from sim.index.store.sqlite_records import read_record
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
@@ -53,6 +53,11 @@ _RETENTION_TABLES = (
 _EXACT_NAMES_SQL = exact_names_sql(
     "SELECT ord - 1 AS i, e ->> 0 AS surname, e ->> 1 AS forename, e ->> 2 AS born "
     "FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(e, ord)"
+)
+
+_ID_HITS_SQL = id_hits_sql(
+    "SELECT ord - 1 AS i, e AS id FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY "
+    "AS t(e, ord)"
 )
 
 
@@ -211,6 +216,10 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
     def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]:
         rows = self._db.execute(_EXACT_NAMES_SQL, (json.dumps(keys),)).fetchall()
         return tag_hits(len(keys), rows)
+
+    def id_hits_many(self, child_ids: Sequence[str]) -> list[list[ExactHit]]:
+        rows = self._db.execute(_ID_HITS_SQL, (json.dumps(list(child_ids)),)).fetchall()
+        return tag_hits(len(child_ids), rows)
 
     def household_keys(self) -> pl.DataFrame:
         return pl.DataFrame(

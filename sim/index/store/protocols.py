@@ -50,6 +50,8 @@ class CandidateSearch(Protocol):
 
     def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]: ...
 
+    def id_hits_many(self, child_ids: Sequence[str]) -> list[list[ExactHit]]: ...
+
 
 class RecordReader(Protocol):
     """One whole record with its shield state (view, and every check that needs the record)."""

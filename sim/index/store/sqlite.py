@@ -36,6 +36,7 @@ from sim.index.store.schema import (
     RETENTION_TABLES,
     TABLES,
     exact_names_sql,
+    id_hits_sql,
 )
 from sim.index.store.sqlite_bulk import SqliteBulkLoad
 from sim.index.store.sqlite_live import SqliteLive
@@ -61,6 +62,8 @@ _EXACT_NAMES_SQL = exact_names_sql(
     "json_extract(value, '$[1]') AS forename, json_extract(value, '$[2]') AS born "
     "FROM json_each(?)"
 )
+
+_ID_HITS_SQL = id_hits_sql("SELECT key AS i, value AS id FROM json_each(?)")
 
 
 class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
@@ -149,6 +152,10 @@ class SqliteStore(SqliteBulkLoad, SqliteRetention, SqliteLive, IndexStore):
     def exact_name_hits_many(self, keys: Sequence[NameKey]) -> list[list[ExactHit]]:
         rows = self._db.execute(_EXACT_NAMES_SQL, (json.dumps(keys),)).fetchall()
         return tag_hits(len(keys), rows)
+
+    def id_hits_many(self, child_ids: Sequence[str]) -> list[list[ExactHit]]:
+        rows = self._db.execute(_ID_HITS_SQL, (json.dumps(list(child_ids)),)).fetchall()
+        return tag_hits(len(child_ids), rows)
 
     def _candidates(self, keys: list[int]) -> list[Candidate]:
         if not keys:
