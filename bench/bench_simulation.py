@@ -106,12 +106,16 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
             )
             if audited and took and plain and plain_took:
                 rate, plain_rate = audited / took, plain / plain_took
+                cpu = max(usage["population_lookup_cpu_seconds"], 1e-9)
+                plain_cpu = max(usage["plain_sqlite_cpu_seconds"], 1e-9)
                 line += (
                     f"\n  every child's lookups: {audited:,} audited at {rate:,.0f}/s "
                     f"({usage['population_logins']:,} logins, {usage['population_refused']:,} "
                     f"refused) beside plain SQLite at {plain_rate:,.0f}/s "
                     f"({rate / plain_rate:.3f}x); "
                     f"aim >= {AUDITED_AIM:,}/s: {'met' if rate >= AUDITED_AIM else 'NOT MET'}"
+                    f"\n  by CPU time: {audited / cpu:,.0f}/s beside plain SQLite at "
+                    f"{plain / plain_cpu:,.0f}/s"
                     f"\n  usage rules: {usage['accounts']:,} accounts; refused {usage['refused']}; "
                     f"alerts {usage['alerts']}"
                 )

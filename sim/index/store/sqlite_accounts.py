@@ -128,6 +128,11 @@ class SqliteAccountStore:
         except integrity_errors():
             raise AccountExists(account.username) from None
 
+    def scratch(self) -> None:
+        """No fsync at WAL checkpoints: for a simulation's working copy, thrown away after the
+        run (as SqliteStore.scratch does for its index)."""
+        self._db.execute("PRAGMA synchronous = OFF")
+
     def transaction(self) -> AbstractContextManager:
         """One write transaction over this store and the sessions beside it (a batch of logins)."""
         return Transaction(self._db)
