@@ -6,7 +6,10 @@ an API caller may pass a number or None where text belongs. Such a value can be 
 audited with a printable form of what came: never a crash, never an unaudited refusal.
 """
 
+import re
+
 CLAIM_LIMIT = 64  # characters of user-supplied text kept in a refusal entry
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # the control characters text may not hold
 
 
 def is_text(value: object) -> bool:
@@ -17,11 +20,13 @@ def is_text(value: object) -> bool:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    return _CONTROL.search(value) is None
 
 
 def shown(value: object, limit: int = CLAIM_LIMIT) -> str:
     """A printable, UTF-8-safe form of any value, cut to `limit` characters, for the audit."""
     text = value if isinstance(value, str) else repr(value)
     safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if safe.isprintable():  # nothing to escape (most values): as the join below would give it
+        return safe[:limit]
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in safe)[:limit]

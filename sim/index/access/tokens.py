@@ -11,7 +11,6 @@ import datetime as dt
 import hmac
 import os
 
-import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sim.index.access.rules import AccessRules
@@ -49,15 +48,15 @@ def secret_from_bytes(raw: bytes) -> str:
     return base64.b32encode(raw).decode()
 
 
-def _totp(secret: str, rules: AccessRules) -> pyotp.TOTP:
-    return pyotp.TOTP(
-        secret, digits=rules.token_digits.value, interval=rules.token_step_seconds.value
-    )
+def _key(secret: str) -> bytes:
+    """The shared secret's bytes (base32, padding optional, as authenticator apps take it)."""
+    return base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
 
 
 def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
     """The code the token shows at `now`: what a simulated practitioner types in."""
-    return _totp(secret, rules).generate_otp(epoch_seconds(now) // rules.token_step_seconds.value)
+    step = epoch_seconds(now) // rules.token_step_seconds.value
+    return _hotp(_key(secret), step, rules.token_digits.value)
 
 
 def _hotp(key: bytes, counter: int, digits: int) -> str:
@@ -71,13 +70,12 @@ def _hotp(key: bytes, counter: int, digits: int) -> str:
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
     """The time step whose code equals `code`, within the drift allowance; None if none does.
 
-    The codes are computed here (RFC 4226 over the step, as the token, `token_code`, shows
-    them), the secret decoded once for every step compared."""
+    The secret is decoded once for every step compared."""
     code = str(code)
     digits = rules.token_digits.value
     if not (code.isascii() and code.isdigit() and len(code) == digits):
         return None  # not a code the token could show (e.g. non-ASCII digits): never compared
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    key = _key(secret)
     step = epoch_seconds(now) // rules.token_step_seconds.value
     drift = rules.token_drift_steps.value
     found = None

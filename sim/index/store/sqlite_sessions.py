@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sim.index.access.rules import AccessRules
 from sim.index.access.sessions import Session, ended_reason, expired, session_hash
-from sim.index.store.sqlite_shared import gated_write
+from sim.index.store.sqlite_shared import Transaction, gated_write
 
 _SELECT = """
 SELECT s.session_hash, s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
@@ -20,6 +20,7 @@ SELECT s.session_hash, s.username, s.started_at, s.last_seen, s.ended_at, s.end_
 FROM sessions s JOIN accounts a ON a.username = s.username
 """
 _LOOKUP = _SELECT + "WHERE s.session_hash = ?"
+_SEEN = "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL"
 _CHUNK = 500  # sessions per statement (well under SQLite's limit on parameters)
 
 
@@ -117,25 +118,17 @@ class SqliteSessionStore:
 
     def _seen(self, key: str, now: dt.datetime) -> None:
         """The idle clock moved on, through the accounts database's write gate."""
-        gated_write(
-            self._db,
-            "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL",
-            (_stamp(now), key),
-        )
+        gated_write(self._db, _SEEN, (_stamp(now), key))
 
     def touch_many(
         self, checks: Sequence[tuple[str, dt.datetime]]
     ) -> list[tuple[Session | None, str | None]]:
-        """`touch` of each check in order (SessionStore.touch_many): each session read once,
-        then its checks decided in memory exactly as `touch` decides them; its idle clock is
-        written once (its latest live moment) and, if a check ended it, its end after that."""
+        """`touch` of each check in order (SessionStore.touch_many): the sessions read with one
+        statement (per 500), then each one's checks decided in memory exactly as `touch`
+        decides them; every idle clock that moved (its latest live moment) and every end a
+        check made are written in one transaction, each session's end after its clock."""
         with self._lock:
-            rows = {}
-            for session_id, _ in checks:
-                if session_id not in rows:
-                    rows[session_id] = self._db.execute(
-                        _LOOKUP, (session_hash(session_id),)
-                    ).fetchone()
+            rows = self._rows([session_id for session_id, _ in checks])
             states = {sid: _Replay(sid, row) for sid, row in rows.items() if row is not None}
             answers: list[tuple[Session | None, str | None]] = []
             for session_id, now in checks:
@@ -144,12 +137,28 @@ class SqliteSessionStore:
                     answers.append((None, "unknown_session"))
                     continue
                 answers.append((state.session, state.check(now, self._idle, self._absolute)))
-            for state in states.values():
-                if state.seen is not None:
-                    self._seen(session_hash(state.session.session_id), state.seen)
-                if state.ending is not None:
-                    self.end(state.session.session_id, *state.ending)
+            moved = [s for s in states.values() if s.seen is not None or s.ending is not None]
+            if moved:
+                with Transaction(self._db):
+                    for state in moved:
+                        key = session_hash(state.session.session_id)
+                        if state.seen is not None:
+                            self._db.execute(_SEEN, (_stamp(state.seen), key))
+                        if state.ending is not None:
+                            self.end(state.session.session_id, *state.ending)
             return answers
+
+    def _rows(self, session_ids: Sequence[str]) -> dict[str, sqlite3.Row | None]:
+        """Each session's row (None if unknown), read with one statement per 500 sessions."""
+        by_hash = {session_hash(sid): sid for sid in dict.fromkeys(session_ids)}
+        found: dict[str, sqlite3.Row | None] = dict.fromkeys(by_hash.values())
+        hashes = list(by_hash)
+        for start in range(0, len(hashes), _CHUNK):
+            chunk = hashes[start : start + _CHUNK]
+            sql = f"{_SELECT}WHERE s.session_hash IN ({', '.join('?' * len(chunk))})"
+            for row in self._db.execute(sql, chunk).fetchall():
+                found[by_hash[row["session_hash"]]] = row
+        return found
 
     def live_reason(self, session_id: str) -> str | None:
         """None if the session is still live (not ended, account not revoked, service open),
@@ -159,15 +168,9 @@ class SqliteSessionStore:
 
     def live_reasons(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """`live_reason` of each session, read with one statement per 500 sessions."""
-        by_hash = {session_hash(sid): sid for sid in dict.fromkeys(session_ids)}
-        found: dict[str, str | None] = dict.fromkeys(by_hash.values(), "unknown_session")
-        hashes = list(by_hash)
-        for start in range(0, len(hashes), _CHUNK):
-            chunk = hashes[start : start + _CHUNK]
-            sql = f"{_SELECT}WHERE s.session_hash IN ({', '.join('?' * len(chunk))})"
-            for row in self._db.execute(sql, chunk).fetchall():
-                found[by_hash[row["session_hash"]]] = ended_reason(row)
-        return found
+        rows = self._rows(session_ids)
+        return {sid: "unknown_session" if row is None else ended_reason(row)
+                for sid, row in rows.items()}  # fmt: skip
 
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""
