@@ -204,3 +204,28 @@ def test_many_exact_name_lookups_find_what_each_finds_alone(
     assert [hit.child_id for hit in many[40]] == [kept.index_id]
     assert sorted(hit.child_id for hit in many[41]) == sorted([kept.index_id, hidden.index_id])
     assert many[42] == [] and index_store.exact_name_hits_many([]) == []
+
+
+def test_many_lookups_by_id_find_each_unarchived_child_once(
+    index_store, index_population, make_record, new_ids, shield_child
+):
+    """A batch's lookups by index ID in one statement: each known ID's child (as the
+    exact-name lookup shows it, a shielded one too), nothing for an unknown ID, an ID asked
+    twice answered twice, and an archived child not found."""
+    children = index_population["children"].head(5).select("child_id", "forename", "surname",
+                                                             "date_of_birth")  # fmt: skip
+    (hidden,) = (parse_record(make_record(child_id)) for child_id in new_ids(1))
+    index_store.write_records([hidden])
+    shield_child(index_store, hidden.index_id)
+    known = children["child_id"].to_list()
+    ids = [*known, hidden.index_id, "ZZ9999999", known[0]]
+    many = index_store.id_hits_many(ids)
+    for child_id, forename, surname, born in children.iter_rows():
+        by_name = index_store.exact_name_hits(
+            normalise_name(surname), normalise_name(forename), born.isoformat()
+        )
+        assert [h for h in by_name if h.child_id == child_id] == many[known.index(child_id)]
+    assert [h.child_id for h in many[5]] == [hidden.index_id] and many[5][0].shielded
+    assert many[6] == [] and many[7] == many[0] and index_store.id_hits_many([]) == []
+    assert apply_retention(index_store, dt.date(2200, 1, 1)).archived
+    assert index_store.id_hits_many(known) == [[] for _ in known]
