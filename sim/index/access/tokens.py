@@ -11,6 +11,7 @@ import datetime as dt
 import hmac
 import os
 
+import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sim.index.access.rules import AccessRules
@@ -48,38 +49,27 @@ def secret_from_bytes(raw: bytes) -> str:
     return base64.b32encode(raw).decode()
 
 
-def _key(secret: str) -> bytes:
-    """The shared secret's bytes (base32, padding optional, as authenticator apps take it)."""
-    return base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+def _totp(secret: str, rules: AccessRules) -> pyotp.TOTP:
+    return pyotp.TOTP(
+        secret, digits=rules.token_digits.value, interval=rules.token_step_seconds.value
+    )
 
 
 def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
     """The code the token shows at `now`: what a simulated practitioner types in."""
-    step = epoch_seconds(now) // rules.token_step_seconds.value
-    return _hotp(_key(secret), step, rules.token_digits.value)
-
-
-def _hotp(key: bytes, counter: int, digits: int) -> str:
-    """RFC 4226 s5.3: HMAC-SHA-1 of the counter, dynamically truncated to `digits` digits."""
-    digest = hmac.digest(key, counter.to_bytes(8, "big"), "sha1")
-    offset = digest[-1] & 0x0F
-    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
-    return str(value % 10**digits).zfill(digits)
+    return _totp(secret, rules).generate_otp(epoch_seconds(now) // rules.token_step_seconds.value)
 
 
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
-    """The time step whose code equals `code`, within the drift allowance; None if none does.
-
-    The secret is decoded once for every step compared."""
+    """The time step whose code equals `code`, within the drift allowance; None if none does."""
     code = str(code)
-    digits = rules.token_digits.value
-    if not (code.isascii() and code.isdigit() and len(code) == digits):
+    if not (code.isascii() and code.isdigit() and len(code) == rules.token_digits.value):
         return None  # not a code the token could show (e.g. non-ASCII digits): never compared
-    key = _key(secret)
+    totp = _totp(secret, rules)
     step = epoch_seconds(now) // rules.token_step_seconds.value
     drift = rules.token_drift_steps.value
     found = None
     for candidate in range(step - drift, step + drift + 1):
-        if hmac.compare_digest(_hotp(key, candidate, digits), code):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
             found = candidate
     return found
