@@ -132,20 +132,16 @@ def _as_user(
         return who, None, error
 
 
-async def act(
-    request: Request, page: Callable, action: str, work: Callable, *, quick: bool = False
-) -> Response:
+async def act(request: Request, page: Callable, action: str, work: Callable) -> Response:
     """Check the form's CSRF token, then the session and `work(service, form, session_id, now)`
-    in one call to the facade (`quick`: Gateway.call_quick), then show `page` with what the
-    work said; every refusal shown is the audited one, with the refused user in the header when
-    there is one."""
+    in one trip to the facade's thread, then show `page` with what the work said; every refusal
+    shown is the audited one, with the refused user in the header when there is one."""
     web = web_of(request)
     now = web.now()
     session_id = security.session_id(request) or ""
-    call = web.facade.call_quick if quick else web.facade.call
     try:
         form = await web.form(request, action, now)
-        who, said, error = await call(_as_user, session_id, now, action, work, form)
+        who, said, error = await web.facade.call(_as_user, session_id, now, action, work, form)
     except WorkbenchError as error:
         return web.refusal(request, error, now)
     if error is not None:

@@ -1,14 +1,10 @@
-"""The one door from the web layer to the facade: calls run on the facade's own threads, except
-the quick acts (`Gateway.call_quick`: searches and views), which run on the event loop's thread.
+"""The one door from the web layer to the facade: every call runs on the facade's own threads.
 
-On a thread, the event loop stays free to parse and render while the facade works. The facade is
-built for threads (the accounts database's shared connection runs each statement under its lock,
+The event loop stays free to parse and render while the facade works. The facade is built for
+threads (the accounts database's shared connection runs each statement under its lock,
 sim.index.store.sqlite_connection; the audit log's group commit lets concurrent appends share one
-write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a login hashing a
-password or an operator's task no longer holds up the others. A search or a view costs a few
-hundred microseconds of CPU, about what the trip to a thread and back costs (a queue, a wake-up,
-the GIL handed over twice), so it runs where the request arrived; its waits on the accounts
-database and the audit log are those of one transaction and one append.
+write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a request waiting on
+SQLite or the audit log no longer holds up the others.
 
 Operator and management pages that have no facade method of their own (housekeeping, account
 lists, audit verification) pass a gate here that checks the session through the facade and
@@ -46,16 +42,6 @@ class Gateway:
         return await loop.run_in_executor(
             self._executor, partial(work, self._service, *args, **kwargs)
         )
-
-    async def call_quick(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`call` for an act of a few hundred microseconds (a search, a view): run on the event
-        loop's own thread, since the trip to a facade thread and back costs about as much CPU as
-        the act. On a facade thread after all when the audit syncs each write (fdatasync), where
-        concurrent acts share one sync (group commit) instead of queueing for one each. Never for
-        a login (password hashing) or an operator's task: it would hold up the whole worker."""
-        if self._service.audit.syncs_each_write:
-            return await self.call(work, *args, **kwargs)
-        return work(self._service, *args, **kwargs)
 
     def close(self) -> None:
         self._executor.submit(self._service.close).result()

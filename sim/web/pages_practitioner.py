@@ -161,12 +161,12 @@ async def _record_page(
 
 @router.post("/search")
 async def search(request: Request) -> Response:
-    return await act(request, _search_page, "search", _search, quick=True)
+    return await act(request, _search_page, "search", _search)
 
 
 @router.post("/view")
 async def view(request: Request) -> Response:
-    return await act(request, _record_page, "view", _view, quick=True)
+    return await act(request, _record_page, "view", _view)
 
 
 def _sections(shown: RecordView) -> list[tuple[str, list[dict]]]:

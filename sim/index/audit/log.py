@@ -120,11 +120,6 @@ class AuditLog:
         with self.exclusive():
             return self._seq
 
-    @property
-    def syncs_each_write(self) -> bool:
-        """Whether each write waits for the disk (audit_sync = "fdatasync")."""
-        return self._sync is not None
-
     # -- the lock --------------------------------------------------------------------------
 
     @contextmanager
