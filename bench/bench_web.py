@@ -11,7 +11,7 @@ enough practitioners are enrolled for the target rate at the server's clock rate
 from the same deployment: the facade called in process, one search at a time. Targets:
 >= 1,000 audited searches/s with 50 concurrent clients on 2 cores, p99 <= 50 ms.
 
-Workers: 2 by default (one per core), each calling its own facade from 4 threads (`cpw serve`'s
+Workers: 2 by default (one per core), each calling its own facade from 8 threads (`cpw serve`'s
 default); each worker's facade opens the deployment, whose database holds the sessions and usage
 counters and whose audit log is appended under a file lock, so the workers share them. The
 audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures. The load
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from web_breakdown import breakdown, enroller, print_breakdown
 
 from sim.deployment.deploy import deploy
 from sim.index.access import token_code
@@ -113,6 +114,10 @@ def run(args: argparse.Namespace) -> None:
         window = (60 + MARGIN_SIM_SECONDS) / args.clock_rate
         accounts = max(args.clients, math.ceil(args.target * window / limit * 1.25))
         inproc = _in_process(root / "dep", queries, at, args.in_process)
+        parts = {}
+        if args.parts:  # after the in-process searches' moments, before the server's clock
+            make = enroller(root / "dep", AUTHORITY, queries)
+            parts = breakdown(root / "dep", make, at + dt.timedelta(hours=1), args.parts)
         practitioners = enrol_practitioners(root / "dep", accounts, AUTHORITY, queries, at)
         key = (root / "dep.audit-public-key").read_text().strip()
         with running_server(root / "dep", root / "server.log", clock_rate=args.clock_rate,
@@ -162,6 +167,8 @@ def run(args: argparse.Namespace) -> None:
           f"(same cores): {client:.2f} ms per search; load average "
           f"{os.getloadavg()[0]:.1f} during this run")  # fmt: skip
     print(f"targets: HTTP >= 1,000 searches/s ({rate:,.0f}), p99 <= 50 ms ({p99:.1f})")
+    if parts:
+        print_breakdown(parts, per_search)
 
 
 def main() -> None:
@@ -172,12 +179,14 @@ def main() -> None:
                         help="searches/s to enrol enough practitioners for")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--facade-threads", type=int, default=4,
+    parser.add_argument("--facade-threads", type=int, default=8,
                         help="threads per worker calling the facade")  # fmt: skip
     parser.add_argument("--clock-rate", type=float, default=10.0,
                         help="simulated seconds per wall second on the server")  # fmt: skip
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--in-process", type=int, default=2000, help="in-process searches")
+    parser.add_argument("--parts", type=int, default=1000,
+                        help="searches timed part by part in process (0: none)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     run(parser.parse_args())
 
