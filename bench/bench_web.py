@@ -11,12 +11,16 @@ enough practitioners are enrolled for the target rate at the server's clock rate
 from the same deployment: the facade called in process, one search at a time. Targets:
 >= 1,000 audited searches/s with 50 concurrent clients on 2 cores, p99 <= 50 ms.
 
-Workers: 2 by default (one per core), each calling its own facade from 8 threads (`cpw serve`'s
+Workers: 2 by default (one per core), each calling its own facade from 4 threads (`cpw serve`'s
 default); each worker's facade opens the deployment, whose database holds the sessions and usage
 counters and whose audit log is appended under a file lock, so the workers share them. The
 audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures. The load
 client runs in this process on the same cores: its searches go over one kept-alive connection per
 client (sim.web.load_channel) and its own CPU per search is printed beside the server's.
+
+Last, where a search's server CPU goes (web_breakdown.py): the session checks, the usage guard,
+the data core, the audit append, the form, the page and the trip to a facade thread, each timed in
+process on the same deployment, and the rest of the server's CPU per search by difference.
 """
 
 import argparse
@@ -179,7 +183,7 @@ def main() -> None:
                         help="searches/s to enrol enough practitioners for")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--facade-threads", type=int, default=8,
+    parser.add_argument("--facade-threads", type=int, default=4,
                         help="threads per worker calling the facade")  # fmt: skip
     parser.add_argument("--clock-rate", type=float, default=10.0,
                         help="simulated seconds per wall second on the server")  # fmt: skip

@@ -85,7 +85,7 @@ def serve(
     facade_threads: Annotated[
         int, typer.Option(help="Threads per worker calling the facade (their audit appends "
                           "share one write: group commit).")
-    ] = 8,
+    ] = 4,
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:  # fmt: skip

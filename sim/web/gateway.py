@@ -3,10 +3,8 @@
 The event loop stays free to parse and render while the facade works. The facade is built for
 threads (the accounts database's shared connection runs each statement under its lock,
 sim.index.store.sqlite_connection; the audit log's group commit lets concurrent appends share one
-write and sync), so `cpw serve` gives each worker 8 (`--facade-threads`): a request waiting on
-SQLite or the audit log no longer holds up the others, and more appends share each write (8
-threads answered 1.2-1.6 times as many searches a second as 4 under bench/bench_web.py's load,
-at the same CPU per search).
+write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a request waiting on
+SQLite or the audit log no longer holds up the others.
 
 Operator and management pages that have no facade method of their own (housekeeping, account
 lists, audit verification) pass a gate here that checks the session through the facade and
