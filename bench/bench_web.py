@@ -17,6 +17,10 @@ counters and whose audit log is appended under a file lock, so the workers share
 audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures. The load
 client runs in this process on the same cores: its searches go over one kept-alive connection per
 client (sim.web.load_channel) and its own CPU per search is printed beside the server's.
+
+Last, where a search's server CPU goes (web_breakdown.py): the session checks, the usage guard,
+the data core, the audit append, the form, the page and the trip to a facade thread, each timed in
+process on the same deployment, and the rest of the server's CPU per search by difference.
 """
 
 import argparse
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from web_breakdown import breakdown, enroller, print_breakdown
 
 from sim.deployment.deploy import deploy
 from sim.index.access import token_code
@@ -113,6 +118,10 @@ def run(args: argparse.Namespace) -> None:
         window = (60 + MARGIN_SIM_SECONDS) / args.clock_rate
         accounts = max(args.clients, math.ceil(args.target * window / limit * 1.25))
         inproc = _in_process(root / "dep", queries, at, args.in_process)
+        parts = {}
+        if args.parts:  # after the in-process searches' moments, before the server's clock
+            make = enroller(root / "dep", AUTHORITY, queries)
+            parts = breakdown(root / "dep", make, at + dt.timedelta(hours=1), args.parts)
         practitioners = enrol_practitioners(root / "dep", accounts, AUTHORITY, queries, at)
         key = (root / "dep.audit-public-key").read_text().strip()
         with running_server(root / "dep", root / "server.log", clock_rate=args.clock_rate,
@@ -162,6 +171,8 @@ def run(args: argparse.Namespace) -> None:
           f"(same cores): {client:.2f} ms per search; load average "
           f"{os.getloadavg()[0]:.1f} during this run")  # fmt: skip
     print(f"targets: HTTP >= 1,000 searches/s ({rate:,.0f}), p99 <= 50 ms ({p99:.1f})")
+    if parts:
+        print_breakdown(parts, per_search)
 
 
 def main() -> None:
@@ -178,6 +189,8 @@ def main() -> None:
                         help="simulated seconds per wall second on the server")  # fmt: skip
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--in-process", type=int, default=2000, help="in-process searches")
+    parser.add_argument("--parts", type=int, default=1000,
+                        help="searches timed part by part in process (0: none)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     run(parser.parse_args())
 
