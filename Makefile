@@ -49,8 +49,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Two workers, one a core (pytest-xdist); each is a session of its own, with its own session
+# fixtures (PostgreSQL cluster, deployments, servers, browser).
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py

@@ -23,7 +23,11 @@ from sim.reference import load_authorities
 ROOT = Path(__file__).resolve().parents[1]
 
 # No property test is timed: a deadline fails on a busy machine, not on broken behaviour.
-settings.register_profile("untimed", deadline=None)
+# Under pytest-xdist (`make test`) each worker is a session of its own and would write the one
+# example database in .hypothesis/ at the same time as the other: there it is off, and a
+# failure prints the blob that replays it (@reproduce_failure) instead.
+PARALLEL = {"database": None, "print_blob": True} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+settings.register_profile("untimed", deadline=None, **PARALLEL)
 settings.load_profile("untimed")
 SMALL_SEED = 7
 

@@ -14,7 +14,7 @@ from sim.deployment.backups import decrypt_file
 from sim.index.layout import Layout, data_key
 from sim.postgres import server as pg
 from sim.postgres.deploy import NEGATIVE_CONTROL
-from sim.postgres.topology import APP_ROLE, DATABASE, SLOT, Topology
+from sim.postgres.topology import APP_ROLE, DATABASE, SLOT, Topology, wait_streaming
 from tests.conftest import run_cpw
 
 
@@ -44,6 +44,9 @@ def test_base_backup_is_sealed_and_opens_with_its_key_to_a_tar(pg_deployment, tm
 def test_replica_streams_on_its_slot_and_is_read_only(pg_deployment):
     topology = Topology(pg_deployment)
     primary, replica = topology.primary(), topology.replica()
+    # start_all returns once the replica is started, not once it streams: on a busy machine
+    # (two test workers and more) its WAL receiver can take a while to connect.
+    wait_streaming(primary)
     with psycopg.connect(primary.conninfo(DATABASE), autocommit=True) as conn:
         slot = conn.execute(
             "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
