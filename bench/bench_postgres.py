@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_decommission import OPERATOR, VERIFIER
@@ -55,7 +56,7 @@ from sim.index.store.postgres import PostgresStore
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 from sim.postgres.deploy import NEGATIVE_CONTROL, deploy_postgres
-from sim.postgres.topology import DATABASE, Topology, stop_all
+from sim.postgres.topology import ACCOUNTS_DATABASE, DATABASE, Topology, stop_all
 from sim.reference.authorities import load_authorities
 from sim.streams import stream
 
@@ -135,6 +136,25 @@ def residue_scan(deployment: Path, setup, workdir: Path) -> dict[str, float]:
     }
 
 
+def wal_figures(deployment: Path) -> dict[str, int]:
+    """WAL the primary has written since initdb, what the WAL archive holds, and the size of
+    the databases it was loading: the archive's cost per byte of index."""
+    topology = Topology(deployment)
+    with psycopg.connect(topology.primary().conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), "
+            "sum(pg_database_size(datname)) FILTER (WHERE datname IN (%s, %s)) FROM pg_database",
+            (DATABASE, ACCOUNTS_DATABASE),
+        ).fetchone()
+    segments = [p for p in topology.wal_archive.iterdir() if p.is_file()]
+    return {
+        "written": int(row[0]) if row else 0,
+        "databases": int(row[1]) if row else 0,
+        "archived": sum(p.stat().st_size for p in segments),
+        "files": len(segments),
+    }
+
+
 def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) -> None:
     codes = tuple(a.code for a in load_authorities())
     codes = codes if authorities <= 0 else codes[:authorities]
@@ -143,6 +163,7 @@ def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) 
     synth_seconds = time.perf_counter() - started
     report = deploy_postgres(workdir / "population", workdir / "dep", profile="simulation")
     deployment = report.path
+    wal = wal_figures(deployment)
     baseline = deploy(workdir / "population", workdir / "sqlite", profile="simulation")
     on_sqlite, on_postgres, same = search_figures(deployment, baseline.path, queries, seed)
     evidence = workdir / "evidence"
@@ -158,11 +179,14 @@ def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) 
     problems = verify_evidence(evidence, public_hex(setup.verifier_key), deployment)
     verify_seconds = time.perf_counter() - started
 
-    mib = scan["bytes"] / 2**20
+    scanned = scan["bytes"] / 2**20
     print(f"ContactPoint on PostgreSQL, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"scale {scale}, {len(codes)} authorities: {report.children:,} children "
           f"(synthesis {synth_seconds:.1f} s)")  # fmt: skip
     print(f"deploy --backend postgres (stores, COPY, replica, base backup) {report.seconds:8.1f} s")
+    mib = {key: wal[key] / 2**20 for key in ("written", "archived", "databases")}
+    print(f"WAL written {mib['written']:,.0f} MiB; WAL archive {mib['archived']:,.0f} MiB in "
+          f"{wal['files']:,} files; the two databases {mib['databases']:,.0f} MiB")  # fmt: skip
     print(f"deploy (SQLite, the baseline)     {baseline.seconds:10.1f} s")
     print(f"{'':32}{'SQLite':>12}{'PostgreSQL':>12}")
     for kind in ("search", "view"):
@@ -170,13 +194,15 @@ def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) 
             print(f"{kind + ' ' + label + ' (us)':32}{on_sqlite[kind][n]:12.0f}"
                   f"{on_postgres[kind][n]:12.0f}")  # fmt: skip
     print(f"same hits on both backends       {'yes' if same else 'NO'}")
-    print(f"residue scan, {mib:,.0f} MiB, {scan['patterns']} patterns: verifier "
-          f"{scan['scan_s']:.2f} s ({mib / scan['scan_s']:,.0f} MiB/s); grep -r -F, "
+    print(f"residue scan, {scanned:,.0f} MiB, {scan['patterns']} patterns: verifier "
+          f"{scan['scan_s']:.2f} s ({scanned / scan['scan_s']:,.0f} MiB/s); grep -r -F, "
           f"{scan['grep_patterns']} UTF-8 patterns: {scan['grep_s']:.2f} s "
-          f"({mib / scan['grep_s']:,.0f} MiB/s)")  # fmt: skip
+          f"({scanned / scan['grep_s']:,.0f} MiB/s)")  # fmt: skip
     print(f"rehearsal ({outcome.status})               {rehearsal_seconds:10.1f} s")
     print(f"verification (pinned key)         {verify_seconds:10.1f} s "
           f"{'passes' if not problems else 'FAILS: ' + problems[0]}")  # fmt: skip
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end: {load}")
     if not same or problems or outcome.status != "completed":
         raise SystemExit("bench_postgres: the run did not complete cleanly")
 

@@ -3,6 +3,7 @@
 import os
 import pwd
 import stat
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -72,6 +73,32 @@ def test_wal_archive_is_owner_only_and_owned_by_the_server_user(pg_deployment):
     segments = [p for p in archive.iterdir() if len(p.name) == 24]
     assert len(segments) >= 2
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in segments)
+
+
+def test_the_load_logs_no_index_entry_per_row_and_no_template_pages(pg_deployment):
+    """Keys and indexes are built once the rows are in, and databases are made by copying their
+    template's files, so the archived WAL holds no index entry per loaded row (an index filled
+    row by row logs each, and an image of each page again after every checkpoint) and no
+    image of a template's pages (logging a template writes megabytes per database)."""
+    archive = Topology(pg_deployment).wal_archive
+    segments = sorted(p.name for p in archive.iterdir() if len(p.name) == 24)
+    waldump = pg.postgres_bin() / "pg_waldump"
+    dump = subprocess.run(
+        [waldump, "--stats=record", "-p", archive, segments[0], segments[-1]],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    records = {}
+    for line in dump.stdout.splitlines():
+        fields = line.split()
+        if len(fields) > 8 and "/" in fields[0]:
+            records[fields[0]] = (int(fields[1]), int(fields[-2]))
+    primary = Topology(pg_deployment).primary()
+    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+        children = conn.execute("SELECT count(*) FROM child").fetchone()[0]
+        names = conn.execute("SELECT count(*) FROM name").fetchone()[0]
+    assert records["Heap2/MULTI_INSERT+INIT"][0] > 0  # the rows themselves are there, as COPY
+    assert records.get("Btree/INSERT_LEAF", (0, 0))[0] < children + names
+    assert records.get("XLOG/FPI", (0, 0))[1] < 2**20  # page images: the indexes' own, ~kB
 
 
 def test_negative_control_deleted_child_gone_from_tables_but_in_the_wal_archive(pg_deployment):
