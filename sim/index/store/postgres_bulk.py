@@ -125,6 +125,8 @@ def copy_frames(
     writer = QueuedLibpqWriter(cursor) if bulk else None
     with cursor.copy(statement, writer=writer) as copy:
         for frame in frames:
+            if frame.is_empty():  # a table with no rows may come with no columns either
+                continue
             selected = frame.select(columns)
             flags = [c for c, kind in selected.schema.items() if kind == pl.Boolean]
             selected = selected.with_columns([pl.col(c).cast(pl.Int8) for c in flags])
