@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_decommission import OPERATOR, VERIFIER
@@ -55,7 +56,7 @@ from sim.index.store.postgres import PostgresStore
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 from sim.postgres.deploy import NEGATIVE_CONTROL, deploy_postgres
-from sim.postgres.topology import DATABASE, Topology, stop_all
+from sim.postgres.topology import ACCOUNTS_DATABASE, DATABASE, Topology, stop_all
 from sim.reference.authorities import load_authorities
 from sim.streams import stream
 
@@ -135,50 +136,81 @@ def residue_scan(deployment: Path, setup, workdir: Path) -> dict[str, float]:
     }
 
 
+def wal_figures(deployment: Path) -> dict[str, int]:
+    """WAL the primary has written since initdb, what the WAL archive holds, and the size of
+    the databases it was loading: the archive's cost per byte of index."""
+    topology = Topology(deployment)
+    with psycopg.connect(topology.primary().conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), "
+            "sum(pg_database_size(datname)) FILTER (WHERE datname IN (%s, %s)) FROM pg_database",
+            (DATABASE, ACCOUNTS_DATABASE),
+        ).fetchone()
+    segments = [p for p in topology.wal_archive.iterdir() if p.is_file()]
+    return {
+        "written": int(row[0]) if row else 0,
+        "databases": int(row[1]) if row else 0,
+        "archived": sum(p.stat().st_size for p in segments),
+        "files": len(segments),
+    }
+
+
 def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) -> None:
+    """Each figure is printed as soon as it is measured, so a run stopped part-way (an England
+    run on a shared machine) still reports what it reached."""
     codes = tuple(a.code for a in load_authorities())
     codes = codes if authorities <= 0 else codes[:authorities]
+    say(f"ContactPoint on PostgreSQL, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
     started = time.perf_counter()
     write_population(SynthRequest(seed, scale, codes), workdir / "population")
     synth_seconds = time.perf_counter() - started
     report = deploy_postgres(workdir / "population", workdir / "dep", profile="simulation")
     deployment = report.path
+    say(f"scale {scale}, {len(codes)} authorities: {report.children:,} children "
+        f"(synthesis {synth_seconds:.1f} s)")  # fmt: skip
+    say(f"deploy --backend postgres (stores, COPY, replica, base backup) {report.seconds:8.1f} s")
+    wal = wal_figures(deployment)
+    mib = {key: wal[key] / 2**20 for key in ("written", "archived", "databases")}
+    say(f"WAL written {mib['written']:,.0f} MiB; WAL archive {mib['archived']:,.0f} MiB in "
+        f"{wal['files']:,} files; the two databases {mib['databases']:,.0f} MiB; deployment "
+        f"{tree_bytes(deployment) / 2**30:,.1f} GiB")  # fmt: skip
     baseline = deploy(workdir / "population", workdir / "sqlite", profile="simulation")
+    say(f"deploy (SQLite, the baseline)     {baseline.seconds:10.1f} s")
     on_sqlite, on_postgres, same = search_figures(deployment, baseline.path, queries, seed)
+    say(f"{'':32}{'SQLite':>12}{'PostgreSQL':>12}")
+    for kind in ("search", "view"):
+        for label, n in (("p50", 0), ("p99", 1)):
+            say(f"{kind + ' ' + label + ' (us)':32}{on_sqlite[kind][n]:12.0f}"
+                f"{on_postgres[kind][n]:12.0f}")  # fmt: skip
+    say(f"same hits on both backends       {'yes' if same else 'NO'}")
     evidence = workdir / "evidence"
     setup, index = rehearsal_setup(deployment, evidence, OPERATOR, VERIFIER)
     try:
         scan = residue_scan(deployment, setup, workdir)
+        scanned = scan["bytes"] / 2**20
+        say(f"residue scan, {scanned:,.0f} MiB, {scan['patterns']} patterns: verifier "
+            f"{scan['scan_s']:.2f} s ({scanned / scan['scan_s']:,.0f} MiB/s); grep -r -F, "
+            f"{scan['grep_patterns']} UTF-8 patterns: {scan['grep_s']:.2f} s "
+            f"({scanned / scan['grep_s']:,.0f} MiB/s)")  # fmt: skip
         started = time.perf_counter()
         outcome = rehearse(deployment, evidence, setup)
         rehearsal_seconds = time.perf_counter() - started
     finally:
         index.close()
+    say(f"rehearsal ({outcome.status})               {rehearsal_seconds:10.1f} s")
     started = time.perf_counter()
     problems = verify_evidence(evidence, public_hex(setup.verifier_key), deployment)
     verify_seconds = time.perf_counter() - started
-
-    mib = scan["bytes"] / 2**20
-    print(f"ContactPoint on PostgreSQL, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"scale {scale}, {len(codes)} authorities: {report.children:,} children "
-          f"(synthesis {synth_seconds:.1f} s)")  # fmt: skip
-    print(f"deploy --backend postgres (stores, COPY, replica, base backup) {report.seconds:8.1f} s")
-    print(f"deploy (SQLite, the baseline)     {baseline.seconds:10.1f} s")
-    print(f"{'':32}{'SQLite':>12}{'PostgreSQL':>12}")
-    for kind in ("search", "view"):
-        for label, n in (("p50", 0), ("p99", 1)):
-            print(f"{kind + ' ' + label + ' (us)':32}{on_sqlite[kind][n]:12.0f}"
-                  f"{on_postgres[kind][n]:12.0f}")  # fmt: skip
-    print(f"same hits on both backends       {'yes' if same else 'NO'}")
-    print(f"residue scan, {mib:,.0f} MiB, {scan['patterns']} patterns: verifier "
-          f"{scan['scan_s']:.2f} s ({mib / scan['scan_s']:,.0f} MiB/s); grep -r -F, "
-          f"{scan['grep_patterns']} UTF-8 patterns: {scan['grep_s']:.2f} s "
-          f"({mib / scan['grep_s']:,.0f} MiB/s)")  # fmt: skip
-    print(f"rehearsal ({outcome.status})               {rehearsal_seconds:10.1f} s")
-    print(f"verification (pinned key)         {verify_seconds:10.1f} s "
-          f"{'passes' if not problems else 'FAILS: ' + problems[0]}")  # fmt: skip
+    say(f"verification (pinned key)         {verify_seconds:10.1f} s "
+        f"{'passes' if not problems else 'FAILS: ' + problems[0]}")  # fmt: skip
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    say(f"load average (1, 5, 15 min) at the end: {load}")
     if not same or problems or outcome.status != "completed":
         raise SystemExit("bench_postgres: the run did not complete cleanly")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
 def main() -> None:

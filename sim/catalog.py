@@ -23,6 +23,7 @@ from sim.index.service_settings import service_rules
 from sim.metrics.parameters import cost_params
 from sim.population import parameters
 from sim.population.addresses import DISTRICTS_FILE, districts_by_authority
+from sim.postgres.settings import postgres_settings
 from sim.reference.authorities import AUTHORITIES_FILE, load_authorities
 from sim.reference.paths import data_dir
 from sim.reference.rollout import ROLLOUT_FILE, load_rollout
@@ -54,6 +55,7 @@ DATA_FILES: dict[str, tuple[str, Callable[[], Any]]] = {
     "index/sar.toml": ("subject access requests under DPA 1998 s7", sar_rules),
     "index/service.toml": ("service profiles; shielding and record roles", service_rules),
     "index/deployment.toml": ("deployment copies, requests, holds, canaries", deployment_settings),
+    "index/postgres.toml": ("PostgreSQL WAL: checkpoints, compression", postgres_settings),
     "world/demography.toml": ("births, deaths, leaving the index", world.demography_params),
     "world/moves.toml": ("moves by age and destination kernel", world.move_params),
     "world/services.toml": ("school and GP changes after a move", world.service_change_params),

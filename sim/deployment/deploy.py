@@ -120,14 +120,17 @@ def _requests(
 
 
 def _stores(
-    backups: list[tuple[str, str]], extracts: list[tuple[str, str]], listed: int
+    backups: list[tuple[str, str]], extracts: list[tuple[str, str]], listed: int, replica: bool
 ) -> list[StoreEntry]:
     entries = [
         StoreEntry("live index", "live-index", "index/index.db", "ContactPoint service operator",
                    "the index (SQLite, WAL: -wal/-shm files may exist while it is open)"),
-        StoreEntry("disaster-recovery replica", "dr-replica", "replica/index.db",
-                   "disaster-recovery site", "copy made with the SQLite backup API"),
     ]  # fmt: skip
+    if replica:
+        entries.append(
+            StoreEntry("disaster-recovery replica", "dr-replica", "replica/index.db",
+                       "disaster-recovery site", "copy made with the SQLite backup API")
+        )  # fmt: skip
     entries += [
         StoreEntry(f"backup {path.split('/')[1]}", "backup", path, "backup operator",
                    "AES-256-GCM sealed copy of the index", True, key_id)
@@ -168,10 +171,13 @@ def deploy(
     force: bool = False,
     from_feeds: bool = False,
     extra_keys: dict[str, bytes] | None = None,
+    index_copies: bool = True,
 ) -> DeployReport:
     """Build a deployment directory at `out` from a `cpw synth` directory.
 
-    `extra_keys`: more data keys for the key store, by key_id (a server backend's backups)."""
+    `extra_keys`: more data keys for the key store, by key_id (a server backend's backups).
+    `index_copies`: make the SQLite index's DR replica and sealed backups (a server backend
+    makes its own replica and backups instead)."""
     started = time.perf_counter()
     if canaries < 0 or users < 5:
         raise InputError("--canaries must be >= 0 and --users >= 5")
@@ -203,6 +209,7 @@ def deploy(
                 profile,
                 staged,
                 extra_keys or {},
+                index_copies,
             )
     except BaseException:
         for path in staged.values():
@@ -228,6 +235,7 @@ def _make(
     profile: str,
     staged: dict[str, Path],
     extra_keys: dict[str, bytes],
+    index_copies: bool,
 ) -> tuple[int, int, tuple[str, ...], str]:
     """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
     audit key's fingerprint)."""
@@ -243,7 +251,8 @@ def _make(
     else:
         build_index(tables, layout.index)
     interval = settings.backup_interval_days.value
-    days = [on - dt.timedelta(days=interval * g) for g in range(settings.backup_generations.value)]
+    generations = settings.backup_generations.value if index_copies else 0
+    days = [on - dt.timedelta(days=interval * g) for g in range(generations)]
     data_keys = {f"backup-{day.isoformat()}": os.urandom(32) for day in days}
     audit_key = Ed25519PrivateKey.generate()
     write_keystore(layout.keystore, audit_key, {**data_keys, **extra_keys}, os.urandom(32))
@@ -260,14 +269,15 @@ def _make(
         entries = service.audit.entries
     finally:
         service.close()
-    replicate_index(layout.index, layout.replica)
+    if index_copies:
+        replicate_index(layout.index, layout.replica)
     backups = []
     for day, (key_id, key) in zip(days, data_keys.items(), strict=True):
         relative = f"backups/{day.isoformat()}/index.db.enc"
         encrypt_file(layout.index, staging / relative, key)
         backups.append((relative, key_id))
     listed = len(extracts) - settings.unlisted_extracts.value
-    stores = _stores(backups, extracts, listed)
+    stores = _stores(backups, extracts, listed, replica=index_copies)
     header = {
         "deployment": name,
         "made_on": on.isoformat(),

@@ -1,16 +1,15 @@
 """`cpw deploy --backend postgres`: a deployment served from a PostgreSQL primary.
 
 The deployment `cpw deploy` makes (accounts, audit, key store, extracts, requests, holds,
-canaries) is made first; then the index is loaded into a PostgreSQL primary, a streaming replica
-and sealed base backups are made, and the WAL archive fills. The accounts database moves onto
-the same primary, `backend.toml` names both databases (the socket directory relative to the
-deployment, no password), and every SQLite copy is removed (the index and accounts files, the
-SQLite DR replica and backups, whose place the streaming replica and sealed base backups take):
+canaries) is made first, without the SQLite index's DR replica and backups (the streaming
+replica and sealed base backups take their place); then the index is loaded into a PostgreSQL
+primary, the replica and base backups are made, and the WAL archive fills. The accounts
+database moves onto the same primary, `backend.toml` names both databases (the socket directory
+relative to the deployment, no password), and the SQLite index and accounts files are removed:
 the facade, `cpw serve`, `cpw index` and decommissioning all read the primary. The key store
-gains one data key per base backup (and loses the SQLite backups' keys) and the inventory one
-entry per place; its live-index and accounts entries name the databases on the primary. If
-any part fails, the servers are stopped and the whole deployment is removed: nothing half-made
-is left.
+gains one data key per base backup and the inventory one entry per place; its live-index and
+accounts entries name the databases on the primary. If any part fails, the servers are stopped
+and the whole deployment is removed: nothing half-made is left.
 """
 
 from __future__ import annotations
@@ -55,18 +54,17 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
     pg.check_traversable(Path(out).resolve(), user)
     on = options.get("on", DEFAULT_DAY)
     keys = {f"pg-base-{on}": os.urandom(32)}
-    report = deploy(population, out, extra_keys=keys, **options)  # type: ignore[arg-type]
+    report = deploy(population, out, extra_keys=keys, index_copies=False, **options)  # type: ignore[arg-type]
     layout = Layout(report.path.resolve())
     try:
         deleted = _child_to_delete(layout)
         entries = build_topology(
             layout.root, layout.index, keys, str(on), deleted_child=deleted["child_id"],
-            accounts_db=layout.accounts,
+            accounts_db=layout.accounts, children=report.children,
         )  # fmt: skip
         write_negative_control(layout.beside(NEGATIVE_CONTROL), deleted)
-        copies = _sqlite_copies(layout)
-        _serve_from_primary(layout, Topology(layout.root).primary(), copies)
-        _extend_inventory(layout, entries, copies)
+        _serve_from_primary(layout, Topology(layout.root).primary())
+        _extend_inventory(layout, entries)
     except BaseException:
         stop_all(layout.root, mode="immediate")
         shutil.rmtree(layout.root, ignore_errors=True)
@@ -76,7 +74,7 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
     seconds = time.perf_counter() - started
     return DeployReport(
         report.path, report.children, report.canaries, report.users, report.audit_entries,
-        report.stores + len(entries) - len(copies), report.unlisted, seconds,
+        report.stores + len(entries), report.unlisted, seconds,
         report.audit_fingerprint,
     )  # fmt: skip
 
@@ -104,35 +102,15 @@ def _child_ids(path: Path) -> set[str]:
     return {str(json.loads(line).get("child_id")) for line in text.splitlines() if line.strip()}
 
 
-def _serve_from_primary(layout: Layout, primary: pg.Server, copies: list[StoreEntry]) -> None:
+def _serve_from_primary(layout: Layout, primary: pg.Server) -> None:
     """backend.toml naming the index and accounts databases on the primary (build_topology
-    copied both there), then every SQLite copy removed: the index and accounts files, and the
-    SQLite DR replica and backups (the streaming replica and sealed base backups take their
-    place), with those backups' data keys; `copies` are their inventory entries."""
+    copied both there), then the SQLite index and accounts files removed."""
     write_backend(layout, _relative_conninfo(primary, DATABASE), _relative_conninfo(
         primary, ACCOUNTS_DATABASE))  # fmt: skip
-    for path in (layout.index, layout.accounts, *(layout.root / c.path for c in copies)):
+    for path in (layout.index, layout.accounts):
         for leftover in path.parent.glob(path.name + "*"):
             leftover.unlink()
         path.parent.rmdir()
-    keys = json.loads(layout.keystore.read_text())
-    for copy in copies:
-        keys["keys"].pop(copy.key_id, None)
-    partial = layout.keystore.with_name(layout.keystore.name + ".partial")
-    partial.unlink(missing_ok=True)
-    write_private(partial, json.dumps(keys, indent=2) + "\n")
-    os.replace(partial, layout.keystore)
-
-
-def _sqlite_copies(layout: Layout) -> list[StoreEntry]:
-    """The SQLite deployment's DR replica and backup generations (copies of the SQLite index)."""
-    listed = tomllib.loads(layout.inventory.read_text())["stores"]
-    stores = [StoreEntry(**store) for store in listed]
-    return [s for s in stores if s.path.endswith(SQLITE_COPIES.get(s.kind, "\0"))]
-
-
-SQLITE_COPIES = {"dr-replica": "index.db", "backup": "index.db.enc"}
-"""Store kinds (and file names) of the SQLite deployment's copies of its index."""
 
 
 def _relative_conninfo(primary: pg.Server, database: str) -> str:
@@ -151,16 +129,12 @@ SERVED = {
 """The SQLite deployment's entries that now name a database on the primary."""
 
 
-def _extend_inventory(layout: Layout, entries: list[StoreEntry], gone: list[StoreEntry]) -> None:
-    """The inventory with the topology's places added, the SQLite copies (`gone`) left out
-    and the index and accounts entries naming their databases on the primary, replaced
-    atomically (it holds no key)."""
+def _extend_inventory(layout: Layout, entries: list[StoreEntry]) -> None:
+    """The inventory with the topology's places added and the index and accounts entries
+    naming their databases on the primary, replaced atomically (it holds no key)."""
     raw = tomllib.loads(layout.inventory.read_text())
     stores = []
-    removed = {store.path for store in gone}
     for store in (StoreEntry(**store) for store in raw.pop("stores")):
-        if store.path in removed:
-            continue
         if store.kind in SERVED:
             name, database, description = SERVED[store.kind]
             primary = f"{TOPOLOGY_DIR}/primary"

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from sim.deployment.backups import encrypt_stream
 from sim.index.layout import StoreEntry
@@ -28,6 +27,7 @@ from sim.index.store.backends import backend
 from sim.outputs import write_private
 from sim.postgres import server as pg
 from sim.postgres.load import load_index
+from sim.postgres.settings import PostgresSettings, postgres_settings
 
 DATABASE = "contactpoint"
 ACCOUNTS_DATABASE = "contactpoint_accounts"
@@ -37,10 +37,12 @@ ARCHIVIST_ROLE = "cpw_archivist"
 SLOT = "cpw_replica"
 TOPOLOGY_DIR = "postgres"
 STREAMING_TIMEOUT_SECONDS = 60
+COPY_TIMEOUT_SECONDS = 3600
+"""pg_basebackup making the replica: an England primary is gigabytes."""
 HOLDER = "ContactPoint service operator"
-WAL_SEGMENT_MB = 1
-"""Small WAL segments, so the archive fills segment by segment even at small scale (the
-archive's granularity is what the negative control shows); PostgreSQL's default is 16."""
+FILE_COPY = "STRATEGY = FILE_COPY"
+"""A new database copied from its template as files after a checkpoint, not logged page by page
+(PostgreSQL 15's default, WAL_LOG, writes the whole template into the WAL archive each time)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,10 @@ def copy_accounts(accounts_db: Path, conninfo: str) -> None:
     backend("postgres").copy_accounts(accounts_db, conninfo)
 
 
-def primary_settings() -> dict[str, str]:
+def primary_settings(wal: PostgresSettings, segment_mb: int) -> dict[str, str]:
     """Continuous archiving into ../wal-archive (the server's working directory is its data
-    directory), refusing to overwrite a segment already archived."""
+    directory), refusing to overwrite a segment already archived; checkpoints and full-page
+    image compression as `wal` sets them."""
     return {
         "wal_level": "replica",
         "archive_mode": "on",
@@ -98,8 +101,7 @@ def primary_settings() -> dict[str, str]:
         "max_wal_senders": "4",
         "max_replication_slots": "4",
         "hot_standby": "on",
-        "min_wal_size": f"{4 * WAL_SEGMENT_MB}MB",
-        "max_wal_size": f"{64 * WAL_SEGMENT_MB}MB",
+        **wal.server_settings(segment_mb),
     }
 
 
@@ -110,6 +112,8 @@ def build_topology(
     made_on: str,
     deleted_child: str | None = None,
     accounts_db: Path | None = None,
+    wal: PostgresSettings | None = None,
+    children: int = 0,
 ) -> list[StoreEntry]:
     """Primary (loaded from the SQLite index, and the SQLite accounts database when given),
     replica, WAL archive, one sealed base backup per key in `backup_keys`, one extract per
@@ -117,7 +121,9 @@ def build_topology(
     running. The archivist's role (ARCHIVIST_ROLE) is made on the primary.
 
     `deleted_child`: a child deleted from the primary (DELETE, CHECKPOINT) before the replica
-    and the backups are made, so the WAL archive keeps a copy the live tables do not.
+    and the backups are made, so the WAL archive keeps a copy the live tables do not. `wal`:
+    the primary's WAL settings (data/index/postgres.toml when not given); `children`, how many
+    the index holds, sets its WAL segment size.
     """
     topology = Topology(Path(deployment).resolve())
     topology.base.mkdir(parents=True, exist_ok=True)
@@ -125,19 +131,23 @@ def build_topology(
     os.chmod(topology.base, 0o711)
     user = pg.server_os_user()
     pg.make_owned_dir(topology.wal_archive, user)
+    wal = wal or postgres_settings()
+    segment_mb = wal.segment_mb(children)
     primary = pg.init_cluster(
-        topology.primary_dir, settings=primary_settings(), wal_segment_mb=WAL_SEGMENT_MB
+        topology.primary_dir,
+        settings=primary_settings(wal, segment_mb),
+        wal_segment_mb=segment_mb,
     )
     pg.start(primary)
     with psycopg.connect(primary.conninfo(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE} {FILE_COPY}")
         admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
     load_index(primary.conninfo(DATABASE), index_db, reader=APP_ROLE)
     with psycopg.connect(primary.conninfo(), autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {ARCHIVIST_ROLE} LOGIN IN ROLE pg_read_all_data")
         admin.execute(f"ALTER ROLE {ARCHIVIST_ROLE} SET default_transaction_read_only = on")
         if accounts_db is not None:
-            admin.execute(f"CREATE DATABASE {ACCOUNTS_DATABASE}")
+            admin.execute(f"CREATE DATABASE {ACCOUNTS_DATABASE} {FILE_COPY}")
     if accounts_db is not None:
         copy_accounts(accounts_db, primary.conninfo(ACCOUNTS_DATABASE))
     if deleted_child is not None:
@@ -169,34 +179,61 @@ def build_topology(
     return entries
 
 
+EXTRACT_COLUMNS = ("child_id", "forename", "surname", "date_of_birth", "address_line", "town",
+                   "postcode")  # fmt: skip
 EXTRACT_SQL = """
-SELECT c.child_id, n.forename, n.surname, c.date_of_birth, h.address_line, h.town, h.postcode
+COPY (
+SELECT c.authority_code, c.child_id, n.forename, n.surname, c.date_of_birth, h.address_line,
+       h.town, h.postcode
 FROM child c JOIN name n ON n.child_key = c.child_key AND n.current = 1
 LEFT JOIN household h ON h.household_key = c.household_key
-WHERE c.authority_code = {code} ORDER BY c.child_id
+ORDER BY c.authority_code, c.child_id
+) TO STDOUT WITH (FORMAT csv)
 """
+"""Every authority's extract in one pass, each row led by its authority's code (a code is
+letters and digits, so never quoted): one scan of the tables, not one per authority."""
+WRITE_ROWS = 10_000
 
 
 def authority_extracts(primary: pg.Server, deployment: Path, made_on: str) -> list[tuple[str, str]]:
     """One CSV per authority, as a management team would take it from the server (COPY TO):
     (authority, path under the deployment). Owner-only, like every file of a deployment."""
-    made = []
-    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
-        codes = [row[0] for row in conn.execute(
-            "SELECT DISTINCT authority_code FROM child ORDER BY 1"
-        )]  # fmt: skip
-        for code in codes:
-            relative = f"extracts/{code}-{made_on}-postgres.csv"
-            target = deployment / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            query = sql.SQL(EXTRACT_SQL).format(code=sql.Literal(code))
-            statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(query)
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle, conn.cursor().copy(statement) as copy:
+    made: list[tuple[str, str]] = []
+    header = (",".join(EXTRACT_COLUMNS) + "\n").encode()
+    handle = None
+    current = b""
+    rows: list[bytes] = []
+    try:
+        with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+            with conn.cursor().copy(EXTRACT_SQL) as copy:
                 for block in copy:
-                    handle.write(block)
-            made.append((code, relative))
+                    code, _, row = bytes(block).partition(b",")
+                    if code != current:
+                        if handle is not None:
+                            handle.writelines(rows)
+                            handle.close()
+                        rows, current = [], code
+                        relative = f"extracts/{code.decode()}-{made_on}-postgres.csv"
+                        handle = _new_private(deployment / relative)
+                        handle.write(header)
+                        made.append((code.decode(), relative))
+                    rows.append(row)
+                    if len(rows) >= WRITE_ROWS:
+                        handle.writelines(rows)  # type: ignore[union-attr]
+                        rows = []
+            if handle is not None:
+                handle.writelines(rows)
+    finally:
+        if handle is not None:
+            handle.close()
     return made
+
+
+def _new_private(target: Path):
+    """A new owner-only file (refusing one already there), opened for writing."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(descriptor, "wb")
 
 
 def delete_child(primary: pg.Server, child_id: str) -> None:
@@ -220,15 +257,20 @@ def delete_child(primary: pg.Server, child_id: str) -> None:
 
 
 def switch_wal(primary: pg.Server) -> None:
-    """Finish the current WAL segment and wait until the archiver has copied it."""
+    """Finish the current WAL segment and wait until the archiver has copied it (however far
+    behind it is after a large load, as long as it keeps archiving)."""
     with psycopg.connect(primary.conninfo(), autocommit=True) as conn:
         row = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
         finished = row[0] if row else ""
         deadline = time.monotonic() + STREAMING_TIMEOUT_SECONDS
+        seen = None
         while time.monotonic() < deadline:
             last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
             if last and last[0] is not None and last[0][:24] >= finished:
                 return
+            if last and last[0] != seen:  # progress: the wait starts again
+                seen = last[0]
+                deadline = time.monotonic() + STREAMING_TIMEOUT_SECONDS
             time.sleep(0.1)
     raise pg.PostgresError(f"{primary.data_dir}: the archiver did not archive WAL in time")
 
@@ -239,8 +281,9 @@ def make_replica(primary: pg.Server, replica_dir: Path) -> pg.Server:
     pg.run_as_server_user(
         primary.user,
         "pg_basebackup",
-        ["-D", str(replica_dir), "-R", "-C", "-S", SLOT, "-X", "stream",
+        ["-D", str(replica_dir), "-R", "-C", "-S", SLOT, "-X", "stream", "-c", "fast",
          "-h", str(primary.socket_dir), "-p", str(primary.port), "-U", pg.SUPERUSER],
+        timeout=COPY_TIMEOUT_SECONDS,
     )  # fmt: skip
     replica = pg.open_server(replica_dir)
     start_replica(primary, replica)
@@ -273,7 +316,7 @@ def wait_streaming(primary: pg.Server) -> None:
 def base_backup(primary: pg.Server, target: Path, key: bytes) -> int:
     """A tar-format base backup piped from pg_basebackup straight into AES-256-GCM."""
     command = [
-        str(pg.postgres_bin() / "pg_basebackup"), "-D", "-", "-F", "t", "-X", "fetch",
+        str(pg.postgres_bin() / "pg_basebackup"), "-D", "-", "-F", "t", "-X", "fetch", "-c", "fast",
         "-h", str(primary.socket_dir), "-p", str(primary.port), "-U", pg.SUPERUSER,
     ]  # fmt: skip
     with subprocess.Popen(

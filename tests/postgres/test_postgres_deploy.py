@@ -2,7 +2,9 @@
 
 import os
 import pwd
+import re
 import stat
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -75,6 +77,34 @@ def test_wal_archive_is_owner_only_and_owned_by_the_server_user(pg_deployment):
     segments = [p for p in archive.iterdir() if len(p.name) == 24]
     assert len(segments) >= 2
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in segments)
+
+
+def test_the_load_logs_no_index_entry_per_row_and_no_template_pages(pg_deployment):
+    """Keys and indexes are built once the rows are in, and databases are made by copying their
+    template's files, so the archived WAL holds no entry per loaded row for the index's own
+    indexes (an index filled row by row logs each, and an image of each page again after every
+    checkpoint) and no image of a template's pages (logging one writes megabytes a database)."""
+    archive = Topology(pg_deployment).wal_archive
+    segments = sorted(p.name for p in archive.iterdir() if len(p.name) == 24)
+    waldump = [pg.postgres_bin() / "pg_waldump", "-p", archive, segments[0], segments[-1]]
+    records = subprocess.run(waldump, capture_output=True, text=True).stdout
+    stats = subprocess.run([*waldump, "--stats=record"], capture_output=True, text=True).stdout
+    primary = Topology(pg_deployment).primary()
+    with psycopg.connect(primary.conninfo(DATABASE)) as conn:
+        children = conn.execute("SELECT count(*) FROM child").fetchone()[0]
+        database = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (DATABASE,))
+        oid = database.fetchone()[0]
+        indexes = {str(row[0]) for row in conn.execute(
+            "SELECT pg_relation_filenode(oid) FROM pg_class "
+            "WHERE relnamespace = 'public'::regnamespace AND relkind = 'i'"
+        )}  # fmt: skip
+    entries = re.findall(r"desc: INSERT_LEAF .*? rel \d+/(\d+)/(\d+) ", records)
+    assert len(indexes) >= 10 and children > 100
+    assert "Heap2/MULTI_INSERT+INIT" in stats  # the rows themselves are there, as COPY wrote them
+    assert sum(db == str(oid) and node in indexes for db, node in entries) < children // 10
+    page_images = re.search(r"^XLOG/FPI +\d+ \(.*?\) +\d+ \(.*?\) +(\d+)", stats, re.M)
+    assert page_images and int(page_images[1]) < 2**20  # the index's own indexes: kilobytes
+    assert entries  # the catalog's indexes are logged row by row: the parsing finds them
 
 
 def test_negative_control_deleted_child_gone_from_tables_but_in_the_wal_archive(pg_deployment):

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
-from psycopg import sql
 
 from sim.errors import InputError
 from sim.index.access.rules import AccessRules
@@ -23,7 +22,7 @@ from sim.index.store.postgres_bulk import copy_frame
 from sim.index.store.postgres_connection import PgConnection
 from sim.index.store.postgres_schema import CREATE_TABLES_PG, SYNC_INDEX_KEYS, postgres_ddl
 from sim.index.store.sqlite_accounts import _ADDED_COLUMNS, SCHEMA, SqliteAccountStore
-from sim.index.store.sqlite_backend import dump_tables
+from sim.index.store.sqlite_backend import dump_tables, iter_tables
 from sim.index.store.sqlite_sessions import SqliteSessionStore
 from sim.index.store.sqlite_shared import Transaction
 from sim.index.store.sqlite_usage import USAGE_SCHEMA, SqliteUsageCounters
@@ -98,22 +97,12 @@ def memory_usage_counters() -> SqliteUsageCounters:
 
 def copy_index(index_db: Path, conninfo: str, *, reader: str | None = None) -> dict[str, int]:
     """Copy the SQLite index at `index_db` into the empty database `conninfo`, every table in
-    the order the schema creates it, in one transaction, then the key sequences brought level
-    with the rows; rows per table. `reader`, when given, is a role granted SELECT on every
-    table (the application's login)."""
+    the order the schema creates it, a piece at a time, as a bulk load (postgres_bulk: one
+    transaction, indexes built after the rows, key sequences brought level); rows per table.
+    `reader`, when given, is a role granted SELECT on every table (the application's login)."""
     store = PostgresStore.create(conninfo)
     try:
-        with store._transaction() as db:
-            for table, frame in dump_tables(Path(index_db), CREATE_TABLES_PG).items():
-                if frame.height:
-                    copy_frame(db.raw, table, tuple(frame.columns), frame)
-            db.raw.execute(SYNC_INDEX_KEYS)
-            if reader:
-                db.raw.execute(
-                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
-                        sql.Identifier(reader)
-                    )
-                )
+        store.bulk_copy(iter_tables(Path(index_db), CREATE_TABLES_PG), reader=reader or "")
         return store.table_counts()
     finally:
         store.close()
