@@ -13,6 +13,8 @@ import os
 
 import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.hotp import HOTP
 
 from sim.index.access.rules import AccessRules
 
@@ -49,15 +51,17 @@ def secret_from_bytes(raw: bytes) -> str:
     return base64.b32encode(raw).decode()
 
 
-def _totp(secret: str, rules: AccessRules) -> pyotp.TOTP:
-    return pyotp.TOTP(
-        secret, digits=rules.token_digits.value, interval=rules.token_step_seconds.value
-    )
+def _hotp(secret: str, rules: AccessRules) -> HOTP:
+    """The token's HOTP (RFC 4226) over its secret, decoded once (as pyotp decodes it) for
+    every time step it computes; a TOTP code is the HOTP of the time step (RFC 6238 s4)."""
+    key = pyotp.TOTP(secret).byte_secret()
+    return HOTP(key, rules.token_digits.value, SHA1(), enforce_key_length=False)
 
 
 def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
     """The code the token shows at `now`: what a simulated practitioner types in."""
-    return _totp(secret, rules).generate_otp(epoch_seconds(now) // rules.token_step_seconds.value)
+    step = epoch_seconds(now) // rules.token_step_seconds.value
+    return _hotp(secret, rules).generate(step).decode()
 
 
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
@@ -65,11 +69,11 @@ def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) 
     code = str(code)
     if not (code.isascii() and code.isdigit() and len(code) == rules.token_digits.value):
         return None  # not a code the token could show (e.g. non-ASCII digits): never compared
-    totp = _totp(secret, rules)
+    hotp = _hotp(secret, rules)
     step = epoch_seconds(now) // rules.token_step_seconds.value
     drift = rules.token_drift_steps.value
     found = None
     for candidate in range(step - drift, step + drift + 1):
-        if hmac.compare_digest(totp.generate_otp(candidate), code):
+        if hmac.compare_digest(hotp.generate(candidate), code.encode()):
             found = candidate
     return found
