@@ -56,14 +56,11 @@ class PractitionerActions:
         now: dt.datetime,
     ) -> str:
         """All four factors from an accredited network; returns the session id."""
-        if self.access.service_closed():
-            self.audit.append(
-                AuditEvent(now, shown(username), "login", "refused", None, "service_closed")
-            )
-            raise AccessRefused("revoked")
-        return self.access.login(
-            username, password, pin, token_code, network=network, now=now
-        ).session_id
+        attempt = LoginAttempt(username, password, pin, token_code, network, now)
+        (answer,) = self.login_many([attempt])
+        if isinstance(answer, AccessRefused):
+            raise answer
+        return answer
 
     def login_many(self, attempts: Sequence[LoginAttempt]) -> list[str | AccessRefused]:
         """`login` of each attempt in order, in one call (LoginControl.login_many): each

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from sim.errors import WorkbenchError
-from sim.index.access.rules import load_access_rules
+from sim.index.access.rules import AccessRules, load_access_rules
 from sim.index.access.tokens import token_code
 
 
@@ -126,7 +126,9 @@ class FacadeLookup:
     backend: str = "facade"
     # the true child of a hit's record (a fed index issues new IDs); None: the hit's own ID
     truth: Callable[[str], str] | None = None
-    _sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = field(default_factory=dict)
+    _sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = field(
+        default_factory=dict, init=False
+    )
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         n = len(requests)
@@ -174,9 +176,7 @@ class FacadeLookup:
         held = self._sessions.get(who.username)
         if held is not None:
             opened, used, session = held
-            idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
-            lifetime = dt.timedelta(hours=rules.session_absolute_hours.value)
-            if opened.date() == now.date() and now - used < idle and now - opened < lifetime:
+            if still_held(opened, used, now, rules):
                 self._sessions[who.username] = (opened, now, session)
                 return session
             # the session may have lapsed already: then there is nothing to end
@@ -188,6 +188,15 @@ class FacadeLookup:
         )
         self._sessions[who.username] = (now, now, session)
         return session
+
+
+def still_held(opened: dt.datetime, used: dt.datetime, at: dt.datetime, rules: AccessRules) -> bool:
+    """Whether a simulated practitioner still holds, at `at`, the session opened at `opened`
+    and last used at `used`: the same day, within its idle and absolute lifetimes
+    (data/index/access.toml); otherwise the practitioner logs in again."""
+    idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
+    lifetime = dt.timedelta(hours=rules.session_absolute_hours.value)
+    return opened.date() == at.date() and at - used < idle and at - opened < lifetime
 
 
 def practitioner_credentials(path: Path) -> dict[str, list[Credential]]:

@@ -32,7 +32,7 @@ from sim.index.access.rules import load_access_rules
 from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery, Query
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
-from sim.regimes.lookup import Credential, Identity
+from sim.regimes.lookup import Credential, Identity, still_held
 
 PLAIN_SAMPLE = 50
 REASON = "to find out who else is working with the child"
@@ -54,8 +54,6 @@ class PopulationLookups:
         self.batch = BatchLookup(service, REASON)
         self._sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = {}
         self.rules = load_access_rules()
-        self.idle = dt.timedelta(minutes=self.rules.session_idle_minutes.value)
-        self.lifetime = dt.timedelta(hours=self.rules.session_absolute_hours.value)
         self._turn: dict[str, int] = {}
         self.lookups = self.refused = self.logins = 0
         self.seconds = self.plain_seconds = 0.0  # by the clock
@@ -68,7 +66,7 @@ class PopulationLookups:
         held = self._sessions.get(who.username)
         if held is not None:
             opened, used, session = held
-            if opened.date() == at.date() and at - used < self.idle and at - opened < self.lifetime:
+            if still_held(opened, used, at, self.rules):
                 self._sessions[who.username] = (opened, at, session)
                 return session
         code = token_code(who.token_secret, at, self.rules)

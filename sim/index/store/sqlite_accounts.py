@@ -20,6 +20,7 @@ import polars as pl
 from sim.index.access.store import Account, AccountExists, Token
 from sim.index.access.tokens import open_secret, seal_secret
 from sim.index.store.sqlite_connection import Transaction, open_database
+from sim.index.store.sqlite_shared import select_in
 
 
 def integrity_errors() -> tuple[type[Exception], ...]:
@@ -79,7 +80,6 @@ _DATES = {"crb_checked_on", "training_completed_on", "agreement_signed_on"}
 _TIMES = {"locked_until", "revoked_at", "created_at"}
 _INTEGERS = {"practitioner_id", "failed_logins"}
 _COLUMNS = [f.name for f in fields(Account)]
-_CHUNK = 500  # usernames per statement (well under SQLite's limit on parameters)
 
 
 def _to_sql(value: object) -> object:
@@ -143,14 +143,8 @@ class SqliteAccountStore:
 
     def get_many(self, usernames: Sequence[str]) -> dict[str, Account]:
         """The accounts of these usernames that exist, read with one statement per 500."""
-        wanted = list(dict.fromkeys(usernames))
-        found: dict[str, Account] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT * FROM accounts WHERE username IN ({marks})", chunk)
-            found |= {row["username"]: _account(row) for row in rows.fetchall()}
-        return found
+        rows = select_in(self._db, "SELECT * FROM accounts", "username", usernames)
+        return {row["username"]: _account(row) for row in rows}
 
     def update(self, username: str, **changes: object) -> None:
         """Set named columns of one account (names are checked against the schema)."""

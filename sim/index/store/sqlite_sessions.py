@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sim.index.access.rules import AccessRules
 from sim.index.access.sessions import Session, ended_reason, expired, session_hash
-from sim.index.store.sqlite_shared import Transaction, gated_write
+from sim.index.store.sqlite_shared import Transaction, gated_write, select_in
 
 _SELECT = """
 SELECT s.session_hash, s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
@@ -21,7 +21,6 @@ FROM sessions s JOIN accounts a ON a.username = s.username
 """
 _LOOKUP = _SELECT + "WHERE s.session_hash = ?"
 _SEEN = "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL"
-_CHUNK = 500  # sessions per statement (well under SQLite's limit on parameters)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -152,12 +151,8 @@ class SqliteSessionStore:
         """Each session's row (None if unknown), read with one statement per 500 sessions."""
         by_hash = {session_hash(sid): sid for sid in dict.fromkeys(session_ids)}
         found: dict[str, sqlite3.Row | None] = dict.fromkeys(by_hash.values())
-        hashes = list(by_hash)
-        for start in range(0, len(hashes), _CHUNK):
-            chunk = hashes[start : start + _CHUNK]
-            sql = f"{_SELECT}WHERE s.session_hash IN ({', '.join('?' * len(chunk))})"
-            for row in self._db.execute(sql, chunk).fetchall():
-                found[by_hash[row["session_hash"]]] = row
+        for row in select_in(self._db, _SELECT, "s.session_hash", list(by_hash)):
+            found[by_hash[row["session_hash"]]] = row
         return found
 
     def live_reason(self, session_id: str) -> str | None:

@@ -142,3 +142,18 @@ def gated_write(db: sqlite3.Connection, sql: str, parameters: Sequence[object] =
         return db.execute(sql, parameters)
     with Transaction(db) as gated:
         return gated.execute(sql, parameters)
+
+
+IN_CHUNK = 500  # values per statement (well under SQLite's limit on bound parameters)
+
+
+def select_in(db: sqlite3.Connection, select: str, column: str, values: Sequence[object]) -> list:
+    """The rows of `select` (a statement without its WHERE) whose `column` is one of `values`,
+    each value asked once, read with one statement per IN_CHUNK values (a batch's reads)."""
+    wanted = list(dict.fromkeys(values))
+    rows: list = []
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows += db.execute(f"{select} WHERE {column} IN ({marks})", chunk).fetchall()
+    return rows
