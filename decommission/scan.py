@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -121,8 +122,8 @@ def _grep(root: Path, labels: dict[bytes, str]) -> list[dict[str, Any]]:
         patterns.flush()
         command = [GREP, "-r", "-a", "-F", "-o", "-b", "-Z", "-f", patterns.name, "--", str(root)]
         done = subprocess.run(command, capture_output=True, env={**os.environ, "LC_ALL": "C"})
-    if done.returncode not in (0, 1):
-        raise OSError(f"grep failed on {root}: {done.stderr.decode(errors='replace').strip()}")
+    if done.returncode not in (0, 1):  # 1: no pattern found; 2: an error, even with matches
+        raise OSError(f"grep failed on {root}: {tool_failure(done)}")
     hits = []
     for record in done.stdout.split(b"\n"):
         if not record:
@@ -132,6 +133,17 @@ def _grep(root: Path, labels: dict[bytes, str]) -> list[dict[str, Any]]:
         relative = Path(os.fsdecode(name)).relative_to(root).as_posix()
         hits.append({"path": relative, "offset": int(offset), "pattern": labels[found]})
     return hits
+
+
+def tool_failure(done: subprocess.CompletedProcess[bytes]) -> str:
+    """Why a tool failed, in one line: its last line of stderr, else how it ended (a tool
+    killed by a signal, by the kernel's out-of-memory killer for one, writes nothing)."""
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    if lines:
+        return lines[-1]
+    if done.returncode < 0:
+        return f"killed by signal {signal.Signals(-done.returncode).name}, nothing on stderr"
+    return f"exit status {done.returncode}, nothing on stderr"
 
 
 def files_under(root: Path) -> list[Path]:

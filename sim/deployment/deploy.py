@@ -17,10 +17,12 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sim.deployment.backend import open_deployment_index
 from sim.deployment.backups import encrypt_file
 from sim.deployment.canaries import plant_canaries
 from sim.deployment.demo import create_demo_users, credentials_document, run_activity
@@ -40,7 +42,7 @@ from sim.index.retention import export_holds, place_protection_hold
 from sim.index.sar import export_requests, receive_request
 from sim.index.service import ContactPoint
 from sim.index.service_settings import profile_rules
-from sim.index.store.backends import open_index, replicate_index
+from sim.index.store.backends import replicate_index
 from sim.outputs import check_output_dir, owner_only_tree, staged_directory, write_private
 from sim.population.output import read_population
 from sim.streams import stream
@@ -61,6 +63,21 @@ class DeployReport:
     unlisted: tuple[str, ...]
     seconds: float
     audit_fingerprint: str = ""
+
+
+class IndexSink(Protocol):
+    """Where `deploy` puts the index instead of the SQLite file (a server backend): the same
+    frames, built once, go to the server, and the deployment is served from it."""
+
+    def build(self, tables: dict[str, pl.DataFrame], layout: Layout) -> None:
+        """The index built from population tables (canaries planted), backend.toml written."""
+
+    def load(self, layout: Layout) -> None:
+        """The SQLite index at layout.index (an index fed from the source feeds) moved onto
+        the server, backend.toml written."""
+
+    def close(self, layout: Layout) -> None:
+        """Its servers stopped (before the tree is made owner-only and renamed, or removed)."""
 
 
 def _extracts(
@@ -171,13 +188,13 @@ def deploy(
     force: bool = False,
     from_feeds: bool = False,
     extra_keys: dict[str, bytes] | None = None,
-    index_copies: bool = True,
+    index_sink: IndexSink | None = None,
 ) -> DeployReport:
     """Build a deployment directory at `out` from a `cpw synth` directory.
 
     `extra_keys`: more data keys for the key store, by key_id (a server backend's backups).
-    `index_copies`: make the SQLite index's DR replica and sealed backups (a server backend
-    makes its own replica and backups instead)."""
+    `index_sink`: the index goes there instead of a SQLite file, and no SQLite replica or
+    sealed copies of it are made (the server backend makes its own)."""
     started = time.perf_counter()
     if canaries < 0 or users < 5:
         raise InputError("--canaries must be >= 0 and --users >= 5")
@@ -198,19 +215,23 @@ def deploy(
     staged = {name: final.root.parent / f".{final.root.name}.{name}.partial" for name in names}
     try:
         with staged_directory(final.root, force, private=True) as staging:
-            entries, stores, unlisted, fingerprint = _make(
-                staging,
-                final.root.name,
-                tables,
-                seed,
-                canaries,
-                users,
-                on,
-                profile,
-                staged,
-                extra_keys or {},
-                index_copies,
-            )
+            try:
+                entries, stores, unlisted, fingerprint = _make(
+                    staging,
+                    final.root.name,
+                    tables,
+                    seed,
+                    canaries,
+                    users,
+                    on,
+                    profile,
+                    staged,
+                    extra_keys or {},
+                    index_sink,
+                )
+            finally:
+                if index_sink is not None:  # no server left running in a tree removed
+                    index_sink.close(Layout(staging))
     except BaseException:
         for path in staged.values():
             path.unlink(missing_ok=True)
@@ -235,7 +256,7 @@ def _make(
     profile: str,
     staged: dict[str, Path],
     extra_keys: dict[str, bytes],
-    index_copies: bool,
+    index_sink: IndexSink | None,
 ) -> tuple[int, int, tuple[str, ...], str]:
     """Every store, in the staging directory; returns (audit entries, stores, unlisted, the
     audit key's fingerprint)."""
@@ -248,8 +269,13 @@ def _make(
     if TRUTH_FILE in staged:
         fed = build_fed_index(population, _canaries(tables, planted), layout.index, seed)
         fed.truth.write_parquet(staged[TRUTH_FILE])
+        if index_sink is not None:
+            index_sink.load(layout)
+    elif index_sink is not None:
+        index_sink.build(tables, layout)
     else:
         build_index(tables, layout.index)
+    index_copies = index_sink is None
     interval = settings.backup_interval_days.value
     generations = settings.backup_generations.value if index_copies else 0
     days = [on - dt.timedelta(days=interval * g) for g in range(generations)]
@@ -271,6 +297,8 @@ def _make(
         service.close()
     if index_copies:
         replicate_index(layout.index, layout.replica)
+    if index_sink is not None:
+        index_sink.close(layout)
     backups = []
     for day, (key_id, key) in zip(days, data_keys.items(), strict=True):
         relative = f"backups/{day.isoformat()}/index.db.enc"
@@ -310,6 +338,6 @@ def _canaries(tables: dict[str, pl.DataFrame], planted: pl.DataFrame) -> dict[st
 
 def _held(children: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     """The children whose own index ID the index holds (a fed index issues new IDs to some)."""
-    with closing(open_index(layout.index, read_only=True)) as index:
+    with closing(open_deployment_index(layout, read_only=True)) as index:
         ids = index.household_keys()["child_id"]
     return children.filter(pl.col("child_id").is_in(ids.implode()))

@@ -1,15 +1,16 @@
 """`cpw deploy --backend postgres`: a deployment served from a PostgreSQL primary.
 
-The deployment `cpw deploy` makes (accounts, audit, key store, extracts, requests, holds,
-canaries) is made first, without the SQLite index's DR replica and backups (the streaming
-replica and sealed base backups take their place); then the index is loaded into a PostgreSQL
-primary, the replica and base backups are made, and the WAL archive fills. The accounts
-database moves onto the same primary, `backend.toml` names both databases (the socket directory
-relative to the deployment, no password), and the SQLite index and accounts files are removed:
-the facade, `cpw serve`, `cpw index` and decommissioning all read the primary. The key store
-gains one data key per base backup and the inventory one entry per place; its live-index and
-accounts entries name the databases on the primary. If any part fails, the servers are stopped
-and the whole deployment is removed: nothing half-made is left.
+`cpw deploy` makes the deployment (accounts, audit, key store, extracts, requests, holds,
+canaries) with the index built by the same code from the same frames, but loaded by COPY into
+a PostgreSQL primary inside the deployment instead of a SQLite file (PrimarySink), and the
+accounts database on the same primary: the demo users, requests, holds and the day's activity
+are written there by the service itself, and no SQLite index or SQLite copy of it is made. Then
+a child is deleted (the negative control), and the streaming replica, the base backups and the
+extracts are made, and the WAL archive fills. `backend.toml` names both databases (the socket
+directory relative to the deployment, no password). The key store gains one data key per base
+backup and the inventory one entry per place; its live-index and accounts entries name the
+databases on the primary. If any part fails, the servers are stopped and the whole deployment
+is removed: nothing half-made is left.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ import tomllib
 from contextlib import closing
 from pathlib import Path
 
+import polars as pl
+
+from sim.deployment.backend import open_deployment_index
 from sim.deployment.deploy import SIDE_FILES, DeployReport, deploy
+from sim.index.build import build_index_postgres
 from sim.index.layout import Layout, StoreEntry, inventory_text, write_backend
-from sim.index.store.backends import open_index
+from sim.index.store.backends import backend
 from sim.outputs import write_private
 from sim.postgres import server as pg
 from sim.postgres.topology import (
@@ -33,7 +38,10 @@ from sim.postgres.topology import (
     DATABASE,
     TOPOLOGY_DIR,
     Topology,
-    build_topology,
+    finish_topology,
+    grant_reader,
+    init_primary,
+    start_primary,
     stop_all,
     write_negative_control,
 )
@@ -42,28 +50,63 @@ BACKEND = "postgres"
 DEFAULT_DAY = dt.date(2010, 1, 4)
 NEGATIVE_CONTROL = "postgres-deleted.json"
 """Beside the deployment: the child deleted from the primary before its replica and backups."""
+STAGING_SUFFIX = ".partial-XXXXXXXX"
+"""What sim.outputs.staged_directory adds to the name while the deployment is made."""
+
+
+class PrimarySink:
+    """deploy's index on a new PostgreSQL primary inside the deployment (sim.deployment.deploy
+    IndexSink): the index and accounts databases, served through backend.toml."""
+
+    def build(self, tables: dict[str, pl.DataFrame], layout: Layout) -> None:
+        primary = init_primary(layout.root, children=tables["children"].height)
+        build_index_postgres(tables, primary.conninfo(DATABASE))
+        self._serve(layout, primary)
+
+    def load(self, layout: Layout) -> None:
+        with closing(open_deployment_index(layout, read_only=True)) as index:
+            children = sum(index.children_by_authority().values())
+        primary = init_primary(layout.root, children=children)
+        backend(BACKEND).copy_index(layout.index, primary.conninfo(DATABASE))
+        self._serve(layout, primary)
+
+    def close(self, layout: Layout) -> None:
+        if Topology(layout.root).exists():
+            stop_all(layout.root)
+
+    @staticmethod
+    def _serve(layout: Layout, primary: pg.Server) -> None:
+        """The app's role granted reads, backend.toml naming both databases, and no SQLite
+        index or accounts file left (a fed index was built as one first)."""
+        grant_reader(primary)
+        write_backend(layout, _relative_conninfo(primary, DATABASE), _relative_conninfo(
+            primary, ACCOUNTS_DATABASE))  # fmt: skip
+        for path in (layout.index, layout.accounts):
+            for leftover in path.parent.glob(path.name + "*"):
+                leftover.unlink()
 
 
 def deploy_postgres(population: Path, out: Path, **options: object) -> DeployReport:
-    """`deploy` (same options), then the PostgreSQL topology inside the same directory."""
+    """`deploy` (same options) with its index and accounts on a PostgreSQL primary, then the
+    rest of the topology inside the same directory."""
     started = time.perf_counter()
     pg.postgres_bin()  # PostgreSQL missing, or a place it cannot run in: refused before any work
     user = pg.server_os_user()
-    primary_dir = Topology(Path(out).resolve()).primary_dir
-    pg.check_socket_path(primary_dir)
-    pg.check_traversable(Path(out).resolve(), user)
+    final = Path(out).resolve()
+    staging = final.with_name(f".{final.name}{STAGING_SUFFIX}")
+    pg.check_socket_path(Topology(staging).primary_dir)
+    pg.check_traversable(final, user)
     on = options.get("on", DEFAULT_DAY)
     keys = {f"pg-base-{on}": os.urandom(32)}
-    report = deploy(population, out, extra_keys=keys, index_copies=False, **options)  # type: ignore[arg-type]
+    report = deploy(population, out, extra_keys=keys, index_sink=PrimarySink(), **options)  # type: ignore[arg-type]
     layout = Layout(report.path.resolve())
     try:
+        start_primary(layout.root)
         deleted = _child_to_delete(layout)
-        entries = build_topology(
-            layout.root, layout.index, keys, str(on), deleted_child=deleted["child_id"],
-            accounts_db=layout.accounts, children=report.children,
-        )  # fmt: skip
+        entries = finish_topology(layout.root, keys, str(on), deleted_child=deleted["child_id"])
         write_negative_control(layout.beside(NEGATIVE_CONTROL), deleted)
-        _serve_from_primary(layout, Topology(layout.root).primary())
+        for path in (layout.index, layout.accounts):
+            path.parent.rmdir()  # emptied by PrimarySink
         _extend_inventory(layout, entries)
     except BaseException:
         stop_all(layout.root, mode="immediate")
@@ -84,7 +127,7 @@ def _child_to_delete(layout: Layout) -> dict[str, str]:
     kept = set()
     for path in (layout.holds, layout.sar, layout.beside("canaries.json")):
         kept |= {m for m in _child_ids(path)}
-    with closing(open_index(layout.index, read_only=True)) as index:
+    with closing(open_deployment_index(layout, read_only=True)) as index:
         held = index.household_keys()["child_id"].to_list()  # in the order loaded
         candidates = [child_id for child_id in held if child_id not in kept]
         child_id = candidates[len(candidates) // 2]
@@ -100,17 +143,6 @@ def _child_ids(path: Path) -> set[str]:
     if path.suffix == ".json":
         return {str(entry.get("child_id")) for entry in json.loads(text)}
     return {str(json.loads(line).get("child_id")) for line in text.splitlines() if line.strip()}
-
-
-def _serve_from_primary(layout: Layout, primary: pg.Server) -> None:
-    """backend.toml naming the index and accounts databases on the primary (build_topology
-    copied both there), then the SQLite index and accounts files removed."""
-    write_backend(layout, _relative_conninfo(primary, DATABASE), _relative_conninfo(
-        primary, ACCOUNTS_DATABASE))  # fmt: skip
-    for path in (layout.index, layout.accounts):
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
-        path.parent.rmdir()
 
 
 def _relative_conninfo(primary: pg.Server, database: str) -> str:

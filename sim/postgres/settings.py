@@ -1,6 +1,7 @@
-"""The PostgreSQL primary's WAL settings (data/index/postgres.toml): how often it checkpoints
-and whether full-page images are compressed, which together set how much WAL a load writes,
-and so how large the WAL archive grows."""
+"""The PostgreSQL primary's settings (data/index/postgres.toml): how often it checkpoints and
+whether full-page images are compressed, which together set how much WAL a load writes, and so
+how large the WAL archive grows; and its memory, which sets how fast the load's index builds,
+the extracts' sort and the searches run."""
 
 from functools import cache
 from typing import Annotated, Literal
@@ -24,6 +25,9 @@ class PostgresSettings(ParamFile):
     wal_segment_mb: Param[Segment]
     small_wal_segment_mb: Param[Segment]
     small_deployment_children: Param[Annotated[int, Field(ge=0)]]
+    shared_buffers_mb: Param[Megabytes]
+    work_mem_mb: Param[Megabytes]
+    maintenance_work_mem_mb: Param[Megabytes]
 
     def segment_mb(self, children: int) -> int:
         """The WAL segment size for a deployment of `children`."""
@@ -38,6 +42,8 @@ class PostgresSettings(ParamFile):
             "max_wal_size": f"{self.max_wal_size_mb.value}MB",
             "min_wal_size": f"{self.min_wal_segments.value * segment_mb}MB",
             "checkpoint_timeout": f"{self.checkpoint_timeout_min.value}min",
+            "shared_buffers": f"{self.shared_buffers_mb.value}MB",
+            "work_mem": f"{self.work_mem_mb.value}MB",
         }
 
 

@@ -1,9 +1,11 @@
 """Independent verification finds every kind of residue, in every encoding (negative controls)."""
 
 import sqlite3
+import subprocess
 
 import pytest
 
+from decommission.scan import tool_failure
 from decommission.verification import (
     GREP,
     canary_needles,
@@ -149,3 +151,20 @@ def test_key_bytes_with_newline_and_colon(tmp_path, engine):
     (tmp_path / "copy.bin").write_bytes(b"junk" + key + b"junk")
     hits = scan_tree(tmp_path, key_needles([key]), engine).hits
     assert [(h["pattern"], h["offset"]) for h in hits] == [("key 0 raw", 4)]
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (
+            "echo 'grep: big.bin: Input/output error' >&2; exit 2",
+            "grep: big.bin: Input/output error",
+        ),
+        ("exit 2", "exit status 2, nothing on stderr"),
+        ("kill -KILL $$", "killed by signal SIGKILL, nothing on stderr"),
+    ],
+)
+def test_a_failed_scan_tool_is_named_in_one_line(script, reason):
+    """A scan tool that fails says why in one line, even when it wrote nothing (killed)."""
+    done = subprocess.run(["sh", "-c", script], capture_output=True)
+    assert tool_failure(done) == reason

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import polars as pl
+from psycopg.rows import tuple_row
 
 from sim.errors import InputError
 from sim.index.records import ChildRecord
@@ -222,12 +223,13 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
         return tag_hits(len(child_ids), rows)
 
     def household_keys(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            self._db.execute(
+        """Plain tuples, not the connection's named rows: an England index has 11 M."""
+        with self._db.lock, self._db.raw.cursor(row_factory=tuple_row) as cursor:
+            rows = cursor.execute(
                 "SELECT child_id, household_key FROM child ORDER BY child_key"
-            ).fetchall(),
-            schema={"child_id": pl.String, "household_key": pl.Int64},
-            orient="row",
+            ).fetchall()
+        return pl.DataFrame(
+            rows, schema={"child_id": pl.String, "household_key": pl.Int64}, orient="row"
         )
 
     def last_household_key(self) -> int:

@@ -22,7 +22,7 @@ from sim.index.store.postgres_bulk import copy_frame
 from sim.index.store.postgres_connection import PgConnection
 from sim.index.store.postgres_schema import CREATE_TABLES_PG, SYNC_INDEX_KEYS, postgres_ddl
 from sim.index.store.sqlite_accounts import _ADDED_COLUMNS, SCHEMA, SqliteAccountStore
-from sim.index.store.sqlite_backend import dump_tables, iter_tables
+from sim.index.store.sqlite_backend import dump_tables
 from sim.index.store.sqlite_sessions import SqliteSessionStore
 from sim.index.store.sqlite_shared import Transaction
 from sim.index.store.sqlite_usage import USAGE_SCHEMA, SqliteUsageCounters
@@ -95,35 +95,28 @@ def memory_usage_counters() -> SqliteUsageCounters:
     return SqliteUsageCounters.in_memory()
 
 
-def copy_index(index_db: Path, conninfo: str, *, reader: str | None = None) -> dict[str, int]:
-    """Copy the SQLite index at `index_db` into the empty database `conninfo`, every table in
-    the order the schema creates it, a piece at a time, as a bulk load (postgres_bulk: one
-    transaction, indexes built after the rows, key sequences brought level); rows per table.
-    `reader`, when given, is a role granted SELECT on every table (the application's login)."""
-    store = PostgresStore.create(conninfo)
-    try:
-        store.bulk_copy(iter_tables(Path(index_db), CREATE_TABLES_PG), reader=reader or "")
-        return store.table_counts()
-    finally:
-        store.close()
-
-
 def copy_from_sqlite(index_db: Path, accounts_db: Path, index: str, accounts: str) -> None:
-    """Copy a SQLite index and accounts database into the databases `index` and `accounts`,
-    each in one transaction. Run again after a kill, it completes: a database already holding
-    exactly the SQLite rows is kept, an empty one is filled, anything else is refused."""
+    """Copy a SQLite index and accounts database into the databases `index` and `accounts`
+    (copy_index, copy_accounts)."""
+    copy_index(index_db, index)
+    copy_accounts(accounts_db, accounts)
+
+
+def copy_index(index_db: Path, conninfo: str) -> None:
+    """Copy a SQLite index into the database `conninfo`, in one transaction. Run again after
+    a kill, it completes: a database already holding exactly the SQLite rows is kept, an
+    empty one is filled, anything else is refused."""
     rows = dump_tables(index_db, CREATE_TABLES_PG)
     try:
-        store = PostgresStore.open(index)
+        store = PostgresStore.open(conninfo)
     except InputError:
-        store = PostgresStore.create(index)
+        store = PostgresStore.create(conninfo)
     try:
         with store._transaction() as db:
-            if _fill(db, rows, index):
+            if _fill(db, rows, conninfo):
                 db.raw.execute(SYNC_INDEX_KEYS)
     finally:
         store.close()
-    copy_accounts(accounts_db, accounts)
 
 
 def copy_accounts(accounts_db: Path, conninfo: str) -> None:

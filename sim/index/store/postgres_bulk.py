@@ -20,17 +20,15 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 
 import polars as pl
-from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from sim.errors import InputError
 from sim.index.store.postgres_connection import PgConnection
 from sim.index.store.postgres_schema import CREATE_INDEXES_PG, SYNC_INDEX_KEYS
 from sim.index.store.schema import BULK_TABLES
+from sim.postgres.settings import postgres_settings
 
 SLICE_ROWS = 50_000
-MAINTENANCE_WORK_MEM = "256MB"
-"""Memory for each index build's sort (a session setting, whatever server the index is on)."""
 
 # The index's keys and foreign keys: dropped for the load (foreign keys first) and added back
 # after it (keys first), so each key's index is built by one sort instead of a logged insert
@@ -66,19 +64,17 @@ class PostgresBulkLoad:
             if table in frames
         )
 
-    def bulk_copy(
-        self, pieces: Iterable[tuple[str, tuple[str, ...], pl.DataFrame]], reader: str = ""
-    ) -> None:
+    def bulk_copy(self, pieces: Iterable[tuple[str, tuple[str, ...], pl.DataFrame]]) -> None:
         """COPY (table, columns, frame) pieces, in the order given (a row's references before
-        it), into an empty index without its indexes, then build them, in one transaction.
-        `reader`, when given, is a role granted SELECT on every table."""
+        it), into an empty index without its indexes, then build them, in one transaction."""
         with self._transaction() as db:
             counts = self.table_counts()
             if any(counts.values()):
                 raise InputError(f"{self.conninfo}: bulk load needs an empty index")
             raw = db.raw
             raw.execute("SET LOCAL synchronous_commit = off")
-            raw.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+            memory = postgres_settings().maintenance_work_mem_mb.value  # whatever the server's
+            raw.execute(f"SET LOCAL maintenance_work_mem = '{memory}MB'")
             for (name,) in raw.execute(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
                 "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
@@ -94,12 +90,6 @@ class PostgresBulkLoad:
             for table, name, definition in reversed(constraints):
                 raw.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             raw.execute(SYNC_INDEX_KEYS)
-            if reader:
-                raw.execute(
-                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
-                        sql.Identifier(reader)
-                    )
-                )
         db.raw.execute("ANALYZE")
 
 
