@@ -214,3 +214,24 @@ def test_one_extract_per_authority_taken_from_the_server(pg_deployment):
         lines = path.read_text().splitlines()
         assert lines[0].startswith("child_id,forename,surname")
         assert len(lines) - 1 == counts[store.holder.split()[0]]
+
+
+def test_an_index_fed_from_the_source_feeds_is_served_from_the_primary(postgres_tmp, pg_built):
+    """--from-feeds builds the matched index as a SQLite file first; it is copied onto the
+    primary and removed, so the deployment holds no SQLite index and serves the fed records
+    and the canaries from the server."""
+    out = postgres_tmp / "fed"
+    done = run_cpw(
+        "deploy", str(pg_built / "population"), "--out", str(out), "--backend", "postgres",
+        "--from-feeds", "--canaries", "5", "--profile", "simulation",
+    )  # fmt: skip
+    try:
+        assert done.returncode == 0, done.stderr
+        assert not list(out.rglob("*.db")) and not (out / "index").exists()
+        assert (postgres_tmp / "fed.feed-truth.parquet").is_file()
+        canaries = __import__("json").loads((postgres_tmp / "fed.canaries.json").read_text())
+        with psycopg.connect(Topology(out).primary().conninfo(DATABASE)) as conn:
+            ids = [row[0] for row in conn.execute("SELECT child_id FROM child")]
+        assert len(ids) > 100 and {c["child_id"] for c in canaries} <= set(ids)
+    finally:
+        run_cpw("postgres", "stop", str(out), "--mode", "immediate")
