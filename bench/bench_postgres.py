@@ -197,6 +197,7 @@ def run(scale: float, authorities: int, queries: int, seed: int, workdir: Path) 
             say(f"{kind + ' ' + label + ' (us)':32}{on_sqlite[kind][n]:12.0f}"
                 f"{on_postgres[kind][n]:12.0f}")  # fmt: skip
     say(f"same hits on both backends       {'yes' if same else 'NO'}")
+    shutil.rmtree(baseline.path)  # not needed again: an England baseline is 20 GB of disk
     evidence = workdir / "evidence"
     setup, index = rehearsal_setup(deployment, evidence, OPERATOR, VERIFIER)
     try:
