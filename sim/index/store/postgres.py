@@ -19,7 +19,6 @@ from psycopg.rows import tuple_row
 from sim.errors import InputError
 from sim.index.records import ChildRecord
 from sim.index.store.base import (
-    Block,
     Candidate,
     CandidateName,
     CandidateQuery,
@@ -36,12 +35,17 @@ from sim.index.store.postgres_live import PostgresLive
 from sim.index.store.postgres_records import write_record
 from sim.index.store.postgres_retention import PostgresRetention
 from sim.index.store.postgres_schema import CREATE_INDEXES_PG, CREATE_TABLES_PG
-from sim.index.store.schema import EXACT_NAME_SQL, TABLES, exact_names_sql, id_hits_sql
+from sim.index.store.schema import (
+    EXACT_NAME_SQL,
+    TABLES,
+    block_sql,
+    exact_names_sql,
+    id_hits_sql,
+)
 from sim.index.store.sqlite_records import read_record
 
 _NAME_FIELDS = "n.current, n.forename, n.middle_names, n.surname, n.forename_norm, "
 _NAME_FIELDS += "n.forename_code, n.surname_norm, n.surname_code"
-_SERVICE_KINDS = {"school_code": "school", "gp_practice_code": "gp_practice"}
 _RETENTION_TABLES = (
     "retention_consent",
     "death",
@@ -118,7 +122,7 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
         written (a shielded child's former names never leave the database)."""
         selects, params = [], []
         for block in query.blocks:
-            sql, values = _block_sql(block, query)
+            sql, values = block_sql(block, query)
             selects.append(sql)
             params.extend(values)
         if not selects:
@@ -240,54 +244,3 @@ class PostgresStore(PostgresBulkLoad, PostgresRetention, PostgresLive, IndexStor
         """Closing twice is harmless, as for SqliteStore."""
         if not self._db.raw.closed:
             self._db.close()
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def _block_sql(block: Block, query: CandidateQuery) -> tuple[str, list[object]]:
-    """One SELECT of child keys for a block (sqlite._block_sql, in joins PostgreSQL accepts);
-    column names come from a fixed list, never input."""
-    params: list[object] = []
-    if block.column == "child_id":
-        source, where = "child c", ["c.child_id = ?"]
-        params.append(block.value)
-    elif block.dates_of_birth:
-        source = "name n JOIN child c ON c.child_key = n.child_key"
-        where = [
-            f"n.{block.column} = ?",
-            f"n.date_of_birth IN ({_marks(len(block.dates_of_birth))})",
-        ]
-        params.extend([block.value, *block.dates_of_birth])
-    else:
-        if query.postcode is None:
-            raise ValueError("a block without dates of birth needs a postcode")
-        source = (
-            "household h JOIN child c ON c.household_key = h.household_key "
-            "JOIN name n ON n.child_key = c.child_key"
-        )
-        where = ["h.postcode_norm = ?", f"n.{block.column} = ?"]
-        params.extend([query.postcode, block.value])
-    source += " LEFT JOIN shield s ON s.child_key = c.child_key"
-    where.append("c.archived_on IS NULL")
-    if block.column != "child_id":
-        where.append("(n.current = 1 OR s.child_key IS NULL)")
-    if query.exclude_shielded:
-        where.append("s.child_key IS NULL")
-    if query.postcode is not None and (block.dates_of_birth or block.column == "child_id"):
-        where.append(
-            "EXISTS (SELECT 1 FROM household h WHERE h.household_key = c.household_key "
-            "AND h.postcode_norm = ?)"
-        )
-        params.append(query.postcode)
-    for attribute, kind in _SERVICE_KINDS.items():
-        code = getattr(query, attribute)
-        if code is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM involvement i JOIN service v "
-                "ON v.service_key = i.service_key WHERE i.child_key = c.child_key "
-                "AND v.kind = ? AND v.code = ?)"
-            )
-            params.extend([kind, code])
-    return f"SELECT c.child_key FROM {source} WHERE {' AND '.join(where)}", params

@@ -9,6 +9,8 @@ Retention and subject access (SI 2007/2182 reg 7; DPA 1998 s7) add tables of the
 IF NOT EXISTS so an index built before them gains them when opened.
 """
 
+from sim.index.store.base import Block, CandidateQuery
+
 TABLES: dict[str, tuple[str, ...]] = {
     "household": ("household_key", "address_line", "town", "postcode", "postcode_norm"),
     "child": (
@@ -241,3 +243,60 @@ def id_hits_sql(keys: str) -> str:
         "JOIN name cur ON cur.child_key = c.child_key AND cur.current = 1 "
         "WHERE c.child_id = q.id AND c.archived_on IS NULL"
     )
+
+
+SERVICE_KINDS = {"school_code": "school", "gp_practice_code": "gp_practice"}
+"""A search's service filters: the query attribute and the service table's kind."""
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def block_sql(block: Block, query: CandidateQuery, join: str = "JOIN") -> tuple[str, list[object]]:
+    """One SELECT of child keys for a block; column names come from a fixed list, never input.
+    `join`: SQLite is given "CROSS JOIN", which keeps the tables in the order written (its
+    planner otherwise may start from the larger table); PostgreSQL plans plain JOINs well."""
+    params: list[object] = []
+    if block.column == "child_id":
+        source, where = "child c", ["c.child_id = ?"]
+        params.append(block.value)
+    elif block.dates_of_birth:
+        source = "name n JOIN child c ON c.child_key = n.child_key"
+        where = [
+            f"n.{block.column} = ?",
+            f"n.date_of_birth IN ({_marks(len(block.dates_of_birth))})",
+        ]
+        params.extend([block.value, *block.dates_of_birth])
+    else:
+        if query.postcode is None:
+            raise ValueError("a block without dates of birth needs a postcode")
+        source = (
+            f"household h {join} child c ON c.household_key = h.household_key "
+            f"{join} name n ON n.child_key = c.child_key"
+        )
+        where = ["h.postcode_norm = ?", f"n.{block.column} = ?"]
+        params.extend([query.postcode, block.value])
+    source += " LEFT JOIN shield s ON s.child_key = c.child_key"
+    # An archived record has left the live index (SI 2007/2182 reg 7): no search finds it.
+    where.append("c.archived_on IS NULL")
+    if block.column != "child_id":
+        where.append("(n.current = 1 OR s.child_key IS NULL)")
+    if query.exclude_shielded:
+        where.append("s.child_key IS NULL")
+    if query.postcode is not None and (block.dates_of_birth or block.column == "child_id"):
+        where.append(
+            "EXISTS (SELECT 1 FROM household h WHERE h.household_key = c.household_key "
+            "AND h.postcode_norm = ?)"
+        )
+        params.append(query.postcode)
+    for attribute, kind in SERVICE_KINDS.items():
+        code = getattr(query, attribute)
+        if code is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM involvement i JOIN service v "
+                "ON v.service_key = i.service_key WHERE i.child_key = c.child_key "
+                "AND v.kind = ? AND v.code = ?)"
+            )
+            params.extend([kind, code])
+    return f"SELECT c.child_key FROM {source} WHERE {' AND '.join(where)}", params
