@@ -152,6 +152,8 @@ async def _worker(
         while time.monotonic() < deadline and budget[0] > 0:
             if due is not None:
                 slot = next(due) if slot is None else slot
+                if slot >= deadline:
+                    break
                 if slot > time.monotonic():
                     await asyncio.sleep(slot - time.monotonic())
             now = time.monotonic()
