@@ -12,10 +12,11 @@ than wall time so that other jobs on a shared machine inflate it less:
 - the web's parts: the form parsed and its CSRF token checked, the search page rendered (Jinja2),
   and one trip to a facade thread and back (`cpw serve` runs every facade call on one).
 
-The rest of bench_web's server CPU per search under load (uvicorn's HTTP, Starlette/FastAPI
-routing and middleware, threads handing over, waits under contention, and each part's cost inside
-a real request beyond its own tight loop, whose caches stay warm) is printed by difference. The
-whole request timed in process one at a time is no guide: alone, every request pays a sleeping
+The rest of bench_web's server CPU per search under load (uvicorn's HTTP and socket writes, the
+middleware (search and view skip FastAPI's routing: sim.web.app.DirectRoutes), threads handing
+over the GIL, waits under contention, and each part's cost inside a real request beyond its own
+tight loop, whose caches stay warm) is printed by difference. The whole request timed in process
+one at a time is no guide: alone, every request pays a sleeping
 thread's wake-up that concurrent requests share.
 """
 
@@ -175,7 +176,7 @@ def print_breakdown(parts: dict[str, float], http_ms: float) -> None:
     for name, seconds in parts.items():
         print(f"  {name:46}{seconds * 1e6:8.0f}")
     rest = http_ms * 1000 - sum(parts.values()) * 1e6
-    print(f"  {'the rest (uvicorn, routing, threads, contention)':46}{rest:8.0f}")
+    print(f"  {'the rest (uvicorn, middleware, threads, waits)':46}{rest:8.0f}")
     print(f"  {'= server CPU per search under load (above)':46}{http_ms * 1000:8.0f}")
 
 

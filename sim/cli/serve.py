@@ -134,6 +134,10 @@ def serve(
         workers=workers,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,  # served directly: a client's address is never taken from a header
+        server_header=False,
+        access_log=False,  # every act is in the audit log
         log_level="warning",
     )

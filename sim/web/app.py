@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -194,6 +196,35 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class DirectRoutes:
+    """The busiest routes answered straight from the ASGI call as Starlette requests.
+
+    A practitioner's search is the service's hot path: FastAPI's routing, its exception
+    wrappers and its dependency injection cost about 0.2 ms of the server's CPU per search, more
+    than the page itself (bench/bench_web.py). These routes need none of it: each handler takes
+    the Starlette request and returns a response, and an HTTP error (a form Starlette cannot
+    parse) gets FastAPI's own answer. Every other request passes through to FastAPI, and the
+    middleware outside this one (security headers, the server-error handler) applies to all."""
+
+    def __init__(self, app: Callable, routes: dict[tuple[str, str], Callable]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        handler = None
+        if scope["type"] == "http":
+            handler = self.routes.get((scope["method"], scope["path"]))
+        if handler is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await handler(request)
+        except HTTPException as error:
+            response = await http_exception_handler(request, error)
+        await response(scope, receive, send)
+
+
 def text_field(form: FormData, name: str) -> str:
     """A form field as text; absent, or a file upload, reads as empty."""
     value = form.get(name)
@@ -229,6 +260,7 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_practitioner, pages_management, pages_operator):
         app.include_router(module.router)
+    app.add_middleware(DirectRoutes, routes=pages_practitioner.DIRECT)
     app.add_middleware(SecurityHeaders, tls=options.tls)
 
     return app

@@ -6,15 +6,23 @@ in the window), as real users would, so every answer should be an allowed, audit
 anything else is counted as a refusal or an error. Time on the server is the simulation clock:
 the client reads it from the page (shown on every page) to compute token codes, and paces each
 account by wall time converted at the server's clock rate.
+
+Two ways to load the server. Closed loop (`LoadPlan.rate` None): each client sends its next
+search as soon as the last is answered, so the count answered is the server's capacity, and by
+Little's law each search waits about concurrency / throughput. Paced (an offered `rate` of
+searches a second, spread evenly over the clients, as practitioners at work would send them):
+the latency shown is what a practitioner sees at that load, timed from the moment the search was
+due, so a server that falls behind shows its queue in the latencies instead of slowing the load.
 """
 
 import asyncio
 import datetime as dt
 import ipaddress
+import itertools
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,6 +59,7 @@ class LoadPlan:
     seconds: float = 3.0
     max_requests: int = 100_000
     clock_rate: float = 1.0
+    rate: float | None = None  # offered searches a second over all clients; None: closed loop
 
 
 @dataclass
@@ -59,6 +68,7 @@ class LoadReport:
     refused: Counter = field(default_factory=Counter)  # username -> refusals shown
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, answered searches only
+    # (closed loop: from sending; paced: from when the search was due)
     seconds: float = 0.0
     searching: bool = False  # every practitioner has logged in
 
@@ -132,14 +142,23 @@ async def _worker(
     budget: list[int],
     window: float,
     deadline: float,
+    due: Iterator[float] | None,
 ) -> None:
+    """One client's searches: as fast as answered, or at the moments `due` gives (paced)."""
     turn = 0
     channel: Channel | None = None
+    slot: float | None = None  # paced: when the next search is due
     try:
         while time.monotonic() < deadline and budget[0] > 0:
+            if due is not None:
+                slot = next(due) if slot is None else slot
+                if slot >= deadline:
+                    break
+                if slot > time.monotonic():
+                    await asyncio.sleep(slot - time.monotonic())
             now = time.monotonic()
             ready = [a for a in accounts if _ready(a, window, now)]
-            if not ready:
+            if not ready:  # a paced search stays due: its lateness is in its latency
                 await asyncio.sleep(0.02)
                 continue
             account = ready[turn % len(ready)]
@@ -148,7 +167,7 @@ async def _worker(
             surname, born = account.who.queries[account.turn % len(account.who.queries)]
             account.turn += 1
             form = {"csrf_token": account.csrf, "surname": surname, "date_of_birth": born}
-            started = time.monotonic()
+            started, slot = slot if slot is not None else time.monotonic(), None
             try:
                 if channel is None or not channel.open_now:  # first, or closed while idle
                     channel = await Channel.open(url)
@@ -203,11 +222,24 @@ async def run_load(
     report.searching = True
     budget = [plan.max_requests]
     deadline = started + plan.seconds
+    clients = [group for group in groups if group]
     await asyncio.gather(
-        *(_worker(plan.url, group, report, budget, window, deadline) for group in groups if group)
-    )
+        *(
+            _worker(plan.url, group, report, budget, window, deadline,
+                    _schedule(started, n, len(clients), plan.rate) if plan.rate else None)
+            for n, group in enumerate(clients)
+        )
+    )  # fmt: skip
     report.seconds = time.monotonic() - started
     return report
+
+
+def _schedule(start: float, client: int, clients: int, rate: float) -> Iterator[float]:
+    """When client `client` of `clients` sends each search, for `rate` a second over them all:
+    every clients / rate seconds, the clients staggered evenly within that interval."""
+    interval = clients / rate
+    first = start + interval * client / clients
+    return (first + interval * n for n in itertools.count())
 
 
 async def _login_all(client: httpx.AsyncClient, group: list[_Account], rate: float) -> None:

@@ -370,3 +370,22 @@ def test_a_national_partners_manager_sees_the_accounts_the_facade_lets_them_admi
     assert "pat-worker" in listed and "nia-manager" in listed
     assert "kim-other" not in listed and "practitioner1-e08000001" not in listed
     assert "national-admin" not in listed
+
+
+def test_a_practitioners_form_the_server_cannot_read_gets_a_400_with_the_security_headers(
+    deployment,
+):
+    """Search and view are answered outside FastAPI's routing (sim.web.app.DirectRoutes): a
+    body Starlette cannot parse still gets FastAPI's 400, not a server error, and every answer
+    keeps the security headers; nothing is searched or opened."""
+    wall = Wall()
+    with _client(_options(deployment, wall), wall) as client:
+        _login(client, deployment, PRACTITIONER, START)
+        for path in ("/search", "/view"):
+            answer = client.post(path, content=b"surname=Smith",
+                                 headers={"Content-Type": "multipart/form-data"})  # fmt: skip
+            assert answer.status_code == 400, answer.text[:200]
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    acts = _log(deployment).filter(pl.col("action").is_in(["search", "view"]))
+    assert acts.height == 0

@@ -92,3 +92,22 @@ def test_two_workers_with_eight_facade_threads_each_answer_without_an_error(
     logged = _logged_searches(deployment)
     assert {name: logged.get(name, 0) for name in report.answered} == dict(report.answered)
     assert verify(deployment.audit_log, deployment.public_key).ok
+
+
+def test_a_paced_load_offers_its_rate_and_times_each_search_from_when_it_was_due(
+    deployment, queries, tmp_path
+):
+    """Paced (LoadPlan.rate), the clients send no more than the offered rate however fast the
+    server answers (a closed loop answers many times more in the same time), each answer is an
+    audited search, and each latency is counted from when its search was due."""
+    practitioners = _enrol(deployment, queries)
+    rate, seconds = 20.0, 3.0
+    with running_server(deployment.path, tmp_path / "server.log") as server:
+        plan = LoadPlan(server.url, practitioners, concurrency=10, seconds=seconds,
+                        max_requests=2000, rate=rate)  # fmt: skip
+        report = asyncio.run(run_load(plan))
+    assert report.errors == [] and sum(report.refused.values()) == 0
+    assert 0 < report.total <= rate * seconds + plan.concurrency
+    assert len(report.latencies) == report.total and min(report.latencies) > 0
+    logged = _logged_searches(deployment)
+    assert {name: logged.get(name, 0) for name in report.answered} == dict(report.answered)
