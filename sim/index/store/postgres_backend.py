@@ -9,6 +9,7 @@ databases accept, and PgConnection speaks sqlite3's calls (postgres_connection s
 SQLite never loads it.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -57,16 +58,41 @@ def open_index(location: Path | str, *, read_only: bool = False) -> PostgresStor
     return PostgresStore.open(_conninfo(location))
 
 
+_RELATIONS = tuple(re.findall(r"(?:TABLE|INDEX) IF NOT EXISTS (\w+)", ACCOUNTS_SCHEMA))
+"""Every table and index the accounts schema makes."""
+
+
 def open_accounts_database(conninfo: str) -> PgConnection:
-    """The accounts database with its schema, made under the write lock (processes opening a
-    new database at once would otherwise race to create the same table)."""
+    """The accounts database with its schema: made, under the write lock, only when a table,
+    index or column is missing (processes opening a new database at once would otherwise race
+    to create the same table). DDL is never run on a database that has it all: even with IF NOT
+    EXISTS, PostgreSQL locks each table it names until the transaction ends, and such locks,
+    taken while another process's statement holds the next table, end in a deadlock."""
     db = PgConnection(_conninfo(conninfo))
-    with Transaction(db):  # type: ignore[arg-type]
-        db.executescript(postgres_ddl(ACCOUNTS_SCHEMA))
-        for (table, column), kind in _ADDED_COLUMNS.items():
-            kind = postgres_ddl(kind)
-            db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+    if not _schema_complete(db):
+        with Transaction(db):  # type: ignore[arg-type]
+            db.executescript(postgres_ddl(ACCOUNTS_SCHEMA))
+            for (table, column), kind in _ADDED_COLUMNS.items():
+                kind = postgres_ddl(kind)
+                db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
     return db
+
+
+def _schema_complete(db: PgConnection) -> bool:
+    """Whether every relation and added column of the accounts schema exists (catalog reads
+    only: no lock on the tables themselves)."""
+    present = db.execute(
+        "SELECT count(*) FROM unnest(?::text[]) AS r(name) WHERE to_regclass(r.name) IS NOT NULL",
+        (list(_RELATIONS),),
+    ).fetchone()[0]
+    columns = {
+        (table, column)
+        for table, column in db.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        ).fetchall()
+    }
+    return present == len(set(_RELATIONS)) and set(_ADDED_COLUMNS) <= columns
 
 
 def open_access(
