@@ -78,16 +78,14 @@ class SqliteSessionStore:
         self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
         self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
 
-    def start(self, session: Session) -> None:
-        self._db.execute(
+    def start_many(self, sessions: Sequence[Session]) -> None:
+        self._db.executemany(
             "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
             "VALUES (?, ?, ?, ?)",
-            (
-                session_hash(session.session_id),
-                session.username,
-                _stamp(session.started),
-                _stamp(session.started),
-            ),
+            [
+                (session_hash(s.session_id), s.username, _stamp(s.started), _stamp(s.started))
+                for s in sessions
+            ],
         )
 
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
