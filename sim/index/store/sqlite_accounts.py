@@ -8,6 +8,7 @@ decides. Token secrets are sealed under the key store's token key (sim.index.acc
 """
 
 import datetime as dt
+import functools
 import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
@@ -87,7 +88,15 @@ def _to_sql(value: object) -> object:
 
 
 def _account(row: sqlite3.Row) -> Account:
-    values = dict(row)
+    return _account_of(tuple(row.keys()), tuple(row))
+
+
+@functools.lru_cache(maxsize=4096)
+def _account_of(names: tuple[str, ...], row: tuple) -> Account:
+    """An account from its row's names and values; a row read again unchanged (a batch of
+    logins reads each account twice, and a day's logins the same accounts as the day before)
+    gives the same frozen Account without building it again."""
+    values = dict(zip(names, row, strict=True))
     for name in _DATES:
         values[name] = values[name] and dt.date.fromisoformat(values[name])
     for name in _TIMES:
