@@ -82,7 +82,7 @@ PLANS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=PLANS, earlier_failures=st.integers(0, 2))
 def test_a_batch_decides_and_audits_as_one_at_a_time(tmp_path_factory, plan, earlier_failures):
     """Any sequence of right and wrong passwords, PINs, codes (replays and stale steps
