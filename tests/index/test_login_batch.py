@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from sim.index.access import AccessRefused, LoginAttempt, token_code
 from sim.index.access.enrolment import collect_letter
+from sim.index.access.rules import load_access_rules
+from sim.index.access.tokens import epoch_seconds, matching_step, secret_from_bytes
 from sim.index.audit import read_audit, verify
 from tests.index.test_access import NOW, make_desk
 
@@ -224,3 +226,21 @@ def test_lockout_counts_failures_across_processes_batches_and_single_logins(desk
     assert _batch(desk, right * 2, T0 + 3 * STEP) == ["live", "replayed_token_code"]
     desk.log.close()
     assert verify(desk.log.path, desk.public).ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(min_size=20, max_size=20), offset=st.integers(-3, 3),
+       seconds=st.integers(0, 10**9))  # fmt: skip
+def test_a_code_matches_the_latest_step_of_the_window_that_shows_it(raw, offset, seconds):
+    """The token check's step (the server's step tried first) is the latest step within the
+    drift allowance whose code is the one typed, as trying every step of the window finds it;
+    a code from outside the window matches none."""
+    rules = load_access_rules()
+    secret, now = secret_from_bytes(raw), dt.datetime(2001, 1, 1) + dt.timedelta(seconds=seconds)
+    step = dt.timedelta(seconds=rules.token_step_seconds.value)
+    code = token_code(secret, now + offset * step, rules)
+    drift = rules.token_drift_steps.value
+    window = range(-drift, drift + 1)
+    shows = [k for k in window if token_code(secret, now + k * step, rules) == code]
+    server = epoch_seconds(now) // rules.token_step_seconds.value
+    assert matching_step(secret, code, now, rules) == (server + shows[-1] if shows else None)
