@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from sim.index.access import AccessRefused, LoginAttempt, token_code
+from sim.index.access import AccessRefused, LoginAttempt
 from sim.index.access.rules import load_access_rules
+from sim.index.access.tokens import TokenCodes
 from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery, Query
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
@@ -55,6 +56,7 @@ class PopulationLookups:
         self._sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = {}
         self.rules = load_access_rules()
         self._turn: dict[str, int] = {}
+        self._tokens: dict[str, TokenCodes] = {}  # each practitioner's token, as in their hand
         self.lookups = self.refused = self.logins = 0
         self.seconds = self.plain_seconds = 0.0  # by the clock
         self.cpu_seconds = self.plain_cpu_seconds = 0.0  # by this process's CPU time
@@ -69,7 +71,10 @@ class PopulationLookups:
             if still_held(opened, used, at, self.rules):
                 self._sessions[who.username] = (opened, at, session)
                 return session
-        code = token_code(who.token_secret, at, self.rules)
+        token = self._tokens.get(who.username)
+        if token is None:
+            token = self._tokens[who.username] = TokenCodes(who.token_secret, self.rules)
+        code = token.code(at)
         attempts.append(LoginAttempt(who.username, who.password, who.pin, code, who.network, at))
         session = f"{_PENDING}{len(attempts) - 1}"
         self._sessions[who.username] = (at, at, session)

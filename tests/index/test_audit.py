@@ -285,3 +285,24 @@ def test_verify_command_passes_then_fails_after_tampering(tmp_path):
     save(path, lines[:3] + lines[4:])
     bad = runner.invoke(app, [str(path), "--public-key", public, *witness])
     assert bad.exit_code == 1 and "entry 4" in bad.output
+
+
+def test_a_log_written_without_sync_checkpoints_and_publishes_the_same(tmp_path):
+    """A throw-away copy's log (without_sync) signs the same checkpoints and publishes each
+    to the witness (overwritten in place, owner-only): the log verifies against the witness,
+    and dropping its last entries is caught by it."""
+    key_path = tmp_path / "audit.key"
+    public = public_key_hex(create_key_store(key_path, seed=bytes(32)))
+    log_path, witness = tmp_path / "audit.jsonl", tmp_path / "witness.json"
+    signing = load_signing_key(key_path)
+    with AuditLog(log_path, signing, checkpoint_rules(5), witness=witness) as log:
+        log.without_sync()
+        for i in range(23):
+            log.append(event(i))
+    report = verify(log_path, public, witness)
+    assert report.ok and report.checkpoints == 5 and report.signed_entries == 23
+    assert stat.S_IMODE(witness.stat().st_mode) == 0o600
+    assert len(witness.read_text().splitlines()) == 1
+    assert json.loads(witness.read_text())["seq"] == 23
+    save(log_path, lines_of(log_path)[:21])
+    assert not verify(log_path, public, witness).ok

@@ -132,7 +132,7 @@ def test_the_factory_opens_the_accounts_stores_on_one_database(tmp_path):
     session = Session(
         "s1", "sam", "practitioner", None, "Bolton PCT", "nhs", "health", "Jones", now
     )
-    stores.sessions.start(session)
+    stores.sessions.start_many([session])
     assert stores.sessions.live_reason("s1") is None
     assert stores.service.revoke_all(now) == 1
     assert stores.service.closed_at() == now.isoformat()

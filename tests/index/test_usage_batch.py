@@ -70,7 +70,7 @@ USERS = ("ann", "bob", "cat", "dan")
 def _table(counters):
     """Every counted use, each user's in the order recorded."""
     with counters.counting() as usage:
-        return [use for user in USERS for use in usage.uses(user, dt.datetime.min)]
+        return [use for user in USERS for use in usage.uses_of([user], dt.datetime.min)]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ default; a rehearsal may pass a seeded source for reproducibility).
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,12 +20,13 @@ from typing import Any, NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from sim.errors import WorkbenchError
 from sim.index.access.conditions import unmet_condition
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
 from sim.index.access.sessions import Session
 from sim.index.access.store import Account, Token
-from sim.index.access.tokens import matching_step
+from sim.index.access.tokens import TokenCodes
 from sim.index.audit.event import AuditEvent
 from sim.index.audit.log import AuditLog, StillAllowed
 from sim.index.inputs import is_text, shown
@@ -57,6 +58,20 @@ class _Factors:
     hashes: tuple[str, str] | None = None
     password_ok: bool = False
     pin_ok: bool = False
+
+
+@dataclass
+class _Batch:
+    """A batch of logins inside its transaction: the accounts and tokens as the attempts so far
+    left them, and the writes and audit entries they made, written together at its end."""
+
+    accounts: dict[str, Account | None]
+    tokens: dict[str, Token]
+    codes: dict[str, TokenCodes] = field(default_factory=dict)  # by serial: decoded once
+    steps: dict[str, int] = field(default_factory=dict)  # serial: latest step accepted
+    lockouts: dict[str, tuple[int, dt.datetime | None]] = field(default_factory=dict)
+    sessions: list[Session] = field(default_factory=list)
+    events: list[tuple[AuditEvent, str | None]] = field(default_factory=list)
 
 
 class LoginControl:
@@ -121,36 +136,51 @@ class LoginControl:
             return False
 
     def _token_problem(
-        self, username: str, code: str, now: dt.datetime, tokens: dict[str, Token | None]
+        self, username: str, code: str, now: dt.datetime, batch: _Batch
     ) -> str | None:
-        if username not in tokens:
-            tokens[username] = self._store.live_token(username)
-        token = tokens[username]
+        """The token check: the code within the drift window, and later than the last step
+        accepted from this token (before the batch, or by an attempt earlier in it)."""
+        token = batch.tokens.get(username)
         if token is None:
             return "no_token"
-        step = matching_step(token.secret, code, now, self.rules)
+        codes = batch.codes.get(token.serial)
+        if codes is None:
+            codes = batch.codes[token.serial] = TokenCodes(token.secret, self.rules)
+        step = codes.matching_step(code, now)
         if step is None:
             return "bad_token_code"
-        if not self._store.use_token_step(token.serial, step):
+        if step <= batch.steps.get(token.serial, token.last_step):
             return "replayed_token_code"
+        batch.steps[token.serial] = step
         return None
 
-    def _count_failure(self, account: Account, now: dt.datetime, events: list) -> Account:
+    def _count_failure(self, account: Account, now: dt.datetime, batch: _Batch) -> Account:
         """Lock the account at `lockout_failures` consecutive failures (data/index/access.toml);
         returns the account as it now stands.
 
         The count resets only on a successful login or an unlock, so after a timed lock lapses
         one more failure locks the account again."""
         failures = account.failed_logins + 1
-        if failures < self.rules.lockout_failures.value:
-            self._store.update(account.username, failed_logins=failures)
-            return replace(account, failed_logins=failures)
-        minutes = self.rules.lockout_minutes.value
-        until = now + dt.timedelta(minutes=minutes) if minutes else UNTIL_UNLOCKED
-        self._store.update(account.username, failed_logins=failures, locked_until=until)
-        lock = {"username": account.username, "failures": failures}
-        events.append((AuditEvent(now, SYSTEM, "account.lock", "allowed", None, None, lock), None))
+        until = account.locked_until
+        if failures >= self.rules.lockout_failures.value:
+            minutes = self.rules.lockout_minutes.value
+            until = now + dt.timedelta(minutes=minutes) if minutes else UNTIL_UNLOCKED
+            lock = {"username": account.username, "failures": failures}
+            event = AuditEvent(now, SYSTEM, "account.lock", "allowed", None, None, lock)
+            batch.events.append((event, None))
+        batch.lockouts[account.username] = (failures, until)
         return replace(account, failed_logins=failures, locked_until=until)
+
+    def _write(self, batch: _Batch) -> None:
+        """The batch's lockouts, token steps and sessions, one statement each (inside its
+        transaction)."""
+        if batch.lockouts:
+            self._store.set_lockouts(batch.lockouts)
+        if batch.steps and self._store.use_token_steps(batch.steps) != len(batch.steps):
+            # the transaction holds the write lock, so no other process can have used a step
+            raise WorkbenchError("a token step changed during a batch of logins: rolled back")
+        if batch.sessions:
+            self._sessions.start_many(batch.sessions)
 
     def login(
         self,
@@ -179,21 +209,23 @@ class LoginControl:
         code one used is a replay for the next), every refusal audited: a day's logins in one
         call. Password and PIN are verified first, outside any lock (argon2 is the slow step; an
         account whose hashes changed meanwhile is verified again); then every attempt's lockout,
-        token and conditions are decided, and its session started, in one accounts
-        transaction; then every entry is written with one audit append, each login's entry
+        token and conditions are decided in memory, in one accounts transaction that reads every
+        account and token once and writes the lockouts, token steps and sessions with one
+        statement each; then every entry is written with one audit append, each login's entry
         under the log's lock only if its session is still live (a switch-off or revocation by
         another process meanwhile refuses it, as it would one login)."""
         named = [a.username for a in attempts if is_text(a.username)]
         known = self._store.get_many(named)
         factors = [self._factors(attempt, known) for attempt in attempts]
-        events: list[tuple[AuditEvent, str | None]] = []
         answers: list[Session | AccessRefused] = []
         with self._store.transaction():
             accounts: dict[str, Account | None] = dict.fromkeys(named)
             accounts |= self._store.get_many(named)
-            tokens: dict[str, Token | None] = {}
+            batch = _Batch(accounts, self._store.live_tokens(named))
             for attempt, factor in zip(attempts, factors, strict=True):
-                answers.append(self._decide(attempt, factor, accounts, tokens, events))
+                answers.append(self._decide(attempt, factor, batch))
+            self._write(batch)
+        events = batch.events
         live = self.live_checks([a.session_id for a in answers if isinstance(a, Session)])
         checks = [live[check] if check else None for _, check in events]
         ended = self.audit.append_many([e for e, _ in events], checks)
@@ -235,22 +267,21 @@ class LoginControl:
         self,
         attempt: LoginAttempt,
         factors: _Factors,
-        accounts: dict[str, Account | None],
-        tokens: dict[str, Token | None],
-        events: list[tuple[AuditEvent, str | None]],
+        batch: _Batch,
     ) -> Session | AccessRefused:
         """One attempt against the account's state as the attempts before it left it (inside
-        the batch's transaction); its audit entries go to `events`."""
+        the batch's transaction); its writes and audit entries go to `batch`."""
         username, now = attempt.username, attempt.at
         where = {"network": shown(attempt.network)}
 
         def refuse(reason: str) -> AccessRefused:
             event = AuditEvent(now, shown(username), "login", "refused", None, reason, where)
-            events.append((event, None))
+            batch.events.append((event, None))
             return AccessRefused(reason)
 
         if factors.refusal:
             return refuse(factors.refusal)
+        accounts = batch.accounts
         account = accounts.get(username)
         if account is None:
             return refuse("unknown_user")
@@ -264,12 +295,12 @@ class LoginControl:
             return refuse("locked_out")
         problem = None if password_ok else "wrong_password"
         problem = problem or (None if pin_ok else "wrong_pin")
-        problem = problem or self._token_problem(username, attempt.token_code, now, tokens)
+        problem = problem or self._token_problem(username, attempt.token_code, now, batch)
         if problem:
-            accounts[username] = self._count_failure(account, now, events)
+            accounts[username] = self._count_failure(account, now, batch)
             return refuse(problem)
         if account.failed_logins or account.locked_until:
-            self._store.update(username, failed_logins=0, locked_until=None)
+            batch.lockouts[username] = (0, None)
             accounts[username] = account = replace(account, failed_logins=0, locked_until=None)
         unmet = unmet_condition(account, attempt.network, now.date(), self.rules, self.rollout)
         if unmet:
@@ -285,9 +316,9 @@ class LoginControl:
             surname=account.surname,
             started=now,
         )
-        self._sessions.start(session)
+        batch.sessions.append(session)
         event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
-        events.append((event, session.session_id))  # checked as it is written (login_many)
+        batch.events.append((event, session.session_id))  # checked as written (login_many)
         return session
 
     # -- sessions --------------------------------------------------------------------------

@@ -68,7 +68,9 @@ class SessionStore(Protocol):
     `touch` reads the session, its account and the service's state together (one consistent
     read), so a revocation or switch-off by any process refuses the very next request."""
 
-    def start(self, session: Session) -> None: ...
+    def start_many(self, sessions: Sequence[Session]) -> None:
+        """Store new sessions, with one statement (a batch of logins)."""
+        ...
 
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
         """The session and None if it is live (its idle clock restarts), else why it is not

@@ -8,7 +8,7 @@ seam"). Holds no policy: control.py and login.py decide.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -92,12 +92,18 @@ class AccountStore(Protocol):
         """Issue a token (its secret sealed at rest), revoking any token the user held."""
         ...
 
-    def live_token(self, username: str) -> Token | None:
-        """The user's live token with its secret opened, or None."""
+    def live_tokens(self, usernames: Sequence[str]) -> dict[str, Token]:
+        """The live token of each of these users who holds one, its secret opened (a batch of
+        logins reads them with one statement)."""
         ...
 
-    def use_token_step(self, serial: str, step: int) -> bool:
-        """Record a code's time step as used; False if that step (or a later one) already was."""
+    def use_token_steps(self, steps: Mapping[str, int]) -> int:
+        """Record each token's (by serial) latest accepted time step where it is later than the
+        one stored (a compare-and-set); returns how many were recorded."""
+        ...
+
+    def set_lockouts(self, states: Mapping[str, tuple[int, dt.datetime | None]]) -> None:
+        """Set each account's failed-login count and lock (username: (failures, until))."""
         ...
 
     def revoke_tokens(self, username: str, now: dt.datetime) -> None: ...

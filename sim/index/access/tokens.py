@@ -51,29 +51,48 @@ def secret_from_bytes(raw: bytes) -> str:
     return base64.b32encode(raw).decode()
 
 
-def _hotp(secret: str, rules: AccessRules) -> HOTP:
-    """The token's HOTP (RFC 4226) over its secret, decoded once (as pyotp decodes it) for
-    every time step it computes; a TOTP code is the HOTP of the time step (RFC 6238 s4)."""
-    key = pyotp.TOTP(secret).byte_secret()
-    return HOTP(key, rules.token_digits.value, SHA1(), enforce_key_length=False)
+class TokenCodes:
+    """One token's codes, its secret decoded once (as pyotp decodes it) for every time step
+    computed: a TOTP code is the HOTP (RFC 4226) of the time step (RFC 6238 s4)."""
+
+    def __init__(self, secret: str, rules: AccessRules) -> None:
+        key = pyotp.TOTP(secret).byte_secret()
+        self._hotp = HOTP(key, rules.token_digits.value, SHA1(), enforce_key_length=False)
+        self._digits = rules.token_digits.value
+        self._seconds = rules.token_step_seconds.value
+        self._drift = rules.token_drift_steps.value
+
+    def code(self, now: dt.datetime) -> str:
+        """The code the token shows at `now`."""
+        return self._hotp.generate(epoch_seconds(now) // self._seconds).decode()
+
+    def matching_step(self, code: str, now: dt.datetime) -> int | None:
+        """The latest time step within the drift allowance whose code equals `code`; None if
+        none does. The server's own step is tried first and the others only on a miss (a
+        token's clock rarely drifts); after a hit only the later steps are tried, so the step
+        returned is the latest match, whichever order they are tried in."""
+        code = str(code)
+        if not (code.isascii() and code.isdigit() and len(code) == self._digits):
+            return None  # not a code the token could show (e.g. non-ASCII digits): never compared
+        given = code.encode()
+        step = epoch_seconds(now) // self._seconds
+        drift = self._drift
+        if self._matches(step, given):
+            later = [c for c in range(step + 1, step + drift + 1) if self._matches(c, given)]
+            return later[-1] if later else step
+        window = range(step - drift, step + drift + 1)
+        others = [c for c in window if c != step and self._matches(c, given)]
+        return others[-1] if others else None
+
+    def _matches(self, step: int, given: bytes) -> bool:
+        return hmac.compare_digest(self._hotp.generate(step), given)
 
 
 def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:
     """The code the token shows at `now`: what a simulated practitioner types in."""
-    step = epoch_seconds(now) // rules.token_step_seconds.value
-    return _hotp(secret, rules).generate(step).decode()
+    return TokenCodes(secret, rules).code(now)
 
 
 def matching_step(secret: str, code: str, now: dt.datetime, rules: AccessRules) -> int | None:
     """The time step whose code equals `code`, within the drift allowance; None if none does."""
-    code = str(code)
-    if not (code.isascii() and code.isdigit() and len(code) == rules.token_digits.value):
-        return None  # not a code the token could show (e.g. non-ASCII digits): never compared
-    hotp = _hotp(secret, rules)
-    step = epoch_seconds(now) // rules.token_step_seconds.value
-    drift = rules.token_drift_steps.value
-    found = None
-    for candidate in range(step - drift, step + drift + 1):
-        if hmac.compare_digest(hotp.generate(candidate), code.encode()):
-            found = candidate
-    return found
+    return TokenCodes(secret, rules).matching_step(code, now)

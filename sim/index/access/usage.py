@@ -16,6 +16,7 @@ processes or commands is counted as one.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from itertools import pairwise
 from typing import NoReturn, Protocol
@@ -71,9 +72,10 @@ class UsageWindow(Protocol):
 class StoredWindow(UsageWindow, Protocol):
     """A window over the shared store, which a batch loads from and writes back to."""
 
-    def uses(self, username: str, after: dt.datetime) -> list[Use]:
-        """Every use by the user after `after` (later than any moment asked of it too), in the
-        order recorded: what the batch's in-memory window holds (sim.index.access.usage_batch)."""
+    def uses_of(self, usernames: Sequence[str], after: dt.datetime) -> list[Use]:
+        """Every use by these users after `after` (later than any moment asked of it too), in
+        the order recorded, read with one statement: what the batch's in-memory window holds
+        (sim.index.access.usage_batch)."""
         ...
 
     def record_many(self, uses: list[Use]) -> None:

@@ -30,10 +30,11 @@ class BatchWindow:
         # newest-first walk stop where nothing earlier can be recent
         self._serials: dict[str, list[tuple[dt.datetime, Serial, dt.datetime]]] = {}
         self._new: list[Use] = []
-        for username in dict.fromkeys(usernames):
+        users = list(dict.fromkeys(usernames))
+        for username in users:
             self._surnames[username], self._serials[username] = [], []
-            for use in store.uses(username, floor):
-                self._count(*use)
+        for use in store.uses_of(users, floor) if users else ():
+            self._count(*use)
 
     @classmethod
     def covering(

@@ -37,6 +37,9 @@ def open_database(path: Path, schema: str, added: dict[tuple[str, str], str]) ->
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
+    # every request writes sessions (keyed by a random hash) and usage counts: the pages they
+    # touch stay in memory rather than being read again (SQLite's default cache is 2 MiB)
+    db.execute("PRAGMA cache_size=-65536")
     db.executescript(schema)
     for (table, column), kind in added.items():
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

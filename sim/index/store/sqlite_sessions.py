@@ -78,16 +78,14 @@ class SqliteSessionStore:
         self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
         self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
 
-    def start(self, session: Session) -> None:
-        self._db.execute(
+    def start_many(self, sessions: Sequence[Session]) -> None:
+        self._db.executemany(
             "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
             "VALUES (?, ?, ?, ?)",
-            (
-                session_hash(session.session_id),
-                session.username,
-                _stamp(session.started),
-                _stamp(session.started),
-            ),
+            [
+                (session_hash(s.session_id), s.username, _stamp(s.started), _stamp(s.started))
+                for s in sessions
+            ],
         )
 
     def touch(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
@@ -124,8 +122,8 @@ class SqliteSessionStore:
     ) -> list[tuple[Session | None, str | None]]:
         """`touch` of each check in order (SessionStore.touch_many): the sessions read with one
         statement (per 500), then each one's checks decided in memory exactly as `touch`
-        decides them; every idle clock that moved (its latest live moment) and every end a
-        check made are written in one transaction, each session's end after its clock."""
+        decides them; every idle clock that moved (its latest live moment, all with one
+        statement) and then every end a check made are written in one transaction."""
         with self._lock:
             rows = self._rows([session_id for session_id, _ in checks])
             states = {sid: _Replay(sid, row) for sid, row in rows.items() if row is not None}
@@ -136,15 +134,18 @@ class SqliteSessionStore:
                     answers.append((None, "unknown_session"))
                     continue
                 answers.append((state.session, state.check(now, self._idle, self._absolute)))
-            moved = [s for s in states.values() if s.seen is not None or s.ending is not None]
-            if moved:
+            seen = [
+                (_stamp(s.seen), session_hash(s.session.session_id))
+                for s in states.values()
+                if s.seen is not None
+            ]
+            ending = [s for s in states.values() if s.ending is not None]
+            if seen or ending:
                 with Transaction(self._db):
-                    for state in moved:
-                        key = session_hash(state.session.session_id)
-                        if state.seen is not None:
-                            self._db.execute(_SEEN, (_stamp(state.seen), key))
-                        if state.ending is not None:
-                            self.end(state.session.session_id, *state.ending)
+                    if seen:
+                        self._db.executemany(_SEEN, seen)
+                    for state in ending:
+                        self.end(state.session.session_id, *state.ending)
             return answers
 
     def _rows(self, session_ids: Sequence[str]) -> dict[str, sqlite3.Row | None]:

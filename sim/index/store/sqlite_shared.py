@@ -147,13 +147,23 @@ def gated_write(db: sqlite3.Connection, sql: str, parameters: Sequence[object] =
 IN_CHUNK = 500  # values per statement (well under SQLite's limit on bound parameters)
 
 
-def select_in(db: sqlite3.Connection, select: str, column: str, values: Sequence[object]) -> list:
-    """The rows of `select` (a statement without its WHERE) whose `column` is one of `values`,
-    each value asked once, read with one statement per IN_CHUNK values (a batch's reads)."""
+def select_in(
+    db: sqlite3.Connection,
+    select: str,
+    column: str,
+    values: Sequence[object],
+    also: tuple[str, Sequence[object]] | None = None,
+) -> list:
+    """The rows of `select` (a statement without its WHERE) whose `column` is one of `values`
+    (and that meet the condition `also`, with its parameters, if given), each value asked once,
+    read with one statement per IN_CHUNK values (a batch's reads)."""
     wanted = list(dict.fromkeys(values))
+    condition, bound = also or ("", ())
+    where = f"{condition} AND " if condition else ""
     rows: list = []
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
         marks = ", ".join("?" * len(chunk))
-        rows += db.execute(f"{select} WHERE {column} IN ({marks})", chunk).fetchall()
+        sql = f"{select} WHERE {where}{column} IN ({marks})"
+        rows += db.execute(sql, [*bound, *chunk]).fetchall()
     return rows

@@ -6,10 +6,11 @@ reads and the use it records are atomic across processes and threads.
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sim.index.store.sqlite_connection import SharedConnection, Transaction
+from sim.index.store.sqlite_shared import select_in
 
 Serial = tuple[str, int]
 Use = tuple[str, str, dt.datetime, str | None, Serial | None]  # as sim.index.access.usage.Use
@@ -85,16 +86,19 @@ class SqliteUsageWindow:
     ) -> None:
         self.record_many([(username, action, at, surname, serial)])
 
-    def uses(self, username: str, after: dt.datetime) -> list[Use]:
-        rows = self._db.execute(
-            "SELECT action, at, surname, id_prefix, id_serial FROM usage "
-            "WHERE username = ? AND at > ? ORDER BY rowid",
-            (username, _stamp(after)),
+    def uses_of(self, usernames: Sequence[str], after: dt.datetime) -> list[Use]:
+        rows = select_in(
+            self._db,
+            "SELECT rowid, username, action, at, surname, id_prefix, id_serial FROM usage",
+            "username",
+            usernames,
+            ("at > ?", [_stamp(after)]),
         )
+        rows.sort(key=lambda row: row[0])  # the order recorded
         return [
             (username, action, dt.datetime.fromisoformat(at), surname,
              None if serial is None else (prefix, int(serial)))
-            for action, at, surname, prefix, serial in rows
+            for _, username, action, at, surname, prefix, serial in rows
         ]  # fmt: skip
 
     def record_many(self, uses: list[Use]) -> None:
