@@ -219,7 +219,7 @@ def main() -> None:
                         help="searches/s offered in the paced run")  # fmt: skip
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--facade-threads", type=int, default=4,
+    parser.add_argument("--facade-threads", type=int, default=1,
                         help="threads per worker calling the facade")  # fmt: skip
     parser.add_argument("--clock-rate", type=float, default=10.0,
                         help="simulated seconds per wall second on the server")  # fmt: skip

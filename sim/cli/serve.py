@@ -83,9 +83,10 @@ def serve(
         str, typer.Option(help="production, or simulation (cheap hashing for new accounts).")
     ] = "production",
     facade_threads: Annotated[
-        int, typer.Option(help="Threads per worker calling the facade (their audit appends "
-                          "share one write: group commit).")
-    ] = 4,
+        int, typer.Option(help="Threads per worker calling the facade (more let a worker's "
+                          "audit appends share one sync: group commit, for audit_sync = "
+                          "fdatasync).")
+    ] = 1,
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:  # fmt: skip

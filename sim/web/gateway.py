@@ -3,8 +3,10 @@
 The event loop stays free to parse and render while the facade works. The facade is built for
 threads (the accounts database's shared connection runs each statement under its lock,
 sim.index.store.sqlite_connection; the audit log's group commit lets concurrent appends share one
-write and sync), so `cpw serve` gives each worker 4 (`--facade-threads`): a request waiting on
-SQLite or the audit log no longer holds up the others.
+write and sync). `cpw serve` gives each worker one (`--facade-threads`): with the audit log
+written but not synced per answer (audit_sync = "write"), more threads only hand the GIL back and
+forth around each SQLite statement (bench/bench_web.py: 1,036 searches/s with one, 876/s with
+four, on a quiet machine); with fdatasync, several let appends share one sync.
 
 Operator and management pages that have no facade method of their own (housekeeping, account
 lists, audit verification) pass a gate here that checks the session through the facade and
