@@ -79,7 +79,9 @@ def deploy(
         typer.echo(
             f"PostgreSQL: primary and streaming replica running under {report.path}/postgres "
             "(WAL archive, sealed base backups in the inventory); the index and accounts are "
-            "served from the primary (backend.toml), no SQLite copy kept"
+            "served from the primary (backend.toml), no SQLite copy kept; they keep running "
+            f"until `cpw postgres stop {report.path}` (stop them before deleting the directory "
+            "by hand; `cpw decommission` destroys them in its own steps)"
         )
     side = report.path.parent / report.path.name
     typer.echo(f"outside the tree: {side}.canaries.json, {side}.credentials.json (0600), "

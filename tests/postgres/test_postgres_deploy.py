@@ -227,6 +227,7 @@ def test_an_index_fed_from_the_source_feeds_is_served_from_the_primary(postgres_
     )  # fmt: skip
     try:
         assert done.returncode == 0, done.stderr
+        assert f"cpw postgres stop {out}" in " ".join(done.stdout.split())  # servers left running
         assert not list(out.rglob("*.db")) and not (out / "index").exists()
         assert (postgres_tmp / "fed.feed-truth.parquet").is_file()
         canaries = __import__("json").loads((postgres_tmp / "fed.canaries.json").read_text())
