@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from sim.index.store.postgres_schema import CREATE_TABLES_PG as DDL
 from sim.index.store.postgres_schema import SYNC_INDEX_KEYS
 from sim.population.identifiers import index_ids
 from sim.population.synth import SynthRequest, synthesise
+from tests.index.support import Desk, make_desk
 
 DECIDER_ROLE = "authority management team"
 
@@ -173,3 +175,13 @@ def new_ids():
 def shield_child():
     """Shield a child through the full request/decision path: shield_child(store, child_id)."""
     return shield
+
+
+@pytest.fixture
+def desk(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Desk]:
+    """A desk on each backend: accounts.db, or a fresh PostgreSQL database."""
+    postgres = backend == "postgres"
+    d = make_desk(tmp_path, request.getfixturevalue("postgres_database") if postgres else None)
+    yield d
+    d.control.close()
+    d.log.close()

@@ -2,17 +2,14 @@
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from sim.errors import InputError
 from sim.index.access import (
-    AccessControl,
     AccessRefused,
     LoginAttempt,
-    NewAccount,
     access_start,
     crb_valid_until,
     load_access_rules,
@@ -20,87 +17,12 @@ from sim.index.access import (
 )
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import (
-    AuditLog,
-    create_key_store,
-    load_signing_key,
-    public_key_hex,
     read_audit,
     verify,
 )
-from sim.index.store.backends import open_access
 from sim.reference.rollout import load_rollout
 from sim.streams import stream
-
-NOW = dt.datetime(2009, 12, 1, 10, 0)
-BOLTON, SHEFFIELD, LEEDS = "E08000001", "E08000019", "E08000035"
-
-
-def fast_rules(**values):
-    """The data's access rules with cheap argon2 (tests only) and any other values replaced."""
-    base = load_access_rules()
-    values = {"argon2_time_cost": 1, "argon2_memory_kib": 8, **values}
-    return base.model_copy(
-        update={k: getattr(base, k).model_copy(update={"value": v}) for k, v in values.items()}
-    )
-
-
-@dataclass
-class Desk:
-    """An access control over a fresh accounts.db and audit log, with helpers to make users."""
-
-    control: AccessControl
-    log: AuditLog
-    folder: Path
-    public: str
-
-    def person(self, username="jo", authority=BOLTON, role="practitioner", **kw):
-        kind = kw.pop("organisation_kind", "local_authority")
-        organisation = kw.pop("organisation", authority or "DCSF")
-        return NewAccount(
-            username, "Jo", kw.pop("surname", "Bloggs"), "social care", organisation, kind,
-            authority, role,
-        )  # fmt: skip
-
-    def vetted(self, new: NewAccount, when=NOW, by=None) -> str:
-        """Create, vet, train, sign and issue a token; returns the token secret."""
-        c = self.control
-        c.create_account(new, "correct horse", "2468", by=by, now=when)
-        c.record_crb_check(new.username, dt.date(2009, 1, 5), by=by, now=when)
-        c.record_training(new.username, dt.date(2009, 2, 1), by=by, now=when)
-        c.record_agreement(new.username, dt.date(2009, 2, 1), by=by, now=when)
-        c.issue_token(new.username, by=by, now=when)
-        return collect_letter(c.letters, new.username)
-
-    def login(self, username, secret, when=NOW, network="GCSx"):
-        code = token_code(secret, when, self.control.rules)
-        return self.control.login(
-            username, "correct horse", "2468", code, network=network, now=when
-        )
-
-    def last(self):
-        return read_audit(self.log.path).row(-1, named=True)
-
-
-def make_desk(folder: Path, accounts: Path | str | None = None, **rule_values) -> Desk:
-    """A desk over `accounts` (a SQLite file, default folder/accounts.db, or a conninfo)."""
-    public = create_key_store(folder / "audit.key")
-    log = AuditLog(folder / "audit.jsonl", load_signing_key(folder / "audit.key"))
-    rules = fast_rules(**rule_values)
-    where = accounts or folder / "accounts.db"
-    if isinstance(where, str):  # a PostgreSQL database
-        where = open_access(where, rules=rules, backend_name="postgres")
-    control = AccessControl(where, log, rules=rules, letters=folder / "token-letters")
-    return Desk(control, log, folder, public_key_hex(public))
-
-
-@pytest.fixture
-def desk(tmp_path, backend, request):
-    """A desk on each backend: accounts.db, or a fresh PostgreSQL database."""
-    postgres = backend == "postgres"
-    d = make_desk(tmp_path, request.getfixturevalue("postgres_database") if postgres else None)
-    yield d
-    d.control.close()
-    d.log.close()
+from tests.index.support import BOLTON, LEEDS, NOW, SHEFFIELD, make_desk
 
 
 def test_access_file_loads_with_provenance():

@@ -20,26 +20,18 @@ from sim.index.access import (
     AccessRefused,
     NewAccount,
     UsageGuard,
-    load_access_rules,
     token_code,
 )
 from sim.index.access.enrolment import collect_letter
 from sim.index.audit import AuditLog, create_key_store, load_signing_key, read_audit
 from sim.index.store.backends import open_access
 from sim.reference.rollout import load_rollout
+from tests.index.support import fast_rules
 
 NOW = dt.datetime(2009, 12, 1, 10, 0)
 LATER = NOW + dt.timedelta(minutes=1)
 BOLTON, LEEDS = "E08000001", "E08000035"
 PASSWORD, PIN = "correct horse", "2468"
-
-
-def fast_rules():
-    base = load_access_rules()
-    cheap = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
-    return base.model_copy(
-        update={k: getattr(base, k).model_copy(update={"value": v}) for k, v in cheap.items()}
-    )
 
 
 @dataclass

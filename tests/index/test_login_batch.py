@@ -15,7 +15,7 @@ from sim.index.access.enrolment import collect_letter
 from sim.index.access.rules import load_access_rules
 from sim.index.access.tokens import epoch_seconds, matching_step, secret_from_bytes
 from sim.index.audit import read_audit, verify
-from tests.index.test_access import NOW, make_desk
+from tests.index.support import NOW, make_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP = dt.timedelta(seconds=30)
@@ -129,16 +129,6 @@ def test_a_batch_decides_and_audits_as_one_at_a_time(tmp_path_factory, plan, ear
         desk.log.close()
 
 
-@pytest.fixture
-def desk(tmp_path, backend, request):
-    """A desk on each backend: accounts.db, or a fresh PostgreSQL database."""
-    postgres = backend == "postgres"
-    d = make_desk(tmp_path, request.getfixturevalue("postgres_database") if postgres else None)
-    yield d
-    d.control.close()
-    d.log.close()
-
-
 def _batch(desk, plan: list[tuple[str, str, str]], at: dt.datetime) -> list[str]:
     """login_many of (username, password, pin) with each user's right code at `at`."""
     rules = desk.control.rules
@@ -186,7 +176,7 @@ from pathlib import Path
 from sim.index.access import AccessControl, LoginAttempt
 from sim.index.audit import AuditLog, load_signing_key
 from sim.index.store.backends import open_access
-from tests.index.test_access import fast_rules
+from tests.index.support import fast_rules
 folder, where, at = Path(sys.argv[1]), sys.argv[2], dt.datetime.fromisoformat(sys.argv[3])
 rules = fast_rules()
 log = AuditLog(folder / "audit.jsonl", load_signing_key(folder / "audit.key"))
