@@ -38,6 +38,16 @@ def check_output_dir(out: Path, force: bool) -> None:
         raise InputError(f"--out: cannot write in {existing} (permission denied)")
 
 
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}{PARTIAL}-"
+
+
+def staging_path_like(out: Path) -> Path:
+    """A path as long as the staging directory `staged_directory` makes for `out` (mkdtemp adds
+    8 characters to the prefix): for length checks before that directory exists."""
+    return out.resolve().with_name(_staging_prefix(out) + "X" * 8)
+
+
 @contextmanager
 def staged_directory(out: Path, force: bool, private: bool = False) -> Iterator[Path]:
     """Yield a hidden staging directory beside `out`; on success it replaces `out` atomically.
@@ -46,7 +56,7 @@ def staged_directory(out: Path, force: bool, private: bool = False) -> Iterator[
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=parent))
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o700 if private else 0o777 & ~umask)  # mkdtemp makes it private

@@ -31,7 +31,7 @@ from sim.deployment.deploy import SIDE_FILES, DeployReport, deploy
 from sim.index.build import build_index_postgres
 from sim.index.layout import Layout, StoreEntry, inventory_text, write_backend
 from sim.index.store.backends import backend
-from sim.outputs import write_private
+from sim.outputs import staging_path_like, write_private
 from sim.postgres import server as pg
 from sim.postgres.topology import (
     ACCOUNTS_DATABASE,
@@ -50,8 +50,6 @@ BACKEND = "postgres"
 DEFAULT_DAY = dt.date(2010, 1, 4)
 NEGATIVE_CONTROL = "postgres-deleted.json"
 """Beside the deployment: the child deleted from the primary before its replica and backups."""
-STAGING_SUFFIX = ".partial-XXXXXXXX"
-"""What sim.outputs.staged_directory adds to the name while the deployment is made."""
 
 
 class PrimarySink:
@@ -93,8 +91,7 @@ def deploy_postgres(population: Path, out: Path, **options: object) -> DeployRep
     pg.postgres_bin()  # PostgreSQL missing, or a place it cannot run in: refused before any work
     user = pg.server_os_user()
     final = Path(out).resolve()
-    staging = final.with_name(f".{final.name}{STAGING_SUFFIX}")
-    pg.check_socket_path(Topology(staging).primary_dir)
+    pg.check_socket_path(Topology(staging_path_like(final)).primary_dir)
     pg.check_traversable(final, user)
     on = options.get("on", DEFAULT_DAY)
     keys = {f"pg-base-{on}": os.urandom(32)}
