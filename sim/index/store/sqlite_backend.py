@@ -2,7 +2,7 @@
 accounts database (accounts, tokens, sessions, usage counters, service state)."""
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import closing
 from pathlib import Path
 
@@ -76,18 +76,6 @@ def dump_tables(path: Path, schema: str) -> dict[str, pl.DataFrame]:
     """Every table of a SQLite file in rowid order (the order its rows were written), tables in
     the order `schema` creates them (so a row's references come before it): what a copy to
     another backend loads."""
-    frames: dict[str, list[pl.DataFrame]] = {}
-    for table, _, frame in iter_tables(path, schema):
-        frames.setdefault(table, []).append(frame)
-    return {table: pl.concat(parts, how="diagonal_relaxed") for table, parts in frames.items()}
-
-
-def iter_tables(
-    path: Path, schema: str, rows: int = 500_000
-) -> Iterator[tuple[str, tuple[str, ...], pl.DataFrame]]:
-    """dump_tables' rows as (table, columns, frame) pieces of at most `rows` rows, so a copy
-    of an England index holds one piece in memory, not the whole index (every table yields at
-    least one piece, empty if it has no rows)."""
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         names = [
             row[0]
@@ -96,16 +84,11 @@ def iter_tables(
             )
         ]
         names.sort(key=lambda name: schema.find(f" {name} ("))
+        frames = {}
         for name in names:
             cursor = db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')
-            columns = tuple(c[0] for c in cursor.description)
-            first = True
-            while batch := cursor.fetchmany(rows):
-                first = False
-                yield name, columns, _frame(batch, columns)
-            if first:
-                yield name, columns, _frame([], columns)
-
-
-def _frame(batch: list[tuple], columns: tuple[str, ...]) -> pl.DataFrame:
-    return pl.DataFrame(batch, schema=list(columns), orient="row", infer_schema_length=None)
+            columns = [c[0] for c in cursor.description]
+            frames[name] = pl.DataFrame(
+                cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
+            )
+    return frames
