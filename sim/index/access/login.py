@@ -24,7 +24,7 @@ from sim.errors import WorkbenchError
 from sim.index.access.conditions import AccessConditions
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import Session
+from sim.index.access.sessions import RANDOM_BYTES, Session, new_session_id
 from sim.index.access.store import Account, Token
 from sim.index.access.tokens import TokenCodes
 from sim.index.audit.event import AuditEvent
@@ -308,7 +308,7 @@ class LoginControl:
         if unmet:
             return refuse(unmet)
         session = Session(
-            session_id=self._random(32).hex(),
+            session_id=new_session_id(now, self._random(RANDOM_BYTES)),
             username=username,
             role=account.role,
             authority_code=account.authority_code,
