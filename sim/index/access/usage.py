@@ -68,6 +68,12 @@ class UsageWindow(Protocol):
         """Count one admitted use."""
         ...
 
+    def forget_before(self, moment: dt.datetime) -> None:
+        """Delete the uses at or before `moment`, which no check reads again
+        (UsageGuard.forget_old); a store may do it only when `moment` passes the last it was
+        given (a day's horizon moves once a day)."""
+        ...
+
 
 class StoredWindow(UsageWindow, Protocol):
     """A window over the shared store, which a batch loads from and writes back to."""
@@ -175,6 +181,7 @@ class UsageGuard:
     ) -> None:
         with self.counters.counting() as usage:
             refusal = self.admit(usage, actor, action, now, surname, child_id)
+            self.forget_old(usage, now)
         if refusal:
             self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
@@ -199,6 +206,14 @@ class UsageGuard:
             return ("enumeration", "sequential_ids")
         usage.record(actor, action, now, surname, _serial(child_id))
         return None
+
+    def forget_old(self, usage: UsageWindow, now: dt.datetime) -> None:
+        """Let the counters drop the uses no check around `now` reads: those before the
+        previous day's midnight, less the longest window. A check a whole day out of clock
+        order still sees every use it counts, and the table holds about two days of uses
+        rather than every use ever made, so a transaction's writes touch few pages."""
+        midnight = dt.datetime.combine(now.date(), dt.time())
+        usage.forget_before(midnight - dt.timedelta(days=1) - max(self.window, MINUTE))
 
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime

@@ -105,6 +105,10 @@ class BatchWindow:
         self._count(username, action, at, surname, serial)
         self._new.append((username, action, at, surname, serial))
 
+    def forget_before(self, moment: dt.datetime) -> None:
+        """Forgotten in the store; the uses loaded stay (they are all later than the floor)."""
+        self._store.forget_before(moment)
+
     def flush(self) -> None:
         """Write the uses counted since loading (or the last flush) to the store, in order."""
         if self._new:
