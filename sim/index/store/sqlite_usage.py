@@ -113,13 +113,15 @@ class SqliteUsageWindow:
         ]  # fmt: skip
 
     def record_many(self, uses: list[Use]) -> None:
-        self._db.executemany(
-            "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (username, action, _stamp(at), surname, *(serial or (None, None)))
-                for username, action, at, surname, serial in uses
-            ],
-        )
+        stamps: dict[dt.datetime, str] = {}  # a lookup's search and view share their moment
+        rows = []
+        for username, action, at, surname, serial in uses:
+            stamp = stamps.get(at)
+            if stamp is None:
+                stamp = stamps[at] = _stamp(at)
+            prefix, number = serial or (None, None)
+            rows.append((username, action, stamp, surname, prefix, number))
+        self._db.executemany("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 class SqliteUsageCounters:
