@@ -87,6 +87,7 @@ class _Found:
     # (child_id, authority, shielded, services): tuples of plain values, which the garbage
     # collector stops tracking (fewer objects for its collections to walk in a large batch)
     hits: tuple[tuple[str, str, bool, int], ...]
+    ids: tuple[str, ...]  # the hits' index IDs, in order
     opened: tuple | None = None
     refused: tuple[str, str, str] | None = None  # (action, reason, rule)
 
@@ -140,7 +141,8 @@ class BatchLookup:
             )
             for i, (query, item, session) in enumerate(zip(queries, found, sessions, strict=True)):
                 if isinstance(session, AccessRefused):
-                    item.refused, item.hits, item.opened = ("session", str(session), ""), (), None
+                    item.refused, item.opened = ("session", str(session), ""), None
+                    item.hits, item.ids = (), ()
                     continue  # already audited by the access control
                 at, user = query.at, session.username
                 if isinstance(query, IdQuery):  # the ID typed, as the facade's search passes it
@@ -195,11 +197,12 @@ class BatchLookup:
             if len(rows) > 1:
                 rows.sort(key=_facade_order)
             hits = tuple((r.child_id, r.authority_code, r.shielded, r.services) for r in rows[:cap])
-            picked = choose(i, tuple(h[0] for h in hits))
+            ids = tuple(h[0] for h in hits)
+            picked = choose(i, ids)
             opened = None
             if picked is not None:
                 opened = next((h for h in hits if h[0] == picked), None)
-            found.append(_Found(hits, opened))
+            found.append(_Found(hits, ids, opened))
         return found
 
     def _event(
@@ -226,7 +229,7 @@ class BatchLookup:
             **fixed,
             "fields": _FIELDS if surname is not None else _ID_FIELDS,
             "matched": len(item.hits),
-            "child_ids": tuple(h[0] for h in item.hits),
+            "child_ids": item.ids,
         }
         if item.opened is None:  # a search by ID names the ID searched, as the facade's does
             searched = query.index_id.upper() if isinstance(query, IdQuery) else None
@@ -241,8 +244,7 @@ class BatchLookup:
         if item.refused or ended:
             why = ended or (item.refused[2] or item.refused[1] if item.refused else "")
             return BatchAnswer((), None, False, 0, why)
-        hits = tuple(h[0] for h in item.hits)
         if item.opened is None:
-            return BatchAnswer(hits, None, False, 0, None)
+            return BatchAnswer(item.ids, None, False, 0, None)
         child_id, _, shielded, services = item.opened
-        return BatchAnswer(hits, child_id, bool(shielded), 0 if shielded else services, None)
+        return BatchAnswer(item.ids, child_id, bool(shielded), 0 if shielded else services, None)
