@@ -6,8 +6,8 @@ them again and again, and each time they survive into the oldest generation it w
 long-lived object of the process too (a simulation's, tens of thousands): measured, about a
 fifth of a batched lookup's CPU time (bench/bench_real_lookups.py). Reference counting frees
 what a batch makes when it returns; the few cycles (a caught refusal's traceback) wait for the
-collector, which runs again from then on. Reentrant and shared by threads: collection resumes when the last
-batch in the process ends, and only if it was on when the first began.
+collector, which runs again from then on. Reentrant and shared by threads: collection resumes
+when the last batch in the process ends, and only if it was on when the first began.
 """
 
 import gc
