@@ -14,8 +14,8 @@ population, each by forename, surname and date of birth as a practitioner types 
   write and sync per batch of `--batch` lookups);
 - plain SQLite: the same exact-name query on the index with no access check and no audit.
 
-The working copy is a run's: its index and audit log written without fdatasync (they are thrown
-away), so the figures are those a run meets.
+The working copy is a run's: its index, accounts database and audit log written without
+fdatasync (they are thrown away), so the figures are those a run meets.
 
 Prints lookups per second of each and the ratios (aim: >= 20,000 audited lookups/s); for the
 batched path and plain SQLite also the rate by this process's CPU time, which other work on a
@@ -116,8 +116,9 @@ def main() -> None:
         children = read_population(pop, ("children",))["children"].collect()
         copy = working_copy(dep, root / "copy")
         service = ContactPoint.open(copy, profile="simulation")
-        service.store.scratch()
-        service.audit.without_sync()  # as a run's working copy (sim.regimes.live)
+        service.store.scratch()  # as a run's working copy (sim.regimes.live)
+        service.access.stores.accounts.scratch()
+        service.audit.without_sync()
         opened = dt.datetime(2010, 3, 1, 7)
         held = dict(children.group_by("authority_code").len().iter_rows())
         accounts = accounts_per_authority(held, regime_params())

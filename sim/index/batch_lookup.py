@@ -42,6 +42,7 @@ from sim.errors import InputError
 from sim.index.access import AccessRefused
 from sim.index.access.usage_batch import BatchWindow
 from sim.index.audit.event import AuditEvent
+from sim.index.gc_pause import collection_paused
 from sim.index.search_rules import search_rules
 from sim.index.service import ContactPoint, surname_keys
 from sim.index.store.keys import normalise_name
@@ -81,11 +82,12 @@ class BatchAnswer:
     refused: str | None  # why the lookup was refused, if it was
 
 
-@dataclass
+@dataclass(slots=True)
 class _Found:
     # (child_id, authority, shielded, services): tuples of plain values, which the garbage
     # collector stops tracking (fewer objects for its collections to walk in a large batch)
     hits: tuple[tuple[str, str, bool, int], ...]
+    ids: tuple[str, ...]  # the hits' index IDs, in order
     opened: tuple | None = None
     refused: tuple[str, str, str] | None = None  # (action, reason, rule)
 
@@ -97,6 +99,10 @@ _ID_FIELDS = ("index_id",)
 
 def _first(_: int, hits: tuple[str, ...]) -> str | None:
     return hits[0] if hits else None
+
+
+def _facade_order(hit) -> tuple[str, str, str]:
+    return (hit.surname, hit.forename, hit.child_id)
 
 
 class BatchLookup:
@@ -112,13 +118,20 @@ class BatchLookup:
         """Answer `queries` (in time order); see the module doc."""
         if not queries:
             return []
+        with collection_paused():  # sim.index.gc_pause says why
+            return self._lookup(queries, choose)
+
+    def _lookup(self, queries: Sequence[Query], choose: Choose) -> list[BatchAnswer]:
         service = self.service
         sessions = service.access.sessions([(q.session_id, q.at) for q in queries])
-        found = self._find(queries, choose)
-        guard = service.guard
+        # each surname searched, in the form search matches it (one key per distinct surname)
+        keys = {q.surname: normalise_name(q.surname) for q in queries if isinstance(q, NameQuery)}
+        found = self._find(queries, keys, choose)
+        guard, admit = service.guard, service.guard.admit
         events: list[AuditEvent] = []
         owners: list[int] = []  # which query each event answers (-1: an alert)
         admitted = [i for i, s in enumerate(sessions) if not isinstance(s, AccessRefused)]
+        details: dict[str | None, dict[str, object]] = {}  # the entry's fixed part, by surname
         with guard.counters.counting() as usage:
             window = BatchWindow.covering(
                 usage,
@@ -126,26 +139,22 @@ class BatchLookup:
                 [queries[i].at for i in admitted],
                 guard.window,
             )
-            for i, (query, item) in enumerate(zip(queries, found, strict=True)):
-                if isinstance(sessions[i], AccessRefused):
-                    item.refused, item.hits, item.opened = (
-                        ("session", str(sessions[i]), ""),
-                        (),
-                        None,
-                    )
+            for i, (query, item, session) in enumerate(zip(queries, found, sessions, strict=True)):
+                if isinstance(session, AccessRefused):
+                    item.refused, item.opened = ("session", str(session), ""), None
+                    item.hits, item.ids = (), ()
                     continue  # already audited by the access control
-                at, user = query.at, sessions[i].username
+                at, user = query.at, session.username
                 if isinstance(query, IdQuery):  # the ID typed, as the facade's search passes it
-                    refusal = guard.admit(window, user, "search", at, None, query.index_id)
+                    refusal = admit(window, user, "search", at, None, query.index_id)
                 else:
-                    key = normalise_name(query.surname) or None
-                    refusal = guard.admit(window, user, "search", at, key, None)
+                    refusal = admit(window, user, "search", at, keys[query.surname] or None, None)
                 if refusal:
                     item.refused = ("search", *refusal)
                 elif item.opened is not None:
-                    refusal = guard.admit(window, user, "view", at, None, item.opened[0])
+                    refusal = admit(window, user, "view", at, None, item.opened[0])
                     item.refused = ("view", *refusal) if refusal else None
-                events.append(self._event(sessions[i], query, item))
+                events.append(self._event(session, query, item, details))
                 owners.append(i)
                 if item.refused and guard.counters.first_alert(user, at.date(), item.refused[2]):
                     rule, child = item.refused[2], events[-1].child_id
@@ -153,65 +162,81 @@ class BatchLookup:
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
             window.flush()  # the batch's uses, counted for every other process
+            guard.forget_old(usage, min(q.at for q in queries))
         live = service.access.live_checks(list(dict.fromkeys(q.session_id for q in queries)))
         checks = [
             live[queries[o].session_id] if o >= 0 and event.outcome == "allowed" else None
             for event, o in zip(events, owners, strict=True)
         ]
         ended = service.audit.append_many(events, checks)
-        stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0}
-        return [self._answer(item, stopped.get(i)) for i, item in enumerate(found)]
+        stopped = {o: e for e, o in zip(ended, owners, strict=True) if o >= 0 and e}
+        answer = self._answer
+        return [answer(item, stopped.get(i)) for i, item in enumerate(found)]
 
-    def _find(self, queries: Sequence[Query], choose: Choose) -> list[_Found]:
+    def _find(self, queries: Sequence[Query], keys: dict[str, str], choose: Choose) -> list[_Found]:
         """Every query's hits, read with one statement for the lookups by name and one for
         those by ID, and the record the practitioner opens."""
         store = self.service.store
         by_name = [i for i, q in enumerate(queries) if isinstance(q, NameQuery)]
         by_id = [i for i, q in enumerate(queries) if isinstance(q, IdQuery)]
-        keys = [
-            (normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat())
+        named = [
+            (keys[q.surname], normalise_name(q.forename), q.date_of_birth.isoformat())
             for q in (queries[i] for i in by_name)
         ]
         hits_of: list = [None] * len(queries)
-        for i, rows in zip(by_name, store.exact_name_hits_many(keys) if keys else [], strict=True):
+        for i, rows in zip(
+            by_name, store.exact_name_hits_many(named) if named else [], strict=True
+        ):
             hits_of[i] = rows
         ids = [queries[i].index_id.upper() for i in by_id]
         for i, rows in zip(by_id, store.id_hits_many(ids) if ids else [], strict=True):
             hits_of[i] = rows
         found = []
+        cap = self.cap
         for i, rows in enumerate(hits_of):
-            rows.sort(key=lambda r: (r.surname, r.forename, r.child_id))  # the facade's order
-            hits = tuple(
-                (r.child_id, r.authority_code, r.shielded, r.services) for r in rows[: self.cap]
-            )
-            picked = choose(i, tuple(h[0] for h in hits))
-            found.append(_Found(hits, next((h for h in hits if h[0] == picked), None)))
+            if len(rows) > 1:
+                rows.sort(key=_facade_order)
+            hits = tuple((r.child_id, r.authority_code, r.shielded, r.services) for r in rows[:cap])
+            ids = tuple(h[0] for h in hits)
+            picked = choose(i, ids)
+            opened = None
+            if picked is not None:
+                opened = next((h for h in hits if h[0] == picked), None)
+            found.append(_Found(hits, ids, opened))
         return found
 
-    def _event(self, session, query: Query, item: _Found) -> AuditEvent:
+    def _event(
+        self, session, query: Query, item: _Found, details: dict[str | None, dict[str, object]]
+    ) -> AuditEvent:
         at = query.at
-        surname = query.surname if isinstance(query, NameQuery) else None
-        detail: dict[str, object] = {
-            "authority": session.authority_code,
-            "batched": True,
-            "surname": surname,
-            **surname_keys(surname),
-            "mode": "exact",
-            "fields": _FIELDS if isinstance(query, NameQuery) else _ID_FIELDS,
-            "matched": len(item.hits),
-            "child_ids": tuple(h[0] for h in item.hits),
-        }
         if item.refused:
             action, reason, rule = item.refused
             child = item.opened[0] if item.opened and action == "view" else None
             return AuditEvent(
                 at, session.username, action, "refused", child, reason, {"rule": rule}
             )
+        surname = query.surname if isinstance(query, NameQuery) else None
+        fixed = details.get(surname)
+        if fixed is None:
+            fixed = details[surname] = {
+                "surname": surname,
+                **surname_keys(surname),
+                "mode": "exact",
+            }
+        detail: dict[str, object] = {
+            "authority": session.authority_code,
+            "batched": True,
+            **fixed,
+            "fields": _FIELDS if surname is not None else _ID_FIELDS,
+            "matched": len(item.hits),
+            "child_ids": item.ids,
+        }
         if item.opened is None:  # a search by ID names the ID searched, as the facade's does
             searched = query.index_id.upper() if isinstance(query, IdQuery) else None
             return AuditEvent(at, session.username, "search", "allowed", searched, None, detail)
         child_id, authority, shielded, _ = item.opened
-        detail |= {"child_authority": authority, "shielded": bool(shielded)}
+        detail["child_authority"] = authority
+        detail["shielded"] = bool(shielded)
         return AuditEvent(at, session.username, "view", "allowed", child_id, self.reason, detail)
 
     @staticmethod
@@ -219,8 +244,7 @@ class BatchLookup:
         if item.refused or ended:
             why = ended or (item.refused[2] or item.refused[1] if item.refused else "")
             return BatchAnswer((), None, False, 0, why)
-        hits = tuple(h[0] for h in item.hits)
         if item.opened is None:
-            return BatchAnswer(hits, None, False, 0, None)
+            return BatchAnswer(item.ids, None, False, 0, None)
         child_id, _, shielded, services = item.opened
-        return BatchAnswer(hits, child_id, bool(shielded), 0 if shielded else services, None)
+        return BatchAnswer(item.ids, child_id, bool(shielded), 0 if shielded else services, None)

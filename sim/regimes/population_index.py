@@ -31,6 +31,7 @@ from sim.index.access import AccessRefused, LoginAttempt
 from sim.index.access.rules import load_access_rules
 from sim.index.access.tokens import TokenCodes
 from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery, Query
+from sim.index.gc_pause import collection_paused
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
 from sim.regimes.lookup import Credential, Identity, still_held
@@ -104,6 +105,16 @@ class PopulationLookups:
         """Whether each lookup showed a record (in any order; answered in time order: the
         day's logins first, in one call, then every lookup, by name or by ID, in one batch)."""
         started, cpu = time.perf_counter(), time.process_time()
+        with collection_paused():  # sim.index.gc_pause says why
+            shown = self._lookup(child_ids, authorities, at)
+        self.lookups += len(child_ids)
+        self.seconds += time.perf_counter() - started
+        self.cpu_seconds += time.process_time() - cpu
+        return shown
+
+    def _lookup(
+        self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
+    ) -> np.ndarray:
         shown = np.zeros(len(child_ids), dtype=bool)
         attempts: list[LoginAttempt] = []
         asked: list[tuple[int, str]] = []  # (row, session or placeholder), in time order
@@ -132,9 +143,6 @@ class PopulationLookups:
                 )  # fmt: skip
             rows.append(i)
         self._answer(queries, rows, child_ids, shown)
-        self.lookups += len(child_ids)
-        self.seconds += time.perf_counter() - started
-        self.cpu_seconds += time.process_time() - cpu
         return shown
 
     def _answer(

@@ -174,3 +174,23 @@ def test_a_use_exactly_a_window_old_is_outside_it(accounts_usage):
                 results.append([guard.admit(usage, *use) for use in sequence])
         assert len(_table(counters)) == 3
     assert results[0] == results[1] == [None, None, None]
+
+
+def test_uses_no_check_reads_again_are_forgotten_and_the_rest_still_count(accounts_usage):
+    """A check forgets the uses from before the previous day (less the window), on the shared
+    table; the previous day's late uses and the day's own stay, and the day limit still counts
+    every use of the day."""
+    counters = accounts_usage()
+    guard = UsageGuard(None, RULES, counters)  # type: ignore[arg-type]
+    day = dt.datetime(2010, 3, 4)
+    old = day - dt.timedelta(days=2, hours=14)  # two and a half days before: forgotten
+    late = day - dt.timedelta(minutes=5)  # five minutes before midnight: kept
+    guard.check_search("ann", old, "SMITH")
+    guard.check_search("bob", late, "SMITH")
+    per_day = RULES.searches_per_day.value
+    for n in range(per_day):  # the day's searches, a minute apart
+        guard.check_search("cat", day + dt.timedelta(hours=9, minutes=n), "JONES")
+    assert [use[0] for use in _table(counters)] == ["bob", *["cat"] * per_day]
+    with counters.counting() as usage:
+        refusal = guard.admit(usage, "cat", "search", day + dt.timedelta(hours=15), "JONES", None)
+    assert refusal == ("rate_limit", "search_per_day")

@@ -68,6 +68,12 @@ class UsageWindow(Protocol):
         """Count one admitted use."""
         ...
 
+    def forget_before(self, moment: dt.datetime) -> None:
+        """Delete the uses at or before `moment`, which no check reads again
+        (UsageGuard.forget_old); a store may do it only when `moment` passes the last it was
+        given (a day's horizon moves once a day)."""
+        ...
+
 
 class StoredWindow(UsageWindow, Protocol):
     """A window over the shared store, which a batch loads from and writes back to."""
@@ -123,6 +129,10 @@ class UsageGuard:
             "search": (self.rules.searches_per_minute.value, self.rules.searches_per_day.value),
             "view": (self.rules.views_per_minute.value, self.rules.views_per_day.value),
         }
+        # read once: every lookup asks them (twice, with its view)
+        self._run = self.rules.enumeration_sequential_ids.value
+        self._gap = self.rules.enumeration_serial_gap.value
+        self._distinct = self.rules.enumeration_distinct_surnames.value
 
     def _rate(self, usage: UsageWindow, actor: str, action: str, now: dt.datetime) -> str | None:
         """Admitted uses in the last minute and since midnight, up to `now` only: requests from
@@ -138,14 +148,13 @@ class UsageGuard:
         return None
 
     def _walking(
-        self, usage: UsageWindow, actor: str, child_id: str | None, now: dt.datetime
+        self, usage: UsageWindow, actor: str, current: Serial | None, now: dt.datetime
     ) -> bool:
-        """Whether this lookup continues a run of neighbouring IDs (by view or ID search)."""
-        current = _serial(child_id)
+        """Whether this lookup (of the ID `current`) continues a run of neighbouring IDs (by
+        view or ID search)."""
         if current is None:
             return False
-        run = self.rules.enumeration_sequential_ids.value
-        gap = self.rules.enumeration_serial_gap.value
+        run, gap = self._run, self._gap
         chain = [current]
         for serial in usage.recent_serials(actor, now - self.window, 4 * run):
             if serial != chain[-1]:  # newest first; a repeat of the same ID is one lookup
@@ -175,6 +184,7 @@ class UsageGuard:
     ) -> None:
         with self.counters.counting() as usage:
             refusal = self.admit(usage, actor, action, now, surname, child_id)
+            self.forget_old(usage, now)
         if refusal:
             self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
@@ -195,16 +205,25 @@ class UsageGuard:
             return ("rate_limit", rule)
         if surname and self._new_surname_over_limit(usage, actor, surname, now):
             return ("enumeration", "distinct_surnames")
-        if self._walking(usage, actor, child_id, now):
+        serial = _serial(child_id)
+        if self._walking(usage, actor, serial, now):
             return ("enumeration", "sequential_ids")
-        usage.record(actor, action, now, surname, _serial(child_id))
+        usage.record(actor, action, now, surname, serial)
         return None
+
+    def forget_old(self, usage: UsageWindow, now: dt.datetime) -> None:
+        """Let the counters drop the uses no check around `now` reads: those before the
+        previous day's midnight, less the longest window. A check a whole day out of clock
+        order still sees every use it counts, and the table holds about two days of uses
+        rather than every use ever made, so a transaction's writes touch few pages."""
+        midnight = dt.datetime.combine(now.date(), dt.time())
+        usage.forget_before(midnight - dt.timedelta(days=1) - max(self.window, MINUTE))
 
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime
     ) -> bool:
         seen = usage.recent_surnames(actor, now - self.window)
-        return surname not in seen and len(seen) >= self.rules.enumeration_distinct_surnames.value
+        return surname not in seen and len(seen) >= self._distinct
 
     def check_search(
         self,

@@ -25,14 +25,15 @@ class BatchWindow:
     def __init__(self, store: StoredWindow, usernames: Iterable[str], floor: dt.datetime) -> None:
         self._store, self._floor = store, floor
         self._times: dict[tuple[str, str], list[dt.datetime]] = {}  # (user, action): sorted
-        self._surnames: dict[str, list[tuple[dt.datetime, str]]] = {}  # user: searches, by time
+        # user: the times of their searches by surname, sorted, and the surnames, in step
+        self._surnames: dict[str, tuple[list[dt.datetime], list[str]]] = {}
         # user: (at, serial, latest `at` so far) in record order; the running latest lets a
         # newest-first walk stop where nothing earlier can be recent
         self._serials: dict[str, list[tuple[dt.datetime, Serial, dt.datetime]]] = {}
         self._new: list[Use] = []
         users = list(dict.fromkeys(usernames))
         for username in users:
-            self._surnames[username], self._serials[username] = [], []
+            self._surnames[username], self._serials[username] = ([], []), []
         for use in store.uses_of(users, floor) if users else ():
             self._count(*use)
 
@@ -52,9 +53,18 @@ class BatchWindow:
     def _count(
         self, username: str, action: str, at: dt.datetime, surname: str | None, serial
     ) -> None:
-        bisect.insort(self._times.setdefault((username, action), []), at)
+        times = self._times.get((username, action))
+        if times is None:
+            times = self._times[username, action] = []
+        if not times or at >= times[-1]:
+            times.append(at)
+        else:
+            bisect.insort(times, at)
         if action == "search" and surname is not None:
-            bisect.insort(self._surnames[username], (at, surname))
+            moments, surnames = self._surnames[username]
+            where = bisect.bisect_right(moments, at)
+            moments.insert(where, at)
+            surnames.insert(where, surname)
         if serial is not None:
             serials = self._serials[username]
             serials.append((at, serial, max(at, serials[-1][2]) if serials else at))
@@ -72,10 +82,14 @@ class BatchWindow:
         day_after: dt.datetime,
         until: dt.datetime,
     ) -> tuple[int, int]:
-        times = self._times.get((username, action), [])
+        if minute_after < self._floor or day_after < self._floor:
+            self._bound(min(minute_after, day_after))
+        times = self._times.get((username, action))
+        if not times:
+            return 0, 0
         upto = bisect.bisect_right(times, until)
-        in_minute = upto - bisect.bisect_right(times, self._bound(minute_after))
-        in_day = upto - bisect.bisect_right(times, self._bound(day_after))
+        in_minute = upto - bisect.bisect_right(times, minute_after)
+        in_day = upto - bisect.bisect_right(times, day_after)
         return max(in_minute, 0), max(in_day, 0)
 
     def recent_serials(self, username: str, after: dt.datetime, limit: int) -> list[Serial]:
@@ -89,10 +103,8 @@ class BatchWindow:
         return found
 
     def recent_surnames(self, username: str, after: dt.datetime) -> set[str]:
-        after = self._bound(after)
-        searches = self._surnames[username]
-        start = bisect.bisect_right(searches, after, key=lambda search: search[0])
-        return {surname for _, surname in searches[start:]}
+        moments, surnames = self._surnames[username]
+        return set(surnames[bisect.bisect_right(moments, self._bound(after)) :])
 
     def record(
         self,
@@ -104,6 +116,10 @@ class BatchWindow:
     ) -> None:
         self._count(username, action, at, surname, serial)
         self._new.append((username, action, at, surname, serial))
+
+    def forget_before(self, moment: dt.datetime) -> None:
+        """Forgotten in the store; the uses loaded stay (they are all later than the floor)."""
+        self._store.forget_before(moment)
 
     def flush(self) -> None:
         """Write the uses counted since loading (or the last flush) to the store, in order."""

@@ -8,7 +8,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import polars as pl
 
@@ -71,10 +71,10 @@ class Candidate:
     names: tuple[CandidateName, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class ExactHit:
+class ExactHit(NamedTuple):
     """A child found by exact forename, surname and date of birth (a batched lookup): identity
-    and what the result page shows, never a hidden field."""
+    and what the result page shows, never a hidden field. A named tuple: a batch makes one per
+    hit, and a tuple is made several times faster than a frozen dataclass."""
 
     child_id: str
     authority_code: str
@@ -90,8 +90,9 @@ NameKey = tuple[str, str, str]  # normalised surname and forename, ISO date of b
 def tag_hits(lookups: int, rows: Sequence[Sequence[Any]]) -> list[list[ExactHit]]:
     """Each lookup's hits from rows of (lookup number, the exact-name query's columns)."""
     found: list[list[ExactHit]] = [[] for _ in range(lookups)]
-    for r in rows:
-        found[r[0]].append(ExactHit(r[1], r[2], bool(r[3]), int(r[4]), r[5], r[6]))
+    for i, child_id, authority, shielded, services, surname, forename in rows:
+        found[i].append(ExactHit(child_id, authority, bool(shielded), int(services), surname,
+                                 forename))  # fmt: skip
     return found
 
 

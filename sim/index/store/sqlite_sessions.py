@@ -20,6 +20,13 @@ SELECT s.session_hash, s.username, s.started_at, s.last_seen, s.ended_at, s.end_
 FROM sessions s JOIN accounts a ON a.username = s.username
 """
 _LOOKUP = _SELECT + "WHERE s.session_hash = ?"
+# What a liveness check reads (sessions.ended_reason): the session's end, its account's
+# revocation, the service's state; none of the columns a Session is made of.
+_LIVE = """
+SELECT s.session_hash, s.ended_at, s.end_reason, a.revoked_at,
+       (SELECT count(*) FROM service_closed) AS closed
+FROM sessions s JOIN accounts a ON a.username = s.username
+"""
 _SEEN = "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL"
 
 
@@ -165,9 +172,11 @@ class SqliteSessionStore:
 
     def live_reasons(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """`live_reason` of each session, read with one statement per 500 sessions."""
-        rows = self._rows(session_ids)
-        return {sid: "unknown_session" if row is None else ended_reason(row)
-                for sid, row in rows.items()}  # fmt: skip
+        by_hash = {session_hash(sid): sid for sid in dict.fromkeys(session_ids)}
+        reasons: dict[str, str | None] = dict.fromkeys(by_hash.values(), "unknown_session")
+        for row in select_in(self._db, _LIVE, "s.session_hash", list(by_hash)):
+            reasons[by_hash[row["session_hash"]]] = ended_reason(row)
+        return reasons
 
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""

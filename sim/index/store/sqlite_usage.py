@@ -2,6 +2,11 @@
 
 A check runs in one IMMEDIATE transaction (the write lock taken at its start), so the counts it
 reads and the use it records are atomic across processes and threads.
+
+The table holds the uses of about the last two days (UsageGuard.forget_old), under one index by
+user and time, which serves every read. Kept whole, it grew by every use ever made, and since
+each batch's uses land all over an index that leads with the user, each commit wrote (and each
+WAL checkpoint copied back) pages spread over the whole of a growing file.
 """
 
 import datetime as dt
@@ -19,7 +24,7 @@ CREATE TABLE IF NOT EXISTS usage (
     username TEXT NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
     surname TEXT, id_prefix TEXT, id_serial INTEGER
 );
-CREATE INDEX IF NOT EXISTS usage_by_user ON usage (username, action, at);
+DROP INDEX IF EXISTS usage_by_user;
 CREATE INDEX IF NOT EXISTS usage_by_user_time ON usage (username, at);
 CREATE TABLE IF NOT EXISTS usage_alert (
     username TEXT NOT NULL, day TEXT NOT NULL, rule TEXT NOT NULL,
@@ -35,8 +40,8 @@ def _stamp(moment: dt.datetime) -> str:
 class SqliteUsageWindow:
     """The counters inside one transaction (UsageWindow)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, db: sqlite3.Connection, counters: "SqliteUsageCounters") -> None:
+        self._db, self._counters = db, counters
 
     def rates(
         self,
@@ -86,6 +91,12 @@ class SqliteUsageWindow:
     ) -> None:
         self.record_many([(username, action, at, surname, serial)])
 
+    def forget_before(self, moment: dt.datetime) -> None:
+        if moment <= self._counters.forgotten:
+            return  # done already (by this process) up to a later horizon
+        self._db.execute("DELETE FROM usage WHERE at <= ?", (_stamp(moment),))
+        self._counters.forgotten = moment
+
     def uses_of(self, usernames: Sequence[str], after: dt.datetime) -> list[Use]:
         rows = select_in(
             self._db,
@@ -102,13 +113,15 @@ class SqliteUsageWindow:
         ]  # fmt: skip
 
     def record_many(self, uses: list[Use]) -> None:
-        self._db.executemany(
-            "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (username, action, _stamp(at), surname, *(serial or (None, None)))
-                for username, action, at, surname, serial in uses
-            ],
-        )
+        stamps: dict[dt.datetime, str] = {}  # a lookup's search and view share their moment
+        rows = []
+        for username, action, at, surname, serial in uses:
+            stamp = stamps.get(at)
+            if stamp is None:
+                stamp = stamps[at] = _stamp(at)
+            prefix, number = serial or (None, None)
+            rows.append((username, action, stamp, surname, prefix, number))
+        self._db.executemany("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 class SqliteUsageCounters:
@@ -116,6 +129,7 @@ class SqliteUsageCounters:
 
     def __init__(self, db: sqlite3.Connection, *, schema_made: bool = False) -> None:
         self._db = db
+        self.forgotten = dt.datetime.min  # the latest horizon this process has forgotten up to
         if not schema_made:  # a server backend makes it, translated, with the accounts schema
             self._db.executescript(USAGE_SCHEMA)
 
@@ -134,7 +148,7 @@ class SqliteUsageCounters:
     @contextmanager
     def counting(self) -> Iterator[SqliteUsageWindow]:
         with Transaction(self._db) as db:
-            yield SqliteUsageWindow(db)
+            yield SqliteUsageWindow(db, self)
 
     def first_alert(self, username: str, day: dt.date, rule: str) -> bool:
         cursor = self._db.execute(
