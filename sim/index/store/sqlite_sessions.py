@@ -83,8 +83,9 @@ class SqliteSessionStore:
             "INSERT INTO sessions (session_hash, username, started_at, last_seen) "
             "VALUES (?, ?, ?, ?)",
             [
-                (session_hash(s.session_id), s.username, _stamp(s.started), _stamp(s.started))
+                (session_hash(s.session_id), s.username, stamp, stamp)
                 for s in sessions
+                for stamp in (_stamp(s.started),)
             ],
         )
 
