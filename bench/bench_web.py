@@ -22,16 +22,17 @@ enrolled for each run at the server's clock rate). Beside them, from the same de
 facade called in process, one search at a time. Targets: >= 1,000 audited searches/s with 50
 concurrent clients on 2 cores (capacity), p99 <= 50 ms (paced at 1,000/s).
 
-Workers: 2 by default (one per core), each calling its own facade from 4 threads (`cpw serve`'s
+Workers: 2 by default (one per core), each calling its own facade from one thread (`cpw serve`'s
 default); each worker's facade opens the deployment, whose database holds the sessions and usage
 counters and whose audit log is appended under a file lock, so the workers share them. The
 audit's sync mode (data/index/monitoring.toml audit_sync) is printed with the figures. The load
 client runs in this process on the same cores: its searches go over one kept-alive connection per
 client (sim.web.load_channel) and its own CPU per search is printed beside the server's.
 
-Last, where a search's server CPU goes (web_breakdown.py): the session checks, the usage guard,
-the data core, the audit append, the form, the page and the trip to a facade thread, each timed in
-process on the same deployment, and the rest of the server's CPU per search by difference.
+Last, where a search's server CPU goes (web_breakdown.py): the session check with the usage
+guard, the data core, the audit append, the form, the page and the trip to a facade thread, each
+timed in process on the same deployment, and the rest of the server's CPU per search by
+difference.
 """
 
 import argparse

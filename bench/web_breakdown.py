@@ -4,11 +4,10 @@ Used by bench_web.py beside its HTTP figures. Every part is measured on the same
 the load, with practitioners of its own (inside the usage guard's limits), by CPU time rather
 than wall time so that other jobs on a shared machine inflate it less:
 
-- the facade's parts as a search meets them: the web's session check (which writes the idle
-  clock, one accounts-database transaction), the facade's own session check at the same moment
-  (a read), the usage guard (one transaction: two reads and the counted use), the data core's
-  search, and the write-ahead audit append (the liveness read under the log's lock, the entry
-  hashed and written);
+- the facade's parts as a search meets them (ContactPoint.checked_search): the session check
+  and the usage guard in one accounts-database transaction (the session read and its idle clock
+  written, two reads and the counted use), the data core's search, and the write-ahead audit
+  append (the liveness read under the log's lock, the entry hashed and written);
 - the web's parts: the form parsed and its CSRF token checked, the search page rendered (Jinja2),
   and one trip to a facade thread and back (`cpw serve` runs every facade call on one).
 
@@ -32,6 +31,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from sim.index.access import token_code
+from sim.index.access.usage import surname_key
 from sim.index.audit import load_monitoring_rules
 from sim.index.search import parse_query, search
 from sim.index.service import ContactPoint
@@ -73,6 +73,17 @@ class _Clock:
             self.parts[name] = self.parts.get(name, 0.0) + time.thread_time() - begun
 
 
+def _admitted(service: ContactPoint, session_id: str, now: dt.datetime, surname: str | None):
+    """The session checked and the search counted in one transaction, as checked_search does."""
+    guard = service.guard
+    with guard.counters.counting() as usage:
+        who, ended = service.access.check_session(session_id, now)
+        assert ended is None, ended
+        refusal = guard.admit(usage, who.username, "search", now, surname_key(surname), None)
+        assert refusal is None, refusal
+    return who
+
+
 def _facade_parts(
     deployment: Path, users: tuple[Practitioner, ...], at: dt.datetime, count: int
 ) -> dict[str, float]:
@@ -83,12 +94,9 @@ def _facade_parts(
             user, surname, born = _query(users, n)
             session_id = sessions[user]
             now = at + dt.timedelta(seconds=STEP * (n // len(users)) + 1)
-            who = clock.time("session check (idle-clock write)", service.access.session,
-                             session_id, now=now)  # fmt: skip
-            clock.time("session check again (read)", service.access.session, session_id, now=now)
             query = parse_query({"surname": surname, "date_of_birth": born, "mode": "exact"})
-            clock.time("usage guard (transaction)", service.guard.check_search, who.username,
-                       now, query.surname, None)  # fmt: skip
+            who = clock.time("session check + usage guard (transaction)", _admitted, service,
+                             session_id, now, query.surname)  # fmt: skip
             result = clock.time("data core search", search, service.store, query)
             clock.time("audit append (write-ahead)", service.core.record, now, who, "search",
                        None, surname=query.surname, **result.audit_detail())  # fmt: skip
@@ -135,9 +143,7 @@ async def _web_parts(
 
         def searched(service: ContactPoint) -> tuple[Any, Any]:
             query = {"surname": surname, "date_of_birth": born}
-            return service.access.session(session_id, now=now), service.search(
-                session_id, query | {"mode": "exact"}, now=now
-            )
+            return service.checked_search(session_id, query | {"mode": "exact"}, now=now)
 
         who, result = await web.facade.call(searched)
         request = Request({**_scope(session_id, body), "app": app})

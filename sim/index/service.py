@@ -25,6 +25,7 @@ from sim.index.access import (
     Account,
     LoginAttempt,
     NewAccount,
+    Session,
     UsageGuard,
 )
 from sim.index.audit import AuditLog
@@ -136,6 +137,18 @@ class ContactPoint:
     def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> RecordView:
         """Open one record for a stated reason from the list (data/index/record.toml)."""
         return self.practitioners.view(session_id, child_id, reason, now=now)
+
+    def checked_search(
+        self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime
+    ) -> tuple[Session, SearchResult]:
+        """`search`, and the live session it was checked under (for a page's header)."""
+        return self.practitioners.checked_search(session_id, query, now=now)
+
+    def checked_view(
+        self, session_id: str, child_id: str, reason: str, *, now: dt.datetime
+    ) -> tuple[Session, RecordView]:
+        """`view`, and the live session it was checked under (for a page's header)."""
+        return self.practitioners.checked_view(session_id, child_id, reason, now=now)
 
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
         self.practitioners.logout(session_id, now=now)

@@ -10,9 +10,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.index.access import AccessRefused, LoginAttempt
+from sim.index.access import AccessRefused, LoginAttempt, Session
+from sim.index.access.usage import surname_key
 from sim.index.audit import AuditEvent
-from sim.index.inputs import shown
+from sim.index.inputs import is_text, shown
 from sim.index.search import SearchRefused, SearchResult, parse_query, search
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
 from sim.index.store import StoredRecord
@@ -79,21 +80,37 @@ class PractitionerActions:
         self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime
     ) -> SearchResult:
         """Search by names, date of birth, gender, postcode, school or GP; capped and scored."""
-        session = self.access.session(session_id, now=now)
+        return self.checked_search(session_id, query, now=now)[1]
+
+    def checked_search(
+        self, session_id: str, query: Mapping[str, Any], *, now: dt.datetime
+    ) -> tuple[Session, SearchResult]:
+        """`search`, and the session it was checked under (a page that shows who is logged in
+        needs no second check). The session check, which restarts its idle clock, and the usage
+        guard's count are one transaction of the accounts database; refusals are audited after
+        it, in the order: session, malformed or invalid query, usage guard."""
+        parsed, invalid = None, None
+        if isinstance(query, Mapping):
+            try:
+                parsed = parse_query(dict(query))
+            except SearchRefused as refused:
+                invalid = refused
+        guard = self.core.guard
+        with guard.counters.counting() as usage:
+            session, ended = self.access.check_session(session_id, now)
+            refusal = None
+            if session is not None and ended is None and parsed is not None:
+                key = surname_key(parsed.surname)
+                refusal = guard.admit(usage, session.username, "search", now, key, parsed.index_id)
+        if session is None or ended is not None:
+            self.access.refuse_session(now, session, ended or "unknown_session")
         if not isinstance(query, Mapping):
             self.core.refuse_malformed(now, session, "search", ["query"])
-        try:
-            parsed = parse_query(dict(query))
-        except SearchRefused as refused:
-            self.core.refuse(
-                refused,
-                now,
-                session,
-                "search",
-                "invalid_query",
-                fields=sorted(shown(key) for key in query)[:20],
-            )
-        self.core.guard.check_search(session.username, now, parsed.surname, parsed.index_id)
+        if parsed is None:
+            fields = sorted(shown(key) for key in query)[:20]
+            self.core.refuse(invalid, now, session, "search", "invalid_query", fields=fields)
+        if refusal:
+            guard.refuse(session.username, "search", *refusal, now, None)
         try:
             result = search(self.store, parsed)
         except SearchRefused as refused:
@@ -116,11 +133,27 @@ class PractitionerActions:
             **surname_keys(parsed.surname),
             **result.audit_detail(),
         )
-        return result
+        return session, result
 
     def view(self, session_id: str, child_id: str, reason: str, *, now: dt.datetime) -> RecordView:
         """Open one record for a stated reason from the list (data/index/record.toml)."""
-        session = self.access.session(session_id, now=now)
+        return self.checked_view(session_id, child_id, reason, now=now)[1]
+
+    def checked_view(
+        self, session_id: str, child_id: str, reason: str, *, now: dt.datetime
+    ) -> tuple[Session, RecordView]:
+        """`view`, and the session it was checked under; the session check and the usage
+        guard's count are one transaction, as a search's (`checked_search`)."""
+        stated = is_text(child_id) and is_text(reason) and reason in view_reasons()
+        guard = self.core.guard
+        with guard.counters.counting() as usage:
+            session, ended = self.access.check_session(session_id, now)
+            refusal = None
+            if session is not None and ended is None and stated:
+                claimed = child_id[:CLAIM_LIMIT]
+                refusal = guard.admit(usage, session.username, "view", now, None, claimed)
+        if session is None or ended is not None:
+            self.access.refuse_session(now, session, ended or "unknown_session")
         self.core.require_text(now, session, "view", child_id=child_id, reason=reason)
         child_id = child_id[:CLAIM_LIMIT]
         if reason not in view_reasons():
@@ -136,7 +169,8 @@ class PractitionerActions:
                 child_id,
                 stated=str(reason)[:CLAIM_LIMIT],
             )
-        self.core.guard.check_view(session.username, child_id, now)
+        if refusal:
+            guard.refuse(session.username, "view", *refusal, now, child_id)
         stored = self.store.read_record(child_id)
         if stored is None:
             refused = ViewRefused("view refused: no record with that index ID")
@@ -156,7 +190,7 @@ class PractitionerActions:
             shielded=shown.shielded,
             sections=shown.sections_shown(),
         )
-        return shown
+        return session, shown
 
     def logout(self, session_id: str, *, now: dt.datetime) -> None:
         self.access.logout(session_id, now=now)

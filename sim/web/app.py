@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from sim.errors import WorkbenchError
 from sim.index.access import AccessRefused, Session
@@ -94,7 +94,8 @@ class Web:
             "csrf": security.csrf_token(self.options.secret, anchor),
             "csrf_field": security.CSRF_FIELD,
         }
-        response = self.templates.TemplateResponse(request, template, context, status_code=status)
+        page = self.templates.get_template(template).render(context)  # no page reads `request`
+        response = HTMLResponse(page, status_code=status)
         if fresh is not None:
             security.set_pre_session(response, fresh, self.options.tls)
         response.headers["Cache-Control"] = "no-store"
@@ -134,16 +135,39 @@ def _as_user(
         return who, None, error
 
 
-async def act(request: Request, page: Callable, action: str, work: Callable) -> Response:
+def _checked_by_work(
+    service, session_id: str, now: dt.datetime, action: str, work: Callable, form: FormData
+) -> tuple[Session, Any, WorkbenchError | None]:
+    """As `_as_user`, for work that checks the session itself and returns it with what it said
+    (a search or a view: the check is in the usage guard's transaction, one read of the session
+    a request). A refusal after that check comes back with its user, read again for the page
+    header (at the moment just checked: no write); a refused session is raised."""
+    try:
+        who, said = work(service, form, session_id, now)
+        return who, said, None
+    except AccessRefused as error:
+        if error.reason_code in SESSION_ENDED:
+            raise
+        refused: WorkbenchError = error
+    except WorkbenchError as error:
+        refused = error
+    return service.access.session(session_id, now=now), None, refused
+
+
+async def act(
+    request: Request, page: Callable, action: str, work: Callable, *, checks_session: bool = False
+) -> Response:
     """Check the form's CSRF token, then the session and `work(service, form, session_id, now)`
     in one trip to the facade's thread, then show `page` with what the work said; every refusal
-    shown is the audited one, with the refused user in the header when there is one."""
+    shown is the audited one, with the refused user in the header when there is one. With
+    `checks_session`, the work checks the session and returns (session, what it said)."""
     web = web_of(request)
     now = web.now()
     session_id = security.session_id(request) or ""
+    trip = _checked_by_work if checks_session else _as_user
     try:
         form = await web.form(request, action, now)
-        who, said, error = await web.facade.call(_as_user, session_id, now, action, work, form)
+        who, said, error = await web.facade.call(trip, session_id, now, action, work, form)
     except WorkbenchError as error:
         return web.refusal(request, error, now)
     if error is not None:

@@ -141,16 +141,21 @@ async def search_page(request: Request) -> Response:
     return await signed_in(request, partial(_search_page, result=None, query={}))
 
 
-def _search(service: ContactPoint, form: FormData, session_id: str, now: dt.datetime) -> dict:
+def _search(
+    service: ContactPoint, form: FormData, session_id: str, now: dt.datetime
+) -> tuple[Session, dict]:
     query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
     mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
-    result = service.search(session_id, query | {"mode": mode}, now=now)
-    return {"result": result, "query": query}
+    who, result = service.checked_search(session_id, query | {"mode": mode}, now=now)
+    return who, {"result": result, "query": query}
 
 
-def _view(service: ContactPoint, form: FormData, session_id: str, now: dt.datetime) -> dict:
+def _view(
+    service: ContactPoint, form: FormData, session_id: str, now: dt.datetime
+) -> tuple[Session, dict]:
     child_id, reason = text_field(form, "child_id"), text_field(form, "reason")
-    return {"record": service.view(session_id, child_id, reason, now=now)}
+    who, record = service.checked_view(session_id, child_id, reason, now=now)
+    return who, {"record": record}
 
 
 async def _record_page(
@@ -160,11 +165,11 @@ async def _record_page(
 
 
 async def search(request: Request) -> Response:
-    return await act(request, _search_page, "search", _search)
+    return await act(request, _search_page, "search", _search, checks_session=True)
 
 
 async def view(request: Request) -> Response:
-    return await act(request, _record_page, "view", _view)
+    return await act(request, _record_page, "view", _view, checks_session=True)
 
 
 # Answered by sim.web.app.DirectRoutes, outside FastAPI's routing: the practitioner's hot path.

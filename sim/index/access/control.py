@@ -8,7 +8,7 @@ secrets come from `random_bytes`, like session ids.
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 
@@ -174,6 +174,18 @@ class AccessControl(LoginControl):
     def same_person(self, first: str, second: str) -> bool:
         """Whether two usernames may be one person: the same, or one opened the other."""
         return first in self.lineage(second) or second in self.lineage(first)
+
+    def check_session(self, session_id: str, now: dt.datetime) -> tuple[Session | None, str | None]:
+        """`session` without raising or auditing: the session and None if it is live (its idle
+        clock restarts), else why not. For a caller that checks it inside its own transaction of
+        the accounts database (a search's, with the usage guard's count) and refuses with
+        `refuse_session` once that has ended: the audit log's lock is never taken inside the
+        database's write lock (a revocation takes them the other way round)."""
+        return self._sessions.touch(session_id, now)
+
+    def refuse_session(self, now: dt.datetime, session: Session | None, ended: str) -> NoReturn:
+        """Audit and raise the refusal of a session `check_session` found ended."""
+        self._refuse(now, session.username if session else "unknown", "session", ended)
 
     def account(self, username: str) -> Account | None:
         return self._store.get(username)

@@ -102,6 +102,11 @@ class UsageCounters(Protocol):
         ...
 
 
+def surname_key(surname: str | None) -> str | None:
+    """A searched surname as the guard counts it (the form search matches), None if blank."""
+    return (normalise_name(surname) or None) if surname else None
+
+
 def _serial(child_id: str | None) -> Serial | None:
     if not child_id:
         return None
@@ -165,9 +170,12 @@ class UsageGuard:
             a[0] == b[0] and 0 < abs(a[1] - b[1]) <= gap for a, b in pairwise(chain)
         )
 
-    def _refuse(
+    def refuse(
         self, actor: str, action: str, reason: str, rule: str, now: dt.datetime, child_id
     ) -> NoReturn:
+        """Audit the refusal `admit` returned (reason, rule), and an alert the first time the
+        rule fires for the user that day; raise it. Called after the counting transaction has
+        ended: the audit log's lock is never taken inside the accounts database's write lock."""
         detail = {"rule": rule}
         self.audit.append(AuditEvent(now, actor, action, "refused", child_id, reason, detail))
         if self.counters.first_alert(actor, now.date(), rule):
@@ -186,7 +194,7 @@ class UsageGuard:
             refusal = self.admit(usage, actor, action, now, surname, child_id)
             self.forget_old(usage, now)
         if refusal:
-            self._refuse(actor, action, *refusal, now, child_id if action == "view" else None)
+            self.refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
     def admit(
         self,
@@ -234,8 +242,7 @@ class UsageGuard:
     ) -> None:
         """Refuse a search over a rate limit, one more distinct surname than the window allows,
         or a search by ID that continues a run of neighbouring IDs."""
-        key = normalise_name(surname) if surname else None
-        self._check(actor, "search", now, key or None, index_id)
+        self._check(actor, "search", now, surname_key(surname), index_id)
 
     def check_view(self, actor: str, child_id: str, now: dt.datetime) -> None:
         """Refuse a view over a rate limit or one that continues a run of neighbouring IDs."""

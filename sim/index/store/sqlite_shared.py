@@ -137,11 +137,15 @@ class Transaction:
 
 def gated_write(db: sqlite3.Connection, sql: str, parameters: Sequence[object] = ()) -> Any:
     """One frequent write statement, through the connection's write gate when it has one (a
-    connection without, such as a PostgreSQL one, runs it as it is)."""
+    connection without, such as a PostgreSQL one, runs it as it is). Inside a transaction this
+    thread holds open (a search's session check within the usage guard's), it joins that one."""
     if getattr(db, "gate", None) is None:
         return db.execute(sql, parameters)
-    with Transaction(db) as gated:
-        return gated.execute(sql, parameters)
+    with db.lock:  # type: ignore[attr-defined]
+        if db.in_transaction:  # under the lock: the open transaction is this thread's
+            return db.execute(sql, parameters)
+        with Transaction(db) as gated:
+            return gated.execute(sql, parameters)
 
 
 IN_CHUNK = 500  # values per statement (well under SQLite's limit on bound parameters)
