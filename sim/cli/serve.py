@@ -19,6 +19,8 @@ from sim.errors import InputError
 
 HEX = frozenset("0123456789abcdefABCDEF")
 
+KEEP_ALIVE_SECONDS = 75  # nginx's default keepalive_timeout
+
 
 def _audit_key(value: str | None) -> str | None:
     """The audit public key: 64 hex digits, or a file holding them (kept outside the tree)."""
@@ -141,4 +143,7 @@ def serve(
         server_header=False,
         access_log=False,  # every act is in the audit log
         log_level="warning",
+        # a practitioner's browser holds its connection between searches; uvicorn's 5 s default
+        # closes idle ones so soon that a request sent as it closes meets a closed connection
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
