@@ -96,6 +96,8 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
             fed, fed_seconds = sum(arm["feed_updates"].values()), max(arm["feed_seconds"], 1e-9)
             line += f"; {lookups:,} lookups at {lookups / seconds:,.0f}/s"
             line += f"; {fed:,} feed updates at {fed / fed_seconds:,.0f}/s"
+            if arm.get("feed_cpu_seconds"):
+                line += f" ({fed / arm['feed_cpu_seconds']:,.0f}/s by CPU time)"
             line += f"; switched off: {arm['switched_off']}"
             usage = arm.get("usage", {})
             audited, took = (

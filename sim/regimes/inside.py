@@ -138,6 +138,7 @@ class LiveRun:
                     "feed_updates": dict(index.feed.delivered),
                     "feed_updates_dropped": index.feed.dropped,
                     "feed_seconds": round(index.feed.seconds, 3),
+                    "feed_cpu_seconds": round(index.feed.cpu_seconds, 3),
                     "lookups": index.lookups,
                     "lookup_seconds": round(index.lookup_seconds, 3),
                     "retention": dict(index.retention),

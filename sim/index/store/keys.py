@@ -7,6 +7,7 @@ Katherine, Clark/Clarke) better than NYSIIS on British names.
 """
 
 import re
+from collections.abc import Iterable
 
 import jellyfish
 import polars as pl
@@ -32,12 +33,26 @@ def normalise_postcode(text: str) -> str:
     return "".join(text.split()).upper()
 
 
+def _normalised(column: str) -> pl.Expr:
+    return pl.col(column).str.to_uppercase().str.replace_all(_IGNORED, "")
+
+
 def with_name_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Add `<column>_norm` and `<column>_code`, encoding each distinct value once."""
     distinct = frame.select(pl.col(column).unique()).drop_nulls()
-    normal = distinct.with_columns(
-        pl.col(column).str.to_uppercase().str.replace_all(_IGNORED, "").alias(f"{column}_norm")
-    )
+    normal = distinct.with_columns(_normalised(column).alias(f"{column}_norm"))
     codes = [phonetic_code(name) for name in normal[f"{column}_norm"].to_list()]
     keyed = normal.with_columns(pl.Series(f"{column}_code", codes, dtype=pl.String))
     return frame.join(keyed, on=column, how="left")
+
+
+def name_keys(names: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """(`_norm`, `_code`) of each distinct name, as `with_name_keys` stores them, in one polars
+    pass for all the names: a day's feed has a few rows, where a pass per column and a join
+    cost more than the encoding."""
+    distinct = pl.DataFrame({"name": list(set(names) - {None})}, schema={"name": pl.String})
+    normal = distinct.select(_normalised("name").alias("norm"))["norm"].to_list()
+    return {
+        name: (norm, phonetic_code(norm))
+        for name, norm in zip(distinct["name"].to_list(), normal, strict=True)
+    }

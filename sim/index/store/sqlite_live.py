@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 import polars as pl
 
 from sim.index.store.delivery import Delivery
-from sim.index.store.keys import with_name_keys
+from sim.index.store.keys import name_keys
 
 BIRTH_COLUMNS = ("child_id", "authority_code", "gender", "date_of_birth", "household_key")
 NAME_COLUMNS = ("forename", "surname", "forename_norm", "forename_code", "surname_norm")
@@ -39,15 +39,13 @@ def _rows(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple]:
     return frame.select(columns).rows()
 
 
-def _stage(
-    db: sqlite3.Connection, table: str, frame: pl.DataFrame, columns: tuple[str, ...]
-) -> None:
+def _stage(db: sqlite3.Connection, table: str, rows: list[tuple], columns: tuple[str, ...]) -> None:
     """The day's rows in an in-memory temporary table (temp_store = MEMORY, no index), so the
     index's tables are then changed by a few set-based statements, not one per row."""
     db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(columns)})")
     db.execute(f"DELETE FROM temp.{table}")
     marks = ", ".join("?" * len(columns))
-    db.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", _rows(frame, columns))
+    db.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
 
 
 def _last(table: str, *key: str) -> str:
@@ -58,7 +56,7 @@ def _last(table: str, *key: str) -> str:
     )
 
 
-def _family_surnames(db: sqlite3.Connection, households: list[int]) -> pl.DataFrame:
+def _family_surnames(db: sqlite3.Connection, households: list[int]) -> dict[int, str]:
     """The current surname of a child already in each household (one query for the day)."""
     found = db.execute(
         "SELECT c.household_key, min(n.surname) FROM json_each(?) AS j "
@@ -67,9 +65,13 @@ def _family_surnames(db: sqlite3.Connection, households: list[int]) -> pl.DataFr
         "GROUP BY c.household_key",
         (json.dumps(households),),
     ).fetchall()
-    return pl.DataFrame(
-        found, schema={"household_key": pl.Int64, "family_surname": pl.String}, orient="row"
-    )
+    return {household: surname for household, surname in found if surname is not None}
+
+
+def _postcode_norms(postcodes: list[str | None]) -> list[str | None]:
+    """The stored search form of each postcode (spaces dropped, upper case), in one pass."""
+    frame = pl.DataFrame({"postcode": postcodes}, schema={"postcode": pl.String})
+    return _with_postcode_norm(frame)["postcode_norm"].to_list()
 
 
 def _with_postcode_norm(frame: pl.DataFrame) -> pl.DataFrame:
@@ -80,12 +82,23 @@ def _with_postcode_norm(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _births(db: sqlite3.Connection, births: pl.DataFrame) -> None:
     """New records: a household new to the index gets its address; a child joining a family
-    takes the family's surname; a child already held is left alone."""
-    keys = births["household_key"].unique().to_list()
-    births = births.join(_family_surnames(db, keys), on="household_key", how="left")
-    births = births.with_columns(pl.coalesce("family_surname", "surname").alias("surname"))
-    named = _with_postcode_norm(with_name_keys(with_name_keys(births, "forename"), "surname"))
-    _stage(db, "feed_birth", named, BIRTH_COLUMNS + NAME_COLUMNS + ADDRESS_COLUMNS)
+    takes the family's surname; a child already held is left alone. A day's rows are few, so
+    they are staged as Python rows with one polars pass for the names (name_keys) and one for
+    the postcodes: a pass and a join per column cost more per day than the statements."""
+    columns = (*BIRTH_COLUMNS, "forename", "surname", *ADDRESS_COLUMNS[:3])
+    rows = _rows(births, columns)
+    family = _family_surnames(db, list(dict.fromkeys(row[4] for row in rows)))
+    named = [(*row[:5], row[5], family.get(row[4], row[6]), *row[7:]) for row in rows]
+    keys = name_keys(name for row in named for name in row[5:7])
+    missing = (None, None)
+    norms = _postcode_norms([row[-1] for row in named])
+    staged = []
+    for (*birth, forename, surname, line, town, postcode), norm in zip(named, norms, strict=True):
+        staged.append(
+            (*birth, forename, surname, *keys.get(forename, missing), *keys.get(surname, missing),
+             line, town, postcode, norm)
+        )  # fmt: skip
+    _stage(db, "feed_birth", staged, BIRTH_COLUMNS + NAME_COLUMNS + ADDRESS_COLUMNS)
     db.execute(
         "INSERT INTO household (household_key, address_line, town, postcode, postcode_norm) "
         "SELECT household_key, address_line, town, postcode, postcode_norm FROM temp.feed_birth "
@@ -110,7 +123,10 @@ def _births(db: sqlite3.Connection, births: pl.DataFrame) -> None:
 def _moves(db: sqlite3.Connection, moves: pl.DataFrame) -> None:
     """The household's new address, and each mover's new authority."""
     columns = ("child_id", "authority_code", "household_key", *ADDRESS_COLUMNS)
-    _stage(db, "feed_move", _with_postcode_norm(moves), columns)
+    rows = _rows(moves, columns[:-1])
+    norms = _postcode_norms([row[-1] for row in rows])
+    staged = [(*row, norm) for row, norm in zip(rows, norms, strict=True)]
+    _stage(db, "feed_move", staged, columns)
     db.execute(
         "UPDATE household SET address_line = m.address_line, town = m.town, "
         "postcode = m.postcode, postcode_norm = m.postcode_norm "
@@ -147,12 +163,16 @@ def _deaths(db: sqlite3.Connection, deaths: pl.DataFrame) -> None:
 
 def _services(db: sqlite3.Connection, services: pl.DataFrame) -> None:
     """Replace the child's school (or GP practice) involvement with the new one."""
+    first: dict[tuple, tuple] = {}  # each service's first row, in arrival order
+    for row in _rows(services, ("kind", "code", "name")):
+        first.setdefault(row[:2], row)
     db.executemany(
         "INSERT INTO service (kind, code, name) VALUES (?, ?, ?) ON CONFLICT (kind, code) "
         "DO NOTHING",
-        _rows(services.unique(["kind", "code"], maintain_order=True), ("kind", "code", "name")),
+        list(first.values()),
     )
-    _stage(db, "feed_service", services, ("child_id", "kind", "code"))
+    columns = ("child_id", "kind", "code")
+    _stage(db, "feed_service", _rows(services, columns), columns)
     db.execute("CREATE TEMP TABLE IF NOT EXISTS feed_keys (child_key, kind, service_key)")
     db.execute("DELETE FROM temp.feed_keys")
     db.execute(
