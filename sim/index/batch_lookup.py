@@ -162,7 +162,6 @@ class BatchLookup:
                                              {"rule": rule}))  # fmt: skip
                     owners.append(-1)
             window.flush()  # the batch's uses, counted for every other process
-            guard.forget_old(usage, min(q.at for q in queries))
         live = service.access.live_checks(list(dict.fromkeys(q.session_id for q in queries)))
         checks = [
             live[queries[o].session_id] if o >= 0 and event.outcome == "allowed" else None

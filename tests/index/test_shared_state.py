@@ -316,3 +316,18 @@ def test_accounts_writers_queue_at_the_write_gate(template, tmp_path):
     log = read_audit(dep / "audit" / "audit.jsonl")
     mine = log.filter((log["action"] == "search") & (log["actor"] == who) & (log["time"] >= DAY))
     assert mine["outcome"].to_list() == ["allowed"]
+
+
+def test_the_facades_searches_forget_the_uses_no_check_reads_again(dep):
+    """A search through the facade, like a batch, lets the shared usage table drop the uses of
+    days before the previous one: three days on, the first day's uses are gone and the day's
+    own use is counted."""
+    who = practitioners(dep)[0]
+    later = DAY + dt.timedelta(days=3)
+    with ContactPoint.open(dep) as service:
+        for when in (DAY, later):
+            session = login(service, dep, who, when)
+            service.search(session, {"surname": "Smith", "date_of_birth": "2005-01-01"}, now=when)
+        with service.guard.counters.counting() as usage:
+            kept = usage.uses_of([who], dt.datetime.min)
+    assert [(user, action, at) for user, action, at, _, _ in kept] == [(who, "search", later)]

@@ -138,6 +138,8 @@ class UsageGuard:
         self._run = self.rules.enumeration_sequential_ids.value
         self._gap = self.rules.enumeration_serial_gap.value
         self._distinct = self.rules.enumeration_distinct_surnames.value
+        self._horizon_day: dt.date | None = None  # forget_old's day and its horizon
+        self._horizon = dt.datetime.min
 
     def _rate(self, usage: UsageWindow, actor: str, action: str, now: dt.datetime) -> str | None:
         """Admitted uses in the last minute and since midnight, up to `now` only: requests from
@@ -192,7 +194,6 @@ class UsageGuard:
     ) -> None:
         with self.counters.counting() as usage:
             refusal = self.admit(usage, actor, action, now, surname, child_id)
-            self.forget_old(usage, now)
         if refusal:
             self.refuse(actor, action, *refusal, now, child_id if action == "view" else None)
 
@@ -207,7 +208,9 @@ class UsageGuard:
     ) -> tuple[str, str] | None:
         """Within the caller's counting transaction: the refusal (reason, rule) of this use, or
         None once it is counted. A caller checking many uses in one transaction
-        (sim.index.batch_lookup) audits each refusal itself."""
+        (sim.index.batch_lookup) audits each refusal itself. Every check, by whichever path,
+        first lets the counters forget what no check reads again (`forget_old`)."""
+        self.forget_old(usage, now)
         rule = self._rate(usage, actor, action, now)
         if rule:
             return ("rate_limit", rule)
@@ -223,9 +226,14 @@ class UsageGuard:
         """Let the counters drop the uses no check around `now` reads: those before the
         previous day's midnight, less the longest window. A check a whole day out of clock
         order still sees every use it counts, and the table holds about two days of uses
-        rather than every use ever made, so a transaction's writes touch few pages."""
-        midnight = dt.datetime.combine(now.date(), dt.time())
-        usage.forget_before(midnight - dt.timedelta(days=1) - max(self.window, MINUTE))
+        rather than every use ever made, so a transaction's writes touch few pages. The horizon
+        is worked out once a day; the store deletes only when it moves on."""
+        day = now.date()
+        if day != self._horizon_day:
+            midnight = dt.datetime.combine(day, dt.time())
+            self._horizon = midnight - dt.timedelta(days=1) - max(self.window, MINUTE)
+            self._horizon_day = day
+        usage.forget_before(self._horizon)
 
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime
