@@ -1,6 +1,6 @@
 """Who may use the index: accounts, vetting, tokens, logins, sessions and roll-out gates."""
 
-from sim.index.access.conditions import crb_valid_until, unmet_condition
+from sim.index.access.conditions import crb_valid_until
 from sim.index.access.control import SYSTEM, AccessControl
 from sim.index.access.login import LoginAttempt
 from sim.index.access.phases import access_start
@@ -29,5 +29,4 @@ __all__ = [
     "crb_valid_until",
     "load_access_rules",
     "token_code",
-    "unmet_condition",
 ]

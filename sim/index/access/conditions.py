@@ -19,17 +19,6 @@ def crb_valid_until(checked_on: dt.date, rules: AccessRules) -> dt.date:
         return dt.date(checked_on.year + years, 3, 1)
 
 
-def unmet_condition(
-    account: Account,
-    network: str,
-    today: dt.date,
-    rules: AccessRules,
-    rollout: RolloutGroups,
-) -> str | None:
-    """The refusal reason code for the first unmet condition, or None if all are met."""
-    return AccessConditions(rules, rollout).unmet(account, network, today)
-
-
 class AccessConditions:
     """The conditions of access under one set of rules and roll-out dates, each kind of
     organisation's networks and each organisation's roll-out date worked out once: a day's
