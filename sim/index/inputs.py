@@ -16,10 +16,11 @@ def is_text(value: object) -> bool:
     """A str that encodes as UTF-8 and holds no control characters."""
     if not isinstance(value, str):
         return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
+    if not value.isascii():  # ASCII always encodes: only other text can hold a lone surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
     return _CONTROL.search(value) is None
 
 

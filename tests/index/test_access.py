@@ -163,6 +163,31 @@ def test_sessions_expire_idle_and_absolute(desk):
             desk.control.session(s.session_id, now=when)
 
 
+def test_lapsed_sessions_are_forgotten_after_a_day_and_their_logins_stay_audited(desk):
+    """A login forgets the sessions that started before the previous midnight less the
+    absolute lifetime: such a session is then unknown (it was refused as expired before), a
+    later one is still expired rather than unknown, and every login stays in the audit log."""
+    secret = desk.vetted(desk.person())
+    hours = dt.timedelta(hours=desk.control.rules.session_absolute_hours.value)
+    old = desk.login("jo", secret, NOW)  # 1 Dec 10:00
+    kept_at = NOW + dt.timedelta(days=1) + hours  # 2 Dec: forgets what started before 30 Nov
+    kept = desk.login("jo", secret, kept_at)
+    minute = dt.timedelta(minutes=1)
+    reasons = [
+        refusal.reason_code
+        for refusal in desk.control.sessions([(old.session_id, kept_at + minute)])
+    ]
+    assert reasons == ["session_expired"]  # stored, and past its lifetime
+    third = NOW + dt.timedelta(days=2)  # 3 Dec 10:00: forgets what started before 1 Dec 18:00
+    desk.login("jo", secret, third)
+    checks = [(old.session_id, third + minute), (kept.session_id, third + minute)]
+    reasons = [refusal.reason_code for refusal in desk.control.sessions(checks)]
+    assert reasons == ["unknown_session", "session_expired"]
+    logins = read_audit(desk.log.path).filter(action="login", outcome="allowed", actor="jo")
+    assert logins.height == 3
+    assert verify(desk.log.path, desk.public).ok
+
+
 def test_logout_ends_the_session(desk):
     """After logout the session id is refused."""
     s = desk.login("jo", desk.vetted(desk.person()))

@@ -27,7 +27,7 @@ from sim.index.audit import (
     read_audit,
     verify,
 )
-from sim.index.audit.event import canonical, digest
+from sim.index.audit.event import canonical, digest, encode_entry
 from tests.index.support import checkpoint_rules
 
 T0 = dt.datetime(2009, 5, 12, 9, 0)
@@ -306,3 +306,38 @@ def test_a_log_written_without_sync_checkpoints_and_publishes_the_same(tmp_path)
     assert json.loads(witness.read_text())["seq"] == 23
     save(log_path, lines_of(log_path)[:21])
     assert not verify(log_path, public, witness).ok
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    action=_TEXT,
+    actor=_TEXT,
+    child_id=st.none() | _TEXT,
+    reason=st.none() | _TEXT,
+    outcome=st.sampled_from(["allowed", "refused"]),
+    detail=st.dictionaries(_TEXT, st.none() | st.booleans() | st.integers() | _TEXT, max_size=4),
+    seq=st.integers(min_value=1, max_value=10**12),
+    prev=st.sampled_from(["0" * 64, digest("x")]),
+    micro=st.integers(min_value=0, max_value=999_999),
+)
+def test_an_entry_line_is_the_canonical_json_of_its_body_then_its_hash(
+    action, actor, child_id, reason, outcome, detail, seq, prev, micro
+):
+    """Whatever the text (quotes, backslashes, control and non-ASCII characters), an entry's line
+    is json.dumps of its body with sorted keys and no spaces, then the sha256 of that text."""
+    at = dt.datetime(2010, 1, 2, 3, 4, 5, micro)
+    event = AuditEvent(at, actor, action, outcome, child_id, reason, detail)
+    line, entry_hash = encode_entry(event, seq, prev)
+    body = {
+        "action": action, "actor": actor, "child_id": child_id,
+        "detail": json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        "outcome": outcome, "prev": prev, "reason": reason, "seq": seq,
+        "time": at.isoformat(timespec="microseconds"),
+    }  # fmt: skip
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry_hash == digest(text)
+    assert line == text[:-1] + f',"hash":"{entry_hash}"}}'
+    assert json.loads(line) == {**body, "hash": entry_hash}

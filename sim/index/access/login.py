@@ -24,7 +24,7 @@ from sim.errors import WorkbenchError
 from sim.index.access.conditions import AccessConditions
 from sim.index.access.refusals import AccessRefused
 from sim.index.access.rules import AccessRules, load_access_rules
-from sim.index.access.sessions import RANDOM_BYTES, Session, new_session_id
+from sim.index.access.sessions import RANDOM_BYTES, Session, new_session_id, prune_horizon
 from sim.index.access.store import Account, Token
 from sim.index.access.tokens import TokenCodes
 from sim.index.audit.event import AuditEvent
@@ -35,6 +35,7 @@ from sim.reference.rollout import RolloutGroups, load_rollout
 
 SYSTEM = "system"
 UNTIL_UNLOCKED = dt.datetime(9999, 12, 31)
+_CODES_KEPT = 1 << 16  # tokens whose codes are kept made (England has some 20,000 accounts)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,6 @@ class _Batch:
 
     accounts: dict[str, Account | None]
     tokens: dict[str, Token]
-    codes: dict[str, TokenCodes] = field(default_factory=dict)  # by serial: decoded once
     steps: dict[str, int] = field(default_factory=dict)  # serial: latest step accepted
     lockouts: dict[str, tuple[int, dt.datetime | None]] = field(default_factory=dict)
     sessions: list[Session] = field(default_factory=list)
@@ -107,6 +107,9 @@ class LoginControl:
         )
         self._decoy = self._hasher.hash(secrets.token_hex(16))
         self._conditions = AccessConditions(self.rules, self.rollout)
+        self._absolute = dt.timedelta(hours=self.rules.session_absolute_hours.value)
+        # each token's codes by (serial, secret), made once: a day's logins use yesterday's tokens
+        self._codes: dict[tuple[str, str], TokenCodes] = {}
 
     # -- audit and refusal -----------------------------------------------------------------
 
@@ -144,9 +147,11 @@ class LoginControl:
         token = batch.tokens.get(username)
         if token is None:
             return "no_token"
-        codes = batch.codes.get(token.serial)
+        codes = self._codes.get((token.serial, token.secret))
         if codes is None:
-            codes = batch.codes[token.serial] = TokenCodes(token.secret, self.rules)
+            if len(self._codes) >= _CODES_KEPT:
+                self._codes.clear()
+            codes = self._codes[token.serial, token.secret] = TokenCodes(token.secret, self.rules)
         step = codes.matching_step(code, now)
         if step is None:
             return "bad_token_code"
@@ -212,9 +217,11 @@ class LoginControl:
         account whose hashes changed meanwhile is verified again); then every attempt's lockout,
         token and conditions are decided in memory, in one accounts transaction that reads every
         account and token once and writes the lockouts, token steps and sessions with one
-        statement each; then every entry is written with one audit append, each login's entry
-        under the log's lock only if its session is still live (a switch-off or revocation by
-        another process meanwhile refuses it, as it would one login)."""
+        statement each, and forgets the sessions past their absolute lifetime
+        (sim.index.access.sessions.prune_horizon); then every entry is written with one audit
+        append, each login's entry under the log's lock only if its session is still live (a
+        switch-off or revocation by another process meanwhile refuses it, as it would one
+        login)."""
         named = [a.username for a in attempts if is_text(a.username)]
         known = self._store.hashes(named)
         factors = [self._factors(attempt, known) for attempt in attempts]
@@ -226,6 +233,9 @@ class LoginControl:
             for attempt, factor in zip(attempts, factors, strict=True):
                 answers.append(self._decide(attempt, factor, batch))
             self._write(batch)
+            if attempts:
+                first = min(a.at for a in attempts)
+                self._sessions.forget_started_before(prune_horizon(first, self._absolute))
         events = batch.events
         live = self.live_checks([a.session_id for a in answers if isinstance(a, Session)])
         checks = [live[check] if check else None for _, check in events]
@@ -247,8 +257,12 @@ class LoginControl:
             or attempt.network not in self.rules.accredited_networks.value
         ):
             return _Factors("wrong_network")
-        given = (attempt.username, attempt.password, attempt.pin, attempt.token_code)
-        if not all(is_text(value) for value in given):
+        if not (
+            is_text(attempt.username)
+            and is_text(attempt.password)
+            and is_text(attempt.pin)
+            and is_text(attempt.token_code)
+        ):
             self._verify(self._decoy, "")  # the same hashing cost as a real attempt
             self._verify(self._decoy, "")
             return _Factors("malformed_credentials")
@@ -274,10 +288,10 @@ class LoginControl:
         """One attempt against the account's state as the attempts before it left it (inside
         the batch's transaction); its writes and audit entries go to `batch`."""
         username, now = attempt.username, attempt.at
-        where = {"network": shown(attempt.network)}
+        actor, where = shown(username), {"network": shown(attempt.network)}
 
         def refuse(reason: str) -> AccessRefused:
-            event = AuditEvent(now, shown(username), "login", "refused", None, reason, where)
+            event = AuditEvent(now, actor, "login", "refused", None, reason, where)
             batch.events.append((event, None))
             return AccessRefused(reason)
 
@@ -319,7 +333,7 @@ class LoginControl:
             started=now,
         )
         batch.sessions.append(session)
-        event = AuditEvent(now, shown(username), "login", "allowed", None, None, where)
+        event = AuditEvent(now, actor, "login", "allowed", None, None, where)
         batch.events.append((event, session.session_id))  # checked as written (login_many)
         return session
 

@@ -11,9 +11,15 @@ A session id leads with its login moment, which leads its stored key too: a day'
 are then stored side by side at the end of the key order. Keyed by a random hash alone they
 landed all over the sessions' index, so each batch's commit wrote about one page per session
 and cost more with every session ever stored (England's run stores some 7 million).
+
+Sessions past their absolute lifetime are forgotten (`forget_started_before`, once a day inside
+the transaction every login makes): none can be used again, and each login stays in the audit
+log. Kept, the table grew by every login ever made (some 7 million rows in England's run), and
+with it every session read, the pages each commit writes and a revocation's scan of the table.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -58,9 +64,32 @@ def new_session_id(started: dt.datetime, random: bytes) -> str:
 def session_hash(session_id: str) -> str:
     """The key stored for a session id: the sha256 of the id, after the id's login moment (no
     secret: the session's start is stored beside it) when the id has one (`new_session_id`)."""
-    text = str(session_id)
+    if type(session_id) is str:
+        return _cached_hash(session_id)
+    return _hash(str(session_id))
+
+
+def _hash(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return text[:ORDER_DIGITS] + digest if _ORDERED.fullmatch(text) else digest
+
+
+# the latest ids' keys: a login and its lookup ask for the same key five times
+_cached_hash = functools.lru_cache(maxsize=1 << 14)(_hash)
+
+
+def order_prefix(moment: dt.datetime) -> str:
+    """The leading digits of the key of a session that started at `moment` (`session_hash`):
+    every ordered key below them is of a session that started earlier."""
+    return new_session_id(moment, b"")[:ORDER_DIGITS]
+
+
+def prune_horizon(now: dt.datetime, absolute: dt.timedelta) -> dt.datetime:
+    """Sessions that started before this moment are forgotten at `now`: past their absolute
+    lifetime since the previous day's midnight, so even a check a whole day out of clock order
+    refuses them (as "unknown_session", a lapsed session's login still in the audit log)."""
+    midnight = dt.datetime.combine(now.date(), dt.time())
+    return midnight - dt.timedelta(days=1) - absolute
 
 
 def ended_reason(row: Mapping[str, object]) -> str | None:
@@ -124,4 +153,10 @@ class SessionStore(Protocol):
 
     def end_for(self, username: str, ended: dt.datetime, reason: str) -> int:
         """End every live session of a user; returns how many."""
+        ...
+
+    def forget_started_before(self, moment: dt.datetime) -> None:
+        """Delete the sessions that started before `moment` (`prune_horizon`), inside the
+        caller's transaction; a store may do it only when `moment` passes the last it was given
+        (the horizon moves once a day)."""
         ...

@@ -53,6 +53,9 @@ _C_ENCODE_SORTED = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
 )
 
 
+_string = json.encoder.encode_basestring  # a str as the encoders write it (ensure_ascii=False)
+
+
 def canonical(value: Mapping[str, Any]) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is; one text per value."""
     if _C_ENCODE is None or not isinstance(value, dict):
@@ -77,18 +80,39 @@ def encode_entry(event: AuditEvent, seq: int, prev: str) -> tuple[str, str]:
         raise ValueError("audit times are naive local times (the simulation's clock)")
     if event.outcome not in ("allowed", "refused"):
         raise ValueError(f"outcome must be 'allowed' or 'refused', not {event.outcome!r}")
-    body = {  # keys in sorted order
-        "action": event.action,
-        "actor": event.actor,
-        "child_id": event.child_id,
-        "detail": canonical(event.detail),
-        "outcome": event.outcome,
-        "prev": prev,
-        "reason": event.reason,
-        "seq": seq,
-        "time": event.time.isoformat(timespec="microseconds"),
-    }
-    text = "".join(_C_ENCODE_SORTED(body, 0)) if _C_ENCODE_SORTED else canonical(body)
+    detail = canonical(event.detail)
+    stamp = event.time.isoformat(timespec="microseconds")
+    action, actor, child_id, reason = event.action, event.actor, event.child_id, event.reason
+    if (
+        type(seq) is int
+        and type(action) is str
+        and type(actor) is str
+        and type(prev) is str
+        and (child_id is None or type(child_id) is str)
+        and (reason is None or type(reason) is str)
+    ):
+        # the canonical body written out member by member, keys in sorted order: the text the
+        # encoder gives the body dict below, without building and walking the dict
+        text = (
+            f'{{"action":{_string(action)},"actor":{_string(actor)},'
+            f'"child_id":{"null" if child_id is None else _string(child_id)},'
+            f'"detail":{_string(detail)},"outcome":"{event.outcome}","prev":{_string(prev)},'
+            f'"reason":{"null" if reason is None else _string(reason)},'
+            f'"seq":{seq},"time":"{stamp}"}}'
+        )
+    else:
+        body = {  # keys in sorted order
+            "action": event.action,
+            "actor": event.actor,
+            "child_id": event.child_id,
+            "detail": detail,
+            "outcome": event.outcome,
+            "prev": prev,
+            "reason": event.reason,
+            "seq": seq,
+            "time": stamp,
+        }
+        text = "".join(_C_ENCODE_SORTED(body, 0)) if _C_ENCODE_SORTED else canonical(body)
     entry_hash = digest(text)
     return f'{text[:-1]},"hash":"{entry_hash}"}}', entry_hash
 

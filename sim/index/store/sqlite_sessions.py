@@ -10,7 +10,13 @@ import threading
 from collections.abc import Sequence
 
 from sim.index.access.rules import AccessRules
-from sim.index.access.sessions import Session, ended_reason, expired, session_hash
+from sim.index.access.sessions import (
+    Session,
+    ended_reason,
+    expired,
+    order_prefix,
+    session_hash,
+)
 from sim.index.store.sqlite_shared import Transaction, gated_write, select_in
 
 _SELECT = """
@@ -84,6 +90,7 @@ class SqliteSessionStore:
         self._lock = getattr(db, "lock", None) or threading.RLock()  # threads share `db`
         self._idle = dt.timedelta(minutes=rules.session_idle_minutes.value)
         self._absolute = dt.timedelta(hours=rules.session_absolute_hours.value)
+        self._forgotten = dt.datetime.min  # the latest horizon this process has forgotten up to
 
     def start_many(self, sessions: Sequence[Session]) -> None:
         self._db.executemany(
@@ -195,3 +202,16 @@ class SqliteSessionStore:
             (_stamp(ended), reason, username),
         )
         return cursor.rowcount
+
+    def forget_started_before(self, moment: dt.datetime) -> None:
+        """Delete the sessions started before `moment`: an ordered key leads with its login
+        moment, so the older ones are a range at the start of the key order (a day's worth
+        each day). A key made before ids led with their moment sorts anywhere: such a session
+        is deleted only if its key falls in the range."""
+        if moment <= self._forgotten:
+            return  # done already (by this process) up to a later horizon
+        self._db.execute(
+            "DELETE FROM sessions WHERE session_hash < ? AND started_at < ?",
+            (order_prefix(moment), _stamp(moment)),
+        )
+        self._forgotten = moment
