@@ -138,15 +138,16 @@ class UsageGuard:
         self._run = self.rules.enumeration_sequential_ids.value
         self._gap = self.rules.enumeration_serial_gap.value
         self._distinct = self.rules.enumeration_distinct_surnames.value
-        self._horizon_day: dt.date | None = None  # forget_old's day and its horizon
-        self._horizon = dt.datetime.min
+        # (day, its horizon, the last moment before its midnight): worked out once a day, held
+        # in one tuple so that threads sharing the guard never pair one day's with another's
+        self._day: tuple[dt.date | None, dt.datetime, dt.datetime] = (None, *(dt.datetime.min,) * 2)
 
     def _rate(self, usage: UsageWindow, actor: str, action: str, now: dt.datetime) -> str | None:
         """Admitted uses in the last minute and since midnight, up to `now` only: requests from
         several processes or threads may arrive out of clock order, and a later one is no use
         yet at an earlier moment."""
         per_minute, per_day = self._limits[action]
-        midnight = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(microseconds=1)
+        midnight = self._today(now)[2]
         in_minute, in_day = usage.rates(actor, action, now - MINUTE, midnight, now)
         if in_minute >= per_minute:
             return f"{action}_per_minute"
@@ -228,12 +229,17 @@ class UsageGuard:
         order still sees every use it counts, and the table holds about two days of uses
         rather than every use ever made, so a transaction's writes touch few pages. The horizon
         is worked out once a day; the store deletes only when it moves on."""
+        usage.forget_before(self._today(now)[1])
+
+    def _today(self, now: dt.datetime) -> tuple[dt.date | None, dt.datetime, dt.datetime]:
+        """`now`'s day, its horizon (`forget_old`) and the last moment before its midnight."""
         day = now.date()
-        if day != self._horizon_day:
+        today = self._day
+        if today[0] != day:
             midnight = dt.datetime.combine(day, dt.time())
-            self._horizon = midnight - dt.timedelta(days=1) - max(self.window, MINUTE)
-            self._horizon_day = day
-        usage.forget_before(self._horizon)
+            horizon = midnight - dt.timedelta(days=1) - max(self.window, MINUTE)
+            today = self._day = (day, horizon, midnight - dt.timedelta(microseconds=1))
+        return today
 
     def _new_surname_over_limit(
         self, usage: UsageWindow, actor: str, surname: str, now: dt.datetime

@@ -33,6 +33,11 @@ SELECT s.session_hash, s.ended_at, s.end_reason, a.revoked_at,
        (SELECT count(*) FROM service_closed) AS closed
 FROM sessions s JOIN accounts a ON a.username = s.username
 """
+_LIVE_COUNT = "SELECT count(*) FROM sessions s JOIN accounts a ON a.username = s.username"
+_OPEN = (
+    "s.ended_at IS NULL AND a.revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM service_closed)",
+    (),
+)
 _SEEN = "UPDATE sessions SET last_seen = ? WHERE session_hash = ? AND ended_at IS NULL"
 
 
@@ -61,7 +66,12 @@ class _Replay:
         self.session = _session(session_id, row)
         self.ended = ended_reason(row)  # why every later check is refused, once it is set
         self.stored_end = row["ended_at"] is not None
-        self.last_seen = dt.datetime.fromisoformat(row["last_seen"] or row["started_at"])
+        seen = row["last_seen"]
+        self.last_seen = (
+            self.session.started
+            if seen is None or seen == row["started_at"]  # not used since login
+            else dt.datetime.fromisoformat(seen)
+        )
         self.seen: dt.datetime | None = None  # the idle clock to write, if it moved
         self.ending: tuple[dt.datetime, str] | None = None  # the end to write, if a check ended it
 
@@ -178,12 +188,23 @@ class SqliteSessionStore:
         return "unknown_session" if row is None else ended_reason(row)
 
     def live_reasons(self, session_ids: Sequence[str]) -> dict[str, str | None]:
-        """`live_reason` of each session, read with one statement per 500 sessions."""
+        """`live_reason` of each session, read with one statement per 500 sessions; when every
+        session is live (the usual answer) only their count is read, not a row each."""
         by_hash = {session_hash(sid): sid for sid in dict.fromkeys(session_ids)}
+        if by_hash and self._all_live(list(by_hash)):
+            return dict.fromkeys(by_hash.values())
         reasons: dict[str, str | None] = dict.fromkeys(by_hash.values(), "unknown_session")
         for row in select_in(self._db, _LIVE, "s.session_hash", list(by_hash)):
             reasons[by_hash[row["session_hash"]]] = ended_reason(row)
         return reasons
+
+    def _all_live(self, keys: list[str]) -> bool:
+        """Whether every one of these (distinct) stored keys is of a session not ended, whose
+        account is not revoked, while the service is open: `ended_reason` None for each."""
+        live = sum(
+            row[0] for row in select_in(self._db, _LIVE_COUNT, "s.session_hash", keys, _OPEN)
+        )
+        return live == len(keys)
 
     def end(self, session_id: str, ended: dt.datetime, reason: str) -> bool:
         """End a live session; False if it was not live."""
