@@ -75,6 +75,7 @@ class DeploymentIndex:
         switch_off: dt.datetime | None,
         evidence: Path | None = None,
         answers_population: bool = True,
+        lookup_workers: int = 1,
     ) -> None:
         self.answers_population = answers_population  # sim.regimes.population_use asks it
         self.root = working_copy(deployment, workdir)
@@ -92,7 +93,11 @@ class DeploymentIndex:
         fed = IndexTruth(truth) if truth is not None else None
         scored = fed.of if fed is not None else None
         self.facade = FacadeLookup(self.service, cases, identity, truth=scored)
-        self.population = PopulationLookups(self.service, staff, identity, scored)
+        self.population = PopulationLookups(
+            self.service, staff, identity, fed.records_of if fed is not None else None,
+            workers=lookup_workers if answers_population else 1, weights=held,
+            root=self.root, profile=SIMULATION_PROFILE,
+        )  # fmt: skip
         if fed is None:
             self.feed = LiveFeed(self.service.store, rng)
         else:
@@ -192,14 +197,20 @@ class DeploymentIndex:
 
     def usage(self) -> dict[str, Any]:
         """What the usage rules did in the run (`usage_counts`), the accounts, and the
-        population lookups' counts and times beside a plain SQLite lookup."""
+        population lookups' counts and times beside a plain SQLite lookup. The run's lookups
+        are over: their worker processes are stopped first, so the audit log is complete."""
         population = self.population
+        population.close()
         return {
             "accounts": sum(self.accounts.values()),
             "case_accounts": sum(self.accounts.values()),
             "population_lookups": population.lookups,
             "population_lookup_seconds": round(population.seconds, 3),
             "population_lookup_cpu_seconds": round(population.cpu_seconds, 3),
+            "population_lookup_processes": population.processes,
+            "population_worker_seconds": round(population.worker_seconds, 3),
+            "population_worker_cpu_seconds": round(population.worker_cpu_seconds, 3),
+            "population_worker_queued_seconds": round(population.worker_queued_seconds, 3),
             "population_logins": population.logins,
             "population_refused": population.refused,
             "plain_sqlite_lookups": population.plain_lookups,
@@ -209,7 +220,10 @@ class DeploymentIndex:
         }
 
     def close(self) -> None:
-        self.service.close()
+        try:
+            self.population.close()
+        finally:
+            self.service.close()
 
 
 def usage_counts(root: Path, accounts: pl.DataFrame) -> dict[str, dict[str, int]]:
