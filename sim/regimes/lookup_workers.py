@@ -1,18 +1,21 @@
 """A day's population lookups answered by worker processes, one group of authorities each.
 
     workers = LookupWorkers(root, SIMULATION_PROFILE, groups)   # groups: staff by authority
-    answers = workers.answer([asks_of_group_0, asks_of_group_1])  # one Answered per group
+    workers.send([asks_of_group_0, asks_of_group_1])  # the workers answer meanwhile
+    answers = workers.receive()                       # one Answered per group
     workers.close()
 
 Each worker is a spawned process that opens its own ContactPoint on the run's working copy
 (the same deployment: index, accounts database, audit log) and owns the accounts of its group
 of authorities: their sessions, tokens and turns live only there (sim.regimes.lookup_desk). The
-run's process sends each group's asks (plain tuples) over a pipe and waits for every answer
-before its day goes on, so the day's steps keep their order (feeds, then lookups, then the
-facade's case lookups) and the index sees the same requests whatever the number of workers;
-only the order in which two groups' entries interleave in the audit log differs, never the
-order of one account's. Their writes meet in the accounts database, whose writers queue at its
-write gate (sim.index.store.sqlite_shared), and in the audit log, appended under its lock.
+run's process sends each group's asks (plain tuples) over a pipe and goes on with its own work
+(the world's next day) until it next touches the index (sim.regimes.live receives every answer
+first), so the index's steps keep their order (feeds, then lookups, then the facade's case
+lookups and the next day's feeds) and it sees the same requests whatever the number of
+workers; only the order in which two groups' entries interleave in the audit log differs,
+never the order of one account's. Their writes meet in the accounts database, whose writers
+queue at its write gate (sim.index.store.sqlite_shared), and in the audit log, appended under
+its lock.
 
 Every wait is bounded: a worker that dies, or answers nothing for `PATIENCE` seconds, ends the
 run with a one-line error naming it, and the other workers are stopped.
@@ -94,6 +97,7 @@ class LookupWorkers:
     def __init__(self, root: Path, profile: str, groups: Sequence[Staff]) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
         self._workers: list[tuple[Any, Connection, str]] = []
+        self._busy: list[int] | None = None  # the workers answering the day's asks
         try:
             for number, staff in enumerate(groups):
                 ours, theirs = context.Pipe()
@@ -121,14 +125,23 @@ class LookupWorkers:
     def __len__(self) -> int:
         return len(self._workers)
 
-    def answer(self, asks: Sequence[Sequence[Ask]]) -> list[Answered]:
-        """Each worker's answers to its group's asks (`asks[k]` for worker k), all sent first
-        so the workers answer at once."""
+    def send(self, asks: Sequence[Sequence[Ask]]) -> None:
+        """Send each worker its group's asks (`asks[k]` for worker k); they answer at once,
+        while this process goes on. One day at a time: `receive` before the next `send`."""
+        assert self._busy is None, "the last day's answers are not received yet"
         try:
-            busy = [k for k, group in enumerate(asks) if group]
-            for k in busy:
+            self._busy = [k for k, group in enumerate(asks) if group]
+            for k in self._busy:
                 self._send(k, ("ask", [tuple(ask) for ask in asks[k]]))
-            answers = [Answered([], 0, 0) for _ in asks]
+        except BaseException:
+            self._kill()
+            raise
+
+    def receive(self) -> list[Answered]:
+        """Each worker's answers to what `send` gave it (empty for a worker given nothing)."""
+        busy, self._busy = self._busy or [], None
+        try:
+            answers = [Answered([], 0, 0) for _ in self._workers]
             for k in busy:
                 answers[k] = Answered(*self._receive(k, "answered")[1])
         except BaseException:
@@ -169,6 +182,8 @@ class LookupWorkers:
         """Stop every worker: each closes its service (its audit entries and checkpoint
         written) and exits; one that does not within `STOP_SECONDS` is killed."""
         try:
+            if self._busy is not None:  # answers nobody asked for any more: read and dropped
+                self.receive()
             for k in range(len(self._workers)):
                 self._send(k, ("stop",))
             for k in range(len(self._workers)):
@@ -187,4 +202,4 @@ class LookupWorkers:
                 process.kill()
             process.join(STOP_SECONDS)
             connection.close()
-        self._workers = []
+        self._workers, self._busy = [], None

@@ -17,8 +17,9 @@ newborn of the run) is looked up by ID in the same batch.
 This process holds the population (what a practitioner types, which records are the child's)
 and makes each day's asks. With `workers` > 1 the authorities are split into groups of about
 equal expected lookups and each group's desk runs in a worker process (sim.regimes.
-lookup_workers); with 1, the one desk runs here. Every desk's state belongs to one account or
-one authority, so the answers, and the run's logs, are the same for any number of workers.
+lookup_workers), answering while the run goes on (`submit`); with 1, the one desk runs here.
+Every desk's state belongs to one account or one authority, so the answers, and the run's
+logs, are the same for any number of workers.
 
 A plain SQLite lookup (the same exact-name query, no access check, no audit) of up to
 `PLAIN_SAMPLE` of each day's children is timed here beside them: the cost of the safeguards.
@@ -34,8 +35,8 @@ import numpy as np
 
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
-from sim.regimes.lookup import Credential, Identity
-from sim.regimes.lookup_desk import Answered, Ask, LookupDesk
+from sim.regimes.lookup import Answers, Credential, Identity
+from sim.regimes.lookup_desk import Ask, LookupDesk
 from sim.regimes.lookup_workers import LookupWorkers, partition
 
 PLAIN_SAMPLE = 50
@@ -90,14 +91,20 @@ class PopulationLookups:
     def lookup(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
     ) -> np.ndarray:
-        """Whether each lookup showed a record (in any order; answered in time order: the
-        day's logins first, in one call, then every lookup, by name or by ID, in one batch)."""
+        """Whether each lookup showed a record (`submit`, then its answers)."""
+        return self.submit(child_ids, authorities, at).result()
+
+    def submit(
+        self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
+    ) -> Answers:
+        """A day's lookups (in any order; answered in time order: the day's logins first, in
+        one call, then every lookup, by name or by ID, in one batch). In this process they are
+        answered at once; with workers, while the caller goes on, until `Answers.result`."""
         started, cpu = time.perf_counter(), time.process_time()
-        shown = np.zeros(len(child_ids), dtype=bool)
         groups = max(self.group.values(), default=0) + 1
         asks: list[list[Ask]] = [[] for _ in range(groups)]
         rows: list[list[int]] = [[] for _ in range(groups)]
-        plain: list[tuple[str, str, dt.date]] = []  # the day's first names typed, timed below
+        plain: list[tuple[str, str, dt.date]] = []  # the day's first names typed, timed after
         for i in sorted(range(len(child_ids)), key=lambda i: at[i]):
             k = self.group.get(authorities[i])
             if k is None:
@@ -110,28 +117,39 @@ class PopulationLookups:
             rows[k].append(i)
             if name is not None and len(plain) < PLAIN_SAMPLE:
                 plain.append(name)
-        answers = self._answer(asks)
-        for group, answer in zip(rows, answers, strict=True):
-            shown[group] = answer.shown
-            self.refused += answer.refused
-            self.logins += answer.logins
         self.lookups += len(child_ids)
-        self.seconds += time.perf_counter() - started
-        self.cpu_seconds += time.process_time() - cpu
-        if self.workers is not None:
-            self.cpu_seconds += sum(answer.cpu_seconds for answer in answers)
-            for answer in answers:
-                self.worker_seconds += answer.seconds
-                self.worker_cpu_seconds += answer.cpu_seconds
-                self.worker_queued_seconds += answer.queued_seconds
-        self._plain(plain)  # after the audited lookups' times: not one of them
-        return shown
+        workers = self.workers
+        if workers is None:
+            assert self.desk is not None
+            answers = [self.desk.answer(asks[0])]
+        else:
+            workers.send(asks)
+        sent = (time.perf_counter() - started, time.process_time() - cpu)
 
-    def _answer(self, asks: list[list[Ask]]) -> list[Answered]:
-        if self.workers is not None:
-            return self.workers.answer(asks)
-        assert self.desk is not None
-        return [self.desk.answer(asks[0])]
+        def finish() -> np.ndarray:
+            cpu = time.process_time()
+            answered = answers if workers is None else workers.receive()
+            received = time.perf_counter()
+            shown = np.zeros(len(child_ids), dtype=bool)
+            for group, answer in zip(rows, answered, strict=True):
+                shown[group] = answer.shown
+                self.refused += answer.refused
+                self.logins += answer.logins
+            # by the clock: this process's part, and the workers' while they answered (not
+            # the time this process spent on other work, or waiting, meanwhile)
+            working = max((a.seconds for a in answered), default=0.0) if workers else 0.0
+            self.seconds += sent[0] + working + (time.perf_counter() - received)
+            self.cpu_seconds += sent[1] + time.process_time() - cpu
+            if workers is not None:
+                self.cpu_seconds += sum(answer.cpu_seconds for answer in answered)
+                for answer in answered:
+                    self.worker_seconds += answer.seconds
+                    self.worker_cpu_seconds += answer.cpu_seconds
+                    self.worker_queued_seconds += answer.queued_seconds
+            self._plain(plain)  # after the audited lookups: not one of their times
+            return shown
+
+        return Answers(finish)
 
     def _plain(self, names: list[tuple[str, str, dt.date]]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""
