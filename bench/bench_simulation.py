@@ -19,8 +19,11 @@ peak memory, lookups/s and feed updates/s of each (target for all England: <= 15
 and <= 12 GB for the run). Every lookup of any child goes through the real index's batched
 call (each with its own access check and audit entry; a day's logins in one call before the
 day's lookups, ContactPoint.login_many): printed as audited lookups/s, by the clock and by this
-process's CPU time (less disturbed by other work on a shared machine), beside a plain SQLite
-lookup timed in the same run (aim >= 20,000 audited lookups/s). `--from-feeds`
+process's CPU time and its lookup workers' (less disturbed by other work on a shared machine),
+beside a plain SQLite lookup timed in the same run (aim >= 20,000 audited lookups/s).
+`--lookup-workers N` answers them in N worker processes (default one per core; 1: in the run's
+process, sim.regimes.lookup_workers); the workers' time is split into time on a CPU, time
+waiting for one (other processes had the cores) and time blocked (locks). `--from-feeds`
 deploys the index from the matched source feeds (`cpw deploy --from-feeds`).
 `--region England` means every authority; `--workdir` should be on
 disk, not a RAM-backed /tmp, at England scale (the deployment is several GB);
@@ -31,6 +34,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -54,6 +58,15 @@ ENGLAND_TARGET_SECONDS, ENGLAND_TARGET_GB = 900.0, 12.0  # the real index inside
 ENGLAND_MODELLED_SECONDS = 180.0  # one scenario, modelled index
 AUDITED_AIM = 20_000
 WORLD_TABLES = ("children", "households", "schools", "gp_practices", "authorities")
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of its ended child processes."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _workers(usage: dict) -> str:
@@ -93,16 +106,21 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
         population = {name: frame.collect() for name, frame in lazy.items()}
         runs = {}
         for label, deployment in (("real index", dep), ("modelled index", None)):
+            chosen = {"lookup_workers": args.lookup_workers} if args.lookup_workers else {}
             config = SimulationConfig(
                 seed=args.seed, scenarios=("contactpoint",), start=start, end=end,
-                deployment=deployment, lookup_workers=args.lookup_workers,
+                deployment=deployment, **chosen,
             )  # fmt: skip
+            before = _cpu()
             with PeakMemory(os.getpid()) as memory:
                 summary = run_simulation(population, config, root / label.replace(" ", "-"))
+            cpu = [after - was for after, was in zip(_cpu(), before, strict=True)]
             manifest = json.loads((summary.out_dir / "manifest.json").read_text())
-            runs[label] = (summary, memory.peak, manifest)
-    for label, (summary, peak, manifest) in runs.items():
+            runs[label] = (summary, memory.peak, manifest, cpu)
+    for label, (summary, peak, manifest, (own, children)) in runs.items():
         line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB, "
+        line += f"CPU {own:.1f} s in this process + {children:.1f} s in its workers "
+        line += f"(on 2 free cores at least {max(own, (own + children) / 2):.1f} s), "
         line += f"{summary.events_per_second:,.0f} events/s"
         arms = (manifest.get("index") or {}).get("arms", {})
         for arm in arms.values():

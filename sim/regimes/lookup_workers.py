@@ -24,6 +24,7 @@ run with a one-line error naming it, and the other workers are stopped.
 import dataclasses
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None
     """A worker's life: open the service, answer each day's asks, close when told to stop."""
     from sim.index.service import ContactPoint
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
     try:
         service = ContactPoint.open(Path(root), profile=profile)
         service.store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
