@@ -36,7 +36,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
-from sim.regimes.lookup import Answers, FacadeLookup, Identity, LookupAnswers, LookupRequests
+from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests, Shown
 from sim.regimes.parameters import regime_params
 from sim.regimes.population_index import PopulationLookups
 from sim.regimes.switch_off import run_switch_off
@@ -104,7 +104,7 @@ class DeploymentIndex:
             routing = FedRouting(self.service.store, fed, children)
             self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
-        self._answering: Answers | None = None  # a day's lookups out with the workers
+        self._answering: Shown | None = None  # a day's lookups out with the workers
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
         self.start, self.retention_days = start, regime_params().retention_run_days.value
@@ -150,7 +150,7 @@ class DeploymentIndex:
 
     def population_ask(
         self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
-    ) -> Answers:
+    ) -> Shown:
         """A day's lookups of any child (sim.regimes.population_use): through the index's
         batched call before the switch-off; none after it (every account revoked, nobody can
         log in). With lookup workers they are answered while the run goes on; every answer is
@@ -158,7 +158,7 @@ class DeploymentIndex:
         n = len(child_ids)
         self.settle()
         if not n or self.switched_off is not None:
-            return Answers.ready(np.zeros(n, dtype=bool))
+            return Shown.ready(np.zeros(n, dtype=bool))
         if not self._pending(max(at)):
             self._answering = self.population.submit(child_ids, authorities, at)
             return self._answering
@@ -172,7 +172,7 @@ class DeploymentIndex:
                 [child_ids[i] for i in pick], [authorities[i] for i in pick], [at[i] for i in pick]
             )
         self._switch_off()
-        return Answers.ready(shown)
+        return Shown.ready(shown)
 
     def settle(self) -> None:
         """Wait for the day's lookups in the workers (a no-op if none are out)."""

@@ -51,7 +51,7 @@ class LookupAnswers:
     opened: list[str | None] | None = None  # the index ID of the record opened (real index)
 
 
-class Answers:
+class Shown:
     """Lookups asked of an index: `result()` waits for what each showed, once, and keeps it
     (a real index's lookup workers answer while the run goes on: sim.regimes.lookup_workers)."""
 
@@ -60,7 +60,7 @@ class Answers:
         self._shown: np.ndarray | None = None
 
     @classmethod
-    def ready(cls, shown: np.ndarray) -> "Answers":
+    def ready(cls, shown: np.ndarray) -> "Shown":
         answers = cls(lambda: shown)
         answers._shown, answers._finish = shown, None
         return answers

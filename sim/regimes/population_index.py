@@ -35,7 +35,7 @@ import numpy as np
 
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
-from sim.regimes.lookup import Answers, Credential, Identity
+from sim.regimes.lookup import Credential, Identity, Shown
 from sim.regimes.lookup_desk import Ask, LookupDesk
 from sim.regimes.lookup_workers import LookupWorkers, partition
 
@@ -96,10 +96,10 @@ class PopulationLookups:
 
     def submit(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
-    ) -> Answers:
+    ) -> Shown:
         """A day's lookups (in any order; answered in time order: the day's logins first, in
         one call, then every lookup, by name or by ID, in one batch). In this process they are
-        answered at once; with workers, while the caller goes on, until `Answers.result`."""
+        answered at once; with workers, while the caller goes on, until `Shown.result`."""
         started, cpu = time.perf_counter(), time.process_time()
         groups = max(self.group.values(), default=0) + 1
         asks: list[list[Ask]] = [[] for _ in range(groups)]
@@ -149,7 +149,7 @@ class PopulationLookups:
             self._plain(plain)  # after the audited lookups: not one of their times
             return shown
 
-        return Answers(finish)
+        return Shown(finish)
 
     def _plain(self, names: list[tuple[str, str, dt.date]]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""

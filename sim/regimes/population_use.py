@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 
 from sim.reference.authorities import load_authorities
-from sim.regimes.lookup import Answers
+from sim.regimes.lookup import Shown
 from sim.regimes.parameters import PathParams
 from sim.streams import stream
 from sim.world.calendar import DAYS_PER_YEAR, approximate_ages, to_date
@@ -201,7 +201,7 @@ class PopulationUse:
                     )))  # fmt: skip
                 else:
                     shown = regime.shows_record(children[asked], day, due.u_find[asked], self)
-                    answers.append((asked, Answers.ready(shown)))
+                    answers.append((asked, Shown.ready(shown)))
             parts.append((looks, answers))
 
         def tally() -> None:
