@@ -19,8 +19,11 @@ peak memory, lookups/s and feed updates/s of each (target for all England: <= 15
 and <= 12 GB for the run). Every lookup of any child goes through the real index's batched
 call (each with its own access check and audit entry; a day's logins in one call before the
 day's lookups, ContactPoint.login_many): printed as audited lookups/s, by the clock and by this
-process's CPU time (less disturbed by other work on a shared machine), beside a plain SQLite
-lookup timed in the same run (aim >= 20,000 audited lookups/s). `--from-feeds`
+process's CPU time and its lookup workers' (less disturbed by other work on a shared machine),
+beside a plain SQLite lookup timed in the same run (aim >= 20,000 audited lookups/s).
+`--lookup-workers N` answers them in N worker processes (default one per core; 1: in the run's
+process, sim.regimes.lookup_workers); the workers' time is split into time on a CPU, time
+waiting for one (other processes had the cores) and time blocked (locks). `--from-feeds`
 deploys the index from the matched source feeds (`cpw deploy --from-feeds`).
 `--region England` means every authority; `--workdir` should be on
 disk, not a RAM-backed /tmp, at England scale (the deployment is several GB);
@@ -31,6 +34,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -56,6 +60,29 @@ AUDITED_AIM = 20_000
 WORLD_TABLES = ("children", "households", "schools", "gp_practices", "authorities")
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of its ended child processes."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _workers(usage: dict) -> str:
+    """The lookup workers' time, summed over workers: on a CPU, waiting for one (other
+    processes had the cores), and the rest blocked (the accounts database's write lock, the
+    audit log's lock, the pipe)."""
+    if not usage.get("population_lookup_processes"):
+        return ""
+    wall, cpu = usage["population_worker_seconds"], usage["population_worker_cpu_seconds"]
+    queued = usage["population_worker_queued_seconds"]
+    return (
+        f"\n  workers: {wall:.1f} s answering (summed), {cpu:.1f} s on a CPU, {queued:.1f} s "
+        f"waiting for a CPU, {max(wall - cpu - queued, 0):.1f} s blocked (locks)"
+    )
+
+
 def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
     """Deploy the population, then contactpoint with the real index and with the model."""
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
@@ -79,16 +106,21 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
         population = {name: frame.collect() for name, frame in lazy.items()}
         runs = {}
         for label, deployment in (("real index", dep), ("modelled index", None)):
+            chosen = {"lookup_workers": args.lookup_workers} if args.lookup_workers else {}
             config = SimulationConfig(
                 seed=args.seed, scenarios=("contactpoint",), start=start, end=end,
-                deployment=deployment,
+                deployment=deployment, **chosen,
             )  # fmt: skip
+            before = _cpu()
             with PeakMemory(os.getpid()) as memory:
                 summary = run_simulation(population, config, root / label.replace(" ", "-"))
+            cpu = [after - was for after, was in zip(_cpu(), before, strict=True)]
             manifest = json.loads((summary.out_dir / "manifest.json").read_text())
-            runs[label] = (summary, memory.peak, manifest)
-    for label, (summary, peak, manifest) in runs.items():
+            runs[label] = (summary, memory.peak, manifest, cpu)
+    for label, (summary, peak, manifest, (own, children)) in runs.items():
         line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB, "
+        line += f"CPU {own:.1f} s in this process + {children:.1f} s in its workers "
+        line += f"(on 2 free cores at least {max(own, (own + children) / 2):.1f} s), "
         line += f"{summary.events_per_second:,.0f} events/s"
         arms = (manifest.get("index") or {}).get("arms", {})
         for arm in arms.values():
@@ -112,14 +144,18 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
                 rate, plain_rate = audited / took, plain / plain_took
                 cpu = max(usage["population_lookup_cpu_seconds"], 1e-9)
                 plain_cpu = max(usage["plain_sqlite_cpu_seconds"], 1e-9)
+                processes = usage.get("population_lookup_processes", 0)
                 line += (
-                    f"\n  every child's lookups: {audited:,} audited at {rate:,.0f}/s "
+                    f"\n  every child's lookups ({processes or 'no'} worker processes): "
+                    f"{audited:,} audited at {rate:,.0f}/s "
                     f"({usage['population_logins']:,} logins, {usage['population_refused']:,} "
                     f"refused) beside plain SQLite at {plain_rate:,.0f}/s "
                     f"({rate / plain_rate:.3f}x); "
                     f"aim >= {AUDITED_AIM:,}/s: {'met' if rate >= AUDITED_AIM else 'NOT MET'}"
-                    f"\n  by CPU time: {audited / cpu:,.0f}/s beside plain SQLite at "
+                    f"\n  by CPU time (this process and the workers): {audited / cpu:,.0f}/s "
+                    f"beside plain SQLite at "
                     f"{plain / plain_cpu:,.0f}/s"
+                    f"{_workers(usage)}"
                     f"\n  usage rules: {usage['accounts']:,} accounts; refused {usage['refused']}; "
                     f"alerts {usage['alerts']}"
                 )
@@ -155,6 +191,10 @@ def main() -> None:
     parser.add_argument(
         "--population", type=Path, default=None, help="--deployed: the population it was made from"
     )
+    parser.add_argument(
+        "--lookup-workers", type=int, default=None,
+        help="--deployed: processes answering every child's lookups (default: one per core)",
+    )  # fmt: skip
     args = parser.parse_args()
     everywhere = args.region == "England"
     codes = tuple(a.code for a in load_authorities() if everywhere or a.region == args.region)

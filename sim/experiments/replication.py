@@ -87,6 +87,7 @@ def live_run(scenario: Scenario, people: dict, directory: Path, replication: int
         start=scenario.period.start,
         switch_off=scenario.index.switch_off,
         label=label,
+        lookup_workers=scenario.index.lookup_workers,
     )
 
 

@@ -91,10 +91,12 @@ class IndexSpec(Strict):
     (same seed, scale and authorities; checked at the start of the run). A relative path is
     read from the working directory. `switch_off`, if given, switches every arm's index off
     by the decommissioning runbook at that moment; by default an arm's index is switched off
-    when its ContactPoint ends (sim.regimes.inside)."""
+    when its ContactPoint ends (sim.regimes.inside). `lookup_workers` processes answer every
+    child's lookups (sim.regimes.lookup_workers; default one per core, 1: in the run's process)."""
 
     deployment: str = Field(min_length=1)
     switch_off: dt.datetime | None = None
+    lookup_workers: int | None = Field(default=None, ge=1)
 
     @field_validator("switch_off", mode="before")
     @classmethod

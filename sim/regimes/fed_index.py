@@ -53,10 +53,19 @@ class IndexTruth:
         differ = truth.filter(pl.col("child_id") != pl.col("truth_child_id"))
         self.aliases = differ.select("truth_child_id", "child_id")
         self._true = dict(differ.iter_rows())
+        self._records: dict[str, tuple[str, ...]] = {}
+        for index_id, child in sorted(self._true.items()):
+            self._records[child] = (*self._records.get(child, ()), index_id)
 
     def of(self, index_id: str) -> str:
         """The true child of the record `index_id` (its own ID unless newly issued)."""
         return self._true.get(index_id, index_id)
+
+    def records_of(self, child_id: str) -> tuple[str, ...]:
+        """The index IDs whose true child is `child_id` (`of` inverted): its own ID unless
+        that record stands for another child, and every ID newly issued for it."""
+        own = () if child_id in self._true else (child_id,)
+        return own + self._records.get(child_id, ())
 
 
 class FedRouting:

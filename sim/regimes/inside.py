@@ -24,6 +24,7 @@ from sim.errors import InputError
 from sim.regimes.deployment import check_deployment
 from sim.regimes.live import DeploymentIndex
 from sim.regimes.lookup import identities
+from sim.regimes.lookup_workers import machine_cores
 from sim.regimes.regimes import ContactPointRegime, Schedule
 from sim.regimes.world_feeds import WorldFeeds
 from sim.world.calendar import to_date
@@ -65,6 +66,7 @@ class LiveRun:
         switch_off: dt.datetime | None = None,
         label: str | None = None,
         population_through_index: bool = True,
+        lookup_workers: int | None = None,
     ) -> None:
         children = population["children"]
         self.children = children.collect() if isinstance(children, pl.LazyFrame) else children
@@ -75,6 +77,10 @@ class LiveRun:
         self.seed, self.replication, self.start = seed, replication, start
         self.switch_off = switch_off
         self.population_through_index = population_through_index
+        # every child's lookups in this many processes (None: one per core; 1: this process)
+        if lookup_workers is not None and lookup_workers < 1:
+            raise InputError(f"lookup_workers: must be at least 1, got {lookup_workers}")
+        self.lookup_workers = machine_cores() if lookup_workers is None else lookup_workers
         self.workdir = directory / ".live-indexes"
         self.authorities = sorted(self.children["authority_code"].unique().to_list())
         self.identity = identities(self.children)
@@ -94,6 +100,7 @@ class LiveRun:
                 switch_off=None,
                 evidence=self.directory / f"switch_off-{arm}.json",
                 answers_population=self.population_through_index,
+                lookup_workers=self.lookup_workers,
             )
         return self._indexes[arm]
 

@@ -36,7 +36,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
-from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests
+from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests, Shown
 from sim.regimes.parameters import regime_params
 from sim.regimes.population_index import PopulationLookups
 from sim.regimes.switch_off import run_switch_off
@@ -75,6 +75,7 @@ class DeploymentIndex:
         switch_off: dt.datetime | None,
         evidence: Path | None = None,
         answers_population: bool = True,
+        lookup_workers: int = 1,
     ) -> None:
         self.answers_population = answers_population  # sim.regimes.population_use asks it
         self.root = working_copy(deployment, workdir)
@@ -92,13 +93,18 @@ class DeploymentIndex:
         fed = IndexTruth(truth) if truth is not None else None
         scored = fed.of if fed is not None else None
         self.facade = FacadeLookup(self.service, cases, identity, truth=scored)
-        self.population = PopulationLookups(self.service, staff, identity, scored)
+        self.population = PopulationLookups(
+            self.service, staff, identity, fed.records_of if fed is not None else None,
+            workers=lookup_workers if answers_population else 1, weights=held,
+            root=self.root, profile=SIMULATION_PROFILE,
+        )  # fmt: skip
         if fed is None:
             self.feed = LiveFeed(self.service.store, rng)
         else:
             routing = FedRouting(self.service.store, fed, children)
             self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
+        self._answering: Shown | None = None  # a day's lookups out with the workers
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
         self.start, self.retention_days = start, regime_params().retention_run_days.value
@@ -108,6 +114,7 @@ class DeploymentIndex:
         """The feed updates due today arrive before the day's lookups; on retention days the
         operator's retention run archives who reached 18 (or 25) or died a year ago, and purges
         six years on (SI 2007/2182 reg 7), audited by the index, until the switch-off."""
+        self.settle()  # the last day's lookups were made before today's news arrives
         self.feed.deliver(date)
         if self.switched_off is None and (date - self.start).days % self.retention_days == 0:
             report = run_retention(self.service, date, now=dt.datetime.combine(date, dt.time(6)))
@@ -119,6 +126,7 @@ class DeploymentIndex:
     def end_day(self, date: dt.date) -> None:
         """A switch-off due today happens, even on a day without lookups after it."""
         if self._pending(dt.datetime.combine(date, dt.time.max)):
+            self.settle()
             self._switch_off()
 
     def _pending(self, at: dt.datetime) -> bool:
@@ -137,31 +145,45 @@ class DeploymentIndex:
     def population_lookup(
         self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
     ) -> np.ndarray:
-        """Whether each lookup of any child (sim.regimes.population_use) showed a record:
-        through the index's batched call before the switch-off; none after it (every account
-        revoked, nobody can log in)."""
+        """Whether each lookup of any child showed a record (`population_ask`, answered)."""
+        return self.population_ask(child_ids, authorities, at).result()
+
+    def population_ask(
+        self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
+    ) -> Shown:
+        """A day's lookups of any child (sim.regimes.population_use): through the index's
+        batched call before the switch-off; none after it (every account revoked, nobody can
+        log in). With lookup workers they are answered while the run goes on; every answer is
+        in before the index is touched again (`settle`)."""
         n = len(child_ids)
-        if not n:
-            return np.zeros(0, dtype=bool)
+        self.settle()
+        if not n or self.switched_off is not None:
+            return Shown.ready(np.zeros(n, dtype=bool))
+        if not self._pending(max(at)):
+            self._answering = self.population.submit(child_ids, authorities, at)
+            return self._answering
+        # the switch-off comes today: the lookups before it are answered first
         shown = np.zeros(n, dtype=bool)
-        before = np.ones(n, dtype=bool)
-        if self.switched_off is not None:
-            return shown
-        if self._pending(max(at)):
-            before = np.array([moment < self.switch_off_at for moment in at])
+        before = np.array([moment < self.switch_off_at for moment in at])
         rows = np.flatnonzero(before)
         if len(rows):
             pick = [int(i) for i in rows]
             shown[rows] = self.population.lookup(
                 [child_ids[i] for i in pick], [authorities[i] for i in pick], [at[i] for i in pick]
             )
-        if not before.all():
-            self._switch_off()
-        return shown
+        self._switch_off()
+        return Shown.ready(shown)
+
+    def settle(self) -> None:
+        """Wait for the day's lookups in the workers (a no-op if none are out)."""
+        if self._answering is not None:
+            answering, self._answering = self._answering, None
+            answering.result()
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         """Lookups before the switch-off, the switch-off, then lookups after it (refused)."""
         n = len(requests)
+        self.settle()
         if not n:
             return self.facade.lookup(requests)
         started = time.perf_counter()
@@ -192,14 +214,21 @@ class DeploymentIndex:
 
     def usage(self) -> dict[str, Any]:
         """What the usage rules did in the run (`usage_counts`), the accounts, and the
-        population lookups' counts and times beside a plain SQLite lookup."""
+        population lookups' counts and times beside a plain SQLite lookup. The run's lookups
+        are over: their worker processes are stopped first, so the audit log is complete."""
         population = self.population
+        self.settle()
+        population.close()
         return {
             "accounts": sum(self.accounts.values()),
             "case_accounts": sum(self.accounts.values()),
             "population_lookups": population.lookups,
             "population_lookup_seconds": round(population.seconds, 3),
             "population_lookup_cpu_seconds": round(population.cpu_seconds, 3),
+            "population_lookup_processes": population.processes,
+            "population_worker_seconds": round(population.worker_seconds, 3),
+            "population_worker_cpu_seconds": round(population.worker_cpu_seconds, 3),
+            "population_worker_queued_seconds": round(population.worker_queued_seconds, 3),
             "population_logins": population.logins,
             "population_refused": population.refused,
             "plain_sqlite_lookups": population.plain_lookups,
@@ -209,7 +238,10 @@ class DeploymentIndex:
         }
 
     def close(self) -> None:
-        self.service.close()
+        try:
+            self.population.close()
+        finally:
+            self.service.close()
 
 
 def usage_counts(root: Path, accounts: pl.DataFrame) -> dict[str, dict[str, int]]:

@@ -51,6 +51,31 @@ class LookupAnswers:
     opened: list[str | None] | None = None  # the index ID of the record opened (real index)
 
 
+class Shown:
+    """Lookups asked of an index: `result()` waits for what each showed, once, and keeps it
+    (a real index's lookup workers answer while the run goes on: sim.regimes.lookup_workers)."""
+
+    def __init__(self, finish: Callable[[], np.ndarray]) -> None:
+        self._finish: Callable[[], np.ndarray] | None = finish
+        self._shown: np.ndarray | None = None
+
+    @classmethod
+    def ready(cls, shown: np.ndarray) -> "Shown":
+        answers = cls(lambda: shown)
+        answers._shown, answers._finish = shown, None
+        return answers
+
+    @property
+    def pending(self) -> bool:
+        return self._finish is not None
+
+    def result(self) -> np.ndarray:
+        if self._finish is not None:
+            self._shown, self._finish = self._finish(), None
+        assert self._shown is not None
+        return self._shown
+
+
 class IndexLookup(Protocol):
     backend: str
 

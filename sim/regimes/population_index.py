@@ -8,167 +8,162 @@ true child: sim.regimes.fed_index), the practitioner opens it, and it shows serv
 shielded record shows none).
 
 Practitioners are the run's accounts in the child's authority (sim.regimes.accounts: the users
-live there), each lookup (by name or by ID) given to the next account in turn; an account logs
-in at its first lookup of a day and again once its session has lapsed (idle or absolute
-lifetime, data/index/access.toml). The day's logins are made first, in one call
-(ContactPoint.login_many: each with every check and audit entry of a single login); a lookup
-whose login was refused is not made. These accounts are not those of the vulnerable movers'
-case lookups (sim.regimes.lookup.FacadeLookup), whose logins run on the same day's clock in
-another order: a token's code is accepted only after the last one used. A child the
-practitioner knows only by index ID (a newborn of the run) is looked up by ID in the same batch.
+live there); their logins, sessions, tokens and turns are kept by a desk (sim.regimes.
+lookup_desk). These accounts are not those of the vulnerable movers' case lookups (sim.regimes.
+lookup.FacadeLookup), whose logins run on the same day's clock in another order: a token's code
+is accepted only after the last one used. A child the practitioner knows only by index ID (a
+newborn of the run) is looked up by ID in the same batch.
+
+This process holds the population (what a practitioner types, which records are the child's)
+and makes each day's asks. With `workers` > 1 the authorities are split into groups of about
+equal expected lookups and each group's desk runs in a worker process (sim.regimes.
+lookup_workers), answering while the run goes on (`submit`); with 1, the one desk runs here.
+Every desk's state belongs to one account or one authority, so the answers, and the run's
+logs, are the same for any number of workers.
 
 A plain SQLite lookup (the same exact-name query, no access check, no audit) of up to
-`PLAIN_SAMPLE` of each day's children is timed beside them: the cost of the safeguards.
+`PLAIN_SAMPLE` of each day's children is timed here beside them: the cost of the safeguards.
 """
 
 import datetime as dt
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
-from sim.index.access import AccessRefused, LoginAttempt
-from sim.index.access.rules import load_access_rules
-from sim.index.access.tokens import TokenCodes
-from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery, Query
-from sim.index.gc_pause import collection_paused
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
-from sim.regimes.lookup import Credential, Identity, still_held
+from sim.regimes.lookup import Credential, Identity, Shown
+from sim.regimes.lookup_desk import Ask, LookupDesk
+from sim.regimes.lookup_workers import LookupWorkers, partition
 
 PLAIN_SAMPLE = 50
-REASON = "to find out who else is working with the child"
-_PENDING = "\0login:"  # stands for a session until the day's logins are made
 
 
 class PopulationLookups:
-    """Batched lookups of any child by the run's accounts (see the module doc)."""
+    """Batched lookups of any child by the run's accounts (see the module doc).
+
+    `records(child_id)` gives the index IDs whose record is the child's (a fed index issues new
+    IDs; by default the child's own). `weights` (expected lookups per authority, e.g. children
+    held) balances the workers' groups; `root` and `profile` open each worker's service."""
 
     def __init__(
         self,
         service: ContactPoint,
         staff: Mapping[str, Sequence[Credential]],
         identity: Callable[[str], Identity | None],
-        truth: Callable[[str], str] | None,
+        records: Callable[[str], tuple[str, ...]] | None = None,
+        *,
+        workers: int = 1,
+        weights: Mapping[str, float] | None = None,
+        root: Path | None = None,
+        profile: str = "production",
     ) -> None:
-        self.service, self.staff, self.identity = service, staff, identity
-        self.truth = truth or (lambda index_id: index_id)
-        self.batch = BatchLookup(service, REASON)
-        self._sessions: dict[str, tuple[dt.datetime, dt.datetime, str]] = {}
-        self.rules = load_access_rules()
-        self._turn: dict[str, int] = {}
-        self._tokens: dict[str, TokenCodes] = {}  # each practitioner's token, as in their hand
+        self.service, self.identity = service, identity
+        self.records = records or (lambda child_id: (child_id,))
+        self.staffed = {code for code, group in staff.items() if group}
         self.lookups = self.refused = self.logins = 0
         self.seconds = self.plain_seconds = 0.0  # by the clock
-        self.cpu_seconds = self.plain_cpu_seconds = 0.0  # by this process's CPU time
+        self.cpu_seconds = self.plain_cpu_seconds = 0.0  # this process's and the workers'
         self.plain_lookups = 0
-
-    def _session(self, who: Credential, at: dt.datetime, attempts: list[LoginAttempt]) -> str:
-        """The account's held session if it is still live at `at`, else a login joins the
-        day's attempts and its placeholder (`_PENDING` and the attempt's number) stands in."""
-        held = self._sessions.get(who.username)
-        if held is not None:
-            opened, used, session = held
-            if still_held(opened, used, at, self.rules):
-                self._sessions[who.username] = (opened, at, session)
-                return session
-        token = self._tokens.get(who.username)
-        if token is None:
-            token = self._tokens[who.username] = TokenCodes(who.token_secret, self.rules)
-        code = token.code(at)
-        attempts.append(LoginAttempt(who.username, who.password, who.pin, code, who.network, at))
-        session = f"{_PENDING}{len(attempts) - 1}"
-        self._sessions[who.username] = (at, at, session)
-        return session
-
-    def _log_in(self, attempts: list[LoginAttempt]) -> dict[str, str | None]:
-        """The day's logins in one call: each placeholder's session id (None if refused)."""
-        if not attempts:
-            return {}
-        answers = self.service.login_many(attempts)
-        self.logins += len(attempts)
-        ids = {
-            f"{_PENDING}{k}": None if isinstance(a, AccessRefused) else a
-            for k, a in enumerate(answers)
-        }
-        for username, (opened, used, session) in list(self._sessions.items()):
-            if session in ids:  # a refused login holds no session: the next lookup tries again
-                if ids[session] is None:
-                    del self._sessions[username]
-                else:
-                    self._sessions[username] = (opened, used, ids[session])
-        return ids
+        # the workers' time answering, summed over workers: by the clock, on a CPU, and waiting
+        # for one (the rest is waiting on locks: the accounts database's, the audit log's)
+        self.worker_seconds = self.worker_cpu_seconds = self.worker_queued_seconds = 0.0
+        self.workers: LookupWorkers | None = None
+        self.desk: LookupDesk | None = None
+        self.processes = 0  # worker processes answering the lookups (0: this process)
+        # a daemonic process (a Dask worker) may not start processes: its lookups stay here
+        groups = min(workers, len(self.staffed))
+        if groups > 1 and root is not None and not multiprocessing.current_process().daemon:
+            weight = {code: (weights or {}).get(code, 1.0) for code in self.staffed}
+            codes = partition(weight, groups)
+            self.group = {code: k for k, group in enumerate(codes) for code in group}
+            self.workers = LookupWorkers(
+                root, profile, [{code: staff[code] for code in group} for group in codes]
+            )
+            self.processes = len(self.workers)
+        else:
+            self.group = dict.fromkeys(self.staffed, 0)
+            self.desk = LookupDesk(service, staff)
 
     def lookup(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
     ) -> np.ndarray:
-        """Whether each lookup showed a record (in any order; answered in time order: the
-        day's logins first, in one call, then every lookup, by name or by ID, in one batch)."""
-        started, cpu = time.perf_counter(), time.process_time()
-        with collection_paused():  # sim.index.gc_pause says why
-            shown = self._lookup(child_ids, authorities, at)
-        self.lookups += len(child_ids)
-        self.seconds += time.perf_counter() - started
-        self.cpu_seconds += time.process_time() - cpu
-        return shown
+        """Whether each lookup showed a record (`submit`, then its answers)."""
+        return self.submit(child_ids, authorities, at).result()
 
-    def _lookup(
+    def submit(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
-    ) -> np.ndarray:
-        shown = np.zeros(len(child_ids), dtype=bool)
-        attempts: list[LoginAttempt] = []
-        asked: list[tuple[int, str]] = []  # (row, session or placeholder), in time order
+    ) -> Shown:
+        """A day's lookups (in any order; answered in time order: the day's logins first, in
+        one call, then every lookup, by name or by ID, in one batch). In this process they are
+        answered at once; with workers, while the caller goes on, until `Shown.result`."""
+        started, cpu = time.perf_counter(), time.process_time()
+        groups = max(self.group.values(), default=0) + 1
+        asks: list[list[Ask]] = [[] for _ in range(groups)]
+        rows: list[list[int]] = [[] for _ in range(groups)]
+        plain: list[tuple[str, str, dt.date]] = []  # the day's first names typed, timed after
         for i in sorted(range(len(child_ids)), key=lambda i: at[i]):
-            staff = self.staff.get(authorities[i], ())
-            if not staff:
+            k = self.group.get(authorities[i])
+            if k is None:
                 continue  # nobody in this authority has an account: no lookup can be made
-            turn = self._turn.get(authorities[i], 0)
-            self._turn[authorities[i]] = turn + 1
-            asked.append((i, self._session(staff[turn % len(staff)], at[i], attempts)))
-        logged_in = self._log_in(attempts)
-        queries: list[Query] = []
-        rows: list[int] = []
-        for i, session in asked:
-            session = logged_in.get(session, session)
-            if session is None:  # the login was refused (and audited): no lookup
-                self.refused += 1
-                continue
             person = self.identity(child_ids[i])
-            if person is None:  # known only by index ID (a newborn of the run)
-                queries.append(IdQuery(session, child_ids[i], at[i]))
-            else:
-                queries.append(
-                    NameQuery(session, person.forename, person.surname, person.date_of_birth,
-                              at[i])
-                )  # fmt: skip
-            rows.append(i)
-        self._answer(queries, rows, child_ids, shown)
-        return shown
+            name = None if person is None else (person.forename, person.surname,
+                                                person.date_of_birth)  # fmt: skip
+            asks[k].append(Ask(child_ids[i], authorities[i], at[i], name,
+                               self.records(child_ids[i])))  # fmt: skip
+            rows[k].append(i)
+            if name is not None and len(plain) < PLAIN_SAMPLE:
+                plain.append(name)
+        self.lookups += len(child_ids)
+        workers = self.workers
+        if workers is None:
+            assert self.desk is not None
+            answers = [self.desk.answer(asks[0])]
+        else:
+            workers.send(asks)
+        sent = (time.perf_counter() - started, time.process_time() - cpu)
 
-    def _answer(
-        self, queries: list[Query], rows: list[int], child_ids: Sequence[str], shown
-    ) -> None:
-        """One batched call; a lookup shows a record if the record opened is the child's."""
-        if not queries:
-            return
-        wanted = [child_ids[i] for i in rows]
+        def finish() -> np.ndarray:
+            cpu = time.process_time()
+            answered = answers if workers is None else workers.receive()
+            received = time.perf_counter()
+            shown = np.zeros(len(child_ids), dtype=bool)
+            for group, answer in zip(rows, answered, strict=True):
+                shown[group] = answer.shown
+                self.refused += answer.refused
+                self.logins += answer.logins
+            # by the clock: this process's part, and the workers' while they answered (not
+            # the time this process spent on other work, or waiting, meanwhile)
+            working = max((a.seconds for a in answered), default=0.0) if workers else 0.0
+            self.seconds += sent[0] + working + (time.perf_counter() - received)
+            self.cpu_seconds += sent[1] + time.process_time() - cpu
+            if workers is not None:
+                self.cpu_seconds += sum(answer.cpu_seconds for answer in answered)
+                for answer in answered:
+                    self.worker_seconds += answer.seconds
+                    self.worker_cpu_seconds += answer.cpu_seconds
+                    self.worker_queued_seconds += answer.queued_seconds
+            self._plain(plain)  # after the audited lookups: not one of their times
+            return shown
 
-        def choose(k: int, hits: tuple[str, ...]) -> str | None:
-            return next((hit for hit in hits if self.truth(hit) == wanted[k]), None)
+        return Shown(finish)
 
-        for row, answer in zip(rows, self.batch.lookup(queries, choose=choose), strict=True):
-            shown[row] = answer.opened is not None and not answer.shielded and answer.services > 0
-            self.refused += answer.refused is not None
-        self._plain([q for q in queries if isinstance(q, NameQuery)][:PLAIN_SAMPLE])
-
-    def _plain(self, queries: list[NameQuery]) -> None:
+    def _plain(self, names: list[tuple[str, str, dt.date]]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""
         store = self.service.store
         started, cpu = time.perf_counter(), time.process_time()
-        for q in queries:
-            store.exact_name_hits(
-                normalise_name(q.surname), normalise_name(q.forename), q.date_of_birth.isoformat()
-            )
+        for forename, surname, born in names:
+            store.exact_name_hits(normalise_name(surname), normalise_name(forename),
+                                  born.isoformat())  # fmt: skip
         self.plain_seconds += time.perf_counter() - started
         self.plain_cpu_seconds += time.process_time() - cpu
-        self.plain_lookups += len(queries)
+        self.plain_lookups += len(names)
+
+    def close(self) -> None:
+        """Stop the worker processes (each closes its service); idempotent."""
+        if self.workers is not None:
+            workers, self.workers = self.workers, None
+            workers.close()

@@ -27,17 +27,22 @@ in numpy chunks until the end.
 
 The draws come from their own stream (key ENCOUNTER_STREAM + 1) and are shared by every
 scenario (common random numbers); the world and the cases never see them. With a deployment a
-scenario using ContactPoint asks its real index (`population_lookup` of sim.regimes.live: each
+scenario using ContactPoint asks its real index (`population_ask` of sim.regimes.live: each
 lookup through the index's batched call, with its own access check and audit entry), so a
-lookup shows a record only if the index, fed from the feeds, holds and finds the child.
+lookup shows a record only if the index, fed from the feeds, holds and finds the child. Its
+answers may come while the world goes on (lookup workers, sim.regimes.lookup_workers): a day's
+lookups are counted once they are in, before the next day's and before any result is read,
+so the counts and rows are the same as when answered at once.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
 from sim.reference.authorities import load_authorities
+from sim.regimes.lookup import Shown
 from sim.regimes.parameters import PathParams
 from sim.streams import stream
 from sim.world.calendar import DAYS_PER_YEAR, approximate_ages, to_date
@@ -109,6 +114,7 @@ class PopulationUse:
         self.viewed = np.zeros((len(schedules), size), dtype=np.uint8)  # bit per kind
         self._today: list[tuple[np.ndarray, int]] = []  # the world's encounters, met at day end
         self._lookups: list[dict[str, np.ndarray]] = []  # per-lookup rows, as column chunks
+        self._tallies: list[Callable[[], None]] = []  # days counted once their answers are in
         self.codes = np.array([a.code for a in load_authorities()], dtype=object)
         world.subscribe(self.on_batch)
 
@@ -136,6 +142,7 @@ class PopulationUse:
 
     def on_day(self, day: int) -> None:
         """The day's encounters: the world's, and Poisson ones of the present children."""
+        self._settle()
         self._grow()
         met, self._today = self._today, []
         c = self.state.children
@@ -169,15 +176,13 @@ class PopulationUse:
             u_delay=u[:, 3],
         )
         authority = c.authority[children].astype(np.int64)
-        known = self.known[children]
+        known = self.known[children]  # as it is today (a copy: later days may change it)
         needs = u[:, 3] < self.enquiry[kinds]
-        cell = kinds * 2 + known  # kind x known, as self.counts orders them
-        cells = len(KINDS) * 2
-        month = self._month(day)
-        for layer, schedule in enumerate(self.schedules):
+        parts = []  # per layer: who looked, and what each regime's lookups showed
+        for schedule in self.schedules:
             step = schedule.index_at(day, due.minute)
             looks = np.zeros(n, dtype=bool)
-            shown = np.zeros(n, dtype=bool)
+            answers = []
             for index, regime in enumerate(schedule.regimes):
                 here = np.flatnonzero(step == index)
                 if not len(here):
@@ -191,33 +196,59 @@ class PopulationUse:
                     continue
                 index = getattr(regime, "lookup", None)
                 if getattr(index, "answers_population", False):
-                    real = index.population_lookup
-                    shown[asked] = real(*self._asked(children[asked], authority[asked], day,
-                                                     due.minute[asked]))  # fmt: skip
+                    answers.append((asked, index.population_ask(
+                        *self._asked(children[asked], authority[asked], day, due.minute[asked])
+                    )))  # fmt: skip
                 else:
-                    shown[asked] = regime.shows_record(
-                        children[asked], day, due.u_find[asked], self
-                    )
-            asked = np.flatnonzero(looks)
-            self._lookups.append(
-                {
-                    "layer": np.full(len(asked), layer, dtype=np.int16),
-                    "day": np.full(len(asked), day, dtype=np.int32),
-                    "minute": due.minute[asked].astype(np.int16),
-                    "kind": kinds[asked].astype(np.int8),
-                    "authority": authority[asked].astype(np.int16),
-                    "child": children[asked].astype(np.int32),
-                    "known": known[asked],
-                    "viewed": shown[asked],
-                }
-            )
-            rings = needs & ~shown
-            hours = looks * self.lookup_hours + rings * self.phone_hours
-            measures = (np.ones(n), looks, shown, needs, rings, hours)
-            tally = np.stack([np.bincount(cell, weights=m, minlength=cells) for m in measures])
-            self.counts[layer, month] += tally.T.reshape(len(KINDS), 2, len(MEASURES))
-            bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
-            np.bitwise_or.at(self.viewed[layer], children[shown], bits)
+                    shown = regime.shows_record(children[asked], day, due.u_find[asked], self)
+                    answers.append((asked, Shown.ready(shown)))
+            parts.append((looks, answers))
+
+        def tally() -> None:
+            for layer, (looks, answers) in enumerate(parts):
+                shown = np.zeros(n, dtype=bool)
+                for asked, answer in answers:
+                    shown[asked] = answer.result()
+                self._count(layer, day, children, kinds, due.minute, authority, known, needs,
+                            looks, shown)  # fmt: skip
+
+        self._tallies.append(tally)  # counted once the real index's answers are in
+        if not any(answer.pending for _, answers in parts for _, answer in answers):
+            self._settle()
+
+    def _count(self, layer: int, day: int, children, kinds, minute, authority, known, needs,
+               looks, shown) -> None:  # fmt: skip
+        """One layer's lookups of the day: rows, counts, hours and the children viewed."""
+        n = len(children)
+        cell = kinds * 2 + known  # kind x known, as self.counts orders them
+        cells = len(KINDS) * 2
+        month = self._month(day)
+        asked = np.flatnonzero(looks)
+        self._lookups.append(
+            {
+                "layer": np.full(len(asked), layer, dtype=np.int16),
+                "day": np.full(len(asked), day, dtype=np.int32),
+                "minute": minute[asked].astype(np.int16),
+                "kind": kinds[asked].astype(np.int8),
+                "authority": authority[asked].astype(np.int16),
+                "child": children[asked].astype(np.int32),
+                "known": known[asked],
+                "viewed": shown[asked],
+            }
+        )
+        rings = needs & ~shown
+        hours = looks * self.lookup_hours + rings * self.phone_hours
+        measures = (np.ones(n), looks, shown, needs, rings, hours)
+        tally = np.stack([np.bincount(cell, weights=m, minlength=cells) for m in measures])
+        self.counts[layer, month] += tally.T.reshape(len(KINDS), 2, len(MEASURES))
+        bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
+        np.bitwise_or.at(self.viewed[layer], children[shown], bits)
+
+    def _settle(self) -> None:
+        """Count every day's lookups still waiting for the real index's answers, in order."""
+        tallies, self._tallies = self._tallies, []
+        for tally in tallies:
+            tally()
 
     def _asked(self, children, authority, day: int, minute) -> tuple[list, list, list]:
         """Lookups as a real index is asked them: child IDs, authority codes, times."""
@@ -245,6 +276,7 @@ class PopulationUse:
 
     def frame(self) -> pl.DataFrame:
         """Counts by scenario, month, kind and whether the child was known (USE_SCHEMA)."""
+        self._settle()
         layers, months, kinds, flags, _ = self.counts.shape
         index = np.indices((layers, months, kinds, flags)).reshape(4, -1)
         values = self.counts.reshape(-1, len(MEASURES))
@@ -262,6 +294,7 @@ class PopulationUse:
 
     def lookups(self) -> pl.DataFrame:
         """Every lookup (LOOKUP_SCHEMA), in order of day, scenario and encounter."""
+        self._settle()
         if not self._lookups:
             return pl.DataFrame(schema=LOOKUP_SCHEMA)
         raw = {name: np.concatenate([c[name] for c in self._lookups]) for name in self._lookups[0]}
@@ -283,6 +316,7 @@ class PopulationUse:
     def summary(self) -> pl.DataFrame:
         """Per scenario, over the run: lookups and views (never-known children's apart),
         distinct children viewed, services per viewed child, routine enquiries and hours."""
+        self._settle()
         rows = []
         totals = self.counts.sum(axis=(1, 2))  # layer, known, measure
         size = min(self.viewed.shape[1], len(self.known))

@@ -70,6 +70,9 @@ class SimulationConfig:
     # with a deployment, every child's lookups go through the real index too (batched, audited);
     # False keeps them modelled (search_miss_rate), as for a run of the case lookups only
     population_through_index: bool = True
+    # every child's lookups answered by this many worker processes, each owning the accounts of
+    # a group of authorities (sim.regimes.lookup_workers); None: one per core; 1: in this process
+    lookup_workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def run_simulation(
                     start=config.start,
                     switch_off=config.switch_off,
                     population_through_index=config.population_through_index,
+                    lookup_workers=config.lookup_workers,
                 )
             )
 

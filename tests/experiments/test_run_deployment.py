@@ -48,3 +48,12 @@ def test_index_keys_are_checked(deployed_scenario, tmp_path):
     late = deployed_scenario(tmp_path, tmp_path, index_lines="switch_off = 2012-01-01T12:00:00\n")
     with pytest.raises(InputError, match=r"index\.switch_off: .* outside the period"):
         load_scenario(late)
+
+
+def test_the_lookup_workers_key_is_checked(deployment, deployed_scenario, tmp_path):
+    """`[index] lookup_workers` is at least 1: zero is one line naming the key."""
+    none = deployed_scenario(tmp_path, deployment, index_lines="lookup_workers = 0\n")
+    with pytest.raises(InputError, match=r"index\.lookup_workers"):
+        load_scenario(none)
+    one = deployed_scenario(tmp_path, deployment, index_lines="lookup_workers = 1\n")
+    assert load_scenario(one).index.lookup_workers == 1

@@ -288,3 +288,18 @@ def test_staleness_is_read_on_the_record_opened(fed, tmp_path):
         index.close()
     assert answers.found.all()
     assert answers.stale.tolist() == [False, True]
+
+
+def test_the_records_of_a_child_are_those_whose_true_child_it_is(fed):
+    """`records_of` inverts `of`: a record is among a child's records exactly when the child is
+    its true child (so a lookup made in a worker, given a child's records, opens what a lookup
+    scored by `of` opens)."""
+    _, tables, truth = fed
+    index = IndexTruth(truth)
+    held = truth["child_id"].to_list()
+    assert all(record in index.records_of(index.of(record)) for record in held)
+    children = tables["children"]["child_id"].to_list()
+    for child in children + held:
+        assert all(index.of(record) == child for record in index.records_of(child))
+    assert any(len(index.records_of(child)) > 1 or index.records_of(child) != (child,)
+               for child in children)  # fmt: skip

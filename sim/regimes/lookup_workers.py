@@ -1,0 +1,207 @@
+"""A day's population lookups answered by worker processes, one group of authorities each.
+
+    workers = LookupWorkers(root, SIMULATION_PROFILE, groups)   # groups: staff by authority
+    workers.send([asks_of_group_0, asks_of_group_1])  # the workers answer meanwhile
+    answers = workers.receive()                       # one Answered per group
+    workers.close()
+
+Each worker is a spawned process that opens its own ContactPoint on the run's working copy
+(the same deployment: index, accounts database, audit log) and owns the accounts of its group
+of authorities: their sessions, tokens and turns live only there (sim.regimes.lookup_desk). The
+run's process sends each group's asks (plain tuples) over a pipe and goes on with its own work
+(the world's next day) until it next touches the index (sim.regimes.live receives every answer
+first), so the index's steps keep their order (feeds, then lookups, then the facade's case
+lookups and the next day's feeds) and it sees the same requests whatever the number of
+workers; only the order in which two groups' entries interleave in the audit log differs,
+never the order of one account's. Their writes meet in the accounts database, whose writers
+queue at its write gate (sim.index.store.sqlite_shared), and in the audit log, appended under
+its lock.
+
+Every wait is bounded: a worker that dies, or answers nothing for `PATIENCE` seconds, ends the
+run with a one-line error naming it, and the other workers are stopped.
+"""
+
+import dataclasses
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from sim.errors import WorkbenchError
+from sim.regimes.lookup import Credential
+from sim.regimes.lookup_desk import Answered, Ask, LookupDesk
+
+PATIENCE = 600.0  # seconds a worker may take over one day's lookups before the run gives up
+POLL = 0.5  # seconds between checks that a silent worker is still alive
+STOP_SECONDS = 30.0  # a worker closing its service at the end (its audit checkpoint)
+
+Staff = Mapping[str, Sequence[Credential]]
+
+
+def machine_cores() -> int:
+    """The cores this process may run on: the default number of lookup workers."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class LookupWorkerError(WorkbenchError):
+    """A lookup worker died, failed or went silent: the run cannot go on."""
+
+
+def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None:
+    """A worker's life: open the service, answer each day's asks, close when told to stop."""
+    from sim.index.service import ContactPoint
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
+    try:
+        service = ContactPoint.open(Path(root), profile=profile)
+        service.store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
+        service.access.stores.accounts.scratch()
+        service.audit.without_sync()
+        credentials = {code: [Credential(*who) for who in group] for code, group in staff.items()}
+        desk = LookupDesk(service, credentials)
+        connection.send(("ready",))
+        while True:
+            message = connection.recv()
+            if message[0] == "stop":
+                service.close()
+                connection.send(("stopped",))
+                return
+            asks = [Ask(*ask) for ask in message[1]]
+            connection.send(("answered", tuple(desk.answer(asks))))
+    except Exception as error:  # every failure is reported, then the worker ends
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        connection.send(
+            ("failed", f"{type(error).__name__}: {error} ({where.name}:{where.lineno})")
+        )
+        raise SystemExit(1) from None
+
+
+def partition(weights: Mapping[str, float], groups: int) -> list[list[str]]:
+    """Authorities in `groups` groups of about equal weight (expected lookups): heaviest
+    first, each to the lightest group so far (ties: the first); the same for the same input."""
+    loads = [0.0] * groups
+    members: list[list[str]] = [[] for _ in range(groups)]
+    for code in sorted(weights, key=lambda code: (-weights[code], code)):
+        lightest = min(range(groups), key=lambda k: (loads[k], k))
+        members[lightest].append(code)
+        loads[lightest] += weights[code]
+    return [sorted(group) for group in members if group]
+
+
+class LookupWorkers:
+    """The worker processes of one live index, one per group of authorities."""
+
+    def __init__(self, root: Path, profile: str, groups: Sequence[Staff]) -> None:
+        context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
+        self._workers: list[tuple[Any, Connection, str]] = []
+        self._busy: list[int] | None = None  # the workers answering the day's asks
+        try:
+            for number, staff in enumerate(groups):
+                ours, theirs = context.Pipe()
+                plain = {
+                    code: [dataclasses.astuple(who) for who in group]
+                    for code, group in staff.items()
+                }
+                process = context.Process(
+                    target=_serve,
+                    args=(theirs, str(root), profile, plain),
+                    name=f"lookup-worker-{number}",
+                    daemon=True,  # never outlives the run, whatever happens to it
+                )
+                process.start()
+                theirs.close()
+                first = ", ".join(sorted(staff)[:3])
+                label = f"lookup worker {number} ({len(staff)} authorities: {first}...)"
+                self._workers.append((process, ours, label))
+            for k in range(len(self._workers)):
+                self._receive(k, "ready")
+        except BaseException:
+            self._kill()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    def send(self, asks: Sequence[Sequence[Ask]]) -> None:
+        """Send each worker its group's asks (`asks[k]` for worker k); they answer at once,
+        while this process goes on. One day at a time: `receive` before the next `send`."""
+        assert self._busy is None, "the last day's answers are not received yet"
+        try:
+            self._busy = [k for k, group in enumerate(asks) if group]
+            for k in self._busy:
+                self._send(k, ("ask", [tuple(ask) for ask in asks[k]]))
+        except BaseException:
+            self._kill()
+            raise
+
+    def receive(self) -> list[Answered]:
+        """Each worker's answers to what `send` gave it (empty for a worker given nothing)."""
+        busy, self._busy = self._busy or [], None
+        try:
+            answers = [Answered([], 0, 0) for _ in self._workers]
+            for k in busy:
+                answers[k] = Answered(*self._receive(k, "answered")[1])
+        except BaseException:
+            self._kill()
+            raise
+        return answers
+
+    def _send(self, k: int, message: tuple) -> None:
+        process, connection, label = self._workers[k]
+        try:
+            connection.send(message)
+        except OSError:  # the pipe broke: the worker is gone
+            process.join(POLL)
+            raise LookupWorkerError(f"{label} died (exit code {process.exitcode})") from None
+
+    def _receive(self, k: int, expected: str) -> tuple:
+        """Worker k's next message, waited for in bounded steps; a dead, failed or silent
+        worker raises LookupWorkerError."""
+        process, connection, label = self._workers[k]
+        deadline = time.monotonic() + PATIENCE
+        while not connection.poll(POLL):
+            if not process.is_alive():
+                raise LookupWorkerError(f"{label} died (exit code {process.exitcode})")
+            if time.monotonic() > deadline:
+                raise LookupWorkerError(f"{label} answered nothing in {PATIENCE:.0f} s")
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            process.join(POLL)
+            raise LookupWorkerError(f"{label} died (exit code {process.exitcode})") from None
+        if message[0] == "failed":
+            raise LookupWorkerError(f"{label} failed: {message[1]}")
+        if message[0] != expected:
+            raise LookupWorkerError(f"{label} sent {message[0]!r}, expected {expected!r}")
+        return message
+
+    def close(self) -> None:
+        """Stop every worker: each closes its service (its audit entries and checkpoint
+        written) and exits; one that does not within `STOP_SECONDS` is killed."""
+        try:
+            if self._busy is not None:  # answers nobody asked for any more: read and dropped
+                self.receive()
+            for k in range(len(self._workers)):
+                self._send(k, ("stop",))
+            for k in range(len(self._workers)):
+                self._receive(k, "stopped")
+            for process, _, label in self._workers:
+                process.join(STOP_SECONDS)
+                if process.exitcode != 0:
+                    raise LookupWorkerError(f"{label} ended with exit code {process.exitcode}")
+        finally:
+            self._kill()
+
+    def _kill(self) -> None:
+        """End every worker still running (after a failure: no worker is left waiting)."""
+        for process, connection, _ in self._workers:
+            if process.is_alive():
+                process.kill()
+            process.join(STOP_SECONDS)
+            connection.close()
+        self._workers, self._busy = [], None
