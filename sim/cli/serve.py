@@ -138,7 +138,7 @@ def serve(
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         loop="uvloop",
-        http="sim.web.wire:OneWriteProtocol",  # httptools, each answer in one write
+        http="httptools",
         proxy_headers=False,  # served directly: a client's address is never taken from a header
         server_header=False,
         access_log=False,  # every act is in the audit log
