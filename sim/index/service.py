@@ -36,14 +36,19 @@ from sim.index.search import SearchResult
 from sim.index.service_admin import Administration
 from sim.index.service_core import CLAIM_LIMIT, ServiceCore
 from sim.index.service_management import ManagementActions
-from sim.index.service_practice import PractitionerActions, surname_keys
+from sim.index.service_practice import (
+    PractitionerActions,
+    SearchAnswer,
+    SearchRequest,
+    surname_keys,
+)
 from sim.index.service_settings import ServiceRules, profile_rules
 from sim.index.shielding import ShieldingEvent
 from sim.index.store import IndexStore
 from sim.index.store.backends import open_access, open_index
 from sim.index.view import RecordView
 
-__all__ = ["CLAIM_LIMIT", "ContactPoint", "surname_keys"]
+__all__ = ["CLAIM_LIMIT", "ContactPoint", "SearchAnswer", "SearchRequest", "surname_keys"]
 
 
 class ContactPoint:
@@ -143,6 +148,12 @@ class ContactPoint:
     ) -> tuple[Session, SearchResult]:
         """`search`, and the live session it was checked under (for a page's header)."""
         return self.practitioners.checked_search(session_id, query, now=now)
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchAnswer]:
+        """`checked_search` of each request in order, grouped: one accounts transaction for
+        every session check and usage count, one audit write for every entry; each request
+        answered or refused (audited) on its own."""
+        return self.practitioners.search_many(requests)
 
     def checked_view(
         self, session_id: str, child_id: str, reason: str, *, now: dt.datetime

@@ -49,9 +49,7 @@ class ServiceCore:
         refused: bool = False,
         **detail: Any,
     ) -> None:
-        outcome = "refused" if refused else "allowed"
-        detail["authority"] = session.authority_code
-        event = AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
+        event = self.event(now, session, action, child_id, reason, refused, **detail)
         if refused:
             self.audit.append(event)
             return
@@ -61,6 +59,22 @@ class ServiceCore:
         ended = self.audit.append_unless(event, lambda: self.access.still_live(session.session_id))
         if ended:
             raise AccessRefused(ended)
+
+    def event(
+        self,
+        now: dt.datetime,
+        session: Session,
+        action: str,
+        child_id: str | None = None,
+        reason: str | None = None,
+        refused: bool = False,
+        **detail: Any,
+    ) -> AuditEvent:
+        """The entry `record` writes for an act (the acting user and authority from the
+        session); a caller recording many acts with one write builds each with it."""
+        outcome = "refused" if refused else "allowed"
+        detail["authority"] = session.authority_code
+        return AuditEvent(now, session.username, action, outcome, child_id, reason, detail)
 
     def refuse(
         self,

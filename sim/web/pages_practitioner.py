@@ -19,7 +19,7 @@ from starlette.responses import Response
 from sim.errors import WorkbenchError
 from sim.index.access import Session
 from sim.index.search import SearchResult
-from sim.index.service import ContactPoint
+from sim.index.service import ContactPoint, SearchRequest
 from sim.index.view import RecordView, view_reasons
 from sim.web import security
 from sim.web.app import Web, act, redirect, signed_in, text_field, web_of
@@ -141,13 +141,9 @@ async def search_page(request: Request) -> Response:
     return await signed_in(request, partial(_search_page, result=None, query={}))
 
 
-def _search(
-    service: ContactPoint, form: FormData, session_id: str, now: dt.datetime
-) -> tuple[Session, dict]:
-    query = {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
-    mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
-    who, result = service.checked_search(session_id, query | {"mode": mode}, now=now)
-    return who, {"result": result, "query": query}
+def _query(form: FormData) -> dict[str, str]:
+    """The search fields filled in (what the page shows back)."""
+    return {k: text_field(form, k) for k in SEARCH_FIELDS if text_field(form, k).strip()}
 
 
 def _view(
@@ -165,7 +161,23 @@ async def _record_page(
 
 
 async def search(request: Request) -> Response:
-    return await act(request, _search_page, "search", _search, checks_session=True)
+    """A search, answered with the other searches queued in this worker (Gateway.search)."""
+    web = web_of(request)
+    now = web.now()
+    session_id = security.session_id(request) or ""
+    try:
+        form = await web.form(request, "search", now)
+        query = _query(form)
+        mode = "fuzzy" if text_field(form, "fuzzy") else "exact"
+        answer = await web.facade.search(SearchRequest(session_id, query | {"mode": mode}, now))
+    except WorkbenchError as error:
+        return web.refusal(request, error, now)
+    if isinstance(answer.refused, WorkbenchError):
+        return web.refusal(request, answer.refused, now, answer.session)
+    if answer.refused is not None:
+        raise answer.refused
+    assert answer.session is not None
+    return await _search_page(web, request, now, answer.session, answer.result, query)
 
 
 async def view(request: Request) -> Response:
