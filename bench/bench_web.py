@@ -30,9 +30,10 @@ client runs in this process on the same cores: its searches go over one kept-ali
 client (sim.web.load_channel) and its own CPU per search is printed beside the server's.
 
 Last, where a search's server CPU goes (web_breakdown.py): the session check with the usage
-guard, the data core, the audit append, the form, the page and the trip to a facade thread, each
-timed in process on the same deployment, and the rest of the server's CPU per search by
-difference.
+guard, the data core and the audit append one search at a time; the whole facade's share in a
+batch of one search per client of a worker (how a worker answers its queued searches); the form,
+the page and the trip to a facade thread (once a batch), each timed in process on the same
+deployment, and the rest of the server's CPU per search by difference.
 """
 
 import argparse
@@ -139,10 +140,11 @@ def run(args: argparse.Namespace) -> None:
             return max(args.clients, math.ceil(rate * window / limit * 1.25))
 
         inproc = _in_process(root / "dep", queries, at, args.in_process)
-        parts = {}
+        parts = None
         if args.parts:  # after the in-process searches' moments, before the server's clock
             make = enroller(root / "dep", AUTHORITY, queries)
-            parts = breakdown(root / "dep", make, at + dt.timedelta(hours=1), args.parts)
+            batch = max(1, args.clients // args.workers)  # every client of a worker waiting
+            parts = breakdown(root / "dep", make, at + dt.timedelta(hours=1), args.parts, batch)
         # the closed loop may outrun the target: enough practitioners for twice it
         closed = enrol_practitioners(root / "dep", enough(2 * args.target), AUTHORITY, queries,
                                      at)  # fmt: skip
@@ -194,7 +196,7 @@ def run(args: argparse.Namespace) -> None:
     p99 = _ms(runs[1][0].latencies)[1] if runs[1][0].latencies else float("nan")
     print(f"targets: HTTP >= 1,000 searches/s ({capacity:,.0f} closed loop), p99 <= 50 ms at "
           f"{args.target:,.0f}/s offered ({p99:.1f})")  # fmt: skip
-    if parts:
+    if parts is not None:
         print_breakdown(parts, runs[0][1])
 
 

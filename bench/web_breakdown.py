@@ -1,15 +1,18 @@
-"""Where an audited search's server CPU goes: each part timed in process, one search at a time.
+"""Where an audited search's server CPU goes: each part timed in process.
 
 Used by bench_web.py beside its HTTP figures. Every part is measured on the same deployment as
 the load, with practitioners of its own (inside the usage guard's limits), by CPU time rather
 than wall time so that other jobs on a shared machine inflate it less:
 
-- the facade's parts as a search meets them (ContactPoint.checked_search): the session check
-  and the usage guard in one accounts-database transaction (the session read and its idle clock
-  written, two reads and the counted use), the data core's search, and the write-ahead audit
-  append (the liveness read under the log's lock, the entry hashed and written);
+- the facade's parts as one search alone meets them (ContactPoint.checked_search): the session
+  check and the usage guard in one accounts-database transaction (the session read and its idle
+  clock written, two reads and the counted use), the data core's search, and the write-ahead
+  audit append (the liveness read under the log's lock, the entry hashed and written);
+- the whole facade as `cpw serve` calls it, a worker's queued searches in one batch
+  (ContactPoint.search_many: one transaction, one audit write), a search's share, in batches of
+  one search from each client a worker serves (the most it can hold; a real batch is smaller);
 - the web's parts: the form parsed and its CSRF token checked, the search page rendered (Jinja2),
-  and one trip to a facade thread and back (`cpw serve` runs every facade call on one).
+  and one trip to a facade thread and back (once a batch).
 
 The rest of bench_web's server CPU per search under load (uvicorn's HTTP and socket writes, the
 middleware (search and view skip FastAPI's routing: sim.web.app.DirectRoutes), threads handing
@@ -24,6 +27,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -34,13 +38,14 @@ from sim.index.access import token_code
 from sim.index.access.usage import surname_key
 from sim.index.audit import load_monitoring_rules
 from sim.index.search import parse_query, search
-from sim.index.service import ContactPoint
+from sim.index.service import ContactPoint, SearchRequest
 from sim.web import security
 from sim.web.app import create_app
 from sim.web.load import Practitioner, enrol_practitioners
-from sim.web.pages_practitioner import reason_options
+from sim.web.pages_practitioner import results_page
 from sim.web.settings import ServeOptions
 
+TRIP = "trip to a facade thread and back"
 STEP = 10  # simulated seconds between one practitioner's searches (6 a minute, under the limit)
 
 
@@ -103,6 +108,27 @@ def _facade_parts(
     return {name: seconds / count for name, seconds in clock.parts.items()}
 
 
+def _batched_facade(
+    deployment: Path, users: tuple[Practitioner, ...], at: dt.datetime, count: int, size: int
+) -> float:
+    """CPU seconds per search of the whole facade (ContactPoint.search_many) in batches of
+    `size` searches, each of another practitioner: what `cpw serve` answers a worker's queued
+    searches with (sim.web.gateway)."""
+    with ContactPoint.open(deployment, profile="simulation") as service:
+        sessions = _logins(service, users, at)
+        requests = []
+        for n in range(count):
+            user, surname, born = _query(users, n)
+            now = at + dt.timedelta(seconds=STEP * (n // len(users)) + 1)
+            query = {"surname": surname, "date_of_birth": born, "mode": "exact"}
+            requests.append(SearchRequest(sessions[user], query, now))
+        begun = time.thread_time()
+        for first in range(0, count, size):
+            answers = service.search_many(requests[first : first + size])
+            assert all(answer.refused is None for answer in answers)
+        return (time.thread_time() - begun) / count
+
+
 def _scope(session_id: str, body: bytes) -> dict[str, Any]:
     return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -147,17 +173,26 @@ async def _web_parts(
 
         who, result = await web.facade.call(searched)
         request = Request({**_scope(session_id, body), "app": app})
+        shown = {"surname": surname, "date_of_birth": born}
         begun = time.process_time()
         for _ in range(count):
-            web.render(request, "search.html", now, who, result=result,
-                       query={"surname": surname, "date_of_birth": born},
-                       reason_options=reason_options())  # fmt: skip
+            await results_page(web, request, now, who, result, shown)
         parts["search page rendered"] = (time.process_time() - begun) / count
         begun = time.process_time()
         for _ in range(count):
             await web.facade.call(lambda service: None)
-        parts["trip to a facade thread and back"] = (time.process_time() - begun) / count
+        parts[TRIP] = (time.process_time() - begun) / count
     return parts
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """CPU seconds per search of each part (see the module's docstring)."""
+
+    alone: dict[str, float]  # the facade's parts, one search at a time
+    batch: int  # the searches a batch holds
+    batched: float  # the whole facade in batches of `batch`, per search
+    web: dict[str, float]  # the web's parts; the trip to the facade thread once per batch
 
 
 def breakdown(
@@ -165,23 +200,37 @@ def breakdown(
     make_users: Callable[[int, str, dt.datetime], tuple[Practitioner, ...]],
     at: dt.datetime,
     count: int,
-) -> dict[str, float]:
-    """CPU seconds per search of each part (see the module's docstring); `make_users(n, prefix,
-    at)` enrols n practitioners vetted by `at`."""
+    batch: int,
+) -> Breakdown:
+    """Each part (see the module's docstring); `make_users(n, prefix, at)` enrols n
+    practitioners vetted by `at`."""
     per_user = load_monitoring_rules().searches_per_day.value // 2  # well inside a day's limit
-    n_users = max(1, -(-count // per_user))
-    facade = _facade_parts(deployment, make_users(n_users, "partsf", at), at, count)
+    n_users = max(batch, -(-count // per_user))
+    alone = _facade_parts(deployment, make_users(n_users, "partsf", at), at, count)
+    later = at + dt.timedelta(minutes=30)
+    batched = _batched_facade(deployment, make_users(n_users, "partsb", later), later, count,
+                              batch)  # fmt: skip
     later = at + dt.timedelta(hours=1)
     web = asyncio.run(_web_parts(deployment, make_users(1, "partsw", later), later, count))
-    return facade | web
+    return Breakdown(alone, batch, batched, web)
 
 
-def print_breakdown(parts: dict[str, float], http_ms: float) -> None:
+def print_breakdown(parts: Breakdown, http_ms: float) -> None:
     """The parts in microseconds, and the rest of the server's CPU per search by difference."""
-    print("where a search's server CPU goes: each part timed in process, one at a time (CPU us)")
-    for name, seconds in parts.items():
+    print("where a search's server CPU goes: each part timed in process (CPU us)")
+    print("  the facade, one search at a time:")
+    for name, seconds in parts.alone.items():
+        print(f"    {name:44}{seconds * 1e6:8.0f}")
+    label = f"the facade in batches of {parts.batch}, a search's share"
+    print(f"  {label:46}{parts.batched * 1e6:8.0f}")
+    served = parts.batched
+    for name, seconds in parts.web.items():
+        if name == TRIP:
+            seconds /= parts.batch
+            name = f"{name}, / {parts.batch}"
         print(f"  {name:46}{seconds * 1e6:8.0f}")
-    rest = http_ms * 1000 - sum(parts.values()) * 1e6
+        served += seconds
+    rest = http_ms * 1000 - served * 1e6
     print(f"  {'the rest (uvicorn, middleware, threads, waits)':46}{rest:8.0f}")
     print(f"  {'= server CPU per search under load (above)':46}{http_ms * 1000:8.0f}")
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sim.errors import WorkbenchError
 from sim.index.access import AccessRefused, LoginAttempt, Session
 from sim.index.access.usage import surname_key
 from sim.index.audit import AuditEvent
@@ -46,7 +47,7 @@ class SearchAnswer:
 
     session: Session | None
     result: SearchResult | None
-    refused: Exception | None
+    refused: WorkbenchError | None
 
 
 def _parse(query: object) -> tuple[SearchQuery | None, SearchRefused | None]:

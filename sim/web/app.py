@@ -33,6 +33,7 @@ from sim.web.settings import ServeOptions
 HERE = Path(__file__).parent
 SESSION_ENDED = ("unknown_session", "session_expired", "session_revoked")
 FIELD_LIMIT = 64  # characters of a submitted value kept in an audit entry
+NO_STORE = {"Cache-Control": "no-store"}  # every page: never kept by a browser or a proxy
 
 
 class FormRefused(WorkbenchError):
@@ -90,15 +91,16 @@ class Web:
             anchor = fresh = security.new_pre_session()
         context |= {
             "clock": now,
+            "clock_iso": now.isoformat(),  # formatted here: a call inside a template costs more
+            "clock_text": now.strftime("%a %d %b %Y %H:%M:%S"),
             "who": who,
             "csrf": security.csrf_token(self.options.secret, anchor),
             "csrf_field": security.CSRF_FIELD,
         }
         page = self.templates.get_template(template).render(context)  # no page reads `request`
-        response = HTMLResponse(page, status_code=status)
+        response = HTMLResponse(page, status_code=status, headers=NO_STORE)
         if fresh is not None:
             security.set_pre_session(response, fresh, self.options.tls)
-        response.headers["Cache-Control"] = "no-store"
         return response
 
     def refusal(

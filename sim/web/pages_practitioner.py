@@ -122,7 +122,7 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def _search_page(
+async def results_page(
     web: Web,
     request: Request,
     now: dt.datetime,
@@ -130,15 +130,16 @@ async def _search_page(
     result: SearchResult | None,
     query: dict,
 ) -> Response:
+    shown = {field: query.get(field, "") for field in SEARCH_FIELDS}  # read by index, not .get
     return web.render(
-        request, "search.html", now, who, result=result, query=query,
+        request, "search.html", now, who, result=result, shown=shown,
         reason_options=reason_options(),
     )  # fmt: skip
 
 
 @router.get("/search")
 async def search_page(request: Request) -> Response:
-    return await signed_in(request, partial(_search_page, result=None, query={}))
+    return await signed_in(request, partial(results_page, result=None, query={}))
 
 
 def _query(form: FormData) -> dict[str, str]:
@@ -172,12 +173,10 @@ async def search(request: Request) -> Response:
         answer = await web.facade.search(SearchRequest(session_id, query | {"mode": mode}, now))
     except WorkbenchError as error:
         return web.refusal(request, error, now)
-    if isinstance(answer.refused, WorkbenchError):
-        return web.refusal(request, answer.refused, now, answer.session)
     if answer.refused is not None:
-        raise answer.refused
+        return web.refusal(request, answer.refused, now, answer.session)
     assert answer.session is not None
-    return await _search_page(web, request, now, answer.session, answer.result, query)
+    return await results_page(web, request, now, answer.session, answer.result, query)
 
 
 async def view(request: Request) -> Response:
