@@ -150,13 +150,16 @@ class PractitionerActions:
         return answers
 
     def _search_group(self, requests: Sequence[SearchRequest]) -> list[SearchAnswer]:
-        """`search_many` of requests each of a different session."""
+        """`search_many` of requests each of a different session: their sessions read with one
+        statement and their idle clocks written with one (AccessControl.check_sessions)."""
         parsed = [_parse(request.query) for request in requests]
         guard = self.core.guard
         checked: list[tuple[Session | None, str | None, tuple[str, str] | None]] = []
         with guard.counters.counting() as usage:
-            for request, (query, _) in zip(requests, parsed, strict=True):
-                session, ended = self.access.check_session(request.session_id, request.now)
+            sessions = self.access.check_sessions([(r.session_id, r.now) for r in requests])
+            for request, (query, _), (session, ended) in zip(
+                requests, parsed, sessions, strict=True
+            ):
                 refusal = None
                 if session is not None and ended is None and query is not None:
                     key = surname_key(query.surname)

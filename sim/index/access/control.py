@@ -7,6 +7,7 @@ secrets come from `random_bytes`, like session ids.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -182,6 +183,14 @@ class AccessControl(LoginControl):
         `refuse_session` once that has ended: the audit log's lock is never taken inside the
         database's write lock (a revocation takes them the other way round)."""
         return self._sessions.touch(session_id, now)
+
+    def check_sessions(
+        self, checks: Sequence[tuple[str, dt.datetime]]
+    ) -> list[tuple[Session | None, str | None]]:
+        """`check_session` of each (session id, moment) in order, each distinct session read
+        once and the idle clocks written with one statement, inside the caller's transaction
+        (SessionStore.touch_many: the answers of one check at a time)."""
+        return self._sessions.touch_many(checks)
 
     def refuse_session(self, now: dt.datetime, session: Session | None, ended: str) -> NoReturn:
         """Audit and raise the refusal of a session `check_session` found ended."""

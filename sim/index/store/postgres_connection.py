@@ -106,6 +106,11 @@ class PgConnection:
             self.raw = self._connect()  # ServerRefused, or InputError if down or unreachable
             raise
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (sqlite3's attribute; read under `lock`)."""
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor:
         """One statement; under `lock`, so another thread's statement never runs inside (and
         never aborts) a transaction this connection has open for a thread."""

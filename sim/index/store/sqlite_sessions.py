@@ -17,7 +17,7 @@ from sim.index.access.sessions import (
     order_prefix,
     session_hash,
 )
-from sim.index.store.sqlite_shared import Transaction, gated_write, select_in
+from sim.index.store.sqlite_shared import gated_write, joined, select_in
 
 _SELECT = """
 SELECT s.session_hash, s.username, s.started_at, s.last_seen, s.ended_at, s.end_reason, a.role,
@@ -148,7 +148,9 @@ class SqliteSessionStore:
         """`touch` of each check in order (SessionStore.touch_many): the sessions read with one
         statement (per 500), then each one's checks decided in memory exactly as `touch`
         decides them; every idle clock that moved (its latest live moment, all with one
-        statement) and then every end a check made are written in one transaction."""
+        statement) and then every end a check made are written in one transaction (the
+        caller's, when this thread holds one open: a batch of searches checks its sessions
+        inside the usage guard's)."""
         with self._lock:
             rows = self._rows([session_id for session_id, _ in checks])
             states = {sid: _Replay(sid, row) for sid, row in rows.items() if row is not None}
@@ -166,7 +168,7 @@ class SqliteSessionStore:
             ]
             ending = [s for s in states.values() if s.ending is not None]
             if seen or ending:
-                with Transaction(self._db):
+                with joined(self._db):  # the caller's transaction, if it holds one
                     if seen:
                         self._db.executemany(_SEEN, seen)
                     for state in ending:

@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,6 +134,18 @@ class Transaction:
                 fcntl.flock(self._gate, fcntl.LOCK_UN)
         finally:
             self._lock.release()
+
+
+@contextmanager
+def joined(db: Any) -> Iterator[None]:
+    """The transaction this thread holds open on `db` (a search's session checks inside the
+    usage guard's), else a `Transaction` of its own: a batch's writes join the caller's."""
+    with getattr(db, "lock", None) or threading.RLock():
+        if getattr(db, "in_transaction", False):  # under the lock: this thread's transaction
+            yield
+            return
+        with Transaction(db):
+            yield
 
 
 def gated_write(db: sqlite3.Connection, sql: str, parameters: Sequence[object] = ()) -> Any:
