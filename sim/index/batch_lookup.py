@@ -96,7 +96,7 @@ class _Found:
 Choose = Callable[[int, tuple[str, ...]], str | None]
 _FIELDS = ("forename", "surname", "date_of_birth")  # the fields searched, as the entry shows
 _ID_FIELDS = ("index_id",)
-_DETAILS_KEPT = 50_000  # surnames whose entry templates are kept (a few MB)
+_DETAILS_KEPT = 10_000  # surnames whose entry templates are kept (about 6 MB)
 _string = json.encoder.encode_basestring  # a str as canonical JSON writes it
 
 
@@ -242,7 +242,9 @@ class BatchLookup:
             found.append(_Found(hits, ids, opened))
         return found
 
-    def _event(self, session, query: Query, item: _Found, details: dict) -> AuditEvent:
+    def _event(
+        self, session, query: Query, item: _Found, details: dict[str | None, tuple[str, str]]
+    ) -> AuditEvent:
         at = query.at
         if item.refused:
             action, reason, rule = item.refused
