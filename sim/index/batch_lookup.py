@@ -35,13 +35,14 @@ practitioner's choice (`choose`), the first by default.
 """
 
 import datetime as dt
+import json.encoder
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sim.errors import InputError
 from sim.index.access import AccessRefused
 from sim.index.access.usage_batch import BatchWindow
-from sim.index.audit.event import AuditEvent
+from sim.index.audit.event import AuditEvent, CanonicalDetail, canonical
 from sim.index.gc_pause import collection_paused
 from sim.index.search_rules import search_rules
 from sim.index.service import ContactPoint, surname_keys
@@ -95,6 +96,38 @@ class _Found:
 Choose = Callable[[int, tuple[str, ...]], str | None]
 _FIELDS = ("forename", "surname", "date_of_birth")  # the fields searched, as the entry shows
 _ID_FIELDS = ("index_id",)
+_DETAILS_KEPT = 10_000  # surnames whose entry templates are kept (about 6 MB)
+_string = json.encoder.encode_basestring  # a str as canonical JSON writes it
+
+
+def _templates(surname: str | None) -> tuple[str, str]:
+    """The canonical JSON (sim.index.audit.event.canonical) of a search's and of a view's
+    entry detail for `surname`, its parts that vary by lookup left as format fields: the
+    detail as the facade's search and view entries hold it, marked as batched."""
+    fixed = {
+        "batched": True,
+        "surname": surname,
+        **surname_keys(surname),
+        "mode": "exact",
+        "fields": _FIELDS if surname is not None else _ID_FIELDS,
+    }
+    parts = {key: canonical(value).replace("{", "{{").replace("}", "}}")
+             for key, value in fixed.items()}  # fmt: skip
+    searched = {**parts, **{key: f"{{{key}}}" for key in ("authority", "child_ids", "matched")}}
+    viewed = {**searched, **{key: f"{{{key}}}" for key in ("child_authority", "shielded")}}
+    return tuple(  # type: ignore[return-value]
+        "{{" + ",".join(f"{_string(key)}:{shown[key]}" for key in sorted(shown)) + "}}"
+        for shown in (searched, viewed)
+    )
+
+
+def _text(value: str | None) -> str:
+    """A string field of the detail in canonical JSON."""
+    return "null" if value is None else _string(value)
+
+
+def _ids(ids: tuple[str, ...]) -> str:
+    return "[" + ",".join(map(_string, ids)) + "]"
 
 
 def _first(_: int, hits: tuple[str, ...]) -> str | None:
@@ -113,6 +146,9 @@ class BatchLookup:
             raise InputError(f"reason: {reason!r} is not one of the reasons for access")
         self.service, self.reason = service, reason
         self.cap = search_rules().result_cap.value
+        # the entry templates by surname searched (`_templates`), kept from batch to batch: a
+        # run's surnames recur day after day
+        self._details: dict[str | None, tuple[str, str]] = {}
 
     def lookup(self, queries: Sequence[Query], *, choose: Choose = _first) -> list[BatchAnswer]:
         """Answer `queries` (in time order); see the module doc."""
@@ -131,7 +167,9 @@ class BatchLookup:
         events: list[AuditEvent] = []
         owners: list[int] = []  # which query each event answers (-1: an alert)
         admitted = [i for i, s in enumerate(sessions) if not isinstance(s, AccessRefused)]
-        details: dict[str | None, dict[str, object]] = {}  # the entry's fixed part, by surname
+        details = self._details
+        if len(details) > _DETAILS_KEPT:
+            details.clear()
         with guard.counters.counting() as usage:
             window = BatchWindow.covering(
                 usage,
@@ -205,7 +243,7 @@ class BatchLookup:
         return found
 
     def _event(
-        self, session, query: Query, item: _Found, details: dict[str | None, dict[str, object]]
+        self, session, query: Query, item: _Found, details: dict[str | None, tuple[str, str]]
     ) -> AuditEvent:
         at = query.at
         if item.refused:
@@ -215,28 +253,23 @@ class BatchLookup:
                 at, session.username, action, "refused", child, reason, {"rule": rule}
             )
         surname = query.surname if isinstance(query, NameQuery) else None
-        fixed = details.get(surname)
-        if fixed is None:
-            fixed = details[surname] = {
-                "surname": surname,
-                **surname_keys(surname),
-                "mode": "exact",
-            }
-        detail: dict[str, object] = {
-            "authority": session.authority_code,
-            "batched": True,
-            **fixed,
-            "fields": _FIELDS if surname is not None else _ID_FIELDS,
-            "matched": len(item.hits),
-            "child_ids": item.ids,
-        }
+        templates = details.get(surname)
+        if templates is None:
+            templates = details[surname] = _templates(surname)
+        searched, viewed = templates
+        authority, ids = _text(session.authority_code), _ids(item.ids)
         if item.opened is None:  # a search by ID names the ID searched, as the facade's does
-            searched = query.index_id.upper() if isinstance(query, IdQuery) else None
-            return AuditEvent(at, session.username, "search", "allowed", searched, None, detail)
-        child_id, authority, shielded, _ = item.opened
-        detail["child_authority"] = authority
-        detail["shielded"] = bool(shielded)
-        return AuditEvent(at, session.username, "view", "allowed", child_id, self.reason, detail)
+            detail = searched.format(authority=authority, child_ids=ids, matched=len(item.hits))
+            index_id = query.index_id.upper() if isinstance(query, IdQuery) else None
+            return AuditEvent(at, session.username, "search", "allowed", index_id, None,
+                              CanonicalDetail(detail))  # fmt: skip
+        child_id, child_authority, shielded, _ = item.opened
+        detail = viewed.format(
+            authority=authority, child_ids=ids, matched=len(item.hits),
+            child_authority=_text(child_authority), shielded="true" if shielded else "false",
+        )  # fmt: skip
+        return AuditEvent(at, session.username, "view", "allowed", child_id, self.reason,
+                          CanonicalDetail(detail))  # fmt: skip
 
     @staticmethod
     def _answer(item: _Found, ended: str | None) -> BatchAnswer:

@@ -19,7 +19,6 @@ and alerted is counted from the copy's audit log when the run ends (`usage`).
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
-from sim.regimes.lookup import FacadeLookup, Identity, LookupAnswers, LookupRequests, Shown
+from sim.regimes.lookup import FacadeLookup, Identities, LookupAnswers, LookupRequests, Shown
 from sim.regimes.parameters import regime_params
 from sim.regimes.population_index import PopulationLookups
 from sim.regimes.switch_off import run_switch_off
@@ -67,7 +66,7 @@ class DeploymentIndex:
         deployment: Path,
         workdir: Path,
         children: pl.DataFrame,
-        identity: Callable[[str], Identity | None],
+        identity: Identities,
         *,
         seed: int,
         replication: int,

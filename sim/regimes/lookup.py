@@ -244,21 +244,44 @@ def practitioner_credentials(path: Path) -> dict[str, list[Credential]]:
     return found
 
 
-def identities(children: pl.DataFrame) -> Callable[[str], Identity | None]:
+Typed = tuple[str, str, dt.date]  # forename, surname, date of birth, as a practitioner types them
+
+
+class Identities:
     """What a practitioner would type for each child of a population: name and date of birth.
 
     Held as sorted columns, not a dict of objects, so England's 11 M children fit (~0.4 GB).
-    """
-    table = children.select("child_id", "forename", "surname", "date_of_birth").sort("child_id")
-    ids = np.array(table["child_id"].to_list(), dtype="S9")
-    forenames, surnames = table["forename"], table["surname"]
-    born = table["date_of_birth"]
+    Called with a child ID, one child's; `typed` answers a day's children in one pass."""
 
-    def identity(child_id: str) -> Identity | None:
+    def __init__(self, children: pl.DataFrame) -> None:
+        table = children.select("child_id", "forename", "surname", "date_of_birth").sort("child_id")
+        self._ids = np.array(table["child_id"].to_list(), dtype="S9")
+        self._forenames, self._surnames = table["forename"], table["surname"]
+        self._born = table["date_of_birth"]
+
+    def __call__(self, child_id: str) -> Identity | None:
         key = child_id.encode()
-        row = int(np.searchsorted(ids, key))
-        if row == len(ids) or ids[row] != key:
+        row = int(np.searchsorted(self._ids, key))
+        if row == len(self._ids) or self._ids[row] != key:
             return None
-        return Identity(forenames[row], surnames[row], born[row])
+        return Identity(self._forenames[row], self._surnames[row], self._born[row])
 
-    return identity
+    def typed(self, child_ids: Sequence[str]) -> list[Typed | None]:
+        """What is typed for each of `child_ids`, None for a child not in the population (a
+        newborn of the run, known only by ID): the IDs searched in one pass, where one at a
+        time each search costs more than the three values it finds."""
+        if not child_ids or not len(self._ids):
+            return [None] * len(child_ids)
+        keys = np.array([child_id.encode() for child_id in child_ids])
+        rows = np.minimum(np.searchsorted(self._ids, keys), len(self._ids) - 1)
+        held = self._ids[rows] == keys
+        forenames, surnames, born = self._forenames, self._surnames, self._born
+        return [
+            (forenames[row], surnames[row], born[row]) if ok else None
+            for row, ok in zip(rows.tolist(), held.tolist(), strict=True)
+        ]
+
+
+def identities(children: pl.DataFrame) -> Identities:
+    """What a practitioner would type for each child of `children` (Identities)."""
+    return Identities(children)

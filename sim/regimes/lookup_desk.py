@@ -1,7 +1,7 @@
 """The simulated practitioners of a group of authorities at the real index: their logins,
 sessions, tokens and turns, and their day's lookups in one batched call.
 
-A `LookupDesk` answers `Ask`s (plain tuples: which child, whose authority, when, what the
+A `LookupDesk` answers `Ask`s (plain values: which child, whose authority, when, what the
 practitioner types, which records stand for the child), so the same desk serves in the run's
 own process or in a lookup worker (sim.regimes.lookup_workers) that owns its group's accounts.
 
@@ -33,13 +33,45 @@ _PENDING = "\0login:"  # stands for a session until the day's logins are made
 
 
 class Ask(NamedTuple):
-    """One lookup as a desk is asked it: plain values, so it crosses a pipe as it is."""
+    """One lookup as a desk is asked it (a day's asks cross a pipe packed: `pack_asks`)."""
 
     child_id: str
     authority: str  # the practitioner's authority (GSS code)
     at: dt.datetime
     name: tuple[str, str, dt.date] | None  # forename, surname, date of birth; None: by ID
     records: tuple[str, ...]  # the index IDs whose record is this child's (a fed index: more)
+
+
+_ORIGIN = dt.datetime(2000, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def pack_asks(asks: Sequence[Ask]) -> tuple[list, ...]:
+    """A day's asks as columns of strings and integers (times in microseconds from an origin,
+    dates of birth as ordinals, 0 for a lookup by ID): pickled and sent to a lookup worker in
+    about a fifth of the time a list of Asks takes, their datetimes being the dear part."""
+    named = [ask.name or ("", "", None) for ask in asks]
+    return (
+        [ask.child_id for ask in asks],
+        [ask.authority for ask in asks],
+        [(ask.at - _ORIGIN) // _MICROSECOND for ask in asks],
+        [name[0] for name in named],
+        [name[1] for name in named],
+        [name[2].toordinal() if name[2] else 0 for name in named],
+        [ask.records for ask in asks],
+    )
+
+
+def unpack_asks(packed: tuple[list, ...]) -> list[Ask]:
+    """The asks `pack_asks` packed, as they were."""
+    children, authorities, moments, forenames, surnames, births, records = packed
+    date, delta = dt.date.fromordinal, dt.timedelta
+    names = [
+        (forename, surname, date(born)) if born else None
+        for forename, surname, born in zip(forenames, surnames, births, strict=True)
+    ]
+    at = [_ORIGIN + delta(microseconds=moment) for moment in moments]
+    return list(map(Ask, children, authorities, at, names, records))
 
 
 class Answered(NamedTuple):

@@ -8,7 +8,7 @@
 Each worker is a spawned process that opens its own ContactPoint on the run's working copy
 (the same deployment: index, accounts database, audit log) and owns the accounts of its group
 of authorities: their sessions, tokens and turns live only there (sim.regimes.lookup_desk). The
-run's process sends each group's asks (plain tuples) over a pipe and goes on with its own work
+run's process sends each group's asks (packed in columns) over a pipe and goes on with its own work
 (the world's next day) until it next touches the index (sim.regimes.live receives every answer
 first), so the index's steps keep their order (feeds, then lookups, then the facade's case
 lookups and the next day's feeds) and it sees the same requests whatever the number of
@@ -34,7 +34,7 @@ from typing import Any
 
 from sim.errors import WorkbenchError
 from sim.regimes.lookup import Credential
-from sim.regimes.lookup_desk import Answered, Ask, LookupDesk
+from sim.regimes.lookup_desk import Answered, Ask, LookupDesk, pack_asks, unpack_asks
 
 PATIENCE = 600.0  # seconds a worker may take over one day's lookups before the run gives up
 POLL = 0.5  # seconds between checks that a silent worker is still alive
@@ -71,8 +71,7 @@ def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None
                 service.close()
                 connection.send(("stopped",))
                 return
-            asks = [Ask(*ask) for ask in message[1]]
-            connection.send(("answered", tuple(desk.answer(asks))))
+            connection.send(("answered", tuple(desk.answer(unpack_asks(message[1])))))
     except Exception as error:  # every failure is reported, then the worker ends
         where = traceback.extract_tb(error.__traceback__)[-1]
         connection.send(
@@ -134,7 +133,7 @@ class LookupWorkers:
         try:
             self._busy = [k for k, group in enumerate(asks) if group]
             for k in self._busy:
-                self._send(k, ("ask", [tuple(ask) for ask in asks[k]]))
+                self._send(k, ("ask", pack_asks(asks[k])))
         except BaseException:
             self._kill()
             raise

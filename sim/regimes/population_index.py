@@ -35,7 +35,7 @@ import numpy as np
 
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
-from sim.regimes.lookup import Credential, Identity, Shown
+from sim.regimes.lookup import Credential, Identities, Shown
 from sim.regimes.lookup_desk import Ask, LookupDesk
 from sim.regimes.lookup_workers import LookupWorkers, partition
 
@@ -53,7 +53,7 @@ class PopulationLookups:
         self,
         service: ContactPoint,
         staff: Mapping[str, Sequence[Credential]],
-        identity: Callable[[str], Identity | None],
+        identity: Identities,
         records: Callable[[str], tuple[str, ...]] | None = None,
         *,
         workers: int = 1,
@@ -105,13 +105,13 @@ class PopulationLookups:
         asks: list[list[Ask]] = [[] for _ in range(groups)]
         rows: list[list[int]] = [[] for _ in range(groups)]
         plain: list[tuple[str, str, dt.date]] = []  # the day's first names typed, timed after
-        for i in sorted(range(len(child_ids)), key=lambda i: at[i]):
-            k = self.group.get(authorities[i])
-            if k is None:
-                continue  # nobody in this authority has an account: no lookup can be made
-            person = self.identity(child_ids[i])
-            name = None if person is None else (person.forename, person.surname,
-                                                person.date_of_birth)  # fmt: skip
+        group = self.group
+        # in time order; nobody in an authority without accounts can make a lookup
+        made = [i for i in sorted(range(len(child_ids)), key=lambda i: at[i])
+                if authorities[i] in group]  # fmt: skip
+        names = self.identity.typed([child_ids[i] for i in made])
+        for i, name in zip(made, names, strict=True):
+            k = group[authorities[i]]
             asks[k].append(Ask(child_ids[i], authorities[i], at[i], name,
                                self.records(child_ids[i])))  # fmt: skip
             rows[k].append(i)

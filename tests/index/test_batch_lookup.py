@@ -13,8 +13,10 @@ import pytest
 from sim.deployment.deploy import deploy
 from sim.index.access import AccessRefused, token_code
 from sim.index.audit import read_audit
+from sim.index.audit.event import canonical
 from sim.index.batch_lookup import BatchLookup, IdQuery, NameQuery
 from sim.index.service import ContactPoint
+from sim.index.store.keys import normalise_name
 from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 
@@ -89,6 +91,33 @@ def test_each_lookup_writes_one_audit_entry_ahead_of_its_answer(service, made):
     assert entries["child_id"].to_list()[:10] == [c[0] for c in children]
     assert (entries["outcome"] == "allowed").all() and answers[-1].hits == ()
     assert [t.isoformat() for t in entries["time"].to_list()] == [q.at.isoformat() for q in queries]
+
+
+def test_each_entry_detail_is_canonical_json_as_the_facades_entries_hold_it(service, made):
+    """The detail of a batched view or search is the canonical text of its dict (sorted keys,
+    no spaces, UTF-8 as it is), with the searched surname's keys, whatever the surname holds."""
+    session = _login(service, made)
+    before = read_audit(service.audit.path).height
+    child, forename, surname, born = _children(made, 1)[0]
+    at = DAY + dt.timedelta(minutes=1)
+    queries = [
+        NameQuery(session, forename, surname, born, at),
+        NameQuery(session, "Zoë", 'O\'Brien-{Núñez} "x"', dt.date(2005, 5, 5), at),
+        IdQuery(session, "zz9999999", at + dt.timedelta(seconds=1)),
+    ]
+    BatchLookup(service, REASON).lookup(queries)
+    entries = read_audit(service.audit.path).slice(before)
+    details = entries["detail"].to_list()
+    assert [canonical(json.loads(text)) for text in details] == details
+    view, search, by_id = (json.loads(text) for text in details)
+    assert entries["action"].to_list() == ["view", "search", "search"]
+    assert view["child_ids"] == [child] and view["shielded"] is False and view["batched"]
+    assert view["child_authority"] == BOLTON == view["authority"] and view["matched"] == 1
+    assert search["surname"] == 'O\'Brien-{Núñez} "x"' and search["matched"] == 0
+    assert search["surname_key"] == normalise_name(search["surname"]) and search["mode"] == "exact"
+    assert search["fields"] == ["forename", "surname", "date_of_birth"]
+    assert by_id["surname"] is None and by_id["fields"] == ["index_id"]
+    assert "surname_key" not in by_id and entries["child_id"].to_list()[2] == "ZZ9999999"
 
 
 def test_the_usage_rules_refuse_and_alert_once_and_the_facade_sees_the_count(service, made):

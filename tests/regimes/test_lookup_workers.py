@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 
@@ -18,6 +19,7 @@ from sim.index.layout import Layout
 from sim.regimes import identities, path_params
 from sim.regimes.inside import LiveRun
 from sim.regimes.live import DeploymentIndex
+from sim.regimes.lookup_desk import Ask, pack_asks, unpack_asks
 from sim.regimes.lookup_workers import partition
 
 DAYS = (dt.date(2010, 3, 1), dt.date(2010, 3, 2), dt.date(2010, 3, 3))
@@ -121,6 +123,20 @@ def test_the_partition_balances_the_expected_lookups():
     assert partition(weights, 2) == [["A", "D"], ["B", "C", "E"]]  # 14 and 12
     assert partition(weights, 9) == [["A"], ["B"], ["C"], ["D"], ["E"]]
     assert partition(weights, 1) == [["A", "B", "C", "D", "E"]]
+
+
+def test_a_days_asks_cross_the_pipe_as_they_were():
+    """Packed for a worker (times to the microsecond, before and after the origin, lookups by
+    name and by ID), pickled, unpacked: the same asks."""
+    asks = [
+        Ask("AB1234567", "E08000001", dt.datetime(2010, 3, 1, 23, 59, 59, 999_999),
+            ("Zoë", "O'Brien", dt.date(2009, 2, 28)), ("AB1234567", "FD0000001")),
+        Ask("AB7654321", "E08000002", dt.datetime(1999, 12, 31, 0, 1), None, ("AB7654321",)),
+        Ask("AB0000003", "E08000001", dt.datetime(2010, 3, 1), ("", "Smith", dt.date(1, 1, 1)),
+            ()),
+    ]  # fmt: skip
+    assert unpack_asks(pickle.loads(pickle.dumps(pack_asks(asks)))) == asks
+    assert unpack_asks(pack_asks([])) == []
 
 
 def test_a_dead_worker_ends_the_run_with_a_one_line_error(live_deployment, tmp_path):

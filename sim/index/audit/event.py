@@ -25,6 +25,12 @@ ENTRY_KEYS = frozenset(
 )
 
 
+class CanonicalDetail(str):
+    """An entry's detail already written as canonical JSON, entered as it is: a caller that
+    writes many entries of one shape (sim.index.batch_lookup) writes their details from a
+    template rather than encoding a dict for each."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """Who did what, when, to which child (if any), allowed or refused, and why."""
@@ -35,7 +41,7 @@ class AuditEvent:
     outcome: Outcome
     child_id: str | None = None
     reason: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, Any] | CanonicalDetail = field(default_factory=dict)
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -80,7 +86,7 @@ def encode_entry(event: AuditEvent, seq: int, prev: str) -> tuple[str, str]:
         raise ValueError("audit times are naive local times (the simulation's clock)")
     if event.outcome not in ("allowed", "refused"):
         raise ValueError(f"outcome must be 'allowed' or 'refused', not {event.outcome!r}")
-    detail = canonical(event.detail)
+    detail = event.detail if type(event.detail) is CanonicalDetail else canonical(event.detail)
     stamp = event.time.isoformat(timespec="microseconds")
     action, actor, child_id, reason = event.action, event.actor, event.child_id, event.reason
     if (
