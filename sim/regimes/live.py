@@ -112,10 +112,20 @@ class DeploymentIndex:
     def start_day(self, date: dt.date) -> None:
         """The feed updates due today arrive before the day's lookups; on retention days the
         operator's retention run archives who reached 18 (or 25) or died a year ago, and purges
-        six years on (SI 2007/2182 reg 7), audited by the index, until the switch-off."""
-        self.settle()  # the last day's lookups were made before today's news arrives
+        six years on (SI 2007/2182 reg 7), audited by the index, until the switch-off.
+
+        The last day's lookups were made before today's news arrived: lookup workers still
+        answering them read the index from a snapshot taken before (`pinned`), so the feeds go
+        in meanwhile; a retention run waits for every answer."""
+        retention = (
+            self.switched_off is None and (date - self.start).days % self.retention_days == 0
+        )
+        if retention:
+            self.settle()
+        else:
+            self.population.pinned()
         self.feed.deliver(date)
-        if self.switched_off is None and (date - self.start).days % self.retention_days == 0:
+        if retention:
             report = run_retention(self.service, date, now=dt.datetime.combine(date, dt.time(6)))
             self.retention["runs"] += 1
             self.retention["archived"] += sum(report.archived.values())
@@ -137,6 +147,7 @@ class DeploymentIndex:
 
     def _switch_off(self) -> None:
         assert self.switch_off_at is not None
+        self.settle()  # every lookup made before the switch-off is answered first
         self.switched_off = run_switch_off(
             self.service, self.feed, self.root, self.switch_off_at, self.evidence
         )
@@ -180,9 +191,12 @@ class DeploymentIndex:
             answering.result()
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
-        """Lookups before the switch-off, the switch-off, then lookups after it (refused)."""
+        """Lookups before the switch-off, the switch-off, then lookups after it (refused).
+
+        These are the case accounts' lookups, none of the population's: a day's population
+        lookups still out with the workers change nothing they meet (other accounts, a
+        snapshot of the same index), so they are not waited for."""
         n = len(requests)
-        self.settle()
         if not n:
             return self.facade.lookup(requests)
         started = time.perf_counter()

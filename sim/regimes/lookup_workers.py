@@ -2,6 +2,7 @@
 
     workers = LookupWorkers(root, SIMULATION_PROFILE, groups)   # groups: staff by authority
     workers.send([asks_of_group_0, asks_of_group_1])  # the workers answer meanwhile
+    workers.pinned()             # each reads the index as it stood: it may change now
     answers = workers.receive()                       # one Answered per group
     workers.close()
 
@@ -9,11 +10,13 @@ Each worker is a spawned process that opens its own ContactPoint on the run's wo
 (the same deployment: index, accounts database, audit log) and owns the accounts of its group
 of authorities: their sessions, tokens and turns live only there (sim.regimes.lookup_desk). The
 run's process sends each group's asks (packed in columns) over a pipe and goes on with its own work
-(the world's next day) until it next touches the index (sim.regimes.live receives every answer
-first), so the index's steps keep their order (feeds, then lookups, then the facade's case
-lookups and the next day's feeds) and it sees the same requests whatever the number of
-workers; only the order in which two groups' entries interleave in the audit log differs,
-never the order of one account's. Their writes meet in the accounts database, whose writers
+(the world's next day). Each worker reads the index inside one read snapshot taken when the
+asks arrive, and says so ("pinned"); once every worker has, the run may apply the next day's
+feeds while the workers still answer (a lookup of day d never sees day d+1's news). Anything
+else that touches the index waits for every answer first (sim.regimes.live), so the index sees
+the same requests, and answers them the same way, whatever the number of workers; only the order
+in which two groups' entries (and the run's own) interleave in the audit log differs, never the
+order of one account's. Their writes meet in the accounts database, whose writers
 queue at its write gate (sim.index.store.sqlite_shared), and in the audit log, appended under
 its lock.
 
@@ -71,7 +74,11 @@ def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None
                 service.close()
                 connection.send(("stopped",))
                 return
-            connection.send(("answered", tuple(desk.answer(unpack_asks(message[1])))))
+            asks = unpack_asks(message[1])
+            with service.store.reading():  # the index as it stands now: the day's feeds in
+                connection.send(("pinned",))  # the run may apply the next day's feeds
+                answered = desk.answer(asks)
+            connection.send(("answered", tuple(answered)))
     except Exception as error:  # every failure is reported, then the worker ends
         where = traceback.extract_tb(error.__traceback__)[-1]
         connection.send(
@@ -99,6 +106,7 @@ class LookupWorkers:
         context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
         self._workers: list[tuple[Any, Connection, str]] = []
         self._busy: list[int] | None = None  # the workers answering the day's asks
+        self._unpinned: list[int] = []  # busy workers not yet reading their snapshot
         try:
             for number, staff in enumerate(groups):
                 ours, theirs = context.Pipe()
@@ -132,14 +140,28 @@ class LookupWorkers:
         assert self._busy is None, "the last day's answers are not received yet"
         try:
             self._busy = [k for k, group in enumerate(asks) if group]
+            self._unpinned = list(self._busy)
             for k in self._busy:
                 self._send(k, ("ask", pack_asks(asks[k])))
         except BaseException:
             self._kill()
             raise
 
+    def pinned(self) -> None:
+        """Wait until every worker given asks reads the index from its own snapshot, taken
+        after `send` (sim.index.store.protocols.LiveUpdates.reading): from then on the index
+        may change (the next day's feeds) and their answers do not."""
+        try:
+            unpinned, self._unpinned = self._unpinned, []
+            for k in unpinned:
+                self._receive(k, "pinned")
+        except BaseException:
+            self._kill()
+            raise
+
     def receive(self) -> list[Answered]:
         """Each worker's answers to what `send` gave it (empty for a worker given nothing)."""
+        self.pinned()
         busy, self._busy = self._busy or [], None
         try:
             answers = [Answered([], 0, 0) for _ in self._workers]
@@ -203,4 +225,4 @@ class LookupWorkers:
                 process.kill()
             process.join(STOP_SECONDS)
             connection.close()
-        self._workers, self._busy = [], None
+        self._workers, self._busy, self._unpinned = [], None, []

@@ -151,6 +151,12 @@ class PopulationLookups:
 
         return Shown(finish)
 
+    def pinned(self) -> None:
+        """Wait until the lookups out with the workers read the index from their own
+        snapshot (`LookupWorkers.pinned`): the index may then change without changing them."""
+        if self.workers is not None:
+            self.workers.pinned()
+
     def _plain(self, names: list[tuple[str, str, dt.date]]) -> None:
         """Time the same exact-name query straight on the index (no check, no audit)."""
         store = self.service.store

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sqlite3
 import time
 
 import numpy as np
@@ -115,6 +116,35 @@ def test_every_lookup_and_login_is_in_a_verified_audit_log(one_and_two, cpw):
         entries.append(written)
     assert entries[0].height > 0
     assert entries[0].equals(entries[1])
+
+
+def test_a_days_lookups_read_the_index_as_it_stood_when_asked(
+    live_deployment, tmp_path, one_and_two
+):
+    """Once the workers hold their snapshot (`pinned`), another writer may change the index
+    (the run applies the next day's feeds) without changing the answers still being made; the
+    next lookups see the change. Here every name's date of birth is rewritten, so no lookup by name
+    can match once the change is seen. The accounts database is held meanwhile, so the workers'
+    logins, and the reads after them, wait until the change is committed."""
+    (shown_1, _, _, _), _ = one_and_two
+    day = _days(live_deployment[1]["children"])[0]
+    index = _open(live_deployment, tmp_path, 2)
+    layout = Layout(index.root)
+    try:
+        accounts = sqlite3.connect(layout.accounts, isolation_level=None)
+        accounts.execute("BEGIN IMMEDIATE")  # the workers' logins wait for this
+        asked = index.population_ask(*day)
+        index.population.pinned()
+        with sqlite3.connect(layout.index, timeout=30) as other:
+            other.execute("UPDATE name SET date_of_birth = '1900-01-01'")
+        accounts.execute("ROLLBACK")
+        accounts.close()
+        assert (asked.result() == shown_1[0]).all()
+        assert shown_1[0].any()
+        later = [moment + dt.timedelta(days=1) for moment in day[2]]
+        assert not index.population_lookup(day[0], day[1], later).any()
+    finally:
+        index.close()
 
 
 def test_the_partition_balances_the_expected_lookups():

@@ -8,8 +8,8 @@ are COPYed into temporary tables (dropped at commit) and applied by set-based st
 transaction under the write lock. Nothing here touches `shield`.
 """
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import polars as pl
 
@@ -152,6 +152,20 @@ class PostgresLive:
         """No wait for the WAL flush on commit: for a simulation's working copy (a crash loses
         the run, never a real index)."""
         self._db.raw.execute("SET synchronous_commit = off")
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One REPEATABLE READ transaction: its snapshot, taken at the first read (made on
+        entry), is what every read inside sees, whatever commits meanwhile. The connection is
+        held throughout."""
+        db = self._db
+        with db.lock:
+            db.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            try:
+                db.raw.execute("SELECT 1 FROM child LIMIT 1").fetchall()
+                yield
+            finally:
+                db.raw.execute("COMMIT")
 
     def deliver(self, delivery: Delivery) -> None:
         """Apply a day's updates in one transaction: births, then moves, services and deaths."""

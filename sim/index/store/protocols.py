@@ -9,6 +9,7 @@ code that uses them (sim.index.access.store, sessions and usage).
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import polars as pl
@@ -128,6 +129,12 @@ class LiveUpdates(Protocol):
 
     def scratch(self) -> None:
         """Commit without waiting for the disk: for a simulation's throw-away working copy."""
+        ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """One read snapshot, taken on entry: every read inside sees the index as it stood
+        then, whatever another connection commits meanwhile (a lookup worker answers a day's
+        lookups while the run applies the next day's feeds)."""
         ...
 
 

@@ -13,15 +13,17 @@ No statement here touches `shield`: a shielded child stays shielded whatever a f
 2009 national feed updates unshielded records; Hansard 12 May 2009).
 """
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import polars as pl
 
 from sim.index.store.delivery import Delivery
 from sim.index.store.keys import name_keys
+from sim.index.store.sqlite_shared import retrying
 
 BIRTH_COLUMNS = ("child_id", "authority_code", "gender", "date_of_birth", "household_key")
 NAME_COLUMNS = ("forename", "surname", "forename_norm", "forename_code", "surname_norm")
@@ -195,6 +197,9 @@ def _services(db: sqlite3.Connection, services: pl.DataFrame) -> None:
     )
 
 
+_NO_LOCK = contextlib.nullcontext()
+
+
 class SqliteLive:
     """The live feed's methods of SqliteStore (mixed in; uses its connection)."""
 
@@ -207,6 +212,20 @@ class SqliteLive:
         run (a crash loses the run, never a real index). Commits then cost microseconds, not a
         disk flush each day."""
         self._db.execute("PRAGMA synchronous = OFF")
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction (WAL: a writer in another process commits meanwhile without
+        waiting, and nothing it commits is seen here). SQLite fixes the snapshot at the
+        transaction's first read, so one is made on entry. The connection is held throughout."""
+        db = self._db
+        with getattr(db, "lock", _NO_LOCK):
+            db.execute("BEGIN DEFERRED")
+            try:
+                retrying(lambda: db.execute("SELECT 1 FROM child LIMIT 1").fetchall())
+                yield
+            finally:
+                db.execute("COMMIT")
 
     def deliver(self, delivery: Delivery) -> None:
         """Apply a day's updates in one transaction: births, then moves, services and deaths."""
