@@ -169,3 +169,20 @@ def test_cpw_serve_answers_practitioners_from_the_primary_and_the_audit_verifies
         "--witness", str(Path(f"{pg_deployment}.audit-witness")),
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_read_snapshot_does_not_see_what_another_connection_commits(pg_deployment):
+    """`reading()` (the live feed's seam: a lookup worker's day) reads the index as it stood
+    on entry while another connection commits a change; after it, the change is seen."""
+    child_id = json.loads(Path(f"{pg_deployment}.canaries.json").read_text())[0]["child_id"]
+    with ContactPoint.open(pg_deployment, profile="simulation") as service:
+        store = service.store
+        before = store.authorities_of([child_id])[child_id]
+        with store.reading():
+            with psycopg.connect(read_backend(Layout(pg_deployment)).index) as other:
+                other.execute(
+                    "UPDATE child SET authority_code = 'E09999999' WHERE child_id = %s",
+                    (child_id,),
+                )
+            assert store.authorities_of([child_id]) == {child_id: before}
+        assert store.authorities_of([child_id]) == {child_id: "E09999999"}
