@@ -7,6 +7,7 @@ deployment's own setting (DEPLOYMENT.web.toml beside it; sim.web.settings).
 """
 
 import datetime as dt
+import os
 import secrets
 import time
 import tomllib
@@ -120,6 +121,7 @@ def serve(
         audit_key=_audit_key(audit_key),
         facade_threads=facade_threads,
         networks={name: [str(r) for r in ranges] for name, ranges in networks.items()},
+        supervisor=os.getpid(),
     )
     options.to_environment()
     import uvicorn

@@ -29,6 +29,7 @@ from sim.web import security
 from sim.web.clock import SimClock
 from sim.web.gateway import Gateway, InvalidField, audit_invalid
 from sim.web.settings import ServeOptions
+from sim.web.supervision import end_with_supervisor
 
 HERE = Path(__file__).parent
 SESSION_ENDED = ("unknown_session", "session_expired", "session_revoked")
@@ -293,8 +294,11 @@ def create_app(options: ServeOptions, *, wall: Callable[[], float] = time.time) 
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory for `cpw serve` workers: options from the environment."""
-    return create_app(ServeOptions.from_environment())
+    """The uvicorn factory for `cpw serve` workers: options from the environment. A worker
+    process dies with `cpw serve` (sim.web.supervision)."""
+    options = ServeOptions.from_environment()
+    end_with_supervisor(options.supervisor)
+    return create_app(options)
 
 
 __all__ = ["Web", "act", "create_app", "redirect", "signed_in", "text_field", "web_of"]

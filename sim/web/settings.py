@@ -111,6 +111,7 @@ class ServeOptions:
     audit_key: str | None = None
     facade_threads: int = 1
     networks: dict[str, list[str]] = field(default_factory=dict)
+    supervisor: int = 0  # the pid of `cpw serve`: its worker processes die with it
 
     def to_environment(self) -> None:
         os.environ[ENV_OPTIONS] = json.dumps(asdict(self))

@@ -9,10 +9,15 @@ reverse). The audit trail must verify after the restart.
 """
 
 import asyncio
+import os
+import signal
 import threading
 import time
+from pathlib import Path
 
+import httpx
 import polars as pl
+import pytest
 
 from sim.index.audit import read_audit, verify
 from sim.web.launch import running_server
@@ -49,7 +54,7 @@ def test_fifty_practitioners_get_answers_and_every_answer_is_audited(deployment,
 def test_kill_9_mid_load_loses_no_answered_request(deployment, queries, tmp_path):
     practitioners = _enrol(deployment, queries)
     report = LoadReport()
-    with running_server(deployment.path, tmp_path / "server.log") as server:
+    with running_server(deployment.path, tmp_path / "server.log", workers=2) as server:
         plan = LoadPlan(server.url, practitioners, concurrency=50, seconds=30, max_requests=5000)
         load = threading.Thread(target=lambda: asyncio.run(run_load(plan, report)))
         load.start()
@@ -69,6 +74,48 @@ def test_kill_9_mid_load_loses_no_answered_request(deployment, queries, tmp_path
         name: n - logged.get(name, 0) for name, n in answered.items() if logged.get(name, 0) < n
     }
     assert missing == {}, f"answered but not in the audit trail: {sum(missing.values())} searches"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie, dead but not yet reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_kill_9_of_a_server_with_worker_processes_ends_them_all(deployment, tmp_path):
+    """With `--workers 2` the application runs in child processes of `cpw serve`: a `kill -9`
+    of `cpw serve` ends them too, so no orphan goes on answering on the port."""
+    with running_server(deployment.path, tmp_path / "server.log", workers=2) as server:
+        workers = [pid for pid in _children(server.process.pid)
+                   if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]  # fmt: skip
+        assert len(workers) == 2
+        assert httpx.get(server.url + "login", timeout=10).status_code == 200
+        server.kill()
+        try:
+            deadline = time.monotonic() + 30
+            while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not any(_running(pid) for pid in workers)
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(server.url + "login", timeout=5)
+        finally:  # an orphan left by a failure is not left serving after the test
+            for pid in filter(_running, workers):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_two_workers_with_eight_facade_threads_each_answer_without_an_error(
