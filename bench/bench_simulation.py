@@ -116,9 +116,10 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
                 summary = run_simulation(population, config, root / label.replace(" ", "-"))
             cpu = [after - was for after, was in zip(_cpu(), before, strict=True)]
             manifest = json.loads((summary.out_dir / "manifest.json").read_text())
-            runs[label] = (summary, memory.peak, manifest, cpu)
-    for label, (summary, peak, manifest, (own, children)) in runs.items():
-        line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB, "
+            runs[label] = (summary, memory.peak, manifest, cpu, memory.peak_private)
+    for label, (summary, peak, manifest, (own, children), private) in runs.items():
+        line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB "
+        line += f"({private / 1e9:.2f} GB private: without pages of files mapped from disk), "
         line += f"CPU {own:.1f} s in this process + {children:.1f} s in its workers "
         line += f"(on 2 free cores at least {max(own, (own + children) / 2):.1f} s), "
         line += f"{summary.events_per_second:,.0f} events/s"
