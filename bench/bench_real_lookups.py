@@ -50,7 +50,7 @@ from sim.reference import load_authorities
 from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import provision_practitioners, working_copy
 from sim.regimes.fed_index import IndexTruth
-from sim.regimes.lookup import FacadeLookup, LookupRequests, identities
+from sim.regimes.lookup import FacadeLookup, Identities, LookupRequests
 from sim.regimes.parameters import regime_params
 
 AIM = 20_000
@@ -146,7 +146,7 @@ def main() -> None:
 
 
 def _facade(service, staff, children, picked, fed, n: int) -> float:
-    lookup = FacadeLookup(service, staff, identities(children), truth=fed.of if fed else None)
+    lookup = FacadeLookup(service, staff, Identities(children), truth=fed.of if fed else None)
     part = picked.head(n)
     start = dt.datetime(2010, 3, 1, 9)
     at = [start + dt.timedelta(seconds=3 * i) for i in range(part.height)]

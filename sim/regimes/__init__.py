@@ -16,12 +16,12 @@ from sim.regimes.log import REGIME_SCHEMA
 from sim.regimes.lookup import (
     Credential,
     FacadeLookup,
+    Identities,
     Identity,
     IndexLookup,
     LookupAnswers,
     LookupRequests,
     ModelledIndex,
-    identities,
     practitioner_credentials,
 )
 from sim.regimes.parameters import path_params, regime_params
@@ -56,6 +56,7 @@ __all__ = [
     "Credential",
     "DeploymentIndex",
     "FacadeLookup",
+    "Identities",
     "Identity",
     "IndexLookup",
     "LiveRun",
@@ -72,7 +73,6 @@ __all__ = [
     "SimulationSummary",
     "build_schedule",
     "check_deployment",
-    "identities",
     "make_regime",
     "path_params",
     "practitioner_credentials",

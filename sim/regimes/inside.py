@@ -23,7 +23,7 @@ import polars as pl
 from sim.errors import InputError
 from sim.regimes.deployment import check_deployment
 from sim.regimes.live import DeploymentIndex
-from sim.regimes.lookup import identities
+from sim.regimes.lookup import Identities
 from sim.regimes.lookup_workers import machine_cores
 from sim.regimes.regimes import ContactPointRegime, Schedule
 from sim.regimes.world_feeds import WorldFeeds
@@ -83,7 +83,7 @@ class LiveRun:
         self.lookup_workers = machine_cores() if lookup_workers is None else lookup_workers
         self.workdir = directory / ".live-indexes"
         self.authorities = sorted(self.children["authority_code"].unique().to_list())
-        self.identity = identities(self.children)
+        self.identity = Identities(self.children)
         self._indexes: dict[str, DeploymentIndex] = {}
 
     def index_for(self, arm: str) -> DeploymentIndex:

@@ -260,11 +260,8 @@ class Identities:
         self._born = table["date_of_birth"]
 
     def __call__(self, child_id: str) -> Identity | None:
-        key = child_id.encode()
-        row = int(np.searchsorted(self._ids, key))
-        if row == len(self._ids) or self._ids[row] != key:
-            return None
-        return Identity(self._forenames[row], self._surnames[row], self._born[row])
+        typed = self.typed([child_id])[0]
+        return None if typed is None else Identity(*typed)
 
     def typed(self, child_ids: Sequence[str]) -> list[Typed | None]:
         """What is typed for each of `child_ids`, None for a child not in the population (a
@@ -280,8 +277,3 @@ class Identities:
             (forenames[row], surnames[row], born[row]) if ok else None
             for row, ok in zip(rows.tolist(), held.tolist(), strict=True)
         ]
-
-
-def identities(children: pl.DataFrame) -> Identities:
-    """What a practitioner would type for each child of `children` (Identities)."""
-    return Identities(children)

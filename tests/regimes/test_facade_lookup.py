@@ -14,9 +14,9 @@ from sim.population.output import write_population
 from sim.population.synth import SynthRequest
 from sim.regimes import (
     FacadeLookup,
+    Identities,
     LookupRequests,
     SimulationConfig,
-    identities,
     practitioner_credentials,
     run_simulation,
 )
@@ -62,7 +62,7 @@ def _requests(child_ids, authority, at):
 
 def _lookup(root, children, service):
     return FacadeLookup(
-        service, practitioner_credentials(root / "dep.credentials.json"), identities(children)
+        service, practitioner_credentials(root / "dep.credentials.json"), Identities(children)
     )
 
 

@@ -21,7 +21,7 @@ from sim.population.synth import SynthRequest
 from sim.reference import load_authorities
 from sim.reference.params import load_params
 from sim.reference.paths import data_dir
-from sim.regimes import LookupRequests, identities
+from sim.regimes import Identities, LookupRequests
 from sim.regimes.accounts import accounts_per_authority, live_users
 from sim.regimes.deployment import check_deployment, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
@@ -87,7 +87,7 @@ def looking(fed, tmp_path_factory):
     )
     staff = provision_practitioners(service, {BOLTON: 1}, dt.datetime(2010, 3, 1, 7))
     lookup = FacadeLookup(
-        service, staff, identities(tables["children"]), truth=IndexTruth(truth).of
+        service, staff, Identities(tables["children"]), truth=IndexTruth(truth).of
     )
     yield service, lookup
     service.close()
@@ -275,7 +275,7 @@ def test_staleness_is_read_on_the_record_opened(fed, tmp_path):
     home = alias_only["authority_code"][0]
     other = BURY if home == BOLTON else BOLTON
     index = DeploymentIndex(
-        root / "dep", tmp_path / "live", tables["children"], identities(tables["children"]),
+        root / "dep", tmp_path / "live", tables["children"], Identities(tables["children"]),
         seed=1, replication=0, start=dt.date(2010, 3, 1), switch_off=None,
         answers_population=False,
     )  # fmt: skip

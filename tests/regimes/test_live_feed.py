@@ -13,7 +13,7 @@ from sim.feeds.parameters import feed_params
 from sim.index.service import ContactPoint
 from sim.population.identifiers import index_ids
 from sim.reference import load_authorities
-from sim.regimes import FacadeLookup, LookupRequests, identities
+from sim.regimes import FacadeLookup, Identities, LookupRequests
 from sim.regimes.deployment import provision_practitioners, working_copy
 from sim.streams import stream
 
@@ -31,7 +31,7 @@ class Live:
         staff = provision_practitioners(
             self.service, {BOLTON: 1, WIGAN: 1}, dt.datetime.combine(DAY, dt.time(7))
         )
-        self.lookup = FacadeLookup(self.service, staff, identities(tables["children"]))
+        self.lookup = FacadeLookup(self.service, staff, Identities(tables["children"]))
         self.feed = LiveFeed(self.service.store, stream(9, "feeds", 900, 0))
 
     def ask(self, child_id: str, when: dt.datetime, authority: str = BOLTON):

@@ -17,7 +17,7 @@ import pytest
 from sim.errors import InputError, WorkbenchError
 from sim.index.audit.reader import read_audit
 from sim.index.layout import Layout
-from sim.regimes import identities, path_params
+from sim.regimes import Identities, path_params
 from sim.regimes.inside import LiveRun
 from sim.regimes.live import DeploymentIndex
 from sim.regimes.lookup_desk import Ask, pack_asks, unpack_asks
@@ -30,7 +30,7 @@ def _open(live_deployment, workdir, workers: int) -> DeploymentIndex:
     deployment, tables = live_deployment
     children = tables["children"]
     return DeploymentIndex(
-        deployment, workdir, children, identities(children), seed=3, replication=0,
+        deployment, workdir, children, Identities(children), seed=3, replication=0,
         start=DAYS[0], switch_off=None, lookup_workers=workers,
     )  # fmt: skip
 
