@@ -60,13 +60,14 @@ def audit_alerts(
     """Run the monitoring rules (data/index/monitoring.toml) over the log and list the alerts."""
     import polars as pl
 
-    from sim.index.audit.monitoring import scan_alerts
-    from sim.index.audit.reader import read_audit
+    from sim.index.audit.monitoring import alerts_from, read_rule_columns
+    from sim.index.audit.settings import load_monitoring_rules
 
     if not log.is_file() or not accounts.is_file():
         raise InputError(f"{log if not log.is_file() else accounts}: file not found")
     users = pl.read_parquet(accounts) if accounts.suffix == ".parquet" else pl.read_csv(accounts)
-    alerts = scan_alerts(read_audit(log), users)
+    rules = load_monitoring_rules()
+    alerts = alerts_from(read_rule_columns(log, rules), users, rules)
     typer.echo(f"alerts: {alerts.height}")
     for row in alerts.iter_rows(named=True):
         typer.echo(f"{row['first_time']}  {row['rule']:<18} {row['actor']:<24} x{row['count']}")

@@ -27,8 +27,8 @@ import polars as pl
 
 from sim.deployment.fed import read_truth
 from sim.feeds.live import LiveFeed
-from sim.index.audit.monitoring import scan_alerts
-from sim.index.audit.reader import scan_audit
+from sim.index.audit.monitoring import alerts_from, read_rule_columns
+from sim.index.audit.settings import load_monitoring_rules
 from sim.index.layout import Layout
 from sim.index.lifecycle import run_retention
 from sim.index.service import ContactPoint
@@ -261,19 +261,18 @@ def usage_counts(root: Path, accounts: pl.DataFrame) -> dict[str, dict[str, int]
     """What the usage rules did to the simulated practitioners of a working copy at `root`:
     refusals by rule (or reason), the guard's alerts, and the monitoring rules' alerts over the
     audit trail (data/index/monitoring.toml)."""
-    layout = Layout(root)
-    # lazily: an England run's trail holds millions of entries
-    ran = scan_audit(layout.audit).filter(pl.col("actor").str.starts_with(SIMULATED))
-    watched = scan_alerts(ran, accounts.select("username", "surname", "authority_code"))
+    rules = load_monitoring_rules()
+    # a piece at a time: an England run's trail holds millions of entries
+    ran = read_rule_columns(Layout(root).audit, rules, pl.col("actor").str.starts_with(SIMULATED))
+    watched = alerts_from(ran, accounts.select("username", "surname", "authority_code"), rules)
     # a lapsed session's logout is refused by design (FacadeLookup then logs in again)
     refused = ran.filter(
         (pl.col("outcome") == "refused") & ~pl.col("action").is_in(["alert", "logout"])
     )
-    why = pl.coalesce(pl.col("detail").str.json_path_match("$.rule"), "reason", pl.lit("unstated"))
-    rules = refused.select(why.alias("rule")).collect()["rule"]
-    alerts = ran.filter(pl.col("action") == "alert").select("reason").collect()["reason"]
+    rules_broken = refused["refused_by"].fill_null("unstated")
+    alerts = ran.filter(pl.col("action") == "alert")["reason"]
     return {
-        "refused": dict(sorted(rules.value_counts().iter_rows())),
+        "refused": dict(sorted(rules_broken.value_counts().iter_rows())),
         "alerts": dict(sorted(alerts.value_counts().iter_rows())),
         "monitoring_alerts": dict(sorted(watched["rule"].value_counts().iter_rows())),
     }

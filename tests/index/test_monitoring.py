@@ -20,6 +20,8 @@ from sim.index.audit import (
     read_audit,
     scan_alerts,
 )
+from sim.index.audit.monitoring import alerts_from, read_rule_columns, rule_columns
+from sim.index.audit.reader import audit_pieces
 from sim.index.store.backends import open_access
 
 MONDAY = dt.datetime(2009, 11, 30, 10, 0)
@@ -278,3 +280,30 @@ def test_no_window_ever_exceeds_the_limits(tmp_path_factory, gaps):
         assert len(within) <= per_minute
     days = pl.Series([t.date() for t in allowed]).value_counts()
     assert days["count"].max() <= RULES.searches_per_day.value
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(piece_bytes=st.integers(1, 2_000))
+def test_a_trail_read_in_pieces_is_the_trail_read_whole(tmp_path_factory, piece_bytes):
+    """However small the pieces (down to one byte, cut inside a line), the rows the rules read
+    and the alerts they raise are those of the whole trail read at once."""
+    folder = tmp_path_factory.mktemp("pieces")
+    create_key_store(folder / "k.key")
+    with AuditLog(folder / "a.jsonl", load_signing_key(folder / "k.key")) as audit:
+        for i in range(RULES.outside_authority_views.value):
+            use(audit, "ann", MONDAY + dt.timedelta(minutes=i), child=f"AB{i:06d}C",
+                area="E08000035")  # fmt: skip
+        use(audit, "bob", MONDAY, action="search", surname="Okafor")
+        use(audit, "cat", MONDAY, action="login", outcome="refused")
+        use(audit, "cat", MONDAY, action="login")  # read by no rule
+    whole = rule_columns(read_audit(audit.path), RULES).collect()
+    pieces = list(audit_pieces(audit.path, piece_bytes))
+    assert len(pieces) > 1 or piece_bytes >= audit.path.stat().st_size
+    read = read_rule_columns(audit.path, RULES, piece_bytes=piece_bytes)
+    assert read.equals(whole) and whole.height == RULES.outside_authority_views.value + 2
+    alerts = alerts_from(read, ACCOUNTS, RULES)
+    assert alerts.equals(scan_alerts(read_audit(audit.path), ACCOUNTS))
+    assert rules_of(alerts, "ann") == {"outside_authority"}
+    assert rules_of(alerts, "bob") == {"same_surname"}

@@ -13,9 +13,11 @@ alerts, one per rule, actor and day, with every threshold from data/index/monito
 Rules work on whole columns (polars), so a day of national activity is one pass.
 """
 
+from pathlib import Path
+
 import polars as pl
 
-from sim.index.audit.reader import detail_field
+from sim.index.audit.reader import PIECE_BYTES, audit_pieces, detail_field, scan_audit
 from sim.index.audit.settings import MonitoringRules, load_monitoring_rules
 from sim.index.store.keys import normalise_name, phonetic_code
 
@@ -59,6 +61,46 @@ def _bursts(frame: pl.LazyFrame, rule: str, least: int, minutes: int) -> pl.Lazy
     )
 
 
+def rule_columns(events: pl.DataFrame | pl.LazyFrame, rules: MonitoringRules) -> pl.LazyFrame:
+    """The events the rules read (allowed searches and views, refusals, the usage guard's
+    alerts), with what they need from `detail` drawn out of its JSON and the JSON dropped:
+    searched_surname, surname_code, child_authority, watched_result (a watched child among a
+    search's results) and refused_by (the rule, else the reason, a refusal names)."""
+    in_results = pl.lit(False)
+    for child_id in rules.watch_child_ids.value:
+        in_results = in_results | pl.col("detail").str.contains(f'"{child_id}"', literal=True)
+    allowed_access = pl.col("action").is_in(ACCESSES) & (pl.col("outcome") == "allowed")
+    read = allowed_access | (pl.col("outcome") == "refused") | (pl.col("action") == "alert")
+    return (
+        events.lazy()
+        .filter(read)
+        .with_columns(
+            _name_key(detail_field("surname")).alias("searched_surname"),
+            detail_field("surname_code"),
+            detail_field("child_authority"),
+            in_results.alias("watched_result"),
+            pl.coalesce(detail_field("rule"), "reason").alias("refused_by"),
+        )
+        .drop("detail")
+    )
+
+
+def read_rule_columns(
+    log_path: Path,
+    rules: MonitoringRules,
+    where: pl.Expr | None = None,
+    piece_bytes: int = PIECE_BYTES,
+) -> pl.DataFrame:
+    """`rule_columns` of the log at `log_path` (of its events matching `where`), read a piece
+    at a time: memory holds one piece of the trail and the rows the rules read, never the
+    whole trail."""
+    pieces = [
+        rule_columns(events if where is None else events.filter(where), rules).collect()
+        for events in audit_pieces(log_path, piece_bytes)
+    ]
+    return pl.concat(pieces) if pieces else rule_columns(scan_audit(log_path), rules).collect()
+
+
 def scan_alerts(
     events: pl.DataFrame | pl.LazyFrame,
     accounts: pl.DataFrame,
@@ -66,11 +108,14 @@ def scan_alerts(
 ) -> pl.DataFrame:
     """Alerts (rule, actor, day, first_time, count) from the audit events, sorted by time."""
     rules = rules or load_monitoring_rules()
-    log = events.lazy().with_columns(
-        _name_key(detail_field("surname")).alias("searched_surname"),
-        detail_field("surname_code"),
-        detail_field("child_authority"),
-    )
+    return alerts_from(rule_columns(events, rules), accounts, rules)
+
+
+def alerts_from(
+    columns: pl.DataFrame | pl.LazyFrame, accounts: pl.DataFrame, rules: MonitoringRules
+) -> pl.DataFrame:
+    """Alerts (rule, actor, day, first_time, count) from the events' `rule_columns`."""
+    log = columns.lazy()
     users = accounts.lazy().select(
         pl.col("username").alias("actor"),
         _name_key(pl.col("surname")).alias("own_surname"),
@@ -85,9 +130,6 @@ def scan_alerts(
     watched = [normalise_name(s) for s in rules.watch_surnames.value]
     watched_codes = [c for c in (phonetic_code(s) for s in rules.watch_surnames.value) if c]
     watched_ids = rules.watch_child_ids.value
-    in_results = pl.lit(False)
-    for child_id in watched_ids:  # a watched child among a search's results, or searched by ID
-        in_results = in_results | pl.col("detail").str.contains(f'"{child_id}"', literal=True)
     daily = used.group_by("actor", pl.col("time").dt.date().alias("day")).agg(
         pl.col("time").min().alias("first_time"), pl.len().cast(pl.UInt32).alias("count")
     )
@@ -128,7 +170,7 @@ def scan_alerts(
                 pl.col("searched_surname").is_in(pl.Series(watched, dtype=pl.String))
                 | pl.col("surname_code").is_in(pl.Series(watched_codes, dtype=pl.String))
                 | pl.col("child_id").is_in(pl.Series(watched_ids, dtype=pl.String))
-                | in_results
+                | pl.col("watched_result")
             ),
             "watch_list",
             1,
