@@ -142,7 +142,7 @@ class PopulationUse:
 
     def on_day(self, day: int) -> None:
         """The day's encounters: the world's, and Poisson ones of the present children."""
-        self._settle()
+        self.settle()
         self._grow()
         met, self._today = self._today, []
         c = self.state.children
@@ -214,7 +214,7 @@ class PopulationUse:
 
         self._tallies.append(tally)  # counted once the real index's answers are in
         if not any(answer.pending for _, answers in parts for _, answer in answers):
-            self._settle()
+            self.settle()
 
     def _count(self, layer: int, day: int, children, kinds, minute, authority, known, needs,
                looks, shown) -> None:  # fmt: skip
@@ -244,7 +244,7 @@ class PopulationUse:
         bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
         np.bitwise_or.at(self.viewed[layer], children[shown], bits)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         """Count every day's lookups still waiting for the real index's answers, in order."""
         tallies, self._tallies = self._tallies, []
         for tally in tallies:
@@ -276,7 +276,7 @@ class PopulationUse:
 
     def frame(self) -> pl.DataFrame:
         """Counts by scenario, month, kind and whether the child was known (USE_SCHEMA)."""
-        self._settle()
+        self.settle()
         layers, months, kinds, flags, _ = self.counts.shape
         index = np.indices((layers, months, kinds, flags)).reshape(4, -1)
         values = self.counts.reshape(-1, len(MEASURES))
@@ -294,7 +294,7 @@ class PopulationUse:
 
     def lookups(self) -> pl.DataFrame:
         """Every lookup (LOOKUP_SCHEMA), in order of day, scenario and encounter."""
-        self._settle()
+        self.settle()
         if not self._lookups:
             return pl.DataFrame(schema=LOOKUP_SCHEMA)
         raw = {name: np.concatenate([c[name] for c in self._lookups]) for name in self._lookups[0]}
@@ -316,7 +316,7 @@ class PopulationUse:
     def summary(self) -> pl.DataFrame:
         """Per scenario, over the run: lookups and views (never-known children's apart),
         distinct children viewed, services per viewed child, routine enquiries and hours."""
-        self._settle()
+        self.settle()
         rows = []
         totals = self.counts.sum(axis=(1, 2))  # layer, known, measure
         size = min(self.viewed.shape[1], len(self.known))

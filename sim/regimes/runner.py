@@ -72,12 +72,16 @@ class RegimeRunner:
         due = self.encounters.due(day)
         for index in self.indexes:
             index.start_day(date)
+        # the previous day's lookups answered first: with a real index inside, the case lookups
+        # below then never wait behind a lookup worker's batch for the index's locks
+        self.population.settle()
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
         self.population.on_day(day)
+        tomorrow = date + dt.timedelta(days=1) if day < self.world.context.last_day else None
         for index in self.indexes:
-            index.end_day(date)
+            index.end_day(date, tomorrow)
         if date.day == 1 or day == self.world.context.first_day:
             self._snapshot(day, date)
 
