@@ -58,7 +58,7 @@ class LiveFeed:
         self.dropped = 0
         self.stopped = False
         self.seconds = 0.0  # time spent writing to the index, by the clock
-        self.cpu_seconds = 0.0  # and by the writing thread's CPU time (less disturbed by others)
+        self.cpu_seconds = 0.0  # and by this process's CPU time (less disturbed by other work)
 
     def _days(self, mean: float, count: int) -> np.ndarray:
         return np.maximum(1, np.ceil(self.rng.exponential(mean, count))).astype(np.int64)
@@ -96,27 +96,17 @@ class LiveFeed:
 
     def deliver(self, day: dt.date) -> int:
         """Apply every update due by `day`, oldest first (one transaction); returns how many."""
-        return self.apply(self.take(day))
-
-    def take(self, day: dt.date) -> dict[str, pl.DataFrame]:
-        """Every update due by `day`, oldest first, by feed, out of the queue (none once
-        stopped): `apply` then writes them, in this thread or another."""
         due: dict[str, list[pl.DataFrame]] = {}
         for when in sorted(d for d in self.pending if d <= day):
             for feed, parts in self.pending.pop(when).items():
                 due.setdefault(feed, []).extend(parts)
-        if self.stopped:
-            return {}
-        return {feed: pl.concat(parts, how="vertical") for feed, parts in due.items()}
-
-    def apply(self, frames: dict[str, pl.DataFrame]) -> int:
-        """Write updates `take` took to the index (one transaction); returns how many."""
-        if not frames:
+        if self.stopped or not due:
             return 0
-        started, cpu = time.perf_counter(), time.thread_time()
+        started, cpu = time.perf_counter(), time.process_time()
+        frames = {feed: pl.concat(parts, how="vertical") for feed, parts in due.items()}
         self.store.deliver(Delivery(**frames))
         self.seconds += time.perf_counter() - started
-        self.cpu_seconds += time.thread_time() - cpu
+        self.cpu_seconds += time.process_time() - cpu
         for feed, frame in frames.items():
             self.delivered[feed] += frame.height
         return sum(frame.height for frame in frames.values())

@@ -19,7 +19,6 @@ and alerted is counted from the copy's audit log when the run ends (`usage`).
 
 import datetime as dt
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +104,6 @@ class DeploymentIndex:
             self.feed = RoutedFeed(self.service.store, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
         self._answering: Shown | None = None  # a day's lookups out with the workers
-        # the next day's feed updates, written by another thread while the world makes that day
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="feeds")
-        self._ahead: tuple[dt.date, Future[int]] | None = None
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
         self.start, self.retention_days = start, regime_params().retention_run_days.value
@@ -120,39 +116,27 @@ class DeploymentIndex:
 
         The last day's lookups were made before today's news arrived: lookup workers still
         answering them read the index from a snapshot taken before (`pinned`), so the feeds go
-        in meanwhile, most days already written while the world made the day (`end_day`); a
-        retention run waits for every answer."""
-        if self._finish_writing() != date:
-            self.population.pinned()
-            self.feed.deliver(date)
-        if self.switched_off is None and (date - self.start).days % self.retention_days == 0:
+        in meanwhile; a retention run waits for every answer."""
+        retention = (
+            self.switched_off is None and (date - self.start).days % self.retention_days == 0
+        )
+        if retention:
             self.settle()
+        else:
+            self.population.pinned()
+        self.feed.deliver(date)
+        if retention:
             report = run_retention(self.service, date, now=dt.datetime.combine(date, dt.time(6)))
             self.retention["runs"] += 1
             self.retention["archived"] += sum(report.archived.values())
             self.retention["purged"] += len(report.purged)
             self.retention["blocked"] += len(report.purge_blocked)
 
-    def end_day(self, date: dt.date, tomorrow: dt.date | None = None) -> None:
-        """A switch-off due today happens, even on a day without lookups after it. Then the
-        updates due `tomorrow` (a day of the run) start to go in, in another thread: every one
-        of them is queued by now (a feed's lag is at least a day, and the world made today
-        before the regimes' day began), the day's lookups read from their snapshot, and
-        SQLite lets the thread run while this one makes tomorrow's world."""
+    def end_day(self, date: dt.date) -> None:
+        """A switch-off due today happens, even on a day without lookups after it."""
         if self._pending(dt.datetime.combine(date, dt.time.max)):
             self.settle()
             self._switch_off()
-        if tomorrow is not None and not self.feed.stopped:
-            self.population.pinned()
-            self._ahead = (tomorrow, self._writer.submit(self.feed.apply, self.feed.take(tomorrow)))
-
-    def _finish_writing(self) -> dt.date | None:
-        """Wait for the updates going in ahead, if any (raising their errors); their day."""
-        if self._ahead is None:
-            return None
-        (day, writing), self._ahead = self._ahead, None
-        writing.result()
-        return day
 
     def _pending(self, at: dt.datetime) -> bool:
         return (
@@ -246,7 +230,6 @@ class DeploymentIndex:
         population lookups' counts and times beside a plain SQLite lookup. The run's lookups
         are over: their worker processes are stopped first, so the audit log is complete."""
         population = self.population
-        self._finish_writing()
         self.settle()
         population.close()
         return {
@@ -269,10 +252,8 @@ class DeploymentIndex:
 
     def close(self) -> None:
         try:
-            self._finish_writing()
             self.population.close()
         finally:
-            self._writer.shutdown()
             self.service.close()
 
 

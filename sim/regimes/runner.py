@@ -79,9 +79,8 @@ class RegimeRunner:
             layer.open(cases)
             layer.step(day, due)
         self.population.on_day(day)
-        tomorrow = date + dt.timedelta(days=1) if day < self.world.context.last_day else None
         for index in self.indexes:
-            index.end_day(date, tomorrow)
+            index.end_day(date)
         if date.day == 1 or day == self.world.context.first_day:
             self._snapshot(day, date)
 

@@ -230,3 +230,22 @@ def test_a_run_writes_the_same_logs_with_one_or_two_workers(live_deployment, tmp
         0,
         2,
     )
+
+
+def test_case_lookups_never_wait_behind_a_workers_batch(
+    live_deployment, tmp_path, real_run, monkeypatch
+):
+    """The vulnerable movers' case lookups are made once the last day's population lookups are
+    answered: none of them is made while a worker's batch holds the index's locks."""
+    deployment, tables = live_deployment
+    out_with_workers: list[bool] = []
+    lookup = DeploymentIndex.lookup
+
+    def watched(self, requests):
+        out_with_workers.append(self._answering is not None and self._answering.pending)
+        return lookup(self, requests)
+
+    monkeypatch.setattr(DeploymentIndex, "lookup", watched)
+    real_run(tables, deployment, tmp_path / "run", path_params(), population_through_index=True,
+             lookup_workers=2)  # fmt: skip
+    assert out_with_workers and not any(out_with_workers)
