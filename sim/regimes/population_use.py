@@ -141,8 +141,8 @@ class PopulationUse:
             self._today.append((batch.child, Kind.GP_REGISTRATION))
 
     def on_day(self, day: int) -> None:
-        """The day's encounters: the world's, and Poisson ones of the present children."""
-        self.settle()
+        """The day's encounters: the world's, and Poisson ones of the present children (the
+        last day's lookups are settled first, by the caller: sim.regimes.runner)."""
         self._grow()
         met, self._today = self._today, []
         c = self.state.children
