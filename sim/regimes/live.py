@@ -19,6 +19,7 @@ and alerted is counted from the copy's audit log when the run ends (`usage`).
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from sim.regimes.deployment import SIMULATED, provision_practitioners, working_c
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.lookup import FacadeLookup, Identities, LookupAnswers, LookupRequests, Shown
 from sim.regimes.parameters import regime_params
-from sim.regimes.population_index import PopulationLookups
+from sim.regimes.population_index import DayAsks, PopulationLookups
 from sim.regimes.switch_off import run_switch_off
 from sim.regimes.world_feeds import LIVE_FEED_STREAM
 from sim.streams import stream
@@ -54,6 +55,17 @@ def _subset(requests: LookupRequests, rows: np.ndarray) -> LookupRequests:
         u_find=np.asarray(requests.u_find)[rows],
         shielded=np.asarray(requests.shielded)[rows],
     )
+
+
+@dataclass(frozen=True)
+class PopulationAsks:
+    """A day's lookups of any child, as asked, and made ready to send (None: not made, the
+    index being switched off when they were asked)."""
+
+    child_ids: list[str]
+    authorities: list[str]
+    at: list[dt.datetime]
+    made: DayAsks | None
 
 
 class DeploymentIndex:
@@ -161,16 +173,33 @@ class DeploymentIndex:
     def population_ask(
         self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
     ) -> Shown:
+        """A day's lookups of any child, made ready and sent at once."""
+        return self.population_send(self.population_prepare(child_ids, authorities, at))
+
+    def population_prepare(
+        self, child_ids: list[str], authorities: list[str], at: list[dt.datetime]
+    ) -> PopulationAsks:
+        """A day's lookups of any child made ready to send, without touching the index (so
+        while the workers still answer the day before: sim.regimes.population_use)."""
+        made = None
+        if child_ids and self.switched_off is None:
+            made = self.population.prepare(child_ids, authorities, at)
+        return PopulationAsks(child_ids, authorities, at, made)
+
+    def population_send(self, asks: PopulationAsks) -> Shown:
         """A day's lookups of any child (sim.regimes.population_use): through the index's
         batched call before the switch-off; none after it (every account revoked, nobody can
         log in). With lookup workers they are answered while the run goes on; every answer is
-        in before the index is touched again (`settle`)."""
+        in before the index is touched again (`settle`). Whether the index is switched off is
+        decided now, not when the asks were made: a case lookup meanwhile may have done it."""
+        child_ids, authorities, at = asks.child_ids, asks.authorities, asks.at
         n = len(child_ids)
         self.settle()
         if not n or self.switched_off is not None:
             return Shown.ready(np.zeros(n, dtype=bool))
         if not self._pending(max(at)):
-            self._answering = self.population.submit(child_ids, authorities, at)
+            made = asks.made or self.population.prepare(child_ids, authorities, at)
+            self._answering = self.population.send(made)
             return self._answering
         # the switch-off comes today: the lookups before it are answered first
         shown = np.zeros(n, dtype=bool)

@@ -18,6 +18,8 @@ This process holds the population (what a practitioner types, which records are 
 and makes each day's asks. With `workers` > 1 the authorities are split into groups of about
 equal expected lookups and each group's desk runs in a worker process (sim.regimes.
 lookup_workers), answering while the run goes on (`submit`); with 1, the one desk runs here.
+A day's asks can be made (`prepare`: what is typed, in time order, by group) before they are
+sent (`send`), so the run makes them while the workers still answer the day before.
 Every desk's state belongs to one account or one authority, so the answers, and the run's
 logs, are the same for any number of workers.
 
@@ -29,6 +31,7 @@ import datetime as dt
 import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,17 @@ from sim.regimes.lookup_desk import Ask, LookupDesk
 from sim.regimes.lookup_workers import LookupWorkers, partition
 
 PLAIN_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class DayAsks:
+    """A day's lookups made ready (`PopulationLookups.prepare`), not yet sent."""
+
+    size: int  # lookups asked, including those nobody could make (no accounts there)
+    asks: list[list[Ask]]  # per group of authorities, in time order
+    rows: list[list[int]]  # where each group's asks stand among the lookups asked
+    plain: list[tuple[str, str, dt.date]]  # names typed, for the plain SQLite lookup
+    cost: tuple[float, float]  # making them: seconds by the clock and on this process's CPU
 
 
 class PopulationLookups:
@@ -100,6 +114,13 @@ class PopulationLookups:
         """A day's lookups (in any order; answered in time order: the day's logins first, in
         one call, then every lookup, by name or by ID, in one batch). In this process they are
         answered at once; with workers, while the caller goes on, until `Shown.result`."""
+        return self.send(self.prepare(child_ids, authorities, at))
+
+    def prepare(
+        self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
+    ) -> "DayAsks":
+        """A day's lookups made ready to `send`, without touching the index: in time order,
+        what the practitioner types for each child, split by the group of its authority."""
         started, cpu = time.perf_counter(), time.process_time()
         groups = max(self.group.values(), default=0) + 1
         asks: list[list[Ask]] = [[] for _ in range(groups)]
@@ -117,21 +138,31 @@ class PopulationLookups:
             rows[k].append(i)
             if name is not None and len(plain) < PLAIN_SAMPLE:
                 plain.append(name)
-        self.lookups += len(child_ids)
+        cost = (time.perf_counter() - started, time.process_time() - cpu)
+        return DayAsks(len(child_ids), asks, rows, plain, cost)
+
+    def send(self, day: "DayAsks") -> Shown:
+        """Answer the day's lookups `prepare` made: here at once, or by the workers while the
+        caller goes on (until `Shown.result`)."""
+        started, cpu = time.perf_counter(), time.process_time()
+        self.lookups += day.size
         workers = self.workers
         if workers is None:
             assert self.desk is not None
-            answers = [self.desk.answer(asks[0])]
+            answers = [self.desk.answer(day.asks[0])]
         else:
-            workers.send(asks)
-        sent = (time.perf_counter() - started, time.process_time() - cpu)
+            workers.send(day.asks)
+        sent = (
+            day.cost[0] + time.perf_counter() - started,
+            day.cost[1] + time.process_time() - cpu,
+        )
 
         def finish() -> np.ndarray:
             cpu = time.process_time()
             answered = answers if workers is None else workers.receive()
             received = time.perf_counter()
-            shown = np.zeros(len(child_ids), dtype=bool)
-            for group, answer in zip(rows, answered, strict=True):
+            shown = np.zeros(day.size, dtype=bool)
+            for group, answer in zip(day.rows, answered, strict=True):
                 shown[group] = answer.shown
                 self.refused += answer.refused
                 self.logins += answer.logins
@@ -146,7 +177,7 @@ class PopulationLookups:
                     self.worker_seconds += answer.seconds
                     self.worker_cpu_seconds += answer.cpu_seconds
                     self.worker_queued_seconds += answer.queued_seconds
-            self._plain(plain)  # after the audited lookups: not one of their times
+            self._plain(day.plain)  # after the audited lookups: not one of their times
             return shown
 
         return Shown(finish)

@@ -27,7 +27,7 @@ in numpy chunks until the end.
 
 The draws come from their own stream (key ENCOUNTER_STREAM + 1) and are shared by every
 scenario (common random numbers); the world and the cases never see them. With a deployment a
-scenario using ContactPoint asks its real index (`population_ask` of sim.regimes.live: each
+scenario using ContactPoint asks its real index (`population_send` of sim.regimes.live: each
 lookup through the index's batched call, with its own access check and audit entry), so a
 lookup shows a record only if the index, fed from the feeds, holds and finds the child. Its
 answers may come while the world goes on (lookup workers, sim.regimes.lookup_workers): a day's
@@ -37,6 +37,7 @@ so the counts and rows are the same as when answered at once.
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -114,6 +115,7 @@ class PopulationUse:
         self.viewed = np.zeros((len(schedules), size), dtype=np.uint8)  # bit per kind
         self._today: list[tuple[np.ndarray, int]] = []  # the world's encounters, met at day end
         self._lookups: list[dict[str, np.ndarray]] = []  # per-lookup rows, as column chunks
+        self._unsent: list[tuple[list, Callable]] = []  # days' lookups made, not yet sent
         self._tallies: list[Callable[[], None]] = []  # days counted once their answers are in
         self.codes = np.array([a.code for a in load_authorities()], dtype=object)
         world.subscribe(self.on_batch)
@@ -141,8 +143,10 @@ class PopulationUse:
             self._today.append((batch.child, Kind.GP_REGISTRATION))
 
     def on_day(self, day: int) -> None:
-        """The day's encounters: the world's, and Poisson ones of the present children (the
-        last day's lookups are settled first, by the caller: sim.regimes.runner)."""
+        """The day's encounters: the world's, and Poisson ones of the present children; their
+        lookups are made ready here and sent by `dispatch` (the caller, sim.regimes.runner,
+        makes them while a real index's workers still answer the day before, and sends them
+        after the day's case lookups)."""
         self._grow()
         met, self._today = self._today, []
         c = self.state.children
@@ -196,25 +200,36 @@ class PopulationUse:
                     continue
                 index = getattr(regime, "lookup", None)
                 if getattr(index, "answers_population", False):
-                    answers.append((asked, index.population_ask(
+                    ready = index.population_prepare(
                         *self._asked(children[asked], authority[asked], day, due.minute[asked])
-                    )))  # fmt: skip
+                    )
+                    answers.append((asked, partial(index.population_send, ready)))
                 else:
                     shown = regime.shows_record(children[asked], day, due.u_find[asked], self)
-                    answers.append((asked, Shown.ready(shown)))
+                    answers.append((asked, partial(Shown.ready, shown)))
             parts.append((looks, answers))
 
-        def tally() -> None:
-            for layer, (looks, answers) in enumerate(parts):
+        def tally(sent: list) -> None:
+            for layer, (looks, answers) in enumerate(sent):
                 shown = np.zeros(n, dtype=bool)
                 for asked, answer in answers:
                     shown[asked] = answer.result()
                 self._count(layer, day, children, kinds, due.minute, authority, known, needs,
                             looks, shown)  # fmt: skip
 
-        self._tallies.append(tally)  # counted once the real index's answers are in
-        if not any(answer.pending for _, answers in parts for _, answer in answers):
-            self.settle()
+        self._unsent.append((parts, tally))
+
+    def dispatch(self) -> None:
+        """Send the lookups `on_day` made ready (a real index's go to its lookup workers);
+        each day is counted once its answers are in (`settle`)."""
+        unsent, self._unsent = self._unsent, []
+        for parts, tally in unsent:
+            sent = [
+                (looks, [(asked, send()) for asked, send in answers]) for looks, answers in parts
+            ]
+            self._tallies.append(partial(tally, sent))
+            if not any(answer.pending for _, answers in sent for _, answer in answers):
+                self.settle()
 
     def _count(self, layer: int, day: int, children, kinds, minute, authority, known, needs,
                looks, shown) -> None:  # fmt: skip
@@ -245,7 +260,8 @@ class PopulationUse:
         np.bitwise_or.at(self.viewed[layer], children[shown], bits)
 
     def settle(self) -> None:
-        """Count every day's lookups still waiting for the real index's answers, in order."""
+        """Count every day's lookups sent and still waiting for the real index's answers, in
+        order."""
         tallies, self._tallies = self._tallies, []
         for tally in tallies:
             tally()
@@ -276,6 +292,7 @@ class PopulationUse:
 
     def frame(self) -> pl.DataFrame:
         """Counts by scenario, month, kind and whether the child was known (USE_SCHEMA)."""
+        self.dispatch()
         self.settle()
         layers, months, kinds, flags, _ = self.counts.shape
         index = np.indices((layers, months, kinds, flags)).reshape(4, -1)
@@ -294,6 +311,7 @@ class PopulationUse:
 
     def lookups(self) -> pl.DataFrame:
         """Every lookup (LOOKUP_SCHEMA), in order of day, scenario and encounter."""
+        self.dispatch()
         self.settle()
         if not self._lookups:
             return pl.DataFrame(schema=LOOKUP_SCHEMA)
@@ -316,6 +334,7 @@ class PopulationUse:
     def summary(self) -> pl.DataFrame:
         """Per scenario, over the run: lookups and views (never-known children's apart),
         distinct children viewed, services per viewed child, routine enquiries and hours."""
+        self.dispatch()
         self.settle()
         rows = []
         totals = self.counts.sum(axis=(1, 2))  # layer, known, measure

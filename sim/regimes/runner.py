@@ -72,13 +72,16 @@ class RegimeRunner:
         due = self.encounters.due(day)
         for index in self.indexes:
             index.start_day(date)
+        # every child's encounters and lookups made ready while a real index's lookup workers
+        # still answer the day before (nothing here reads what the layers below decide)
+        self.population.on_day(day)
         # the previous day's lookups answered first: with a real index inside, the case lookups
         # below then never wait behind a lookup worker's batch for the index's locks
         self.population.settle()
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
-        self.population.on_day(day)
+        self.population.dispatch()
         for index in self.indexes:
             index.end_day(date)
         if date.day == 1 or day == self.world.context.first_day:

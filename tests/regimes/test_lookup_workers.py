@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import sqlite3
 import time
@@ -249,3 +250,43 @@ def test_case_lookups_never_wait_behind_a_workers_batch(
     real_run(tables, deployment, tmp_path / "run", path_params(), population_through_index=True,
              lookup_workers=2)  # fmt: skip
     assert out_with_workers and not any(out_with_workers)
+
+
+def test_a_days_lookups_are_made_ready_while_the_workers_answer_the_day_before(
+    live_deployment, tmp_path, real_run, monkeypatch
+):
+    """The run makes a day's population lookups (what is typed, by group, in time order)
+    while the workers still answer the day before, and sends them only after the day's case
+    lookups: the workers' wait between batches is the case lookups alone."""
+    deployment, tables = live_deployment
+    made_while_out: list[bool] = []
+    calls: list[str] = []
+    prepare, send, lookup = (
+        DeploymentIndex.population_prepare,
+        DeploymentIndex.population_send,
+        DeploymentIndex.lookup,
+    )
+
+    def watched_prepare(self, *asked):
+        made_while_out.append(self._answering is not None and self._answering.pending)
+        calls.append("prepare")
+        return prepare(self, *asked)
+
+    def watched_send(self, asks):
+        calls.append("send")
+        return send(self, asks)
+
+    def watched_lookup(self, requests):
+        calls.append("case")
+        return lookup(self, requests)
+
+    monkeypatch.setattr(DeploymentIndex, "population_prepare", watched_prepare)
+    monkeypatch.setattr(DeploymentIndex, "population_send", watched_send)
+    monkeypatch.setattr(DeploymentIndex, "lookup", watched_lookup)
+    real_run(tables, deployment, tmp_path / "run", path_params(), population_through_index=True,
+             lookup_workers=2)  # fmt: skip
+    assert any(made_while_out)
+    # every send follows its own prepare, with the day's case lookups (if any) in between
+    days = "".join({"prepare": "p", "send": "s", "case": "c"}[call] for call in calls)
+    assert days.replace("c", "") == "ps" * (len(days.replace("c", "")) // 2)
+    assert re.search("pc+s", days)
