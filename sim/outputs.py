@@ -116,12 +116,19 @@ def owner_only_tree(root: Path) -> None:
 
 
 def replace_file(
-    path: Path, content: bytes, room: int | None = None, *, private: bool = False
+    path: Path,
+    content: bytes,
+    room: int | None = None,
+    *,
+    private: bool = False,
+    durable: bool = True,
 ) -> None:
     """Replace `path` with `content` atomically: a kill at any instant leaves the old file or
     the new. With `room` (bytes left on the volume) a write that does not fit raises
     OSError(ENOSPC), as a full filesystem does, and `path` is unchanged. `private` makes the
-    file owner-only (mode 0600) from its first byte, whatever the umask: child data and keys."""
+    file owner-only (mode 0600) from its first byte, whatever the umask: child data and keys.
+    `durable=False` skips the fsyncs (a crash may lose the file): only for a simulation's
+    throw-away working copy."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + PARTIAL)
@@ -135,12 +142,14 @@ def replace_file(
             if room is not None and len(content) > room:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    sync_directory(path.parent)
+    if durable:
+        sync_directory(path.parent)
 
 
 def replace_text(path: Path, text: str, *, private: bool = False) -> None:

@@ -147,7 +147,8 @@ def provision_practitioners(
             )  # fmt: skip
             service.add_user(new, password, pin, vetted_on=now.date(), by=None, now=now)
             service.issue_token(username, by=None, now=now)
-            secret = collect_letter(service.access.letters, username)  # the holder takes it
+            access = service.access  # the holder takes it
+            secret = collect_letter(access.letters, username, durable=access.letters_durable)
             staff.setdefault(code, []).append(
                 Credential(username, password, pin, secret, code, network)
             )

@@ -94,6 +94,7 @@ class DeploymentIndex:
         self.service.store.scratch()
         self.service.access.stores.accounts.scratch()  # a SQLite working copy (working_copy)
         self.service.audit.without_sync()  # the copy is thrown away after the run
+        self.service.access.without_sync()  # its accounts' token letters too
         opened = dt.datetime.combine(start, dt.time(7, 0))
         held = dict(children.group_by("authority_code").len().iter_rows())
         self.accounts = accounts_per_authority(held, regime_params())

@@ -1,6 +1,7 @@
 """Accounts, vetting, tokens, logins, sessions and roll-out gates."""
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 
@@ -139,6 +140,27 @@ def test_reissued_token_replaces_the_old(desk):
         desk.login("jo", old)
     assert refused.value.reason_code == "bad_token_code"
     assert desk.login("jo", new)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_letter_is_synced_to_disk_unless_the_copy_is_scratch(desk, monkeypatch, durable):
+    """A token letter is posted and collected with fsyncs (file and letter box); a
+    simulation's working copy (`without_sync`) skips them, and the letter still works."""
+    synced: list[str] = []  # what was synced: the letter, its box, the box's folder
+    fsync = os.fsync
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), fsync(fd))[1]
+    )
+    secret = desk.vetted(desk.person())
+    if not durable:
+        desk.control.without_sync()
+    synced.clear()
+    desk.control.issue_token("jo", by=None, now=NOW)
+    new = collect_letter(desk.control.letters, "jo", durable=desk.control.letters_durable)
+    box = desk.control.letters
+    letters = [path for path in synced if path == str(box.parent) or path.startswith(str(box))]
+    assert letters == ([f"{box}/jo.json.partial", str(box), str(box.parent)] if durable else [])
+    assert new != secret and desk.login("jo", new)
 
 
 def test_sessions_expire_idle_and_absolute(desk):

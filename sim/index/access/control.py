@@ -37,6 +37,12 @@ class AccessControl(LoginControl):
         if letters is None and isinstance(accounts, AccessStores):
             raise ValueError("AccessControl over opened stores needs the token letters' folder")
         self.letters = Path(letters) if letters else Path(accounts).parent / "token-letters"
+        self.letters_durable = True
+
+    def without_sync(self) -> None:
+        """Post token letters without fsync from now on: for a simulation's throw-away working
+        copy (as the audit log's `without_sync`), where thousands of accounts are opened."""
+        self.letters_durable = False
 
     # -- administration: accounts, vetting, tokens, revocation ----------------------------
 
@@ -158,7 +164,7 @@ class AccessControl(LoginControl):
         serial = self._random(6).hex().upper()
         secret = secret_from_bytes(self._random(SECRET_BYTES))
         self._store.add_token(serial, username, secret, now)
-        post_letter(self.letters, username, serial, secret)
+        post_letter(self.letters, username, serial, secret, durable=self.letters_durable)
         self._record(now, actor, "token.issue", username=username, serial=serial)
         return serial
 

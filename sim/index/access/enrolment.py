@@ -20,14 +20,17 @@ def letter_path(letters: Path, username: str) -> Path:
     return Path(letters) / f"{username}.json"
 
 
-def post_letter(letters: Path, username: str, serial: str, secret: str) -> Path:
-    """Write the holder's letter (mode 0600 in a 0700 box, whatever the umask)."""
+def post_letter(
+    letters: Path, username: str, serial: str, secret: str, *, durable: bool = True
+) -> Path:
+    """Write the holder's letter (mode 0600 in a 0700 box, whatever the umask); without fsync
+    (`durable=False`) only in a simulation's throw-away working copy."""
     letters = Path(letters)
     letters.mkdir(parents=True, exist_ok=True)
     letters.chmod(0o700)
     path = letter_path(letters, username)
     body = {"username": username, "serial": serial, "token_secret": secret}
-    replace_file(path, (json.dumps(body) + "\n").encode(), private=True)
+    replace_file(path, (json.dumps(body) + "\n").encode(), private=True, durable=durable)
     return path
 
 
@@ -39,12 +42,14 @@ def read_letter(path: Path) -> str:
         raise InputError(f"{path}: not a token letter") from None
 
 
-def collect_letter(letters: Path, username: str) -> str:
-    """The holder takes their letter: its secret, and the letter is gone."""
+def collect_letter(letters: Path, username: str, *, durable: bool = True) -> str:
+    """The holder takes their letter: its secret, and the letter is gone (for good once the
+    directory is synced; `durable=False`, a simulation's working copy, skips the sync)."""
     path = letter_path(letters, username)
     secret = read_letter(path)
     path.unlink()
     if not any(path.parent.iterdir()):
         path.parent.rmdir()  # an empty letter box goes too
-    sync_directory(path.parent.parent if not path.parent.exists() else path.parent)
+    if durable:
+        sync_directory(path.parent.parent if not path.parent.exists() else path.parent)
     return secret
