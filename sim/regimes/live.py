@@ -199,8 +199,8 @@ class DeploymentIndex:
         if not n or self.switched_off is not None:
             return Shown.ready(np.zeros(n, dtype=bool))
         if not self._pending(max(at)):
-            made = asks.made or self.population.prepare(child_ids, authorities, at)
-            self._answering = self.population.send(made)
+            assert asks.made is not None  # not made only once switched off, which is for good
+            self._answering = self.population.send(asks.made)
             return self._answering
         # the switch-off comes today: the lookups before it are answered first
         shown = np.zeros(n, dtype=bool)
