@@ -134,7 +134,8 @@ def provision_practitioners(
 ) -> dict[str, list[Credential]]:
     """Open `accounts[code]` vetted practitioner accounts with tokens in each authority, named
     PREFIX<n>-<code> (`prefix` starting with SIMULATED)."""
-    networks = service.access.rules.accredited_networks.value
+    access = service.access
+    networks = access.rules.accredited_networks.value
     network = next(name for name, kinds in networks.items() if "local_authority" in kinds)
     staff: dict[str, list[Credential]] = {}
     for code, count in accounts.items():
@@ -147,7 +148,7 @@ def provision_practitioners(
             )  # fmt: skip
             service.add_user(new, password, pin, vetted_on=now.date(), by=None, now=now)
             service.issue_token(username, by=None, now=now)
-            access = service.access  # the holder takes it
+            # the holder takes it (unsynced where the letters were posted unsynced)
             secret = collect_letter(access.letters, username, durable=access.letters_durable)
             staff.setdefault(code, []).append(
                 Credential(username, password, pin, secret, code, network)

@@ -118,7 +118,7 @@ class PopulationLookups:
 
     def prepare(
         self, child_ids: Sequence[str], authorities: Sequence[str], at: Sequence[dt.datetime]
-    ) -> "DayAsks":
+    ) -> DayAsks:
         """A day's lookups made ready to `send`, without touching the index: in time order,
         what the practitioner types for each child, split by the group of its authority."""
         started, cpu = time.perf_counter(), time.process_time()
@@ -141,7 +141,7 @@ class PopulationLookups:
         cost = (time.perf_counter() - started, time.process_time() - cpu)
         return DayAsks(len(child_ids), asks, rows, plain, cost)
 
-    def send(self, day: "DayAsks") -> Shown:
+    def send(self, day: DayAsks) -> Shown:
         """Answer the day's lookups `prepare` made: here at once, or by the workers while the
         caller goes on (until `Shown.result`)."""
         started, cpu = time.perf_counter(), time.process_time()

@@ -148,9 +148,12 @@ def test_a_letter_is_synced_to_disk_unless_the_copy_is_scratch(desk, monkeypatch
     simulation's working copy (`without_sync`) skips them, and the letter still works."""
     synced: list[str] = []  # what was synced: the letter, its box, the box's folder
     fsync = os.fsync
-    monkeypatch.setattr(
-        os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), fsync(fd))[1]
-    )
+
+    def noted(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", noted)
     secret = desk.vetted(desk.person())
     if not durable:
         desk.control.without_sync()
