@@ -15,13 +15,13 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 import polars as pl
 
 from sim.feeds.parameters import feed_params
 from sim.index.store.delivery import Delivery
-from sim.index.store.protocols import LiveUpdates
 
 FEEDS = ("births", "moves", "deaths", "services")
 
@@ -45,11 +45,18 @@ def feed_lags() -> dict[str, float]:
     }
 
 
+class FeedTarget(Protocol):
+    """Where a day's batch goes: the index's store (LiveUpdates), or a process writing to it
+    (sim.regimes.feed_writer)."""
+
+    def deliver(self, delivery: Delivery) -> None: ...
+
+
 class LiveFeed:
     """Pending feed updates by the day they arrive; `deliver(day)` applies that day's batch."""
 
     def __init__(
-        self, store: LiveUpdates, rng: np.random.Generator, lags: Mapping[str, float] | None = None
+        self, store: FeedTarget, rng: np.random.Generator, lags: Mapping[str, float] | None = None
     ) -> None:
         self.store, self.rng = store, rng
         self.lags = dict(lags or feed_lags())

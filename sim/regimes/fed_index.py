@@ -20,8 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from sim.deployment.fed import read_truth
-from sim.feeds.live import LiveFeed
-from sim.index.store.protocols import IndexCensus, LiveUpdates
+from sim.feeds.live import FeedTarget, LiveFeed
+from sim.index.store.protocols import IndexCensus
 
 SAMPLE = 200  # index records whose true child is checked against the run's population
 
@@ -116,7 +116,7 @@ class FedRouting:
 class RoutedFeed(LiveFeed):
     """A live feed whose updates are routed to a fed index's records before they queue."""
 
-    def __init__(self, store: LiveUpdates, rng, routing: FedRouting) -> None:
+    def __init__(self, store: FeedTarget, rng, routing: FedRouting) -> None:
         super().__init__(store, rng)
         self.routing = routing
 

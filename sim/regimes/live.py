@@ -36,6 +36,7 @@ from sim.index.service import ContactPoint
 from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
+from sim.regimes.feed_writer import FeedWriter
 from sim.regimes.lookup import FacadeLookup, Identities, LookupAnswers, LookupRequests, Shown
 from sim.regimes.parameters import regime_params
 from sim.regimes.population_index import DayAsks, PopulationLookups
@@ -110,11 +111,14 @@ class DeploymentIndex:
             workers=lookup_workers if answers_population else 1, weights=held,
             root=self.root, profile=SIMULATION_PROFILE,
         )  # fmt: skip
+        # with worker processes, the feeds too are written by a process of their own
+        self.writer = FeedWriter(self.root) if self.population.processes else None
+        target = self.writer or self.service.store
         if fed is None:
-            self.feed = LiveFeed(self.service.store, rng)
+            self.feed = LiveFeed(target, rng)
         else:
             routing = FedRouting(self.service.store, fed, children)
-            self.feed = RoutedFeed(self.service.store, rng, routing)
+            self.feed = RoutedFeed(target, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
         self._answering: Shown | None = None  # a day's lookups out with the workers
         self.switched_off: dict[str, Any] | None = None
@@ -139,6 +143,7 @@ class DeploymentIndex:
             self.population.pinned()
         self.feed.deliver(date)
         if retention:
+            self.fed()
             report = run_retention(self.service, date, now=dt.datetime.combine(date, dt.time(6)))
             self.retention["runs"] += 1
             self.retention["archived"] += sum(report.archived.values())
@@ -161,6 +166,7 @@ class DeploymentIndex:
     def _switch_off(self) -> None:
         assert self.switch_off_at is not None
         self.settle()  # every lookup made before the switch-off is answered first
+        self.fed()
         self.switched_off = run_switch_off(
             self.service, self.feed, self.root, self.switch_off_at, self.evidence
         )
@@ -198,6 +204,7 @@ class DeploymentIndex:
         self.settle()
         if not n or self.switched_off is not None:
             return Shown.ready(np.zeros(n, dtype=bool))
+        self.fed()
         if not self._pending(max(at)):
             assert asks.made is not None  # not made only once switched off, which is for good
             self._answering = self.population.send(asks.made)
@@ -220,6 +227,22 @@ class DeploymentIndex:
             answering, self._answering = self._answering, None
             answering.result()
 
+    def fed(self) -> None:
+        """Wait until the feeds delivered are in the index (a no-op without a writer
+        process, or with nothing out): before anything else reads or writes it."""
+        if self.writer is not None:
+            self.writer.written()
+
+    def feed_time(self) -> tuple[float, float]:
+        """Time spent on the feeds, by the clock and by CPU time: this process's (the day's
+        updates gathered and handed over) and the writer's, once what is out is written."""
+        self.fed()
+        writer = self.writer
+        return (
+            self.feed.seconds + (writer.seconds if writer else 0.0),
+            self.feed.cpu_seconds + (writer.cpu_seconds if writer else 0.0),
+        )
+
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         """Lookups before the switch-off, the switch-off, then lookups after it (refused).
 
@@ -227,6 +250,7 @@ class DeploymentIndex:
         lookups still out with the workers change nothing they meet (other accounts, a
         snapshot of the same index), so they are not waited for."""
         n = len(requests)
+        self.fed()
         if not n:
             return self.facade.lookup(requests)
         started = time.perf_counter()
@@ -262,6 +286,8 @@ class DeploymentIndex:
         population = self.population
         self.settle()
         population.close()
+        if self.writer is not None:
+            self.writer.close()
         return {
             "accounts": sum(self.accounts.values()),
             "case_accounts": sum(self.accounts.values()),
@@ -283,6 +309,8 @@ class DeploymentIndex:
     def close(self) -> None:
         try:
             self.population.close()
+            if self.writer is not None:
+                self.writer.close()
         finally:
             self.service.close()
 

@@ -20,28 +20,21 @@ order of one account's. Their writes meet in the accounts database, whose writer
 queue at its write gate (sim.index.store.sqlite_shared), and in the audit log, appended under
 its lock.
 
-Every wait is bounded: a worker that dies, or answers nothing for `PATIENCE` seconds, ends the
-run with a one-line error naming it, and the other workers are stopped.
+Every wait is bounded (sim.regimes.helper_process): a worker that dies, or answers nothing for
+`PATIENCE` seconds, ends the run with a one-line error naming it, and the other workers are
+stopped.
 """
 
 import dataclasses
-import multiprocessing
 import os
 import signal
-import time
-import traceback
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
-from sim.errors import WorkbenchError
+from sim.regimes.helper_process import HelperProcess, report_failure
 from sim.regimes.lookup import Credential
 from sim.regimes.lookup_desk import Answered, Ask, LookupDesk, pack_asks, unpack_asks
-
-PATIENCE = 600.0  # seconds a worker may take over one day's lookups before the run gives up
-POLL = 0.5  # seconds between checks that a silent worker is still alive
-STOP_SECONDS = 30.0  # a worker closing its service at the end (its audit checkpoint)
 
 Staff = Mapping[str, Sequence[Credential]]
 
@@ -49,10 +42,6 @@ Staff = Mapping[str, Sequence[Credential]]
 def machine_cores() -> int:
     """The cores this process may run on: the default number of lookup workers."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-class LookupWorkerError(WorkbenchError):
-    """A lookup worker died, failed or went silent: the run cannot go on."""
 
 
 def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None:
@@ -80,11 +69,7 @@ def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None
                 answered = desk.answer(asks)
             connection.send(("answered", tuple(answered)))
     except Exception as error:  # every failure is reported, then the worker ends
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        connection.send(
-            ("failed", f"{type(error).__name__}: {error} ({where.name}:{where.lineno})")
-        )
-        raise SystemExit(1) from None
+        report_failure(connection, error)
 
 
 def partition(weights: Mapping[str, float], groups: int) -> list[list[str]]:
@@ -103,30 +88,26 @@ class LookupWorkers:
     """The worker processes of one live index, one per group of authorities."""
 
     def __init__(self, root: Path, profile: str, groups: Sequence[Staff]) -> None:
-        context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
-        self._workers: list[tuple[Any, Connection, str]] = []
+        self._workers: list[HelperProcess] = []
         self._busy: list[int] | None = None  # the workers answering the day's asks
         self._unpinned: list[int] = []  # busy workers not yet reading their snapshot
         try:
             for number, staff in enumerate(groups):
-                ours, theirs = context.Pipe()
                 plain = {
                     code: [dataclasses.astuple(who) for who in group]
                     for code, group in staff.items()
                 }
-                process = context.Process(
-                    target=_serve,
-                    args=(theirs, str(root), profile, plain),
-                    name=f"lookup-worker-{number}",
-                    daemon=True,  # never outlives the run, whatever happens to it
-                )
-                process.start()
-                theirs.close()
                 first = ", ".join(sorted(staff)[:3])
-                label = f"lookup worker {number} ({len(staff)} authorities: {first}...)"
-                self._workers.append((process, ours, label))
-            for k in range(len(self._workers)):
-                self._receive(k, "ready")
+                self._workers.append(
+                    HelperProcess(
+                        _serve,
+                        (str(root), profile, plain),
+                        name=f"lookup-worker-{number}",
+                        label=f"lookup worker {number} ({len(staff)} authorities: {first}...)",
+                    )
+                )
+            for worker in self._workers:
+                worker.receive("ready")
         except BaseException:
             self._kill()
             raise
@@ -142,7 +123,7 @@ class LookupWorkers:
             self._busy = [k for k, group in enumerate(asks) if group]
             self._unpinned = list(self._busy)
             for k in self._busy:
-                self._send(k, ("ask", pack_asks(asks[k])))
+                self._workers[k].send(("ask", pack_asks(asks[k])))
         except BaseException:
             self._kill()
             raise
@@ -154,7 +135,7 @@ class LookupWorkers:
         try:
             unpinned, self._unpinned = self._unpinned, []
             for k in unpinned:
-                self._receive(k, "pinned")
+                self._workers[k].receive("pinned")
         except BaseException:
             self._kill()
             raise
@@ -166,40 +147,11 @@ class LookupWorkers:
         try:
             answers = [Answered([], 0, 0) for _ in self._workers]
             for k in busy:
-                answers[k] = Answered(*self._receive(k, "answered")[1])
+                answers[k] = Answered(*self._workers[k].receive("answered")[1])
         except BaseException:
             self._kill()
             raise
         return answers
-
-    def _send(self, k: int, message: tuple) -> None:
-        process, connection, label = self._workers[k]
-        try:
-            connection.send(message)
-        except OSError:  # the pipe broke: the worker is gone
-            process.join(POLL)
-            raise LookupWorkerError(f"{label} died (exit code {process.exitcode})") from None
-
-    def _receive(self, k: int, expected: str) -> tuple:
-        """Worker k's next message, waited for in bounded steps; a dead, failed or silent
-        worker raises LookupWorkerError."""
-        process, connection, label = self._workers[k]
-        deadline = time.monotonic() + PATIENCE
-        while not connection.poll(POLL):
-            if not process.is_alive():
-                raise LookupWorkerError(f"{label} died (exit code {process.exitcode})")
-            if time.monotonic() > deadline:
-                raise LookupWorkerError(f"{label} answered nothing in {PATIENCE:.0f} s")
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            process.join(POLL)
-            raise LookupWorkerError(f"{label} died (exit code {process.exitcode})") from None
-        if message[0] == "failed":
-            raise LookupWorkerError(f"{label} failed: {message[1]}")
-        if message[0] != expected:
-            raise LookupWorkerError(f"{label} sent {message[0]!r}, expected {expected!r}")
-        return message
 
     def close(self) -> None:
         """Stop every worker: each closes its service (its audit entries and checkpoint
@@ -207,22 +159,15 @@ class LookupWorkers:
         try:
             if self._busy is not None:  # answers nobody asked for any more: read and dropped
                 self.receive()
-            for k in range(len(self._workers)):
-                self._send(k, ("stop",))
-            for k in range(len(self._workers)):
-                self._receive(k, "stopped")
-            for process, _, label in self._workers:
-                process.join(STOP_SECONDS)
-                if process.exitcode != 0:
-                    raise LookupWorkerError(f"{label} ended with exit code {process.exitcode}")
+            for worker in self._workers:
+                worker.ask_to_stop()
+            for worker in self._workers:
+                worker.stopped()
         finally:
             self._kill()
 
     def _kill(self) -> None:
         """End every worker still running (after a failure: no worker is left waiting)."""
-        for process, connection, _ in self._workers:
-            if process.is_alive():
-                process.kill()
-            process.join(STOP_SECONDS)
-            connection.close()
+        for worker in self._workers:
+            worker.kill()
         self._workers, self._busy, self._unpinned = [], None, []

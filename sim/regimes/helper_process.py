@@ -1,0 +1,108 @@
+"""A run's helper process (a lookup worker, the feed writer): spawned, spoken to over a pipe,
+every wait bounded.
+
+    helper = HelperProcess(serve, (root,), name="feed-writer", label="the feed writer")
+    helper.receive("ready")
+    helper.send(("deliver", delivery)); helper.receive("delivered")
+    helper.stop()
+
+The helper runs `target(connection, *args)`: it sends ("ready",) once it can work, answers each
+message, ends on ("stop",) with ("stopped",), and reports any failure with `report_failure`.
+A helper that dies, fails or answers nothing for `PATIENCE` seconds raises HelperProcessError
+naming it, in one line; the caller then kills every helper it has (`kill`).
+"""
+
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import NoReturn
+
+from sim.errors import WorkbenchError
+
+PATIENCE = 600.0  # seconds a helper may take over one message before the run gives up
+POLL = 0.5  # seconds between checks that a silent helper is still alive
+STOP_SECONDS = 30.0  # a helper closing its stores at the end (an audit checkpoint)
+
+
+class HelperProcessError(WorkbenchError):
+    """A helper process died, failed or went silent: the run cannot go on."""
+
+
+def report_failure(connection: Connection, error: BaseException) -> NoReturn:
+    """In the helper: say what failed and where (one line), then end the process."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    connection.send(("failed", f"{type(error).__name__}: {error} ({where.name}:{where.lineno})"))
+    raise SystemExit(1) from None
+
+
+class HelperProcess:
+    """One spawned helper and the run's end of its pipe."""
+
+    def __init__(self, target: Callable[..., None], args: tuple, *, name: str, label: str) -> None:
+        context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
+        ours, theirs = context.Pipe()
+        self.label = label
+        self.connection = ours
+        self.process = context.Process(
+            target=target,
+            args=(theirs, *args),
+            name=name,
+            daemon=True,  # never outlives the run, whatever happens to it
+        )
+        self.process.start()
+        theirs.close()
+
+    def send(self, message: tuple) -> None:
+        try:
+            self.connection.send(message)
+        except OSError:  # the pipe broke: the helper is gone
+            self.process.join(POLL)
+            raise HelperProcessError(self._died()) from None
+
+    def receive(self, expected: str) -> tuple:
+        """The helper's next message, waited for in bounded steps; a dead, failed or silent
+        helper raises HelperProcessError."""
+        deadline = time.monotonic() + PATIENCE
+        while not self.connection.poll(POLL):
+            if not self.process.is_alive():
+                raise HelperProcessError(self._died())
+            if time.monotonic() > deadline:
+                raise HelperProcessError(f"{self.label} answered nothing in {PATIENCE:.0f} s")
+        try:
+            message = self.connection.recv()
+        except (EOFError, OSError):
+            self.process.join(POLL)
+            raise HelperProcessError(self._died()) from None
+        if message[0] == "failed":
+            raise HelperProcessError(f"{self.label} failed: {message[1]}")
+        if message[0] != expected:
+            raise HelperProcessError(f"{self.label} sent {message[0]!r}, expected {expected!r}")
+        return message
+
+    def ask_to_stop(self) -> None:
+        """Tell the helper to stop (`stopped` then waits for it)."""
+        self.send(("stop",))
+
+    def stopped(self) -> None:
+        """Wait for the helper to say it stopped and exit cleanly."""
+        self.receive("stopped")
+        self.process.join(STOP_SECONDS)
+        if self.process.exitcode != 0:
+            raise HelperProcessError(f"{self.label} ended with exit code {self.process.exitcode}")
+
+    def stop(self) -> None:
+        """Stop the helper: it closes what it opened and exits."""
+        self.ask_to_stop()
+        self.stopped()
+
+    def kill(self) -> None:
+        """End the helper if it still runs (after a failure: nothing is left waiting)."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(STOP_SECONDS)
+        self.connection.close()
+
+    def _died(self) -> str:
+        return f"{self.label} died (exit code {self.process.exitcode})"
