@@ -75,8 +75,10 @@ class LiveFeed:
     ) -> None:
         """Queue `updates` (rows of sim.index.store.delivery.Delivery's `feed` frame) made on `day`.
 
-        Each row arrives after a lag drawn for it, or one per distinct value of `group`. A
-        services row's lag is its kind's ('school' or 'gp_practice').
+        Each row arrives after a lag drawn for it, or one per distinct value of `group`: a
+        whole number of days, at least one, so a day's updates are all known when the day
+        before ends (sim.regimes.live writes them then). A services row's lag is its kind's
+        ('school' or 'gp_practice').
         """
         if feed not in FEEDS:
             raise ValueError(f"unknown feed {feed!r}; feeds are {FEEDS}")

@@ -127,9 +127,10 @@ class DeploymentIndex:
         self.retention: dict[str, int] = {"runs": 0, "archived": 0, "purged": 0, "blocked": 0}
 
     def start_day(self, date: dt.date) -> None:
-        """The feed updates due today arrive before the day's lookups; on retention days the
-        operator's retention run archives who reached 18 (or 25) or died a year ago, and purges
-        six years on (SI 2007/2182 reg 7), audited by the index, until the switch-off.
+        """The feed updates due today arrive before the day's lookups (made at the end of the
+        day before: `end_day`; here only on the first day); on retention days the operator's
+        retention run archives who reached 18 (or 25) or died a year ago, and purges six years
+        on (SI 2007/2182 reg 7), audited by the index, until the switch-off.
 
         The last day's lookups were made before today's news arrived: lookup workers still
         answering them read the index from a snapshot taken before (`pinned`), so the feeds go
@@ -150,11 +151,19 @@ class DeploymentIndex:
             self.retention["purged"] += len(report.purged)
             self.retention["blocked"] += len(report.purge_blocked)
 
-    def end_day(self, date: dt.date) -> None:
-        """A switch-off due today happens, even on a day without lookups after it."""
+    def end_day(self, date: dt.date, tomorrow: dt.date | None = None) -> None:
+        """A switch-off due today happens, even on a day without lookups after it. Then
+        `tomorrow`'s feed updates go in (None: the run ends today), once the workers read
+        today's lookups from their snapshot: every update arrives at least a day after its
+        event (sim.feeds.live), so tomorrow's are all known when today ends, and a writer
+        process writes them while the world makes tomorrow (`start_day` delivers nothing
+        more then, but the first day's)."""
         if self._pending(dt.datetime.combine(date, dt.time.max)):
             self.settle()
             self._switch_off()
+        if tomorrow is not None and self.switched_off is None:
+            self.population.pinned()
+            self.feed.deliver(tomorrow)
 
     def _pending(self, at: dt.datetime) -> bool:
         return (

@@ -63,10 +63,9 @@ def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None
                 service.close()
                 connection.send(("stopped",))
                 return
-            asks = unpack_asks(message[1])
             with service.store.reading():  # the index as it stands now: the day's feeds in
                 connection.send(("pinned",))  # the run may apply the next day's feeds
-                answered = desk.answer(asks)
+                answered = desk.answer(unpack_asks(message[1]))
             connection.send(("answered", tuple(answered)))
     except Exception as error:  # every failure is reported, then the worker ends
         report_failure(connection, error)

@@ -82,8 +82,9 @@ class RegimeRunner:
             layer.open(cases)
             layer.step(day, due)
         self.population.dispatch()
+        tomorrow = date + dt.timedelta(days=1) if day < self.world.context.last_day else None
         for index in self.indexes:
-            index.end_day(date)
+            index.end_day(date, tomorrow)
         if date.day == 1 or day == self.world.context.first_day:
             self._snapshot(day, date)
 

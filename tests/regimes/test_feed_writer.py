@@ -14,6 +14,7 @@ import pytest
 
 from sim.deployment.backend import open_deployment_index
 from sim.errors import WorkbenchError
+from sim.feeds.live import LiveFeed
 from sim.index.layout import Layout
 from sim.index.store.delivery import Delivery
 from sim.regimes import Identities, path_params
@@ -176,3 +177,38 @@ def test_the_feed_writer_stops_when_the_run_ends(live_deployment, tmp_path):
         assert alone.writer is None and not _writers()
     finally:
         alone.close()
+
+
+def test_tomorrows_feeds_go_in_when_today_ends(live_deployment, tmp_path, real_run, monkeypatch):
+    """Every update arrives at least a day after its event, so a day's updates are written
+    when the day before ends (while the world makes the day): the start of a day, but the
+    first, finds nothing left to deliver."""
+    deployment, tables = live_deployment
+    delivered: list[tuple[str, dt.date, dt.date, int]] = []  # where, today, for, updates
+    today: list[tuple[str, dt.date]] = []
+    deliver = LiveFeed.deliver
+
+    def watched_deliver(self, day):
+        count = deliver(self, day)
+        delivered.append((*today[-1], day, count))
+        return count
+
+    def at(where, original):
+        def watched(self, date, *rest):
+            today.append((where, date))
+            return original(self, date, *rest)
+
+        return watched
+
+    monkeypatch.setattr(LiveFeed, "deliver", watched_deliver)
+    monkeypatch.setattr(DeploymentIndex, "start_day", at("start", DeploymentIndex.start_day))
+    monkeypatch.setattr(DeploymentIndex, "end_day", at("end", DeploymentIndex.end_day))
+    real_run(tables, deployment, tmp_path / "run", path_params(), population_through_index=True,
+             lookup_workers=2)  # fmt: skip
+    first = delivered[0][1]
+    assert all(
+        count == 0 for where, date, _, count in delivered if where == "start" and date > first
+    )
+    at_end = [(date, day, count) for where, date, day, count in delivered if where == "end"]
+    assert all(day == date + dt.timedelta(days=1) for date, day, _ in at_end)
+    assert sum(count for _, _, count in at_end) > 0
