@@ -22,7 +22,8 @@ day's lookups, ContactPoint.login_many): printed as audited lookups/s, by the cl
 process's CPU time and its lookup workers' (less disturbed by other work on a shared machine),
 beside a plain SQLite lookup timed in the same run (aim >= 20,000 audited lookups/s).
 `--lookup-workers N` answers them in N worker processes (default one per core; 1: in the run's
-process, sim.regimes.lookup_workers); the workers' time is split into time on a CPU, time
+process, sim.regimes.lookup_workers; with workers, the feeds are written by a process of their
+own too, sim.regimes.feed_writer); the workers' time is split into time on a CPU, time
 waiting for one (other processes had the cores) and time blocked (locks). `--from-feeds`
 deploys the index from the matched source feeds (`cpw deploy --from-feeds`).
 `--region England` means every authority; `--workdir` should be on
@@ -120,7 +121,8 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
     for label, (summary, peak, manifest, (own, children), private) in runs.items():
         line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB "
         line += f"({private / 1e9:.2f} GB private: without pages of files mapped from disk), "
-        line += f"CPU {own:.1f} s in this process + {children:.1f} s in its workers "
+        line += f"CPU {own:.1f} s in this process + {children:.1f} s in its helper processes "
+        line += "(lookup workers, feed writer) "
         line += f"(on 2 free cores at least {max(own, (own + children) / 2):.1f} s), "
         line += f"{summary.events_per_second:,.0f} events/s"
         arms = (manifest.get("index") or {}).get("arms", {})
