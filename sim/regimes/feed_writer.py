@@ -17,7 +17,6 @@ the end of the run (sim.regimes.live). So one writer changes the index at a time
 read sees the same index whatever the number of processes.
 """
 
-import signal
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -25,30 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from sim.index.store.delivery import Delivery
-from sim.regimes.helper_process import HelperProcess, report_failure
+from sim.regimes.helper_process import Answer, HelperProcess
 
 
-def _write(connection: Connection, root: str) -> None:
-    """The writer's life: open the index, apply each delivery in its own transaction, close."""
+def _open_store(connection: Connection, root: str) -> tuple[Answer, Callable[[], None]]:
+    """In the writer (helper_process.serve): the index opened, each delivery applied in its
+    own transaction."""
     from sim.deployment.backend import open_deployment_index
     from sim.index.layout import Layout
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
-    try:
-        store = open_deployment_index(Layout(Path(root)))
-        store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
-        connection.send(("ready",))
-        while True:
-            message = connection.recv()
-            if message[0] == "stop":
-                store.close()
-                connection.send(("stopped",))
-                return
-            started, cpu = time.perf_counter(), time.process_time()
-            store.deliver(message[1])
-            connection.send(("delivered", time.perf_counter() - started, time.process_time() - cpu))
-    except Exception as error:  # every failure is reported, then the writer ends
-        report_failure(connection, error)
+    store = open_deployment_index(Layout(Path(root)))
+    store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
+
+    def deliver(message: tuple) -> None:
+        started, cpu = time.perf_counter(), time.process_time()
+        store.deliver(message[1])
+        connection.send(("delivered", time.perf_counter() - started, time.process_time() - cpu))
+
+    return deliver, store.close
 
 
 class FeedWriter:
@@ -56,7 +49,7 @@ class FeedWriter:
 
     def __init__(self, root: Path) -> None:
         self._helper = HelperProcess(
-            _write, (str(root),), name="feed-writer", label=f"the feed writer of {root}"
+            _open_store, (str(root),), name="feed-writer", label=f"the feed writer of {root}"
         )
         self._out = False  # a delivery sent and not yet written
         self._ended = False  # stopped, or killed after a failure

@@ -1,18 +1,20 @@
 """A run's helper process (a lookup worker, the feed writer): spawned, spoken to over a pipe,
 every wait bounded.
 
-    helper = HelperProcess(serve, (root,), name="feed-writer", label="the feed writer")
+    helper = HelperProcess(open_store, (root,), name="feed-writer", label="the feed writer")
     helper.receive("ready")
     helper.send(("deliver", delivery)); helper.receive("delivered")
     helper.stop()
 
-The helper runs `target(connection, *args)`: it sends ("ready",) once it can work, answers each
-message, ends on ("stop",) with ("stopped",), and reports any failure with `report_failure`.
+In the helper, `open_work(connection, *args)` opens what it needs and returns how it answers a
+message (sending its own replies) and how it closes; `serve` then says ("ready",), answers each
+message until ("stop",), closes and says ("stopped",), and reports any failure in one line.
 A helper that dies, fails or answers nothing for `PATIENCE` seconds raises HelperProcessError
 naming it, in one line; the caller then kills every helper it has (`kill`).
 """
 
 import multiprocessing
+import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -30,8 +32,26 @@ class HelperProcessError(WorkbenchError):
     """A helper process died, failed or went silent: the run cannot go on."""
 
 
-def report_failure(connection: Connection, error: BaseException) -> NoReturn:
-    """In the helper: say what failed and where (one line), then end the process."""
+Answer = Callable[[tuple], None]  # a helper's answer to one message
+OpenWork = Callable[..., tuple[Answer, Callable[[], None]]]  # (connection, *args) -> answer, close
+
+
+def serve(connection: Connection, open_work: OpenWork, *args: object) -> None:
+    """The helper's life: open its work, answer each message until told to stop, close."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
+    try:
+        answer, close = open_work(connection, *args)
+        connection.send(("ready",))
+        while (message := connection.recv())[0] != "stop":
+            answer(message)
+        close()
+        connection.send(("stopped",))
+    except Exception as error:  # every failure is reported, then the helper ends
+        _report_failure(connection, error)
+
+
+def _report_failure(connection: Connection, error: BaseException) -> NoReturn:
+    """Say what failed and where (one line), then end the process."""
     where = traceback.extract_tb(error.__traceback__)[-1]
     connection.send(("failed", f"{type(error).__name__}: {error} ({where.name}:{where.lineno})"))
     raise SystemExit(1) from None
@@ -40,14 +60,14 @@ def report_failure(connection: Connection, error: BaseException) -> NoReturn:
 class HelperProcess:
     """One spawned helper and the run's end of its pipe."""
 
-    def __init__(self, target: Callable[..., None], args: tuple, *, name: str, label: str) -> None:
+    def __init__(self, open_work: OpenWork, args: tuple, *, name: str, label: str) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh process: no forked SQLite state
         ours, theirs = context.Pipe()
         self.label = label
         self.connection = ours
         self.process = context.Process(
-            target=target,
-            args=(theirs, *args),
+            target=serve,
+            args=(theirs, open_work, *args),
             name=name,
             daemon=True,  # never outlives the run, whatever happens to it
         )

@@ -242,15 +242,15 @@ class DeploymentIndex:
         if self.writer is not None:
             self.writer.written()
 
-    def feed_time(self) -> tuple[float, float]:
-        """Time spent on the feeds, by the clock and by CPU time: this process's (the day's
-        updates gathered and handed over) and the writer's, once what is out is written."""
+    def feed_time(self) -> dict[str, float]:
+        """Seconds spent on the feeds, by the clock and by CPU time (the manifest's
+        `feed_seconds`, `feed_cpu_seconds`): this process's (the day's updates gathered and
+        handed over) and the writer's, once what is out is written."""
         self.fed()
         writer = self.writer
-        return (
-            self.feed.seconds + (writer.seconds if writer else 0.0),
-            self.feed.cpu_seconds + (writer.cpu_seconds if writer else 0.0),
-        )
+        clock = self.feed.seconds + (writer.seconds if writer else 0.0)
+        cpu = self.feed.cpu_seconds + (writer.cpu_seconds if writer else 0.0)
+        return {"feed_seconds": round(clock, 3), "feed_cpu_seconds": round(cpu, 3)}
 
     def lookup(self, requests: LookupRequests) -> LookupAnswers:
         """Lookups before the switch-off, the switch-off, then lookups after it (refused).

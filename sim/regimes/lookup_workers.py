@@ -27,12 +27,11 @@ stopped.
 
 import dataclasses
 import os
-import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from sim.regimes.helper_process import HelperProcess, report_failure
+from sim.regimes.helper_process import Answer, HelperProcess
 from sim.regimes.lookup import Credential
 from sim.regimes.lookup_desk import Answered, Ask, LookupDesk, pack_asks, unpack_asks
 
@@ -44,31 +43,27 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _serve(connection: Connection, root: str, profile: str, staff: dict) -> None:
-    """A worker's life: open the service, answer each day's asks, close when told to stop."""
+def _open_desk(
+    connection: Connection, root: str, profile: str, staff: dict
+) -> tuple[Answer, Callable[[], None]]:
+    """In a worker (helper_process.serve): the service opened on the run's working copy, and
+    each day's asks answered by the desk of the worker's accounts."""
     from sim.index.service import ContactPoint
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops us
-    try:
-        service = ContactPoint.open(Path(root), profile=profile)
-        service.store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
-        service.access.stores.accounts.scratch()
-        service.audit.without_sync()
-        credentials = {code: [Credential(*who) for who in group] for code, group in staff.items()}
-        desk = LookupDesk(service, credentials)
-        connection.send(("ready",))
-        while True:
-            message = connection.recv()
-            if message[0] == "stop":
-                service.close()
-                connection.send(("stopped",))
-                return
-            with service.store.reading():  # the index as it stands now: the day's feeds in
-                connection.send(("pinned",))  # the run may apply the next day's feeds
-                answered = desk.answer(unpack_asks(message[1]))
-            connection.send(("answered", tuple(answered)))
-    except Exception as error:  # every failure is reported, then the worker ends
-        report_failure(connection, error)
+    service = ContactPoint.open(Path(root), profile=profile)
+    service.store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
+    service.access.stores.accounts.scratch()
+    service.audit.without_sync()
+    credentials = {code: [Credential(*who) for who in group] for code, group in staff.items()}
+    desk = LookupDesk(service, credentials)
+
+    def answer(message: tuple) -> None:
+        with service.store.reading():  # the index as it stands now: the day's feeds in
+            connection.send(("pinned",))  # the run may apply the next day's feeds
+            answered = desk.answer(unpack_asks(message[1]))
+        connection.send(("answered", tuple(answered)))
+
+    return answer, service.close
 
 
 def partition(weights: Mapping[str, float], groups: int) -> list[list[str]]:
@@ -99,7 +94,7 @@ class LookupWorkers:
                 first = ", ".join(sorted(staff)[:3])
                 self._workers.append(
                     HelperProcess(
-                        _serve,
+                        _open_desk,
                         (str(root), profile, plain),
                         name=f"lookup-worker-{number}",
                         label=f"lookup worker {number} ({len(staff)} authorities: {first}...)",

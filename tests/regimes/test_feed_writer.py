@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import time
+from contextlib import closing
 
 import polars as pl
 import pytest
@@ -61,7 +62,7 @@ def _delivery(tables) -> Delivery:
 
 
 def _dump(root) -> dict[str, list]:
-    with sqlite3.connect(Layout(root).index) as db:
+    with closing(sqlite3.connect(Layout(root).index)) as db:
         return {t: sorted(map(repr, db.execute(f"SELECT * FROM {t}"))) for t in TABLES}
 
 
