@@ -122,7 +122,7 @@ def deployed(args: argparse.Namespace, codes: tuple[str, ...]) -> None:
         line = f"{label}: {summary.wall_seconds:.1f} s, peak {peak / 1e9:.2f} GB "
         line += f"({private / 1e9:.2f} GB private: without pages of files mapped from disk), "
         line += f"CPU {own:.1f} s in this process + {children:.1f} s in its helper processes "
-        line += "(lookup workers, feed writer) "
+        line += "(copy maker, lookup workers, feed writer) "
         line += f"(on 2 free cores at least {max(own, (own + children) / 2):.1f} s), "
         line += f"{summary.events_per_second:,.0f} events/s"
         arms = (manifest.get("index") or {}).get("arms", {})

@@ -19,6 +19,7 @@ import shutil
 import tomllib
 from collections.abc import Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -30,10 +31,14 @@ from sim.index.access import NewAccount
 from sim.index.access.enrolment import collect_letter
 from sim.index.layout import Layout, read_backend
 from sim.index.service import ContactPoint
+from sim.regimes.accounts import accounts_per_authority
 from sim.regimes.fed_index import check_fed, is_fed
 from sim.regimes.lookup import Credential
+from sim.regimes.parameters import regime_params
 
 SIMULATED = "simulated"  # the prefix of every simulated practitioner's username
+CASE_ACCOUNTS = f"{SIMULATED}case"  # the vulnerable movers' case lookups' own accounts
+SIMULATION_PROFILE = "simulation"  # cheap argon2 for the simulated accounts (working copy only)
 SAMPLE = 200  # children of the population looked for in the deployment's index
 
 
@@ -102,14 +107,19 @@ def check_deployment(path: Path, children: pl.DataFrame, population: str) -> dic
     return header
 
 
-def working_copy(deployment: Path, into: Path) -> Path:
-    """Copy the stores the facade uses (and the files beside them) into `into`/NAME."""
-    source, copy = Layout(Path(deployment)), Layout(Path(into) / Path(deployment).name)
-    if read_backend(source).name != "sqlite":
+def check_copyable(deployment: Path) -> None:
+    """Refuse a deployment a run cannot copy (one served from PostgreSQL)."""
+    if read_backend(Layout(Path(deployment))).name != "sqlite":
         raise InputError(
             f"{deployment}: served from PostgreSQL; a run's working copy is made of a SQLite "
             "deployment only (deploy one without --backend postgres for the regimes)"
         )
+
+
+def working_copy(deployment: Path, into: Path) -> Path:
+    """Copy the stores the facade uses (and the files beside them) into `into`/NAME."""
+    check_copyable(deployment)
+    source, copy = Layout(Path(deployment)), Layout(Path(into) / Path(deployment).name)
     copy.root.mkdir(parents=True)
     shutil.copy2(source.inventory, copy.inventory)
     for part in ("index", "accounts", "keys", "audit"):
@@ -154,3 +164,32 @@ def provision_practitioners(
                 Credential(username, password, pin, secret, code, network)
             )
     return staff
+
+
+@dataclass(frozen=True)
+class StaffedCopy:
+    """A run's working copy of a deployment with its simulated practitioners' accounts open."""
+
+    root: Path
+    accounts: dict[str, int]  # accounts opened per authority, for each kind of lookup
+    staff: dict[str, list[Credential]]  # the population lookups' accounts, by authority
+    cases: dict[str, list[Credential]]  # the case lookups' own accounts, by authority
+
+
+def staffed_copy(
+    deployment: Path, into: Path, held: Mapping[str, int], start: dt.date
+) -> StaffedCopy:
+    """Copy `deployment` into `into`/NAME and open, at 07:00 on `start`, as many accounts in
+    each authority as it had live users for the children it holds in the run (`held`), once
+    for the population's lookups and once for the case lookups."""
+    root = working_copy(deployment, into)
+    accounts = accounts_per_authority(held, regime_params())
+    opened = dt.datetime.combine(start, dt.time(7, 0))
+    with ContactPoint.open(root, profile=SIMULATION_PROFILE) as service:
+        service.store.scratch()
+        service.access.stores.accounts.scratch()  # a SQLite working copy (working_copy)
+        service.audit.without_sync()  # the copy is thrown away after the run
+        service.access.without_sync()  # its accounts' token letters too
+        staff = provision_practitioners(service, accounts, opened)
+        cases = provision_practitioners(service, accounts, opened, CASE_ACCOUNTS)
+    return StaffedCopy(root, accounts, staff, cases)

@@ -1,6 +1,7 @@
 """A run with the real index inside: one live copy of a deployment per arm that uses ContactPoint.
 
     with LiveRun(deployment, population, directory, seed=1, replication=0, start=start) as live:
+        live.prepare(["history"])               # its copy made while the world is built
         lookup = live.index_for("history")      # before building that arm's schedule
         live.schedule_built("history", schedule)   # its switch-off: when ContactPoint ends
         runner = RegimeRunner(world, schedules, paths, indexes=live.indexes())
@@ -14,6 +15,7 @@ whatever the arm's regimes say: lookups after it are refused by the index itself
 """
 
 import datetime as dt
+import multiprocessing
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from sim.errors import InputError
+from sim.regimes.copy_maker import CopyMaker
 from sim.regimes.deployment import check_deployment
 from sim.regimes.live import DeploymentIndex
 from sim.regimes.lookup import Identities
@@ -85,15 +88,29 @@ class LiveRun:
         self.authorities = sorted(self.children["authority_code"].unique().to_list())
         self.identity = Identities(self.children)
         self._indexes: dict[str, DeploymentIndex] = {}
+        self._making: dict[str, CopyMaker] = {}
+
+    def prepare(self, arms: list[str]) -> None:
+        """Start making these arms' working copies in helper processes, while the run builds
+        its world (sim.regimes.copy_maker); only where the run may start processes (with
+        lookup workers, and not inside a Dask worker)."""
+        if self.lookup_workers < 2 or multiprocessing.current_process().daemon:
+            return
+        held = dict(self.children.group_by("authority_code").len().iter_rows())
+        for arm in arms:
+            if arm not in self._indexes and arm not in self._making:
+                self._making[arm] = CopyMaker(self.deployment, self.workdir / arm, held, self.start)
 
     def index_for(self, arm: str) -> DeploymentIndex:
-        """The arm's own live copy of the deployment (made on first use)."""
+        """The arm's own live copy of the deployment (made on first use, or by `prepare`)."""
         if arm not in self._indexes:
+            making = self._making.pop(arm, None)
             self._indexes[arm] = DeploymentIndex(
                 self.deployment,
                 self.workdir / arm,
                 self.children,
                 self.identity,
+                copy=making.result() if making is not None else None,
                 seed=self.seed,
                 replication=self.replication,
                 start=self.start,
@@ -155,9 +172,13 @@ class LiveRun:
         }
 
     def close(self) -> None:
-        for index in self._indexes.values():
-            index.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            for making in self._making.values():
+                making.kill()
+            for index in self._indexes.values():
+                index.close()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "LiveRun":
         return self

@@ -33,8 +33,7 @@ from sim.index.audit.settings import load_monitoring_rules
 from sim.index.layout import Layout
 from sim.index.lifecycle import run_retention
 from sim.index.service import ContactPoint
-from sim.regimes.accounts import accounts_per_authority
-from sim.regimes.deployment import SIMULATED, provision_practitioners, working_copy
+from sim.regimes.deployment import SIMULATED, SIMULATION_PROFILE, StaffedCopy, staffed_copy
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.feed_writer import FeedWriter
 from sim.regimes.lookup import FacadeLookup, Identities, LookupAnswers, LookupRequests, Shown
@@ -43,9 +42,6 @@ from sim.regimes.population_index import DayAsks, PopulationLookups
 from sim.regimes.switch_off import run_switch_off
 from sim.regimes.world_feeds import LIVE_FEED_STREAM
 from sim.streams import stream
-
-CASE_ACCOUNTS = f"{SIMULATED}case"  # the vulnerable movers' case lookups' own accounts
-SIMULATION_PROFILE = "simulation"  # cheap argon2 for the simulated accounts (working copy only)
 
 
 def _subset(requests: LookupRequests, rows: np.ndarray) -> LookupRequests:
@@ -88,19 +84,20 @@ class DeploymentIndex:
         evidence: Path | None = None,
         answers_population: bool = True,
         lookup_workers: int = 1,
+        copy: StaffedCopy | None = None,
     ) -> None:
+        """`copy`: the staffed working copy, if made already (sim.regimes.copy_maker, from
+        the same arguments); else it is made here."""
         self.answers_population = answers_population  # sim.regimes.population_use asks it
-        self.root = working_copy(deployment, workdir)
+        held = dict(children.group_by("authority_code").len().iter_rows())
+        copy = copy or staffed_copy(deployment, workdir, held, start)
+        assert copy.root == Path(workdir) / Path(deployment).name
+        self.root, self.accounts, staff, cases = copy.root, copy.accounts, copy.staff, copy.cases
         self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
         self.service.store.scratch()
         self.service.access.stores.accounts.scratch()  # a SQLite working copy (working_copy)
         self.service.audit.without_sync()  # the copy is thrown away after the run
         self.service.access.without_sync()  # its accounts' token letters too
-        opened = dt.datetime.combine(start, dt.time(7, 0))
-        held = dict(children.group_by("authority_code").len().iter_rows())
-        self.accounts = accounts_per_authority(held, regime_params())
-        staff = provision_practitioners(self.service, self.accounts, opened)
-        cases = provision_practitioners(self.service, self.accounts, opened, CASE_ACCOUNTS)
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
         truth = read_truth(deployment)
         fed = IndexTruth(truth) if truth is not None else None

@@ -58,14 +58,14 @@ def ride(
 ) -> Ridden:
     """Run the world from start to end with every arm riding; the event log goes to
     `log_path` and is read back once for the case outcomes and the metrics."""
+    schedules = [make(None) for make in makers]
+    if live is not None:  # the live copies are made while the world is built
+        live.prepare([built.name for built in schedules if uses_contactpoint(built)])
     world = World(people, config, log_path=log_path, params=params)
-    schedules = []
-    for make in makers:
-        built = make(None)
-        if live is not None and uses_contactpoint(built):
-            built = make(live.index_for(built.name))
-            live.schedule_built(built.name, built)
-        schedules.append(built)
+    for k, make in enumerate(makers):
+        if live is not None and uses_contactpoint(schedules[k]):
+            schedules[k] = make(live.index_for(schedules[k].name))
+            live.schedule_built(schedules[k].name, schedules[k])
     runner = RegimeRunner(world, schedules, indexes=live.indexes() if live else None)
     if live is not None:
         live.feed_from(world)
