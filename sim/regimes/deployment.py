@@ -166,30 +166,38 @@ def provision_practitioners(
     return staff
 
 
+def open_working_copy(root: Path) -> ContactPoint:
+    """The service on a run's working copy: cheap hashing, and nothing synced to disk (the
+    copy is thrown away after the run)."""
+    service = ContactPoint.open(root, profile=SIMULATION_PROFILE)
+    service.store.scratch()
+    service.access.stores.accounts.scratch()
+    service.audit.without_sync()
+    service.access.without_sync()  # its accounts' token letters too
+    return service
+
+
+def opening_time(start: dt.date) -> dt.datetime:
+    """When a run's simulated accounts are opened: 07:00 on its first day."""
+    return dt.datetime.combine(start, dt.time(7, 0))
+
+
+def run_accounts(held: Mapping[str, int]) -> dict[str, int]:
+    """Accounts per authority for a run holding `held` children in each: as many as it had
+    live users (sim.regimes.accounts), for each kind of lookup."""
+    return accounts_per_authority(held, regime_params())
+
+
 @dataclass(frozen=True)
 class StaffedCopy:
-    """A run's working copy of a deployment with its simulated practitioners' accounts open."""
+    """A run's working copy of a deployment with the population lookups' accounts open."""
 
     root: Path
-    accounts: dict[str, int]  # accounts opened per authority, for each kind of lookup
-    staff: dict[str, list[Credential]]  # the population lookups' accounts, by authority
-    cases: dict[str, list[Credential]]  # the case lookups' own accounts, by authority
+    staff: dict[str, list[Credential]]  # by authority
 
 
-def staffed_copy(
-    deployment: Path, into: Path, held: Mapping[str, int], start: dt.date
-) -> StaffedCopy:
-    """Copy `deployment` into `into`/NAME and open, at 07:00 on `start`, as many accounts in
-    each authority as it had live users for the children it holds in the run (`held`), once
-    for the population's lookups and once for the case lookups."""
-    root = working_copy(deployment, into)
-    accounts = accounts_per_authority(held, regime_params())
-    opened = dt.datetime.combine(start, dt.time(7, 0))
-    with ContactPoint.open(root, profile=SIMULATION_PROFILE) as service:
-        service.store.scratch()
-        service.access.stores.accounts.scratch()  # a SQLite working copy (working_copy)
-        service.audit.without_sync()  # the copy is thrown away after the run
-        service.access.without_sync()  # its accounts' token letters too
-        staff = provision_practitioners(service, accounts, opened)
-        cases = provision_practitioners(service, accounts, opened, CASE_ACCOUNTS)
-    return StaffedCopy(root, accounts, staff, cases)
+def staff_copy(root: Path, held: Mapping[str, int], start: dt.date) -> StaffedCopy:
+    """Open the population lookups' accounts in the working copy at `root`."""
+    with open_working_copy(root) as service:
+        staff = provision_practitioners(service, run_accounts(held), opening_time(start))
+    return StaffedCopy(root, staff)

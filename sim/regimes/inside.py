@@ -104,13 +104,12 @@ class LiveRun:
     def index_for(self, arm: str) -> DeploymentIndex:
         """The arm's own live copy of the deployment (made on first use, or by `prepare`)."""
         if arm not in self._indexes:
-            making = self._making.pop(arm, None)
             self._indexes[arm] = DeploymentIndex(
                 self.deployment,
                 self.workdir / arm,
                 self.children,
                 self.identity,
-                copy=making.result() if making is not None else None,
+                maker=self._making.pop(arm, None),
                 seed=self.seed,
                 replication=self.replication,
                 start=self.start,

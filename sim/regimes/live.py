@@ -32,8 +32,18 @@ from sim.index.audit.monitoring import alerts_from, read_rule_columns
 from sim.index.audit.settings import load_monitoring_rules
 from sim.index.layout import Layout
 from sim.index.lifecycle import run_retention
-from sim.index.service import ContactPoint
-from sim.regimes.deployment import SIMULATED, SIMULATION_PROFILE, StaffedCopy, staffed_copy
+from sim.regimes.copy_maker import CopyMaker
+from sim.regimes.deployment import (
+    CASE_ACCOUNTS,
+    SIMULATED,
+    SIMULATION_PROFILE,
+    open_working_copy,
+    opening_time,
+    provision_practitioners,
+    run_accounts,
+    staff_copy,
+    working_copy,
+)
 from sim.regimes.fed_index import FedRouting, IndexTruth, RoutedFeed
 from sim.regimes.feed_writer import FeedWriter
 from sim.regimes.lookup import FacadeLookup, Identities, LookupAnswers, LookupRequests, Shown
@@ -84,20 +94,26 @@ class DeploymentIndex:
         evidence: Path | None = None,
         answers_population: bool = True,
         lookup_workers: int = 1,
-        copy: StaffedCopy | None = None,
+        maker: CopyMaker | None = None,
     ) -> None:
-        """`copy`: the staffed working copy, if made already (sim.regimes.copy_maker, from
-        the same arguments); else it is made here."""
+        """`maker`: the helper making the working copy (sim.regimes.copy_maker, from the same
+        arguments), if one was started; else the copy is made here."""
         self.answers_population = answers_population  # sim.regimes.population_use asks it
         held = dict(children.group_by("authority_code").len().iter_rows())
-        copy = copy or staffed_copy(deployment, workdir, held, start)
-        assert copy.root == Path(workdir) / Path(deployment).name
-        self.root, self.accounts, staff, cases = copy.root, copy.accounts, copy.staff, copy.cases
-        self.service = ContactPoint.open(self.root, profile=SIMULATION_PROFILE)
-        self.service.store.scratch()
-        self.service.access.stores.accounts.scratch()  # a SQLite working copy (working_copy)
-        self.service.audit.without_sync()  # the copy is thrown away after the run
-        self.service.access.without_sync()  # its accounts' token letters too
+        if maker is None:
+            self.root = working_copy(deployment, workdir)
+            staff = staff_copy(self.root, held, start).staff
+        else:
+            self.root = maker.copied()
+        assert self.root == Path(workdir) / Path(deployment).name
+        self.service = open_working_copy(self.root)
+        self.accounts = run_accounts(held)
+        # the case lookups' accounts (while a maker opens the population's in its process)
+        cases = provision_practitioners(
+            self.service, self.accounts, opening_time(start), CASE_ACCOUNTS
+        )
+        if maker is not None:
+            staff = maker.result().staff
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
         truth = read_truth(deployment)
         fed = IndexTruth(truth) if truth is not None else None
@@ -117,7 +133,7 @@ class DeploymentIndex:
             routing = FedRouting(self.service.store, fed, children)
             self.feed = RoutedFeed(target, rng, routing)
         self.switch_off_at, self.evidence = switch_off, evidence
-        self._answering: Shown | None = None  # a day's lookups out with the workers
+        self._answering: list[Shown] = []  # days' lookups out with the workers, in order
         self.switched_off: dict[str, Any] | None = None
         self.lookups, self.lookup_seconds = 0, 0.0
         self.start, self.retention_days = start, regime_params().retention_run_days.value
@@ -202,19 +218,21 @@ class DeploymentIndex:
     def population_send(self, asks: PopulationAsks) -> Shown:
         """A day's lookups of any child (sim.regimes.population_use): through the index's
         batched call before the switch-off; none after it (every account revoked, nobody can
-        log in). With lookup workers they are answered while the run goes on; every answer is
-        in before the index is touched again (`settle`). Whether the index is switched off is
-        decided now, not when the asks were made: a case lookup meanwhile may have done it."""
+        log in). With lookup workers they are answered while the run goes on (a worker still
+        answering the day before takes them up next); every answer is in before a retention
+        run or the switch-off (`settle`). Whether the index is switched off is decided now, not
+        when the asks were made: a case lookup meanwhile may have done it."""
         child_ids, authorities, at = asks.child_ids, asks.authorities, asks.at
         n = len(child_ids)
-        self.settle()
         if not n or self.switched_off is not None:
             return Shown.ready(np.zeros(n, dtype=bool))
         self.fed()
         if not self._pending(max(at)):
             assert asks.made is not None  # not made only once switched off, which is for good
-            self._answering = self.population.send(asks.made)
-            return self._answering
+            sent = self.population.send(asks.made)
+            self._answering.append(sent)
+            return Shown(lambda: self._answered(sent))
+        self.settle()
         # the switch-off comes today: the lookups before it are answered first
         shown = np.zeros(n, dtype=bool)
         before = np.array([moment < self.switch_off_at for moment in at])
@@ -228,10 +246,15 @@ class DeploymentIndex:
         return Shown.ready(shown)
 
     def settle(self) -> None:
-        """Wait for the day's lookups in the workers (a no-op if none are out)."""
-        if self._answering is not None:
-            answering, self._answering = self._answering, None
-            answering.result()
+        """Wait for every day's lookups out with the workers (a no-op if none are)."""
+        while self._answering:
+            self._answering.pop(0).result()
+
+    def _answered(self, sent: Shown) -> np.ndarray:
+        """A day's answers, once every earlier day's are in (the workers answer in order)."""
+        while sent in self._answering:
+            self._answering.pop(0).result()
+        return sent.result()
 
     def fed(self) -> None:
         """Wait until the feeds delivered are in the index (a no-op without a writer

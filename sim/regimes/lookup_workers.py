@@ -10,15 +10,16 @@ Each worker is a spawned process that opens its own ContactPoint on the run's wo
 (the same deployment: index, accounts database, audit log) and owns the accounts of its group
 of authorities: their sessions, tokens and turns live only there (sim.regimes.lookup_desk). The
 run's process sends each group's asks (packed in columns) over a pipe and goes on with its own work
-(the world's next day). Each worker reads the index inside one read snapshot taken when the
-asks arrive, and says so ("pinned"); once every worker has, the run may apply the next day's
-feeds while the workers still answer (a lookup of day d never sees day d+1's news). Anything
-else that touches the index waits for every answer first (sim.regimes.live), so the index sees
-the same requests, and answers them the same way, whatever the number of workers; only the order
-in which two groups' entries (and the run's own) interleave in the audit log differs, never the
-order of one account's. Their writes meet in the accounts database, whose writers
-queue at its write gate (sim.index.store.sqlite_shared), and in the audit log, appended under
-its lock.
+(the world's next day, the next day's case lookups and asks); a day sent while a worker still
+answers the one before waits in the pipe, so the worker starts it the moment it is done. Each
+worker reads the index inside one read snapshot taken when a day's asks are taken up, and says
+so ("pinned"); once every worker has, the run may apply the next day's feeds while the workers
+still answer (a lookup of day d never sees day d+1's news). A retention run and the switch-off
+wait for every answer first (sim.regimes.live), so the index sees the same requests, and answers
+them the same way, whatever the number of workers; only the order in which two groups' entries
+(and the run's own) interleave in the audit log differs, never the order of one account's.
+Their writes meet in the accounts database, whose writers queue at its write gate (sim.index.
+store.sqlite_shared), and in the audit log, appended under its lock.
 
 Every wait is bounded (sim.regimes.helper_process): a worker that dies, or answers nothing for
 `PATIENCE` seconds, ends the run with a one-line error naming it, and the other workers are
@@ -27,6 +28,7 @@ stopped.
 
 import dataclasses
 import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -83,8 +85,9 @@ class LookupWorkers:
 
     def __init__(self, root: Path, profile: str, groups: Sequence[Staff]) -> None:
         self._workers: list[HelperProcess] = []
-        self._busy: list[int] | None = None  # the workers answering the day's asks
-        self._unpinned: list[int] = []  # busy workers not yet reading their snapshot
+        self._out: deque[list[int]] = deque()  # per day sent, not received: the workers given asks
+        self._expected: list[deque[str]] = []  # per worker: the messages still to come, in order
+        self._read: list[deque[Answered]] = []  # per worker: answers read, not yet received
         try:
             for number, staff in enumerate(groups):
                 plain = {
@@ -102,6 +105,8 @@ class LookupWorkers:
                 )
             for worker in self._workers:
                 worker.receive("ready")
+                self._expected.append(deque())
+                self._read.append(deque())
         except BaseException:
             self._kill()
             raise
@@ -110,13 +115,14 @@ class LookupWorkers:
         return len(self._workers)
 
     def send(self, asks: Sequence[Sequence[Ask]]) -> None:
-        """Send each worker its group's asks (`asks[k]` for worker k); they answer at once,
-        while this process goes on. One day at a time: `receive` before the next `send`."""
-        assert self._busy is None, "the last day's answers are not received yet"
+        """Send each worker its group's asks (`asks[k]` for worker k); they answer while this
+        process goes on. A worker still answering an earlier day starts these the moment it
+        is done; `receive` gives the days' answers in the order they were sent."""
         try:
-            self._busy = [k for k, group in enumerate(asks) if group]
-            self._unpinned = list(self._busy)
-            for k in self._busy:
+            busy = [k for k, group in enumerate(asks) if group]
+            self._out.append(busy)
+            for k in busy:
+                self._expected[k].extend(("pinned", "answered"))
                 self._workers[k].send(("ask", pack_asks(asks[k])))
         except BaseException:
             self._kill()
@@ -127,31 +133,40 @@ class LookupWorkers:
         after `send` (sim.index.store.protocols.LiveUpdates.reading): from then on the index
         may change (the next day's feeds) and their answers do not."""
         try:
-            unpinned, self._unpinned = self._unpinned, []
-            for k in unpinned:
-                self._workers[k].receive("pinned")
+            for k, expected in enumerate(self._expected):
+                while "pinned" in expected:
+                    self._next(k)
         except BaseException:
             self._kill()
             raise
 
     def receive(self) -> list[Answered]:
-        """Each worker's answers to what `send` gave it (empty for a worker given nothing)."""
-        self.pinned()
-        busy, self._busy = self._busy or [], None
+        """Each worker's answers to the earliest day `send` gave it and not yet received
+        (empty for a worker given nothing that day)."""
+        busy = self._out.popleft() if self._out else []
         try:
             answers = [Answered([], 0, 0) for _ in self._workers]
             for k in busy:
-                answers[k] = Answered(*self._workers[k].receive("answered")[1])
+                while not self._read[k]:
+                    self._next(k)
+                answers[k] = self._read[k].popleft()
         except BaseException:
             self._kill()
             raise
         return answers
 
+    def _next(self, k: int) -> None:
+        """Read worker k's next message: its pin of a day's snapshot, or a day's answers
+        (kept until `receive`)."""
+        message = self._workers[k].receive(self._expected[k].popleft())
+        if message[0] == "answered":
+            self._read[k].append(Answered(*message[1]))
+
     def close(self) -> None:
         """Stop every worker: each closes its service (its audit entries and checkpoint
         written) and exits; one that does not within `STOP_SECONDS` is killed."""
         try:
-            if self._busy is not None:  # answers nobody asked for any more: read and dropped
+            while self._out:  # answers nobody asked for any more: read and dropped
                 self.receive()
             for worker in self._workers:
                 worker.ask_to_stop()
@@ -164,4 +179,4 @@ class LookupWorkers:
         """End every worker still running (after a failure: no worker is left waiting)."""
         for worker in self._workers:
             worker.kill()
-        self._workers, self._busy, self._unpinned = [], None, []
+        self._workers, self._out, self._expected, self._read = [], deque(), [], []

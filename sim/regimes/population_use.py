@@ -30,9 +30,9 @@ scenario (common random numbers); the world and the cases never see them. With a
 scenario using ContactPoint asks its real index (`population_send` of sim.regimes.live: each
 lookup through the index's batched call, with its own access check and audit entry), so a
 lookup shows a record only if the index, fed from the feeds, holds and finds the child. Its
-answers may come while the world goes on (lookup workers, sim.regimes.lookup_workers): a day's
-lookups are counted once they are in, before the next day's and before any result is read,
-so the counts and rows are the same as when answered at once.
+answers may come while the world goes on (lookup workers, sim.regimes.lookup_workers): the
+days are counted in order once their answers are in (at the latest before any result is
+read), so the counts and rows are the same as when answered at once.
 """
 
 import datetime as dt
@@ -259,10 +259,11 @@ class PopulationUse:
         bits = np.left_shift(1, kinds[shown]).astype(np.uint8)
         np.bitwise_or.at(self.viewed[layer], children[shown], bits)
 
-    def settle(self) -> None:
+    def settle(self, keep: int = 0) -> None:
         """Count every day's lookups sent and still waiting for the real index's answers, in
-        order."""
-        tallies, self._tallies = self._tallies, []
+        order, but the last `keep` days' (their answers may still be on the way)."""
+        cut = max(len(self._tallies) - keep, 0)
+        tallies, self._tallies = self._tallies[:cut], self._tallies[cut:]
         for tally in tallies:
             tally()
 

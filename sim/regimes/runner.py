@@ -75,9 +75,8 @@ class RegimeRunner:
         # every child's encounters and lookups made ready while a real index's lookup workers
         # still answer the day before (nothing here reads what the layers below decide)
         self.population.on_day(day)
-        # the previous day's lookups answered first: with a real index inside, the case lookups
-        # below then never wait behind a lookup worker's batch for the index's locks
-        self.population.settle()
+        # the case lookups, while a real index's lookup workers may still answer the day before
+        # (they take their turn at the index's locks: sim.regimes.live)
         for layer in self.layers:
             layer.open(cases)
             layer.step(day, due)
@@ -85,6 +84,9 @@ class RegimeRunner:
         tomorrow = date + dt.timedelta(days=1) if day < self.world.context.last_day else None
         for index in self.indexes:
             index.end_day(date, tomorrow)
+        # the days before today are counted: a worker reads today's snapshot (end_day) only
+        # once it has answered them, so this waits for nothing
+        self.population.settle(keep=1)
         if date.day == 1 or day == self.world.context.first_day:
             self._snapshot(day, date)
 

@@ -12,7 +12,13 @@ from sim.errors import InputError, WorkbenchError
 from sim.index.layout import Layout, backend_file
 from sim.regimes import Identities
 from sim.regimes.copy_maker import CopyMaker
-from sim.regimes.deployment import staffed_copy
+from sim.regimes.deployment import (
+    CASE_ACCOUNTS,
+    SIMULATED,
+    run_accounts,
+    staff_copy,
+    working_copy,
+)
 from sim.regimes.inside import LiveRun
 from sim.regimes.live import DeploymentIndex
 from sim.regimes.lookup import LookupRequests
@@ -33,21 +39,22 @@ def _files(root) -> list[str]:
 
 
 def test_the_helpers_copy_is_the_one_the_run_would_make(live_deployment, tmp_path):
-    """The same files, the same accounts in each authority under the same names; only the
-    secrets differ (drawn afresh for every copy)."""
+    """The same files, the same population accounts in each authority under the same names;
+    only the secrets differ (drawn afresh for every copy)."""
     deployment, tables = live_deployment
     held = _held(tables["children"])
-    made = CopyMaker(deployment, tmp_path / "helper", held, DAY).result()
-    here = staffed_copy(deployment, tmp_path / "here", held, DAY)
+    maker = CopyMaker(deployment, tmp_path / "helper", held, DAY)
+    assert maker.copied() == tmp_path / "helper" / deployment.name
+    made = maker.result()
+    here = staff_copy(working_copy(deployment, tmp_path / "here"), held, DAY)
     assert not _makers()
     assert made.root == tmp_path / "helper" / deployment.name
-    assert made.accounts == here.accounts and sum(made.accounts.values()) > 0
-    for kind in ("staff", "cases"):
-        names = [
-            {code: [who.username for who in group] for code, group in getattr(copy, kind).items()}
-            for copy in (made, here)
-        ]
-        assert names[0] == names[1], kind
+    names = [
+        {code: [who.username for who in group] for code, group in copy.staff.items()}
+        for copy in (made, here)
+    ]
+    assert names[0] == names[1]
+    assert sum(len(group) for group in names[0].values()) == sum(run_accounts(held).values())
     assert _files(made.root) == _files(here.root)
     secrets = [
         [who.password for group in copy.staff.values() for who in group] for copy in (made, here)
@@ -55,32 +62,45 @@ def test_the_helpers_copy_is_the_one_the_run_would_make(live_deployment, tmp_pat
     assert not set(secrets[0]) & set(secrets[1])
 
 
-def test_the_helpers_accounts_log_in_and_look_up(live_deployment, tmp_path):
-    """A live index on the helper's copy: its case accounts log in and find the child."""
+def test_both_kinds_of_account_open_at_once_and_log_in(live_deployment, tmp_path):
+    """A live index on the helper's copy opens the case lookups' accounts while the helper
+    opens the population's, in the same stores: every account is there, and the case
+    accounts log in and find the child."""
     deployment, tables = live_deployment
     children = tables["children"]
-    copy = CopyMaker(deployment, tmp_path / "live", _held(children), DAY).result()
+    held = _held(children)
+    maker = CopyMaker(deployment, tmp_path / "live", held, DAY)
     index = DeploymentIndex(
         deployment, tmp_path / "live", children, Identities(children), seed=1, replication=0,
-        start=DAY, switch_off=None, answers_population=False, copy=copy,
+        start=DAY, switch_off=None, answers_population=False, maker=maker,
     )  # fmt: skip
     try:
+        assert not _makers()
         child, home = children["child_id"][0], children["authority_code"][0]
         at = [dt.datetime.combine(DAY, dt.time(9))]
         answers = index.lookup(LookupRequests([child], [home], at, np.ones(1), np.zeros(1, bool)))
+        names = index.service.access.accounts_frame()["username"].to_list()
     finally:
         index.close()
     assert answers.found.tolist() == [True] and not answers.refused.any()
+    opened = sum(run_accounts(held).values())
+    assert sum(name.startswith(CASE_ACCOUNTS) for name in names) == opened
+    assert sum(name.startswith(SIMULATED) for name in names) == 2 * opened
+    assert not (tmp_path / "live" / f"{deployment.name}.token-letters").exists()
 
 
 def test_a_copy_for_another_place_is_refused(live_deployment, tmp_path):
     deployment, tables = live_deployment
-    copy = CopyMaker(deployment, tmp_path / "a", _held(tables["children"]), DAY).result()
-    with pytest.raises(AssertionError):
-        DeploymentIndex(
-            deployment, tmp_path / "b", tables["children"], Identities(tables["children"]),
-            seed=1, replication=0, start=DAY, switch_off=None, copy=copy,
-        )  # fmt: skip
+    maker = CopyMaker(deployment, tmp_path / "a", _held(tables["children"]), DAY)
+    try:
+        with pytest.raises(AssertionError):
+            DeploymentIndex(
+                deployment, tmp_path / "b", tables["children"], Identities(tables["children"]),
+                seed=1, replication=0, start=DAY, switch_off=None, maker=maker,
+            )  # fmt: skip
+    finally:
+        maker.kill()
+    assert not _makers()
 
 
 def test_a_failure_in_the_helper_is_one_line_naming_it(live_deployment, tmp_path):
@@ -91,7 +111,7 @@ def test_a_failure_in_the_helper_is_one_line_naming_it(live_deployment, tmp_path
     maker = CopyMaker(deployment, tmp_path / "live", _held(tables["children"]), DAY)
     pattern = r"^the maker of the working copy in .*live failed: FileExistsError: .* \(\w+:\d+\)$"
     with pytest.raises(WorkbenchError, match=pattern):
-        maker.result()
+        maker.copied()
     assert not _makers()
 
 

@@ -233,23 +233,35 @@ def test_a_run_writes_the_same_logs_with_one_or_two_workers(live_deployment, tmp
     )
 
 
-def test_case_lookups_never_wait_behind_a_workers_batch(
+def test_a_workers_next_day_waits_in_its_pipe_while_it_answers(
     live_deployment, tmp_path, real_run, monkeypatch
 ):
-    """The vulnerable movers' case lookups are made once the last day's population lookups are
-    answered: none of them is made while a worker's batch holds the index's locks."""
+    """The run sends a day's population lookups, and makes the day's case lookups, without
+    waiting for the day before to be answered: a worker takes the next day up the moment it is
+    done. At most two days are out at once (a day's feeds wait until each worker reads the
+    day before from its snapshot), and none when the run ends."""
     deployment, tables = live_deployment
-    out_with_workers: list[bool] = []
-    lookup = DeploymentIndex.lookup
+    out_at_send: list[int] = []
+    out_at_case: list[int] = []
+    send, lookup = DeploymentIndex.population_send, DeploymentIndex.lookup
+    indexes: list[DeploymentIndex] = []
 
-    def watched(self, requests):
-        out_with_workers.append(self._answering is not None and self._answering.pending)
+    def watched_send(self, asks):
+        out_at_send.append(len(self._answering))
+        indexes.append(self)
+        return send(self, asks)
+
+    def watched_lookup(self, requests):
+        out_at_case.append(len(self._answering))
         return lookup(self, requests)
 
-    monkeypatch.setattr(DeploymentIndex, "lookup", watched)
+    monkeypatch.setattr(DeploymentIndex, "population_send", watched_send)
+    monkeypatch.setattr(DeploymentIndex, "lookup", watched_lookup)
     real_run(tables, deployment, tmp_path / "run", path_params(), population_through_index=True,
              lookup_workers=2)  # fmt: skip
-    assert out_with_workers and not any(out_with_workers)
+    assert any(out_at_send) and any(out_at_case)
+    assert max(out_at_send) <= 2 and max(out_at_case) <= 2
+    assert not indexes[-1]._answering
 
 
 def test_a_days_lookups_are_made_ready_while_the_workers_answer_the_day_before(
@@ -268,7 +280,7 @@ def test_a_days_lookups_are_made_ready_while_the_workers_answer_the_day_before(
     )
 
     def watched_prepare(self, *asked):
-        made_while_out.append(self._answering is not None and self._answering.pending)
+        made_while_out.append(bool(self._answering))
         calls.append("prepare")
         return prepare(self, *asked)
 

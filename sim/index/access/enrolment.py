@@ -9,11 +9,14 @@ replaces the letter. The holder reads it (`cpw index token code --letter FILE`);
 holder collects it, which removes it, so no copy of the secret stays outside the register.
 """
 
+import contextlib
 import json
 from pathlib import Path
 
 from sim.errors import InputError
 from sim.outputs import replace_file, sync_directory
+
+POSTING_ATTEMPTS = 3  # posts racing a collection that removes the emptied box (several processes)
 
 
 def letter_path(letters: Path, username: str) -> Path:
@@ -26,12 +29,19 @@ def post_letter(
     """Write the holder's letter (mode 0600 in a 0700 box, whatever the umask); without fsync
     (`durable=False`) only in a simulation's throw-away working copy."""
     letters = Path(letters)
-    letters.mkdir(parents=True, exist_ok=True)
-    letters.chmod(0o700)
     path = letter_path(letters, username)
     body = {"username": username, "serial": serial, "token_secret": secret}
-    replace_file(path, (json.dumps(body) + "\n").encode(), private=True, durable=durable)
-    return path
+    for attempt in range(POSTING_ATTEMPTS):
+        try:
+            letters.mkdir(parents=True, exist_ok=True)
+            letters.chmod(0o700)
+            replace_file(path, (json.dumps(body) + "\n").encode(), private=True, durable=durable)
+            return path
+        except (FileNotFoundError, FileExistsError):  # another process emptied and removed
+            # the box meanwhile (a mkdir that finds it, then finds it gone, says it exists)
+            if attempt == POSTING_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def read_letter(path: Path) -> str:
@@ -48,7 +58,7 @@ def collect_letter(letters: Path, username: str, *, durable: bool = True) -> str
     path = letter_path(letters, username)
     secret = read_letter(path)
     path.unlink()
-    if not any(path.parent.iterdir()):
+    with contextlib.suppress(OSError):  # not empty: another holder's letter waits in it
         path.parent.rmdir()  # an empty letter box goes too
     if durable:
         sync_directory(path.parent.parent if not path.parent.exists() else path.parent)
