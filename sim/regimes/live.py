@@ -100,20 +100,25 @@ class DeploymentIndex:
         arguments), if one was started; else the copy is made here."""
         self.answers_population = answers_population  # sim.regimes.population_use asks it
         held = dict(children.group_by("authority_code").len().iter_rows())
-        if maker is None:
-            self.root = working_copy(deployment, workdir)
-            staff = staff_copy(self.root, held, start).staff
-        else:
-            self.root = maker.copied()
-        assert self.root == Path(workdir) / Path(deployment).name
-        self.service = open_working_copy(self.root)
-        self.accounts = run_accounts(held)
-        # the case lookups' accounts (while a maker opens the population's in its process)
-        cases = provision_practitioners(
-            self.service, self.accounts, opening_time(start), CASE_ACCOUNTS
-        )
-        if maker is not None:
-            staff = maker.result().staff
+        try:
+            if maker is None:
+                self.root = working_copy(deployment, workdir)
+                staff = staff_copy(self.root, held, start).staff
+            else:
+                self.root = maker.copied()
+            assert self.root == Path(workdir) / Path(deployment).name
+            self.service = open_working_copy(self.root)
+            self.accounts = run_accounts(held)
+            # the case lookups' accounts (while a maker opens the population's in its process)
+            cases = provision_practitioners(
+                self.service, self.accounts, opening_time(start), CASE_ACCOUNTS
+            )
+            if maker is not None:
+                staff = maker.result().staff
+        except BaseException:
+            if maker is not None:
+                maker.kill()  # no helper outlives a copy the run could not open
+            raise
         rng = stream(seed, "feeds", LIVE_FEED_STREAM, replication)
         truth = read_truth(deployment)
         fed = IndexTruth(truth) if truth is not None else None
