@@ -166,10 +166,10 @@ def provision_practitioners(
     return staff
 
 
-def open_working_copy(root: Path) -> ContactPoint:
+def open_working_copy(root: Path, profile: str = SIMULATION_PROFILE) -> ContactPoint:
     """The service on a run's working copy: cheap hashing, and nothing synced to disk (the
     copy is thrown away after the run)."""
-    service = ContactPoint.open(root, profile=SIMULATION_PROFILE)
+    service = ContactPoint.open(root, profile=profile)
     service.store.scratch()
     service.access.stores.accounts.scratch()
     service.audit.without_sync()
@@ -180,6 +180,11 @@ def open_working_copy(root: Path) -> ContactPoint:
 def opening_time(start: dt.date) -> dt.datetime:
     """When a run's simulated accounts are opened: 07:00 on its first day."""
     return dt.datetime.combine(start, dt.time(7, 0))
+
+
+def held_by_authority(children: pl.DataFrame) -> dict[str, int]:
+    """The run's children in each authority (GSS code)."""
+    return dict(children.group_by("authority_code").len().iter_rows())
 
 
 def run_accounts(held: Mapping[str, int]) -> dict[str, int]:

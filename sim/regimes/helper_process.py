@@ -28,6 +28,11 @@ POLL = 0.5  # seconds between checks that a silent helper is still alive
 STOP_SECONDS = 30.0  # a helper closing its stores at the end (an audit checkpoint)
 
 
+def can_start_processes() -> bool:
+    """Whether this process may start helpers: a daemonic one (a Dask worker) may not."""
+    return not multiprocessing.current_process().daemon
+
+
 class HelperProcessError(WorkbenchError):
     """A helper process died, failed or went silent: the run cannot go on."""
 

@@ -15,7 +15,6 @@ whatever the arm's regimes say: lookups after it are refused by the index itself
 """
 
 import datetime as dt
-import multiprocessing
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +23,8 @@ import polars as pl
 
 from sim.errors import InputError
 from sim.regimes.copy_maker import CopyMaker
-from sim.regimes.deployment import check_deployment
+from sim.regimes.deployment import check_deployment, held_by_authority
+from sim.regimes.helper_process import can_start_processes
 from sim.regimes.live import DeploymentIndex
 from sim.regimes.lookup import Identities
 from sim.regimes.lookup_workers import machine_cores
@@ -94,9 +94,9 @@ class LiveRun:
         """Start making these arms' working copies in helper processes, while the run builds
         its world (sim.regimes.copy_maker); only where the run may start processes (with
         lookup workers, and not inside a Dask worker)."""
-        if self.lookup_workers < 2 or multiprocessing.current_process().daemon:
+        if self.lookup_workers < 2 or not can_start_processes():
             return
-        held = dict(self.children.group_by("authority_code").len().iter_rows())
+        held = held_by_authority(self.children)
         for arm in arms:
             if arm not in self._indexes and arm not in self._making:
                 self._making[arm] = CopyMaker(self.deployment, self.workdir / arm, held, self.start)

@@ -37,6 +37,7 @@ from sim.regimes.deployment import (
     CASE_ACCOUNTS,
     SIMULATED,
     SIMULATION_PROFILE,
+    held_by_authority,
     open_working_copy,
     opening_time,
     provision_practitioners,
@@ -99,7 +100,7 @@ class DeploymentIndex:
         """`maker`: the helper making the working copy (sim.regimes.copy_maker, from the same
         arguments), if one was started; else the copy is made here."""
         self.answers_population = answers_population  # sim.regimes.population_use asks it
-        held = dict(children.group_by("authority_code").len().iter_rows())
+        held = held_by_authority(children)
         try:
             if maker is None:
                 self.root = working_copy(deployment, workdir)

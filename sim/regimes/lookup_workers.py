@@ -50,12 +50,9 @@ def _open_desk(
 ) -> tuple[Answer, Callable[[], None]]:
     """In a worker (helper_process.serve): the service opened on the run's working copy, and
     each day's asks answered by the desk of the worker's accounts."""
-    from sim.index.service import ContactPoint
+    from sim.regimes.deployment import open_working_copy
 
-    service = ContactPoint.open(Path(root), profile=profile)
-    service.store.scratch()  # the run's working copy is thrown away (sim.regimes.live)
-    service.access.stores.accounts.scratch()
-    service.audit.without_sync()
+    service = open_working_copy(Path(root), profile)
     credentials = {code: [Credential(*who) for who in group] for code, group in staff.items()}
     desk = LookupDesk(service, credentials)
 

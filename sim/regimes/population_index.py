@@ -28,7 +28,6 @@ A plain SQLite lookup (the same exact-name query, no access check, no audit) of 
 """
 
 import datetime as dt
-import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 
 from sim.index.service import ContactPoint
 from sim.index.store.keys import normalise_name
+from sim.regimes.helper_process import can_start_processes
 from sim.regimes.lookup import Credential, Identities, Shown
 from sim.regimes.lookup_desk import Ask, LookupDesk
 from sim.regimes.lookup_workers import LookupWorkers, partition
@@ -90,7 +90,7 @@ class PopulationLookups:
         self.processes = 0  # worker processes answering the lookups (0: this process)
         # a daemonic process (a Dask worker) may not start processes: its lookups stay here
         groups = min(workers, len(self.staffed))
-        if groups > 1 and root is not None and not multiprocessing.current_process().daemon:
+        if groups > 1 and root is not None and can_start_processes():
             weight = {code: (weights or {}).get(code, 1.0) for code in self.staffed}
             codes = partition(weight, groups)
             self.group = {code: k for k, group in enumerate(codes) for code in group}

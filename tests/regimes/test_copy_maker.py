@@ -15,6 +15,7 @@ from sim.regimes.copy_maker import CopyMaker
 from sim.regimes.deployment import (
     CASE_ACCOUNTS,
     SIMULATED,
+    held_by_authority,
     run_accounts,
     staff_copy,
     working_copy,
@@ -30,10 +31,6 @@ def _makers() -> list:
     return [p for p in multiprocessing.active_children() if p.name == "copy-maker"]
 
 
-def _held(children) -> dict[str, int]:
-    return dict(children.group_by("authority_code").len().iter_rows())
-
-
 def _files(root) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
@@ -42,7 +39,7 @@ def test_the_helpers_copy_is_the_one_the_run_would_make(live_deployment, tmp_pat
     """The same files, the same population accounts in each authority under the same names;
     only the secrets differ (drawn afresh for every copy)."""
     deployment, tables = live_deployment
-    held = _held(tables["children"])
+    held = held_by_authority(tables["children"])
     maker = CopyMaker(deployment, tmp_path / "helper", held, DAY)
     assert maker.copied() == tmp_path / "helper" / deployment.name
     made = maker.result()
@@ -68,7 +65,7 @@ def test_both_kinds_of_account_open_at_once_and_log_in(live_deployment, tmp_path
     accounts log in and find the child."""
     deployment, tables = live_deployment
     children = tables["children"]
-    held = _held(children)
+    held = held_by_authority(children)
     maker = CopyMaker(deployment, tmp_path / "live", held, DAY)
     index = DeploymentIndex(
         deployment, tmp_path / "live", children, Identities(children), seed=1, replication=0,
@@ -91,7 +88,7 @@ def test_both_kinds_of_account_open_at_once_and_log_in(live_deployment, tmp_path
 
 def test_a_copy_for_another_place_is_refused(live_deployment, tmp_path):
     deployment, tables = live_deployment
-    maker = CopyMaker(deployment, tmp_path / "a", _held(tables["children"]), DAY)
+    maker = CopyMaker(deployment, tmp_path / "a", held_by_authority(tables["children"]), DAY)
     with pytest.raises(AssertionError):
         DeploymentIndex(
             deployment, tmp_path / "b", tables["children"], Identities(tables["children"]),
@@ -105,7 +102,7 @@ def test_a_failure_in_the_helper_is_one_line_naming_it(live_deployment, tmp_path
     the helper, the error and where, and no helper is left."""
     deployment, tables = live_deployment
     (tmp_path / "live" / deployment.name).mkdir(parents=True)
-    maker = CopyMaker(deployment, tmp_path / "live", _held(tables["children"]), DAY)
+    maker = CopyMaker(deployment, tmp_path / "live", held_by_authority(tables["children"]), DAY)
     pattern = r"^the maker of the working copy in .*live failed: FileExistsError: .* \(\w+:\d+\)$"
     with pytest.raises(WorkbenchError, match=pattern):
         maker.copied()

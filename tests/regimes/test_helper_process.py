@@ -19,32 +19,33 @@ def _open_broken(connection, reason: str):
     raise OSError(reason)
 
 
-def test_a_helper_answers_then_stops_cleanly():
+@pytest.fixture
+def echo():
+    """A ready echo helper, killed after the test whatever happened."""
     helper = HelperProcess(_open_echo, (">",), name="echo", label="the echo helper")
     try:
         helper.receive("ready")
-        helper.send(("say", "hello"))
-        assert helper.receive("echo") == ("echo", ">hello")
-        helper.stop()
-        assert helper.process.exitcode == 0
+        yield helper
     finally:
         helper.kill()
 
 
-def test_a_failure_in_a_helper_is_one_line_naming_it_and_where():
-    helper = HelperProcess(_open_echo, (">",), name="echo", label="the echo helper")
-    try:
-        helper.receive("ready")
-        helper.send(("say", "boom"))
-        with pytest.raises(
-            HelperProcessError,
-            match=r"^the echo helper failed: ValueError: no boom here \(answer:\d+\)$",
-        ):
-            helper.receive("echo")
-        helper.process.join(30)
-        assert helper.process.exitcode == 1
-    finally:
-        helper.kill()
+def test_a_helper_answers_then_stops_cleanly(echo):
+    echo.send(("say", "hello"))
+    assert echo.receive("echo") == ("echo", ">hello")
+    echo.stop()
+    assert echo.process.exitcode == 0
+
+
+def test_a_failure_in_a_helper_is_one_line_naming_it_and_where(echo):
+    echo.send(("say", "boom"))
+    with pytest.raises(
+        HelperProcessError,
+        match=r"^the echo helper failed: ValueError: no boom here \(answer:\d+\)$",
+    ):
+        echo.receive("echo")
+    echo.process.join(30)
+    assert echo.process.exitcode == 1
 
 
 def test_a_helper_that_cannot_open_its_work_says_so():

@@ -31,17 +31,19 @@ def post_letter(
     letters = Path(letters)
     path = letter_path(letters, username)
     body = {"username": username, "serial": serial, "token_secret": secret}
-    for attempt in range(POSTING_ATTEMPTS):
-        try:
-            letters.mkdir(parents=True, exist_ok=True)
-            letters.chmod(0o700)
-            replace_file(path, (json.dumps(body) + "\n").encode(), private=True, durable=durable)
-            return path
-        except (FileNotFoundError, FileExistsError):  # another process emptied and removed
-            # the box meanwhile (a mkdir that finds it, then finds it gone, says it exists)
-            if attempt == POSTING_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+
+    def post() -> Path:
+        letters.mkdir(parents=True, exist_ok=True)
+        letters.chmod(0o700)
+        replace_file(path, (json.dumps(body) + "\n").encode(), private=True, durable=durable)
+        return path
+
+    for _ in range(POSTING_ATTEMPTS - 1):
+        # another process emptied and removed the box meanwhile (a mkdir that finds it, then
+        # finds it gone, says it exists): post again
+        with contextlib.suppress(FileNotFoundError, FileExistsError):
+            return post()
+    return post()
 
 
 def read_letter(path: Path) -> str:
